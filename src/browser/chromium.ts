@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type LaunchOptions } from 'playwright';
+import { EnvironmentError } from '../errors/index.ts';
+
+/** The system Chromium Debian installs; Playwright never downloads a browser on these machines. */
+export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
+
+/**
+ * Every flag Chromium needs to run headless here, in one place. Background networking, sync and
+ * component updates are off because the machines' closed network refuses those connections
+ * (and a worker has no use for them); the sandbox is only needed (and only dropped) as root.
+ */
+export function chromiumArgs(): string[] {
+  const args = [
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--no-default-browser-check',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--disable-default-apps',
+    '--disable-extensions',
+    '--disable-dev-shm-usage',
+    '--metrics-recording-only',
+    '--mute-audio',
+  ];
+  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');
+  return args;
+}
+
+/**
+ * The executable to launch: `CHROMIUM_PATH` when given, else the system Chromium, else
+ * `undefined` (Playwright's own browser, if a user installed one).
+ */
+export function resolveChromiumPath(configured?: string): string | undefined {
+  if (configured) return configured;
+  if (process.env.CHROMIUM_PATH) return process.env.CHROMIUM_PATH;
+  return existsSync(DEFAULT_CHROMIUM_PATH) ? DEFAULT_CHROMIUM_PATH : undefined;
+}
+
+export function chromiumLaunchOptions(executablePath?: string, timeoutMs = 30_000): LaunchOptions {
+  const resolved = resolveChromiumPath(executablePath);
+  return {
+    headless: true,
+    args: chromiumArgs(),
+    timeout: timeoutMs,
+    ...(resolved ? { executablePath: resolved } : {}),
+  };
+}
+
+/** Launch headless Chromium with the flags above; a clear error when no browser is installed. */
+export async function launchChromium(executablePath?: string, timeoutMs = 30_000): Promise<Browser> {
+  const options = chromiumLaunchOptions(executablePath, timeoutMs);
+  try {
+    return await chromium.launch(options);
+  } catch (err) {
+    const where = options.executablePath ?? "Playwright's bundled Chromium";
+    throw new EnvironmentError(
+      `could not start Chromium (${where}): ${(err as Error).message.split('\n')[0]}. ` +
+        'Install it with `apt-get install chromium` or set CHROMIUM_PATH to a Chromium executable.',
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,119 @@
+import { existsSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The raw environment schema: one entry per variable of PRODUCT.md (plus a few tuning knobs),
+ * each with its default and the words used when the value is wrong. Values here are still strings
+ * or primitives; `load.ts` turns them into the typed `Config`.
+ */
+
+const httpUrl = (example: string) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return u.protocol === 'http:' || u.protocol === 'https:';
+      } catch {
+        return false;
+      }
+    }, `expected an http(s) URL such as ${example}`);
+
+const redisUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'redis:' || u.protocol === 'rediss:';
+    } catch {
+      return false;
+    }
+  }, 'expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379');
+
+const positiveInt = (what: string, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `expected a whole number (${what})`)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, `expected a whole number from 1 to ${max} (${what})`);
+
+const port = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, 'expected a TCP port number from 1 to 65535')
+  .transform(Number)
+  .refine((n) => n >= 1 && n <= 65535, 'expected a TCP port number from 1 to 65535');
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** 32 random bytes, base64, as printed by `openssl rand -base64 32`. */
+const secretsKey = z
+  .string()
+  .trim()
+  .refine(
+    (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32,
+    'expected 32 random bytes in base64 (generate one with: openssl rand -base64 32)',
+  );
+
+const existingFile = (what: string) =>
+  z
+    .string()
+    .trim()
+    .refine((p) => existsSync(p), `expected the path of an existing file (${what})`);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const envSchema = z.object({
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  LMS: z
+    .enum(['brightspace', 'blackboard'], { error: 'expected "brightspace" or "blackboard"' })
+    .default('brightspace'),
+  LMS_URL: httpUrl('https://school.brightspace.com').optional(),
+  AUTH_MODE: z
+    .enum(['refresh-token', 'client-credentials'], {
+      error: 'expected "refresh-token" or "client-credentials"',
+    })
+    .optional(),
+  OAUTH_CLIENT_ID: nonEmpty.optional(),
+  OAUTH_CLIENT_SECRET: nonEmpty.optional(),
+  OAUTH_SCOPE: z.string().trim().optional(),
+  OAUTH_TOKEN_URL: httpUrl('https://auth.brightspace.com/core/connect/token').optional(),
+  OAUTH_AUTHORIZE_URL: httpUrl('https://auth.brightspace.com/oauth2/auth').optional(),
+  OAUTH_REFRESH_TOKEN: nonEmpty.optional(),
+  OAUTH_PRIVATE_KEY_FILE: existingFile('a PEM private key').optional(),
+  OAUTH_KEY_ID: nonEmpty.optional(),
+  LMS_USERNAME: nonEmpty.optional(),
+  LMS_PASSWORD: nonEmpty.optional(),
+  DOWNLOAD_STRATEGY: z
+    .enum(['auto', 'api', 'browser'], { error: 'expected "auto", "api" or "browser"' })
+    .default('auto'),
+  OUTPUT_DIR: nonEmpty.default('./certificates'),
+  SECRETS_KEY: secretsKey.optional(),
+  CHROMIUM_PATH: existingFile('the Chromium executable, e.g. /usr/bin/chromium').optional(),
+  BOARD_USER: nonEmpty.optional(),
+  BOARD_PASSWORD: nonEmpty.optional(),
+  BOARD_PORT: port.default(3000),
+  BOARD_HOST: nonEmpty.default('127.0.0.1'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"')
+    .default('certharvest'),
+  DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(2),
+  DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+
+/** Variables whose values are secrets: never echoed, not even in an error message. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'OAUTH_CLIENT_SECRET',
+  'OAUTH_REFRESH_TOKEN',
+  'LMS_PASSWORD',
+  'SECRETS_KEY',
+  'BOARD_PASSWORD',
+  'REDIS_URL',
+]);

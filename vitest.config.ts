@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    globalSetup: ['test/setup/global.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Two cores here: files run in parallel, but Chromium-heavy files are few and short.
+    pool: 'forks',
+    maxWorkers: 2,
+  },
+});
