@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { startBoardServer } from '../../server/index.ts';
+import { openContext } from '../context.ts';
+import { untilSignal } from '../signals.ts';
+
+export const QUEUE_DESCRIPTIONS: Record<string, string> = {
+  discover: 'one job per user: resolve the user, list issued awards, queue certificate downloads',
+  download: 'one job per certificate: fetch the PDF, validate it, store it with a sidecar',
+};
+
+export function registerBoardCommand(program: Command): void {
+  program
+    .command('board')
+    .description('serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics')
+    .action(async () => {
+      const ctx = await openContext(['board-auth']);
+      const { board } = ctx.config;
+      const server = await startBoardServer({
+        queues: [ctx.queues.discover, ctx.queues.download],
+        redis: ctx.redis,
+        user: board.user ?? '',
+        password: board.password?.reveal() ?? '',
+        host: board.host,
+        port: board.port,
+        logger: ctx.logger,
+        descriptions: QUEUE_DESCRIPTIONS,
+      });
+      console.log(`Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`);
+      await untilSignal();
+      await server.close();
+      await ctx.close();
+    });
+}

@@ -1,0 +1,75 @@
+import { Command, CommanderError } from 'commander';
+import { CertharvestError, ConfigError, EnvironmentError, UsageError } from '../errors/index.ts';
+import { BatchExistsError, batchJsonSchema, InvalidBatchError } from '../queue/index.ts';
+import { registerAuthCommand } from './commands/auth.ts';
+import { registerBoardCommand } from './commands/board.ts';
+import { registerDemoCommand } from './commands/demo.ts';
+import { registerSandboxCommand } from './commands/sandbox.ts';
+import { registerStatusCommand } from './commands/status.ts';
+import { registerSubmitCommand } from './commands/submit.ts';
+import { registerWorkerCommand } from './commands/worker.ts';
+import { EXIT } from './exit-codes.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('certharvest')
+    .description(
+      'Bulk-download the certificate PDFs an LMS (D2L Brightspace) has issued to students.\n' +
+        'Configuration comes from the environment or a .env file; see the README.',
+    )
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerDemoCommand(program);
+  registerWorkerCommand(program);
+  registerSubmitCommand(program);
+  registerStatusCommand(program);
+  registerBoardCommand(program);
+  registerAuthCommand(program);
+  registerSandboxCommand(program);
+  program
+    .command('schema')
+    .description('print the JSON Schema of a batch submission (for producers in other languages)')
+    .action(() => {
+      console.log(JSON.stringify(batchJsonSchema(), null, 2));
+    });
+  program.commands.forEach((c) => c.exitOverride());
+  return program;
+}
+
+/** Run the CLI; returns the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return EXIT.OK;
+    }
+    return EXIT.USAGE;
+  }
+  if (err instanceof ConfigError) {
+    console.error(`certharvest: ${err.message}`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof UsageError || err instanceof InvalidBatchError || err instanceof BatchExistsError) {
+    console.error(`certharvest: ${err.message}`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof EnvironmentError) {
+    console.error(`certharvest: ${err.message}`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof CertharvestError) {
+    console.error(`certharvest: ${err.message}`);
+    return EXIT.SOME_FAILED;
+  }
+  console.error('certharvest: unexpected error:', err);
+  return EXIT.SOME_FAILED;
+}
+

@@ -1,0 +1,1 @@
+export { assertWholePdf, looksLikeHtml, InvalidPdfError, type PdfProblem, type PdfResponseFacts } from './validate.ts';

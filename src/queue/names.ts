@@ -1,0 +1,10 @@
+/** BullMQ key prefix: every certharvest key in Redis starts with it. */
+export const DEFAULT_QUEUE_PREFIX = 'certharvest';
+
+/** One job per user reference: resolve the user, page through awards, queue downloads. */
+export const DISCOVER_QUEUE = 'discover';
+/** One job per certificate: fetch, validate, store. */
+export const DOWNLOAD_QUEUE = 'download';
+
+export const QUEUE_NAMES = [DISCOVER_QUEUE, DOWNLOAD_QUEUE] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -1,0 +1,44 @@
+import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
+import { DEFAULT_QUEUE_PREFIX, DISCOVER_QUEUE, DOWNLOAD_QUEUE } from './names.ts';
+import type { DiscoverJobData, DownloadJobData } from './job-data.ts';
+
+/** Retries: exponential backoff with jitter, so a struggling LMS is not hit by a synchronized herd. */
+export const DISCOVER_JOB_OPTIONS: JobsOptions = {
+  attempts: 6,
+  backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export const DOWNLOAD_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+  removeOnFail: { age: 30 * 24 * 3600 },
+};
+
+export interface CertharvestQueues {
+  discover: Queue<DiscoverJobData>;
+  download: Queue<DownloadJobData>;
+  close(): Promise<void>;
+}
+
+export function openQueues(connection: ConnectionOptions, prefix = DEFAULT_QUEUE_PREFIX): CertharvestQueues {
+  const discover = new Queue<DiscoverJobData>(DISCOVER_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: DISCOVER_JOB_OPTIONS,
+  });
+  const download = new Queue<DownloadJobData>(DOWNLOAD_QUEUE, {
+    connection,
+    prefix,
+    defaultJobOptions: DOWNLOAD_JOB_OPTIONS,
+  });
+  return {
+    discover,
+    download,
+    async close() {
+      await Promise.all([discover.close(), download.close()]);
+    },
+  };
+}

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { CertharvestError } from '../errors/index.ts';
+import { BatchTracker } from './batch-tracker.ts';
+import { batchSubmissionSchema, type BatchSubmission, type DiscoverJobData, type UserRefKind } from './job-data.ts';
+import type { CertharvestQueues } from './queues.ts';
+
+/** The batch payload itself is malformed (not one entry: the whole submission). */
+export class InvalidBatchError extends CertharvestError {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super('BATCH_INVALID', `invalid batch:\n  - ${problems.join('\n  - ')}`);
+    this.problems = problems;
+  }
+}
+
+export class BatchExistsError extends CertharvestError {
+  constructor(batchId: string) {
+    super('BATCH_EXISTS', `batch "${batchId}" already exists: choose another --batch-id (or omit it)`);
+  }
+}
+
+export interface SubmitResult {
+  batchId: string;
+  /** Users queued for discovery. */
+  queued: number;
+  /** Entries refused at once (malformed ids), each recorded as a failed user of the batch. */
+  rejected: { ref: string; reason: string }[];
+  /** Entries dropped as repeats of an earlier entry. */
+  duplicates: number;
+  allUsers: boolean;
+}
+
+const REF_RULES: Record<UserRefKind, { test: RegExp; expected: string }> = {
+  userId: { test: /^[1-9][0-9]{0,17}$/, expected: 'a positive whole number' },
+  userName: { test: /^[^\s/\\]{1,256}$/, expected: 'a user name without spaces or slashes' },
+  orgDefinedId: { test: /^[^\s/\\]{1,256}$/, expected: 'an org-defined id without spaces or slashes' },
+};
+
+/** `b-20261123-101500-3fa9`: sortable, unique enough, safe in keys and file names. */
+export function newBatchId(now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `b-${stamp}-${randomBytes(2).toString('hex')}`;
+}
+
+/**
+ * Validate a batch and queue one discover job per user (or one enumeration job for `allUsers`).
+ * Malformed entries fail alone: they are recorded as failed users of the batch, with the reason.
+ */
+export async function submitBatch(
+  input: BatchSubmission | unknown,
+  deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
+): Promise<SubmitResult> {
+  const parsed = batchSubmissionSchema.safeParse(input);
+  if (!parsed.success) {
+    throw new InvalidBatchError(
+      parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(batch)'}: ${i.message}`),
+    );
+  }
+  const batch = parsed.data;
+  const batchId = batch.batchId ?? newBatchId();
+  const tracker = new BatchTracker(deps.redis, deps.prefix);
+
+  const seen = new Set<string>();
+  const accepted: string[] = [];
+  const rejected: SubmitResult['rejected'] = [];
+  let duplicates = 0;
+  for (const raw of batch.users) {
+    const ref = String(raw).trim();
+    if (seen.has(ref)) {
+      duplicates++;
+      continue;
+    }
+    seen.add(ref);
+    const rule = REF_RULES[batch.by];
+    if (rule.test.test(ref)) accepted.push(ref);
+    else rejected.push({ ref, reason: `malformed ${batch.by} ${JSON.stringify(ref).slice(0, 80)}: expected ${rule.expected}` });
+  }
+
+  const created = await tracker.create(batchId, {
+    by: batch.by,
+    usersTotal: accepted.length + rejected.length,
+    enumerating: batch.allUsers,
+  });
+  if (!created) throw new BatchExistsError(batchId);
+  for (const r of rejected) await tracker.userFailed(batchId, r.ref, 'USER_REF_MALFORMED', r.reason);
+
+  const filters = batch.filters;
+  const jobs: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = accepted.map((value) => ({
+    name: `${batch.by}:${value}`,
+    data: { kind: 'user', batchId, by: batch.by, value, ...(filters ? { filters } : {}) },
+    // Safe characters only: the id shows in Bull Board and must be unique per batch.
+    opts: { jobId: `${batchId}.${batch.by}.${Buffer.from(value).toString('base64url')}` },
+  }));
+  if (batch.allUsers) {
+    jobs.push({
+      name: 'all-users',
+      data: { kind: 'all-users', batchId, ...(filters ? { filters } : {}) },
+      opts: { jobId: `${batchId}.all-users` },
+    });
+  }
+  for (let i = 0; i < jobs.length; i += 1000) await deps.queues.discover.addBulk(jobs.slice(i, i + 1000));
+  return { batchId, queued: accepted.length, rejected, duplicates, allUsers: batch.allUsers };
+}
+
+/** Parse the users of a `--file`: one reference per line, or a CSV whose header names the column. */
+export function parseUserList(text: string, by: UserRefKind): string[] {
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+  if (lines.length === 0) return [];
+  const header = splitCsvLine(lines[0] ?? '');
+  const column = header.findIndex((h) => h.toLowerCase() === by.toLowerCase());
+  if (header.length > 1 || column >= 0) {
+    if (column < 0) {
+      throw new InvalidBatchError([`the CSV header (${header.join(', ')}) has no "${by}" column (use --by to choose)`]);
+    }
+    return lines.slice(1).map((l) => splitCsvLine(l)[column] ?? '').filter((v) => v !== '');
+  }
+  return lines;
+}
+
+function splitCsvLine(line: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const ch = line[i];
+    if (quoted) {
+      if (ch === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
+      out.push(cur.trim());
+      cur = '';
+    } else cur += ch;
+  }
+  out.push(cur.trim());
+  return out;
+}
+

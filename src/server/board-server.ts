@@ -1,0 +1,91 @@
+import type { Server } from 'node:http';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Queue } from 'bullmq';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log/index.ts';
+import { basicAuth } from './basic-auth.ts';
+import { createMetricsRegistry } from './metrics.ts';
+
+export interface BoardServerOptions {
+  queues: readonly Queue[];
+  redis: Redis;
+  user: string;
+  password: string;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  logger: Logger;
+  /** Per-queue descriptions shown in the board. */
+  descriptions?: Record<string, string>;
+}
+
+export interface BoardServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Bull Board for every certharvest queue, behind basic auth, plus unauthenticated `/healthz`
+ * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text).
+ */
+export async function startBoardServer(options: BoardServerOptions): Promise<BoardServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  const registry = createMetricsRegistry(options.queues);
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await options.redis.ping();
+      res.json({ status: 'ready', redis: 'ok' });
+    } catch (err) {
+      res.status(503).json({ status: 'not ready', redis: (err as Error).message });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    try {
+      res.type(registry.contentType).send(await registry.metrics());
+    } catch (err) {
+      res.status(503).type('text/plain').send(`metrics unavailable: ${(err as Error).message}\n`);
+    }
+  });
+
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath('/');
+  createBullBoard({
+    queues: options.queues.map(
+      (q) =>
+        new BullMQAdapter(q, {
+          readOnlyMode: false,
+          allowRetries: true,
+          description: options.descriptions?.[q.name] ?? '',
+          displayName: q.name,
+        }),
+    ),
+    serverAdapter,
+    options: { uiConfig: { boardTitle: 'certharvest' } },
+  });
+  app.use('/', basicAuth(options.user, options.password), serverAdapter.getRouter() as express.Router);
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(options.port, options.host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`;
+  options.logger.info({ url }, 'Bull Board is listening');
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,111 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BatchTracker,
+  batchJsonSchema,
+  connectRedis,
+  InvalidBatchError,
+  BatchExistsError,
+  openQueues,
+  parseUserList,
+  submitBatch,
+  type CertharvestQueues,
+} from '../../src/queue/index.ts';
+import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+
+let redis: Redis;
+let queues: CertharvestQueues;
+let prefix: string;
+let tracker: BatchTracker;
+
+beforeAll(async () => {
+  redis = await connectRedis(testRedisUrl());
+  prefix = uniquePrefix('submit');
+  queues = openQueues(redis, prefix);
+  tracker = new BatchTracker(redis, prefix);
+});
+afterAll(async () => {
+  await queues.close();
+  await redis.quit();
+});
+
+const deps = () => ({ queues, redis, prefix });
+
+describe('submitBatch', () => {
+  it('queues one discover job per distinct user and records the batch', async () => {
+    const result = await submitBatch({ batchId: 'b-one', users: [101, '102', '101', ' 103 '] }, deps());
+    expect(result).toMatchObject({ batchId: 'b-one', queued: 3, duplicates: 1, rejected: [] });
+    const jobs = await queues.discover.getJobs(['waiting']);
+    expect(jobs.filter((j) => j.data.batchId === 'b-one').map((j) => j.data)).toEqual(
+      expect.arrayContaining([
+        { kind: 'user', batchId: 'b-one', by: 'userId', value: '101' },
+        { kind: 'user', batchId: 'b-one', by: 'userId', value: '103' },
+      ]),
+    );
+    expect(await tracker.status('b-one')).toMatchObject({ usersTotal: 3, usersDone: 0, done: false });
+  });
+
+  it('fails a malformed id alone, naming it, and keeps the rest', async () => {
+    const result = await submitBatch({ batchId: 'b-mixed', users: ['7', '../../etc', 'abc'] }, deps());
+    expect(result.queued).toBe(1);
+    expect(result.rejected.map((r) => r.ref)).toEqual(['../../etc', 'abc']);
+    const status = await tracker.status('b-mixed');
+    expect(status).toMatchObject({ usersTotal: 3, usersFailed: 2 });
+    expect(status?.failures[0]).toMatchObject({ kind: 'user', ref: '../../etc', code: 'USER_REF_MALFORMED' });
+    expect(status?.failures[0]?.reason).toMatch(/expected a positive whole number/);
+  });
+
+  it('refuses a malformed batch as a whole, saying what is wrong', async () => {
+    const err = await submitBatch({ users: 'not-a-list', by: 'email' }, deps()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidBatchError);
+    const problems = (err as InvalidBatchError).problems.join('\n');
+    expect(problems).toMatch(/^by: /m);
+    expect(problems).toMatch(/^users: /m);
+    await expect(submitBatch({ users: [] }, deps())).rejects.toThrow(/at least one user/);
+    await expect(submitBatch({ users: [1], extra: true }, deps())).rejects.toThrow(/extra/);
+  });
+
+  it('refuses to reuse a batch id', async () => {
+    await submitBatch({ batchId: 'b-twice', users: [1] }, deps());
+    await expect(submitBatch({ batchId: 'b-twice', users: [2] }, deps())).rejects.toBeInstanceOf(BatchExistsError);
+  });
+
+  it('publishes a JSON Schema of the batch for other languages', () => {
+    const schema = batchJsonSchema() as { properties: Record<string, unknown>; type: string };
+    expect(schema.type).toBe('object');
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['batchId', 'by', 'users', 'allUsers', 'filters']));
+  });
+});
+
+describe('BatchTracker', () => {
+  it('credits one download to every batch waiting for it, then is done', async () => {
+    for (const id of ['t-a', 't-b']) {
+      await tracker.create(id, { by: 'userId', usersTotal: 1, enumerating: false });
+      await tracker.awaitCertificate(id, 'host:1:2');
+      await tracker.userDiscovered(id, { certificates: 1, alreadyPresent: 0, badges: 2 });
+    }
+    expect((await tracker.status('t-a'))?.done).toBe(false);
+    expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual(expect.arrayContaining(['t-a', 't-b']));
+    expect(await tracker.status('t-a')).toMatchObject({ certsFound: 1, certsStored: 1, badgesIgnored: 2, done: true });
+    expect(await tracker.status('t-b')).toMatchObject({ certsStored: 1, done: true });
+    // A second finish of the same download credits nobody twice.
+    expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual([]);
+  });
+
+  it('lists recent batches newest first', async () => {
+    const recent = await tracker.recent(50);
+    expect(recent.map((b) => b.batchId)).toContain('b-one');
+  });
+});
+
+describe('parseUserList', () => {
+  it('reads one reference per line, skipping blanks and comments', () => {
+    expect(parseUserList('101\n\n# a comment\n102\r\n', 'userId')).toEqual(['101', '102']);
+  });
+
+  it('reads the --by column of a CSV with a header', () => {
+    const csv = 'name,userName,email\n"Doe, Jane",jdoe,j@x\nBob,bob,b@x\n';
+    expect(parseUserList(csv, 'userName')).toEqual(['jdoe', 'bob']);
+    expect(() => parseUserList(csv, 'orgDefinedId')).toThrow(/no "orgDefinedId" column/);
+  });
+});
