@@ -35,12 +35,20 @@ export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJ
     const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
     const log = jobLogger(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref }));
     try {
-      return data.kind === 'all-users' ? await enumerateUsers(deps, data, log) : await discoverUser(deps, data, log);
+      return data.kind === 'all-users'
+        ? await enumerateUsers(deps, data, log)
+        : await discoverUser(deps, data, log);
     } catch (err) {
       throw await handleJobFailure(job, token, err, {
         onFinal: async (f) => {
           if (data.kind === 'user') await deps.tracker.userFailed(data.batchId, ref, f.code, f.message);
-          else await deps.tracker.userFailed(data.batchId, ref, f.code, `enumerating users failed: ${f.message}`);
+          else
+            await deps.tracker.userFailed(
+              data.batchId,
+              ref,
+              f.code,
+              `enumerating users failed: ${f.message}`,
+            );
           if (data.kind === 'all-users') await deps.tracker.enumerationDone(data.batchId);
         },
       });
@@ -66,7 +74,9 @@ async function discoverUser(
     else if (!passes(entry.award, data.filters)) filteredOut++;
     else certificates.push(entry.award);
   }
-  log(`found ${certificates.length} certificate(s), ${badges} badge(s) ignored, ${rejected.length} unusable award(s)`);
+  log(
+    `found ${certificates.length} certificate(s), ${badges} badge(s) ignored, ${rejected.length} unusable award(s)`,
+  );
 
   const toQueue: DownloadJobData[] = [];
   let alreadyPresent = 0;
@@ -125,19 +135,41 @@ async function enumerateUsers(
   log(`the institution has ${ids.length} user(s)`);
   const jobs = ids.map((id) => ({
     name: `userId:${id}`,
-    data: { kind: 'user' as const, batchId: data.batchId, by: 'userId' as const, value: String(id), ...(data.filters ? { filters: data.filters } : {}) },
+    data: {
+      kind: 'user' as const,
+      batchId: data.batchId,
+      by: 'userId' as const,
+      value: String(id),
+      ...(data.filters ? { filters: data.filters } : {}),
+    },
     opts: { jobId: `${data.batchId}.userId.${Buffer.from(String(id)).toString('base64url')}` },
   }));
   for (let i = 0; i < jobs.length; i += 1000) await deps.discoverQueue.addBulk(jobs.slice(i, i + 1000));
   await deps.tracker.addUsers(data.batchId, ids.length);
   await deps.tracker.enumerationDone(data.batchId);
-  return { users: ids.length, certificates: 0, queued: 0, alreadyPresent: 0, badgesIgnored: 0, filteredOut: 0, invalidAwards: 0 };
+  return {
+    users: ids.length,
+    certificates: 0,
+    queued: 0,
+    alreadyPresent: 0,
+    badgesIgnored: 0,
+    filteredOut: 0,
+    invalidAwards: 0,
+  };
 }
 
 function passes(award: IssuedAwardFacts, filters: BatchFilters | undefined): boolean {
   if (!filters) return true;
   if (filters.orgUnitIds && !filters.orgUnitIds.includes(award.orgUnitId)) return false;
-  if (filters.issuedAfter && (!award.issuedDate || award.issuedDate < new Date(filters.issuedAfter).toISOString())) return false;
-  if (filters.issuedBefore && (!award.issuedDate || award.issuedDate >= new Date(filters.issuedBefore).toISOString())) return false;
+  if (
+    filters.issuedAfter &&
+    (!award.issuedDate || award.issuedDate < new Date(filters.issuedAfter).toISOString())
+  )
+    return false;
+  if (
+    filters.issuedBefore &&
+    (!award.issuedDate || award.issuedDate >= new Date(filters.issuedBefore).toISOString())
+  )
+    return false;
   return true;
 }

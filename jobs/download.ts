@@ -12,7 +12,12 @@ import type { Job, Processor } from 'bullmq';
 import type { DownloadStrategy } from '../src/config/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import { assertWholePdf } from '../src/pdf/index.ts';
-import { BatchTracker, downloadJobSchema, type DownloadJobData, type DownloadResult } from '../src/queue/index.ts';
+import {
+  BatchTracker,
+  downloadJobSchema,
+  type DownloadJobData,
+  type DownloadResult,
+} from '../src/queue/index.ts';
 import type { CertificateStore } from '../src/storage/index.ts';
 import { handleJobFailure } from '../src/worker/failure.ts';
 import { parseJobData } from '../src/worker/parse-job-data.ts';
@@ -33,13 +38,25 @@ export interface DownloadDeps {
 export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJobData, DownloadResult> {
   return async (job, token) => {
     const data = parseJobData(downloadJobSchema, job.data, 'download');
-    const log = jobLogger(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, issuedId: data.issuedId }));
+    const log = jobLogger(
+      job,
+      deps.logger.child({ jobId: job.id, batchId: data.batchId, issuedId: data.issuedId }),
+    );
     try {
       const present = await deps.store.existing(data);
       if (present) {
-        log(`already stored with the same bytes (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`);
+        log(
+          `already stored with the same bytes (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`,
+        );
         await deps.tracker.certificateFinished(data.certKey, { status: 'already-present' });
-        return result(data, 'already-present', deps.store.paths(data).pdf, present.sha256, present.bytes, 'disk');
+        return result(
+          data,
+          'already-present',
+          deps.store.paths(data).pdf,
+          present.sha256,
+          present.bytes,
+          'disk',
+        );
       }
 
       const { body, source } = await fetchCertificate(deps, data, log);
@@ -64,7 +81,14 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
       await deps.tracker.certificateFinished(data.certKey, {
         status: saved.status === 'stored' ? 'stored' : 'already-present',
       });
-      return result(data, saved.status === 'stored' ? 'stored' : 'already-present', saved.paths.pdf, saved.sha256, saved.bytes, source);
+      return result(
+        data,
+        saved.status === 'stored' ? 'stored' : 'already-present',
+        saved.paths.pdf,
+        saved.sha256,
+        saved.bytes,
+        source,
+      );
     } catch (err) {
       throw await handleJobFailure(job, token, err, {
         onFinal: async (f) => {
@@ -99,7 +123,9 @@ async function fetchCertificate(
   } else if (deps.strategy === 'api') {
     throw new ApiRouteMissingError();
   }
-  log(`fetching the render URL for org unit ${data.orgUnitId}, issued ${data.issuedId} via the browser session`);
+  log(
+    `fetching the render URL for org unit ${data.orgUnitId}, issued ${data.issuedId} via the browser session`,
+  );
   return { body: await deps.fetcher.viaBrowser(data.orgUnitId, data.issuedId, log), source: 'browser' };
 }
 

@@ -14,7 +14,10 @@ export class LoginFailedError extends CertharvestError {
   readonly retryable = false;
 
   constructor(detail: string) {
-    super('LOGIN_FAILED', `web login as the service user failed: ${detail} (check LMS_USERNAME and LMS_PASSWORD)`);
+    super(
+      'LOGIN_FAILED',
+      `web login as the service user failed: ${detail} (check LMS_USERNAME and LMS_PASSWORD)`,
+    );
   }
 }
 
@@ -36,8 +39,17 @@ export class CertificateHttpError extends CertharvestError {
 
   constructor(status: number, url: string, retryAfterSeconds?: number) {
     const what =
-      status === 404 ? 'no such certificate' : status === 403 ? 'access denied' : status === 429 ? 'rate limited' : 'error';
-    super(status === 404 ? 'CERTIFICATE_NOT_FOUND' : 'CERTIFICATE_HTTP', `HTTP ${status} (${what}) from ${url}`);
+      status === 404
+        ? 'no such certificate'
+        : status === 403
+          ? 'access denied'
+          : status === 429
+            ? 'rate limited'
+            : 'error';
+    super(
+      status === 404 ? 'CERTIFICATE_NOT_FOUND' : 'CERTIFICATE_HTTP',
+      `HTTP ${status} (${what}) from ${url}`,
+    );
     this.status = status;
     this.retryable = status === 408 || status === 429 || status >= 500;
     this.retryAfterSeconds = retryAfterSeconds;

@@ -1,4 +1,10 @@
-export { chromiumArgs, chromiumLaunchOptions, launchChromium, resolveChromiumPath, DEFAULT_CHROMIUM_PATH } from './chromium.ts';
+export {
+  chromiumArgs,
+  chromiumLaunchOptions,
+  launchChromium,
+  resolveChromiumPath,
+  DEFAULT_CHROMIUM_PATH,
+} from './chromium.ts';
 export {
   WebSession,
   BRIGHTSPACE_LOGIN_SELECTORS,

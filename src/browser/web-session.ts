@@ -99,7 +99,9 @@ export class WebSession {
         );
       } catch (err) {
         if (!this.#browser?.isConnected()) this.#forgetBrowser();
-        throw new BrowserFailedError(`request failed: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+        throw new BrowserFailedError(`request failed: ${(err as Error).message.split('\n')[0]}`, {
+          cause: err,
+        });
       }
       const status = response.status();
       const headers = response.headers();
@@ -112,10 +114,16 @@ export class WebSession {
         const length = headers['content-length'];
         return { bytes: body, contentType, contentLength: length === undefined ? undefined : Number(length) };
       }
-      if ((status === 200 && looksLikeHtml(body, contentType)) || this.#isLoginUrl(finalUrl) || status === 401) {
+      if (
+        (status === 200 && looksLikeHtml(body, contentType)) ||
+        this.#isLoginUrl(finalUrl) ||
+        status === 401
+      ) {
         this.stats.expiredAnswers++;
         if (attempt >= 2) {
-          throw new SessionExpiredError(`login page answered again right after a fresh login (${status} ${finalUrl})`);
+          throw new SessionExpiredError(
+            `login page answered again right after a fresh login (${status} ${finalUrl})`,
+          );
         }
         log('the LMS answered its login page: the session expired; logging in again');
         await this.#relogin(generation, log);
@@ -163,8 +171,13 @@ export class WebSession {
     const browser = await this.#launch();
     const oldContext = this.#context;
     this.#context = undefined;
-    if (oldContext) await withTimeout(oldContext.close(), this.#timeouts.close, 'context close').catch(() => {});
-    const context = await withTimeout(browser.newContext({ acceptDownloads: false }), this.#timeouts.launch, 'new context');
+    if (oldContext)
+      await withTimeout(oldContext.close(), this.#timeouts.close, 'context close').catch(() => {});
+    const context = await withTimeout(
+      browser.newContext({ acceptDownloads: false }),
+      this.#timeouts.launch,
+      'new context',
+    );
     const selectors = this.#opts.selectors ?? BRIGHTSPACE_LOGIN_SELECTORS;
     const loginUrl = new URL(this.#opts.loginPath ?? '/d2l/login?noredirect=1', `${lmsUrl}/`).toString();
     const page = await context.newPage();
@@ -187,7 +200,9 @@ export class WebSession {
     } catch (err) {
       await withTimeout(context.close(), this.#timeouts.close, 'context close').catch(() => {});
       if (err instanceof LoginFailedError) throw err;
-      throw new BrowserFailedError(`login did not complete: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      throw new BrowserFailedError(`login did not complete: ${(err as Error).message.split('\n')[0]}`, {
+        cause: err,
+      });
     } finally {
       await page.close().catch(() => {});
     }
@@ -195,7 +210,10 @@ export class WebSession {
     this.#downloadsInContext = 0;
     this.#generation++;
     this.stats.logins++;
-    logger.info({ generation: this.#generation, logins: this.stats.logins }, 'logged in to the LMS web session');
+    logger.info(
+      { generation: this.#generation, logins: this.stats.logins },
+      'logged in to the LMS web session',
+    );
     log(`logged in to the LMS web session (login #${this.stats.logins} of this worker)`);
   }
 

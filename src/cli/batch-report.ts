@@ -35,4 +35,5 @@ export function summary(s: BatchStatus): string {
   return lines.join('\n');
 }
 
-export const batchSucceeded = (s: BatchStatus): boolean => s.done && s.usersFailed === 0 && s.certsFailed === 0;
+export const batchSucceeded = (s: BatchStatus): boolean =>
+  s.done && s.usersFailed === 0 && s.certsFailed === 0;

@@ -13,7 +13,10 @@ export interface CommandContext {
   close(): Promise<void>;
 }
 
-export async function openContext(needs: readonly ConfigNeed[] = [], env?: NodeJS.ProcessEnv): Promise<CommandContext> {
+export async function openContext(
+  needs: readonly ConfigNeed[] = [],
+  env?: NodeJS.ProcessEnv,
+): Promise<CommandContext> {
   const config = loadConfig({ needs, ...(env ? { env } : {}) });
   const logger = createLogger({ level: config.logLevel });
   const redis = await connectRedis(config.redisUrl);

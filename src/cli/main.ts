@@ -48,7 +48,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
       return EXIT.OK;
     }
     return EXIT.USAGE;
@@ -72,4 +76,3 @@ function reportError(err: unknown): number {
   console.error('certharvest: unexpected error:', err);
   return EXIT.SOME_FAILED;
 }
-

@@ -15,7 +15,11 @@ export interface WatchOptions {
 }
 
 /** Show a batch's progress until it is done; resolves with its final status. */
-export async function watchBatch(tracker: BatchTracker, batchId: string, options: WatchOptions = {}): Promise<BatchStatus> {
+export async function watchBatch(
+  tracker: BatchTracker,
+  batchId: string,
+  options: WatchOptions = {},
+): Promise<BatchStatus> {
   const tty = options.tty ?? process.stdout.isTTY === true;
   const write = options.write ?? ((t: string) => process.stdout.write(t));
   const pollMs = options.pollMs ?? 250;

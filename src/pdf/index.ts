@@ -1,1 +1,7 @@
-export { assertWholePdf, looksLikeHtml, InvalidPdfError, type PdfProblem, type PdfResponseFacts } from './validate.ts';
+export {
+  assertWholePdf,
+  looksLikeHtml,
+  InvalidPdfError,
+  type PdfProblem,
+  type PdfResponseFacts,
+} from './validate.ts';

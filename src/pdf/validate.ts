@@ -1,6 +1,7 @@
 import { CertharvestError } from '../errors/index.ts';
 
-export type PdfProblem = 'not-pdf-content-type' | 'no-pdf-header' | 'no-eof-trailer' | 'length-mismatch' | 'empty';
+export type PdfProblem =
+  'not-pdf-content-type' | 'no-pdf-header' | 'no-eof-trailer' | 'length-mismatch' | 'empty';
 
 /** A body that is not a whole PDF. Retryable: a truncated transfer usually succeeds next time. */
 export class InvalidPdfError extends CertharvestError {

@@ -63,7 +63,10 @@ export class BatchTracker {
   #indexKey = () => `${this.prefix}:batches`;
 
   /** Create the batch record; false when the id is already taken. */
-  async create(batchId: string, init: { by: string; usersTotal: number; enumerating: boolean }): Promise<boolean> {
+  async create(
+    batchId: string,
+    init: { by: string; usersTotal: number; enumerating: boolean },
+  ): Promise<boolean> {
     const key = this.#key(batchId);
     const created = await this.redis.hsetnx(key, 'createdAt', new Date().toISOString());
     if (!created) return false;
@@ -111,25 +114,43 @@ export class BatchTracker {
   }
 
   async userFailed(batchId: string, ref: string, code: string, reason: string): Promise<void> {
-    await this.#fail(batchId, 'usersFailed', { kind: 'user', ref, code, reason, at: new Date().toISOString() });
+    await this.#fail(batchId, 'usersFailed', {
+      kind: 'user',
+      ref,
+      code,
+      reason,
+      at: new Date().toISOString(),
+    });
   }
 
   /** An award that cannot become a download (hostile or malformed data): counted as a failed certificate. */
   async certificateRejected(batchId: string, ref: string, code: string, reason: string): Promise<void> {
     const key = this.#key(batchId);
     await this.redis.hincrby(key, 'certsFound', 1);
-    await this.#fail(batchId, 'certsFailed', { kind: 'certificate', ref, code, reason, at: new Date().toISOString() });
+    await this.#fail(batchId, 'certsFailed', {
+      kind: 'certificate',
+      ref,
+      code,
+      reason,
+      at: new Date().toISOString(),
+    });
   }
 
   /** Register the batch as waiting for a certificate's download (call before queueing it). */
   async awaitCertificate(batchId: string, certKey: string): Promise<void> {
-    await this.redis.multi().sadd(this.#waitingKey(certKey), batchId).expire(this.#waitingKey(certKey), BATCH_TTL_SECONDS).exec();
+    await this.redis
+      .multi()
+      .sadd(this.#waitingKey(certKey), batchId)
+      .expire(this.#waitingKey(certKey), BATCH_TTL_SECONDS)
+      .exec();
   }
 
   /** A download ended: credit every batch waiting for it. Returns the batches credited. */
   async certificateFinished(
     certKey: string,
-    outcome: { status: 'stored' | 'already-present' } | { status: 'failed'; ref: string; code: string; reason: string },
+    outcome:
+      | { status: 'stored' | 'already-present' }
+      | { status: 'failed'; ref: string; code: string; reason: string },
   ): Promise<string[]> {
     const waitingKey = this.#waitingKey(certKey);
     const result = await this.redis.multi().smembers(waitingKey).del(waitingKey).exec();
@@ -144,7 +165,11 @@ export class BatchTracker {
           at: new Date().toISOString(),
         });
       } else {
-        await this.redis.hincrby(this.#key(batchId), outcome.status === 'stored' ? 'certsStored' : 'certsSkipped', 1);
+        await this.redis.hincrby(
+          this.#key(batchId),
+          outcome.status === 'stored' ? 'certsStored' : 'certsSkipped',
+          1,
+        );
       }
     }
     return batches;
@@ -156,7 +181,9 @@ export class BatchTracker {
       this.redis.lrange(this.#failuresKey(batchId), 0, maxFailures - 1),
     ]);
     if (!hash.createdAt) return null;
-    const counts = Object.fromEntries(COUNT_FIELDS.map((f) => [f, Number(hash[f] ?? 0)])) as unknown as BatchCounts;
+    const counts = Object.fromEntries(
+      COUNT_FIELDS.map((f) => [f, Number(hash[f] ?? 0)]),
+    ) as unknown as BatchCounts;
     const enumerating = hash.enumerating === '1';
     return {
       batchId,

@@ -25,7 +25,11 @@ export async function connectRedis(url: Secret | string, timeoutMs = 5_000): Pro
   let lastError: Error | undefined;
   redis.on('error', (err: Error) => (lastError = err));
   try {
-    await withTimeout(redis.connect().then(() => redis.ping()), timeoutMs, 'Redis connection');
+    await withTimeout(
+      redis.connect().then(() => redis.ping()),
+      timeoutMs,
+      'Redis connection',
+    );
   } catch (err) {
     redis.disconnect();
     const reason = (lastError ?? (err as Error)).message;
@@ -38,7 +42,9 @@ export async function connectRedis(url: Secret | string, timeoutMs = 5_000): Pro
   const version = /redis_version:(\d+)\.(\d+)/.exec(info);
   if (version && (Number(version[1]) < 6 || (Number(version[1]) === 6 && Number(version[2]) < 2))) {
     redis.disconnect();
-    throw new EnvironmentError(`Redis ${version[1]}.${version[2]} at ${describeRedisUrl(raw)} is too old: 6.2 or newer is needed`);
+    throw new EnvironmentError(
+      `Redis ${version[1]}.${version[2]} at ${describeRedisUrl(raw)} is too old: 6.2 or newer is needed`,
+    );
   }
   return redis;
 }

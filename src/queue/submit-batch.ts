@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CertharvestError } from '../errors/index.ts';
 import { BatchTracker } from './batch-tracker.ts';
-import { batchSubmissionSchema, type BatchSubmission, type DiscoverJobData, type UserRefKind } from './job-data.ts';
+import {
+  batchSubmissionSchema,
+  type BatchSubmission,
+  type DiscoverJobData,
+  type UserRefKind,
+} from './job-data.ts';
 import type { CertharvestQueues } from './queues.ts';
 
 /** The batch payload itself is malformed (not one entry: the whole submission). */
@@ -75,7 +80,11 @@ export async function submitBatch(
     seen.add(ref);
     const rule = REF_RULES[batch.by];
     if (rule.test.test(ref)) accepted.push(ref);
-    else rejected.push({ ref, reason: `malformed ${batch.by} ${JSON.stringify(ref).slice(0, 80)}: expected ${rule.expected}` });
+    else
+      rejected.push({
+        ref,
+        reason: `malformed ${batch.by} ${JSON.stringify(ref).slice(0, 80)}: expected ${rule.expected}`,
+      });
   }
 
   const created = await tracker.create(batchId, {
@@ -115,9 +124,14 @@ export function parseUserList(text: string, by: UserRefKind): string[] {
   const column = header.findIndex((h) => h.toLowerCase() === by.toLowerCase());
   if (header.length > 1 || column >= 0) {
     if (column < 0) {
-      throw new InvalidBatchError([`the CSV header (${header.join(', ')}) has no "${by}" column (use --by to choose)`]);
+      throw new InvalidBatchError([
+        `the CSV header (${header.join(', ')}) has no "${by}" column (use --by to choose)`,
+      ]);
     }
-    return lines.slice(1).map((l) => splitCsvLine(l)[column] ?? '').filter((v) => v !== '');
+    return lines
+      .slice(1)
+      .map((l) => splitCsvLine(l)[column] ?? '')
+      .filter((v) => v !== '');
   }
   return lines;
 }
@@ -143,4 +157,3 @@ function splitCsvLine(line: string): string[] {
   out.push(cur.trim());
   return out;
 }
-

@@ -11,6 +11,10 @@ export function basicAuth(user: string, password: string, realm = 'certharvest')
     const match = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header);
     const given = match?.[1] ? Buffer.from(match[1], 'base64').toString('utf8') : '';
     if (given && timingSafeEqual(digest(given), expected)) return next();
-    res.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`).status(401).type('text/plain').send('authentication required\n');
+    res
+      .set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`)
+      .status(401)
+      .type('text/plain')
+      .send('authentication required\n');
   };
 }

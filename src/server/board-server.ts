@@ -51,7 +51,10 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
     try {
       res.type(registry.contentType).send(await registry.metrics());
     } catch (err) {
-      res.status(503).type('text/plain').send(`metrics unavailable: ${(err as Error).message}\n`);
+      res
+        .status(503)
+        .type('text/plain')
+        .send(`metrics unavailable: ${(err as Error).message}\n`);
     }
   });
 

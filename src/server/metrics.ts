@@ -1,7 +1,15 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
 
-const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children'] as const;
+const STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+  'prioritized',
+  'waiting-children',
+] as const;
 
 /** Prometheus metrics of the queues, read from Redis on every scrape. */
 export function createMetricsRegistry(queues: readonly Queue[]): Registry {

@@ -6,7 +6,10 @@ export class UnsafeIdError extends CertharvestError {
   readonly retryable = false;
 
   constructor(field: string, value: unknown) {
-    super('ID_UNSAFE', `${field} must be a positive whole number, got ${JSON.stringify(value)?.slice(0, 80)}`);
+    super(
+      'ID_UNSAFE',
+      `${field} must be a positive whole number, got ${JSON.stringify(value)?.slice(0, 80)}`,
+    );
   }
 }
 

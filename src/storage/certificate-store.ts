@@ -45,7 +45,9 @@ export class CertificateStore {
   }
 
   /** The stored metadata when the PDF and its sidecar are both there and agree; else null. */
-  async existing(facts: Pick<CertificateFacts, 'userId' | 'orgUnitId' | 'issuedId'>): Promise<CertificateMetadata | null> {
+  async existing(
+    facts: Pick<CertificateFacts, 'userId' | 'orgUnitId' | 'issuedId'>,
+  ): Promise<CertificateMetadata | null> {
     const paths = this.paths(facts);
     const [pdf, sidecar] = await Promise.all([readOrNull(paths.pdf), readOrNull(paths.sidecar)]);
     if (!pdf || !sidecar) return null;
@@ -66,7 +68,12 @@ export class CertificateStore {
       return { status: 'unchanged', paths, sha256, bytes: pdf.length };
     }
     await mkdir(paths.dir, { recursive: true });
-    const meta: CertificateMetadata = { ...facts, sha256, bytes: pdf.length, downloadedAt: now.toISOString() };
+    const meta: CertificateMetadata = {
+      ...facts,
+      sha256,
+      bytes: pdf.length,
+      downloadedAt: now.toISOString(),
+    };
     await writeFileAtomic(paths.pdf, pdf);
     await writeFileAtomic(paths.sidecar, `${JSON.stringify(meta, null, 2)}\n`);
     return { status: 'stored', paths, sha256, bytes: pdf.length };

@@ -15,7 +15,13 @@ export interface FailureFacts {
  * retried, since BullMQ's attempt limit bounds it.
  */
 export function describeFailure(err: unknown): FailureFacts {
-  const e = err as { code?: unknown; retryable?: unknown; retryAfterMs?: unknown; retryAfterSeconds?: unknown; message?: unknown };
+  const e = err as {
+    code?: unknown;
+    retryable?: unknown;
+    retryAfterMs?: unknown;
+    retryAfterSeconds?: unknown;
+    message?: unknown;
+  };
   const code = typeof e?.code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(e.code) ? e.code : 'UNEXPECTED';
   const message = typeof e?.message === 'string' ? e.message : String(err);
   const retryAfterMs =
@@ -24,7 +30,12 @@ export function describeFailure(err: unknown): FailureFacts {
       : typeof e?.retryAfterSeconds === 'number' && code.includes('RATE_LIMITED')
         ? e.retryAfterSeconds * 1000
         : undefined;
-  return { code, message, retryable: e?.retryable !== false, retryAfterMs: code.includes('RATE_LIMITED') ? retryAfterMs ?? 5_000 : undefined };
+  return {
+    code,
+    message,
+    retryable: e?.retryable !== false,
+    retryAfterMs: code.includes('RATE_LIMITED') ? (retryAfterMs ?? 5_000) : undefined,
+  };
 }
 
 export interface FailureHandling {
@@ -45,13 +56,17 @@ export async function handleJobFailure(
   if (err instanceof DelayedError || err instanceof UnrecoverableError) return err;
   const facts = describeFailure(err);
   if (facts.retryAfterMs !== undefined && token) {
-    await job.log(`rate limited by the LMS: waiting ${Math.ceil(facts.retryAfterMs / 1000)} s (no attempt spent)`);
+    await job.log(
+      `rate limited by the LMS: waiting ${Math.ceil(facts.retryAfterMs / 1000)} s (no attempt spent)`,
+    );
     await job.moveToDelayed(Date.now() + facts.retryAfterMs, token);
     return new DelayedError();
   }
   const attempts = job.opts.attempts ?? 1;
   const last = !facts.retryable || job.attemptsMade + 1 >= attempts;
-  await job.log(`${last ? 'failed' : `attempt ${job.attemptsMade + 1}/${attempts} failed`}: [${facts.code}] ${facts.message}`);
+  await job.log(
+    `${last ? 'failed' : `attempt ${job.attemptsMade + 1}/${attempts} failed`}: [${facts.code}] ${facts.message}`,
+  );
   if (!last) return err instanceof Error ? err : new Error(facts.message);
   await handling.onFinal(facts);
   return new UnrecoverableError(`[${facts.code}] ${facts.message}`);

@@ -17,8 +17,7 @@ export interface IssuedAwardFacts {
 
 /** One entry of a user's awards: parsed, or refused with a reason (hostile or malformed data). */
 export type AwardEntry =
-  | { ok: true; award: IssuedAwardFacts }
-  | { ok: false; ref: string; code: string; reason: string };
+  { ok: true; award: IssuedAwardFacts } | { ok: false; ref: string; code: string; reason: string };
 
 export interface UserDirectory {
   /** The LMS host, part of every certificate's deduplication key. */

@@ -22,9 +22,9 @@ const problemOf = (fn: () => void) => {
 
 describe('assertWholePdf', () => {
   it('accepts a whole PDF with matching type and length', () => {
-    expect(problemOf(() => assertWholePdf(pdf, { contentType: 'application/pdf', contentLength: pdf.length }))).toBe(
-      'accepted',
-    );
+    expect(
+      problemOf(() => assertWholePdf(pdf, { contentType: 'application/pdf', contentLength: pdf.length })),
+    ).toBe('accepted');
   });
 
   it('rejects a truncated body, even when its prefix is a real PDF', () => {
@@ -32,13 +32,15 @@ describe('assertWholePdf', () => {
   });
 
   it('rejects a body shorter than Content-Length', () => {
-    expect(problemOf(() => assertWholePdf(pdf.subarray(0, pdf.length - 1), { contentLength: pdf.length }))).toBe(
-      'length-mismatch',
-    );
+    expect(
+      problemOf(() => assertWholePdf(pdf.subarray(0, pdf.length - 1), { contentLength: pdf.length })),
+    ).toBe('length-mismatch');
   });
 
   it('rejects HTML served as 200 (the login page)', () => {
-    const html = Buffer.from('<!DOCTYPE html><html><body><form action="/d2l/lp/auth/login/login.d2l"></form>');
+    const html = Buffer.from(
+      '<!DOCTYPE html><html><body><form action="/d2l/lp/auth/login/login.d2l"></form>',
+    );
     expect(problemOf(() => assertWholePdf(html, { contentType: 'text/html; charset=utf-8' }))).toBe(
       'not-pdf-content-type',
     );

@@ -67,13 +67,17 @@ describe('submitBatch', () => {
 
   it('refuses to reuse a batch id', async () => {
     await submitBatch({ batchId: 'b-twice', users: [1] }, deps());
-    await expect(submitBatch({ batchId: 'b-twice', users: [2] }, deps())).rejects.toBeInstanceOf(BatchExistsError);
+    await expect(submitBatch({ batchId: 'b-twice', users: [2] }, deps())).rejects.toBeInstanceOf(
+      BatchExistsError,
+    );
   });
 
   it('publishes a JSON Schema of the batch for other languages', () => {
     const schema = batchJsonSchema() as { properties: Record<string, unknown>; type: string };
     expect(schema.type).toBe('object');
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['batchId', 'by', 'users', 'allUsers', 'filters']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['batchId', 'by', 'users', 'allUsers', 'filters']),
+    );
   });
 });
 
@@ -85,8 +89,15 @@ describe('BatchTracker', () => {
       await tracker.userDiscovered(id, { certificates: 1, alreadyPresent: 0, badges: 2 });
     }
     expect((await tracker.status('t-a'))?.done).toBe(false);
-    expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual(expect.arrayContaining(['t-a', 't-b']));
-    expect(await tracker.status('t-a')).toMatchObject({ certsFound: 1, certsStored: 1, badgesIgnored: 2, done: true });
+    expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual(
+      expect.arrayContaining(['t-a', 't-b']),
+    );
+    expect(await tracker.status('t-a')).toMatchObject({
+      certsFound: 1,
+      certsStored: 1,
+      badgesIgnored: 2,
+      done: true,
+    });
     expect(await tracker.status('t-b')).toMatchObject({ certsStored: 1, done: true });
     // A second finish of the same download credits nobody twice.
     expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual([]);

@@ -31,7 +31,9 @@ describe('certificatePaths', () => {
   it.each([['../etc'], ['1/2'], ['-1'], ['0'], ['1e3'], [''], ['12 '], [1.5], [null], ['١٢']])(
     'rejects the hostile id %j before it becomes a path',
     (bad) => {
-      expect(() => certificatePaths('/out', { userId: 1, orgUnitId: bad as string, issuedId: 2 })).toThrow(UnsafeIdError);
+      expect(() => certificatePaths('/out', { userId: 1, orgUnitId: bad as string, issuedId: 2 })).toThrow(
+        UnsafeIdError,
+      );
     },
   );
 });

@@ -11,7 +11,9 @@ export const QUEUE_DESCRIPTIONS: Record<string, string> = {
 export function registerBoardCommand(program: Command): void {
   program
     .command('board')
-    .description('serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics')
+    .description(
+      'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics',
+    )
     .action(async () => {
       const ctx = await openContext(['board-auth']);
       const { board } = ctx.config;
@@ -25,7 +27,9 @@ export function registerBoardCommand(program: Command): void {
         logger: ctx.logger,
         descriptions: QUEUE_DESCRIPTIONS,
       });
-      console.log(`Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`);
+      console.log(
+        `Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`,
+      );
       await untilSignal();
       await server.close();
       await ctx.close();

@@ -13,10 +13,13 @@ export function registerStatusCommand(program: Command): void {
     .option('--limit <n>', 'how many recent batches to list', '20')
     .action(async (batchId: string | undefined, opts: { json?: boolean; limit: string }) => {
       if (batchId !== undefined && !batchIdSchema.safeParse(batchId).success) {
-        throw new UsageError(`batch id "${batchId}" is not valid: expected 1-64 letters, digits, ".", "_" or "-"`);
+        throw new UsageError(
+          `batch id "${batchId}" is not valid: expected 1-64 letters, digits, ".", "_" or "-"`,
+        );
       }
       const limit = Number(opts.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a whole number ≥ 1, got "${opts.limit}"`);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UsageError(`--limit: expected a whole number ≥ 1, got "${opts.limit}"`);
       const ctx = await openContext();
       try {
         if (batchId) {
@@ -28,7 +31,9 @@ export function registerStatusCommand(program: Command): void {
         const recent = await ctx.tracker.recent(limit);
         if (opts.json) console.log(JSON.stringify(recent, null, 2));
         else if (recent.length === 0) console.log('no batches yet');
-        else for (const s of recent) console.log(`${s.done ? 'done   ' : 'running'}  ${s.createdAt}  ${progressLine(s)}`);
+        else
+          for (const s of recent)
+            console.log(`${s.done ? 'done   ' : 'running'}  ${s.createdAt}  ${progressLine(s)}`);
       } finally {
         await ctx.close();
       }

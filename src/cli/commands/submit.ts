@@ -19,7 +19,13 @@ interface SubmitOptions {
 
 async function readUsers(opts: SubmitOptions): Promise<string[]> {
   const users: string[] = [];
-  if (opts.users !== undefined) users.push(...opts.users.split(',').map((u) => u.trim()).filter(Boolean));
+  if (opts.users !== undefined)
+    users.push(
+      ...opts.users
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean),
+    );
   if (opts.file !== undefined) {
     let text: string;
     if (opts.file === '-') {
@@ -30,7 +36,9 @@ async function readUsers(opts: SubmitOptions): Promise<string[]> {
       try {
         text = await readFile(opts.file, 'utf8');
       } catch (err) {
-        throw new UsageError(`--file ${opts.file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        throw new UsageError(
+          `--file ${opts.file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        );
       }
     }
     users.push(...parseUserList(text, opts.by));
@@ -43,7 +51,10 @@ export function registerSubmitCommand(program: Command): void {
     .command('submit')
     .description('submit a batch of users whose certificates should be downloaded')
     .option('--users <list>', 'comma-separated user references, e.g. 1001,1002')
-    .option('--file <path>', 'a file with one user reference per line, or a CSV with a header naming the --by column ("-" reads stdin)')
+    .option(
+      '--file <path>',
+      'a file with one user reference per line, or a CSV with a header naming the --by column ("-" reads stdin)',
+    )
     .option('--all-users', 'every user of the institution (enumerated through the LMS)')
     .addOption(new Option('--by <kind>', 'what the references are').choices(USER_REF_KINDS).default('userId'))
     .option('--batch-id <id>', 'your id for the batch (default: generated)')
@@ -69,7 +80,8 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed, 2 us
         throw new UsageError(`--timeout: expected a number of seconds greater than 0, got "${opts.timeout}"`);
       }
       const users = await readUsers(opts);
-      if (users.length === 0 && !opts.allUsers) throw new UsageError('no user references found in --users / --file');
+      if (users.length === 0 && !opts.allUsers)
+        throw new UsageError('no user references found in --users / --file');
       const ctx = await openContext();
       try {
         const result = await submitBatch(
@@ -81,7 +93,9 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed, 2 us
           result.duplicates ? `${result.duplicates} duplicate(s) dropped` : '',
           result.rejected.length ? `${result.rejected.length} rejected` : '',
         ].filter(Boolean);
-        console.log(`submitted batch ${result.batchId}: ${result.queued} user(s)${extra.length ? ` (${extra.join(', ')})` : ''}`);
+        console.log(
+          `submitted batch ${result.batchId}: ${result.queued} user(s)${extra.length ? ` (${extra.join(', ')})` : ''}`,
+        );
         for (const r of result.rejected) console.log(`  rejected ${r.ref}: ${r.reason}`);
         if (!opts.wait) {
           console.log(`follow it with: certharvest status ${result.batchId}`);

@@ -1,0 +1,31 @@
+# certharvest worker image. Mirrors scripts/setup.sh: Node 20 on Debian, Debian's Chromium
+# (Playwright never downloads a browser), npm packages from the lock file. Redis runs elsewhere
+# (REDIS_URL); install redis-server here only for the all-in-one `demo`.
+FROM node:20-bookworm-slim
+
+ENV DEBIAN_FRONTEND=noninteractive \
+    CHROMIUM_PATH=/usr/bin/chromium \
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
+    NODE_ENV=production
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends chromium redis-server ca-certificates tini \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY bin ./bin
+COPY src ./src
+COPY jobs ./jobs
+COPY tsconfig.json ./
+
+# Chromium's sandbox needs user namespaces; running as an unprivileged user keeps it on.
+RUN useradd --create-home --uid 10001 certharvest && mkdir -p /data/certificates && chown -R certharvest /data
+USER certharvest
+ENV OUTPUT_DIR=/data/certificates
+VOLUME ["/data/certificates"]
+EXPOSE 3000
+
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/certharvest.js"]
+CMD ["worker"]

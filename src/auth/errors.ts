@@ -1,0 +1,99 @@
+import { CertharvestError } from '../errors/index.ts';
+
+/**
+ * Errors of the OAuth2 token lifecycle. Each carries a stable `code` and says whether trying the
+ * same work again later can succeed (`retryable`), so a job processor decides retry vs. give up in
+ * one place without matching message text.
+ */
+
+const BOOTSTRAP_HINT =
+  'Run `certharvest auth bootstrap` to sign in again as the service user, or import a new refresh ' +
+  'token with `certharvest auth bootstrap --refresh-token <token>`.';
+
+export type ReauthReason = 'invalid_grant' | 'not-bootstrapped';
+
+/**
+ * The stored refresh token is gone or refused (`400 invalid_grant`: used, expired or revoked).
+ * Nothing automatic can fix it: an admin must bootstrap a new token.
+ */
+export class ReauthRequiredError extends CertharvestError {
+  readonly retryable = false;
+  readonly reason: ReauthReason;
+
+  constructor(reason: ReauthReason, detail: string, options?: { cause?: unknown }) {
+    super('AUTH_REAUTH_REQUIRED', `${detail} ${BOOTSTRAP_HINT}`, options);
+    this.reason = reason;
+  }
+}
+
+/** The token endpoint could not be reached, timed out, throttled us or failed (5xx): try later. */
+export class TokenEndpointUnavailableError extends CertharvestError {
+  readonly retryable = true;
+  readonly status: number | undefined;
+
+  constructor(message: string, status?: number, options?: { cause?: unknown }) {
+    super('AUTH_TOKEN_ENDPOINT_UNAVAILABLE', message, options);
+    this.status = status;
+  }
+}
+
+/**
+ * The token endpoint refused the request for a reason other than a dead refresh token, e.g.
+ * `invalid_client` (wrong client id/secret/key) or `invalid_scope`: a configuration problem.
+ */
+export class TokenRequestRejectedError extends CertharvestError {
+  readonly retryable = false;
+  readonly status: number;
+  readonly oauthError: string | undefined;
+
+  constructor(
+    status: number,
+    oauthError: string | undefined,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('AUTH_TOKEN_REJECTED', message, options);
+    this.status = status;
+    this.oauthError = oauthError;
+  }
+}
+
+/** Another process held the refresh lock for longer than we were willing to wait. */
+export class AuthLockTimeoutError extends CertharvestError {
+  readonly retryable = true;
+
+  constructor(message: string) {
+    super('AUTH_LOCK_TIMEOUT', message);
+  }
+}
+
+/**
+ * The token store could not be read or written: Redis failed (retryable), or the stored value
+ * does not decrypt with this `SECRETS_KEY` (not retryable: the key changed or the value was tampered with).
+ */
+export class TokenStoreError extends CertharvestError {
+  readonly retryable: boolean;
+
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(retryable ? 'AUTH_STORE_UNAVAILABLE' : 'AUTH_STORE_UNREADABLE', message, options);
+    this.retryable = retryable;
+  }
+}
+
+/** A sealed value failed to open: wrong key, wrong context, or modified bytes. */
+export class SealedBoxError extends CertharvestError {
+  readonly retryable = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SEALED_BOX_INVALID', message, options);
+  }
+}
+
+/** The authorization redirect carried an error or a wrong `state` (bootstrap flow). */
+export class AuthorizationFailedError extends CertharvestError {
+  readonly retryable = false;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('AUTH_AUTHORIZATION_FAILED', message, options);
+  }
+}

@@ -1,0 +1,26 @@
+export { beginAuthorization, validateCallback } from './bootstrap.ts';
+export type { AuthorizationRequest, BeginAuthorizationOptions } from './bootstrap.ts';
+export {
+  AuthLockTimeoutError,
+  AuthorizationFailedError,
+  ReauthRequiredError,
+  SealedBoxError,
+  TokenEndpointUnavailableError,
+  TokenRequestRejectedError,
+  TokenStoreError,
+  type ReauthReason,
+} from './errors.ts';
+export { createTokenProvider, type CreateTokenProviderOptions } from './from-config.ts';
+export { assertSecureUrl, isLoopbackUrl } from './loopback.ts';
+export { importPrivateKeyPem, loadPrivateKey } from './private-key.ts';
+export { RedisLock, type RedisLockOptions } from './redis-lock.ts';
+export { SealedBox } from './sealed-box.ts';
+export {
+  TokenEndpoint,
+  type ClientAuthentication,
+  type TokenEndpointOptions,
+  type TokenResponse,
+} from './token-endpoint.ts';
+export { TokenProvider, type TokenProviderOptions, type TokenStatus } from './token-provider.ts';
+export type { StoredToken } from './token-record.ts';
+export { TokenStore, type TokenStoreOptions } from './token-store.ts';

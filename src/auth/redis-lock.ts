@@ -1,0 +1,46 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+// Delete the key only if it still holds our token: a holder whose lock expired must not free
+// the lock a newer holder took in the meantime.
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+
+export interface RedisLockOptions {
+  /**
+   * How long the lock lives if its holder dies without releasing it. Default 30 000 ms; keep it
+   * well above the token endpoint timeout so a slow but live holder keeps it.
+   */
+  ttlMs?: number;
+}
+
+/**
+ * A single-holder lock across processes: `SET key token NX PX ttl`, released by a compare-and-delete.
+ * Not a fair queue: waiters poll `tryAcquire`.
+ */
+export class RedisLock {
+  readonly #redis: Redis;
+  readonly #key: string;
+  readonly #ttlMs: number;
+
+  constructor(redis: Redis, key: string, options: RedisLockOptions = {}) {
+    const ttlMs = options.ttlMs ?? 30_000;
+    if (!Number.isInteger(ttlMs) || ttlMs < 1)
+      throw new TypeError(`RedisLock: ttlMs must be a positive integer, got ${ttlMs}`);
+    this.#redis = redis;
+    this.#key = key;
+    this.#ttlMs = ttlMs;
+  }
+
+  /** @returns the holder token when the lock was free, undefined when someone else holds it. */
+  async tryAcquire(): Promise<string | undefined> {
+    const token = randomBytes(16).toString('hex');
+    const ok = await this.#redis.set(this.#key, token, 'PX', this.#ttlMs, 'NX');
+    return ok === 'OK' ? token : undefined;
+  }
+
+  /** @returns whether we still held the lock (false: it had expired and maybe passed on). */
+  async release(token: string): Promise<boolean> {
+    const deleted = await this.#redis.eval(RELEASE_SCRIPT, 1, this.#key, token);
+    return deleted === 1;
+  }
+}

@@ -1,0 +1,128 @@
+import { createServer } from 'node:http';
+import { Command } from 'commander';
+import { beginAuthorization, createTokenProvider, type TokenStatus } from '../../auth/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { UsageError } from '../../errors/index.ts';
+import { createLogger } from '../../log/index.ts';
+import { connectRedis } from '../../queue/index.ts';
+import { withTimeout } from '../../util/with-timeout.ts';
+
+function describe(status: TokenStatus): string {
+  const lines = [
+    `mode:            ${status.mode}`,
+    `state:           ${status.state}${status.reauthReason ? ` (${status.reauthReason})` : ''}`,
+    `token store:     ${status.storeKey} (encrypted with SECRETS_KEY)`,
+  ];
+  if (status.expiresAt) lines.push(`access expires:  ${status.expiresAt.toISOString()}`);
+  if (status.obtainedAt) lines.push(`last refreshed:  ${status.obtainedAt.toISOString()}`);
+  if (status.refreshCount !== undefined) lines.push(`refreshes:       ${status.refreshCount}`);
+  lines.push(`refresh token:   ${status.hasRefreshToken ? 'stored' : 'none'}`);
+  if (status.scope) lines.push(`scope:           ${status.scope}`);
+  if (status.state === 'not-bootstrapped' || status.state === 'reauth-required') {
+    lines.push('', 'Run `certharvest auth bootstrap` (or `auth bootstrap --refresh-token <token>`).');
+  }
+  return lines.join('\n');
+}
+
+async function openProvider() {
+  const config = loadConfig({ needs: ['lms', 'secrets-key'] });
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const redis = await connectRedis(config.redisUrl);
+  const provider = await createTokenProvider({ config, redis, logger });
+  return { config, provider, close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
+}
+
+/** Wait for the browser to come back to http://127.0.0.1:<port>/callback; resolves with that URL. */
+function awaitCallback(
+  port: number,
+  timeoutMs: number,
+): { ready: Promise<number>; callback: Promise<string> } {
+  let resolveCallback!: (url: string) => void;
+  const callback = new Promise<string>((r) => (resolveCallback = r));
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
+    if (url.pathname !== '/callback') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+    res.end('certharvest: sign-in received. You can close this window.\n');
+    resolveCallback(url.toString());
+  });
+  const ready = new Promise<number>((resolve, reject) => {
+    server.once('error', (err) =>
+      reject(new UsageError(`--port ${port}: cannot listen on 127.0.0.1 (${err.message})`)),
+    );
+    server.listen(port, '127.0.0.1', () => {
+      const a = server.address();
+      resolve(typeof a === 'object' && a ? a.port : port);
+    });
+  });
+  return {
+    ready,
+    callback: withTimeout(callback, timeoutMs, 'the sign-in').finally(() => server.close()),
+  };
+}
+
+export function registerAuthCommand(program: Command): void {
+  const auth = program.command('auth').description('the OAuth2 token the worker uses (bootstrap, status)');
+
+  auth
+    .command('bootstrap')
+    .description(
+      'get the first token: sign in as the service user (authorization code + PKCE), or import a refresh token',
+    )
+    .option(
+      '--refresh-token <token>',
+      'import this refresh token instead of signing in (exchanged once, then rotated)',
+    )
+    .option(
+      '--port <port>',
+      'local callback port; register http://127.0.0.1:<port>/callback with the app',
+      '8765',
+    )
+    .option('--timeout <seconds>', 'how long to wait for the sign-in', '300')
+    .action(async (opts: { refreshToken?: string; port: string; timeout: string }) => {
+      const port = Number(opts.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new UsageError(`--port: expected 0-65535, got "${opts.port}"`);
+      const { config, provider, close } = await openProvider();
+      try {
+        if (opts.refreshToken) {
+          console.log(describe(await provider.importRefreshToken(opts.refreshToken)));
+          return;
+        }
+        if (!config.oauth.authorizeUrl)
+          throw new UsageError('OAUTH_AUTHORIZE_URL: expected the authorization endpoint (it is not set)');
+        const waiting = awaitCallback(port, Number(opts.timeout) * 1000 || 300_000);
+        const boundPort = await waiting.ready;
+        const request = await beginAuthorization({
+          authorizeUrl: config.oauth.authorizeUrl,
+          clientId: config.oauth.clientId ?? '',
+          redirectUri: `http://127.0.0.1:${boundPort}/callback`,
+          scope: config.oauth.scope,
+        });
+        console.log('Open this URL in a browser and sign in as the service user:\n');
+        console.log(`  ${request.url}\n`);
+        console.log(`Waiting for the redirect to http://127.0.0.1:${boundPort}/callback …`);
+        const callbackUrl = await waiting.callback;
+        console.log(describe(await provider.exchangeAuthorizationCode(request, callbackUrl)));
+      } finally {
+        await close();
+      }
+    });
+
+  auth
+    .command('status')
+    .description('show the token mode, state and expiry (never a secret)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { provider, close } = await openProvider();
+      try {
+        const status = await provider.status();
+        console.log(opts.json ? JSON.stringify(status, null, 2) : describe(status));
+      } finally {
+        await close();
+      }
+    });
+}

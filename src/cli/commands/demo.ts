@@ -1,0 +1,157 @@
+import { randomBytes } from 'node:crypto';
+import { Command } from 'commander';
+import { loadConfig } from '../../config/index.ts';
+import { UsageError } from '../../errors/index.ts';
+import { createLogger } from '../../log/index.ts';
+import { BatchTracker, connectRedis, openQueues, submitBatch } from '../../queue/index.ts';
+import { startSandbox } from '../../sandbox/index.ts';
+import { startBoardServer } from '../../server/index.ts';
+import { startRedisServer, type RedisServerHandle } from '../../util/redis-server.ts';
+import { startWorker } from '../../worker/start-worker.ts';
+import { batchSucceeded, summary } from '../batch-report.ts';
+import { EXIT } from '../exit-codes.ts';
+import { untilSignal } from '../signals.ts';
+import { watchBatch } from '../watch-batch.ts';
+import { QUEUE_DESCRIPTIONS } from './board.ts';
+
+interface DemoOptions {
+  users: string;
+  keepOpen?: boolean;
+  latencyMs: string;
+}
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'the whole product on the bundled sandbox LMS: starts the sandbox, a private Redis (unless REDIS_URL is set), ' +
+        'a worker and Bull Board, submits every sandbox student, shows progress, prints where the PDFs are',
+    )
+    .option('--users <n>', 'students in the sandbox institution', '40')
+    .option('--latency-ms <ms>', 'latency the sandbox adds to every answer', '0')
+    .option('--keep-open', 'keep the sandbox, worker and board running after the batch, until Ctrl-C')
+    .addHelpText(
+      'after',
+      '\nOutput goes to OUTPUT_DIR (default ./certificates). Exit code 0 when every certificate is stored.',
+    )
+    .action(async (opts: DemoOptions) => {
+      const userCount = Number(opts.users);
+      if (!Number.isInteger(userCount) || userCount < 1 || userCount > 100_000) {
+        throw new UsageError(`--users: expected a whole number from 1 to 100000, got "${opts.users}"`);
+      }
+      const latencyMs = Number(opts.latencyMs);
+      if (!Number.isFinite(latencyMs) || latencyMs < 0)
+        throw new UsageError(`--latency-ms: expected a number ≥ 0, got "${opts.latencyMs}"`);
+      process.exitCode = await runDemo({ userCount, latencyMs, keepOpen: opts.keepOpen === true });
+    });
+}
+
+async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: boolean }): Promise<number> {
+  const base = loadConfig();
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch(() => {});
+  };
+  try {
+    console.log('certharvest demo');
+    const sandbox = await startSandbox({ userCount: opts.userCount, knobs: { latencyMs: opts.latencyMs } });
+    cleanups.push(() => sandbox.close());
+    console.log(`  sandbox LMS      ${sandbox.url}  (${sandbox.institution.students.length} students)`);
+
+    let redisServer: RedisServerHandle | undefined;
+    if (!process.env.REDIS_URL) {
+      redisServer = await startRedisServer();
+      cleanups.push(() => redisServer!.stop());
+    }
+    const redisUrl = redisServer?.url ?? base.redisUrl.reveal();
+    console.log(
+      `  redis            ${redisServer ? `private redis-server on port ${redisServer.port}` : 'REDIS_URL'}`,
+    );
+
+    const boardPassword = randomBytes(9).toString('base64url');
+    const config = loadConfig({
+      envFile: false,
+      env: {
+        ...process.env,
+        ...sandbox.env,
+        LMS: 'brightspace',
+        AUTH_MODE: 'refresh-token',
+        REDIS_URL: redisUrl,
+        QUEUE_PREFIX: redisServer ? 'certharvest' : `certharvest-demo`,
+        SECRETS_KEY: randomBytes(32).toString('base64'),
+        BOARD_USER: 'demo',
+        BOARD_PASSWORD: boardPassword,
+        OUTPUT_DIR: base.outputDir,
+        LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      },
+      needs: ['lms', 'browser-login', 'secrets-key', 'board-auth'],
+    });
+    const logger = createLogger({ level: config.logLevel });
+    const redis = await connectRedis(config.redisUrl);
+    cleanups.push(async () => void (await redis.quit()));
+
+    const worker = await startWorker({ config, logger, redis });
+    cleanups.push(() => worker.stop(10_000));
+    const queues = openQueues(redis, config.queuePrefix);
+    cleanups.push(() => queues.close());
+
+    const port = (await isFree(config.board.port)) ? config.board.port : 0;
+    const board = await startBoardServer({
+      queues: [queues.discover, queues.download],
+      redis,
+      user: 'demo',
+      password: boardPassword,
+      host: config.board.host,
+      port,
+      logger,
+      descriptions: QUEUE_DESCRIPTIONS,
+    });
+    cleanups.push(() => board.close());
+    console.log(`  Bull Board       ${board.url}  (user demo, password ${boardPassword})`);
+    console.log(`  output folder    ${config.outputDir}`);
+    console.log('');
+
+    const students = sandbox.institution.students.map((u) => u.UserId);
+    const submitted = await submitBatch(
+      { by: 'userId', users: students },
+      { queues, redis, prefix: config.queuePrefix },
+    );
+    console.log(`submitted batch ${submitted.batchId}: ${submitted.queued} students`);
+    const started = Date.now();
+    const final = await watchBatch(new BatchTracker(redis, config.queuePrefix), submitted.batchId);
+    const seconds = (Date.now() - started) / 1000;
+    console.log('');
+    console.log(summary(final));
+    console.log('');
+    const ok = batchSucceeded(final);
+    const logins = worker.session?.stats.logins ?? 0;
+    if (ok) {
+      console.log(
+        `Every certificate is stored: ${final.certsStored + final.certsSkipped} PDF(s) in ${config.outputDir} ` +
+          `(${final.certsStored} downloaded in ${seconds.toFixed(1)} s, ${final.certsSkipped} already present; ${logins} web login(s)).`,
+      );
+    } else {
+      console.log(`Some certificates failed; see the failures above and the board at ${board.url}`);
+    }
+    if (opts.keepOpen) {
+      console.log(
+        `\nThe sandbox, worker and board keep running: ${board.url} (user demo, password ${boardPassword}). Ctrl-C stops.`,
+      );
+      await untilSignal();
+    } else {
+      console.log(`The board at ${board.url} closes with the demo (use --keep-open to keep it).`);
+    }
+    return ok ? EXIT.OK : EXIT.SOME_FAILED;
+  } finally {
+    await cleanup();
+  }
+}
+
+async function isFree(port: number): Promise<boolean> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}

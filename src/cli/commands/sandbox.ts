@@ -1,0 +1,168 @@
+import type { Command } from 'commander';
+import { UsageError } from '../../errors/index.ts';
+import {
+  formatEnvBlock,
+  startSandbox,
+  TRUNCATE_STYLES,
+  type Sandbox,
+  type SandboxKnobs,
+  type SandboxOptions,
+  type TruncateStyle,
+} from '../../sandbox/index.ts';
+import { untilSignal } from '../signals.ts';
+
+/** Seams for tests; the CLI uses the defaults. */
+export interface SandboxCommandIo {
+  /** Where the header and the `.env` block go. Default: stdout. */
+  write?: (text: string) => void;
+  /** Resolves when the sandbox should stop. Default: the first SIGINT or SIGTERM. */
+  untilStop?: () => Promise<unknown>;
+  /** Called once the sandbox serves. */
+  onStarted?: (sandbox: Sandbox) => void;
+}
+
+interface RawOptions {
+  host: string;
+  port: string;
+  seed: string;
+  users: string;
+  awardsPageSize: string;
+  usersPageSize: string;
+  latencyMs?: string;
+  errorRate?: string;
+  truncateRate?: string;
+  truncateStyle?: string;
+  throttleRate?: string;
+  rateLimitCredits?: string;
+  requestCost?: string;
+  sessionIdleSeconds?: string;
+  sessionMaxRequests?: string;
+  accessTokenTtl?: string;
+  pdfApi?: boolean;
+  replayRevokesChain?: boolean;
+}
+
+export function registerSandboxCommand(program: Command, io: SandboxCommandIo = {}): void {
+  program
+    .command('sandbox')
+    .description(
+      'run the bundled simulated Brightspace LMS on its own and print the .env block to use it\n' +
+        '(OAuth2 with one-use refresh tokens, Valence routes, web login, certificate PDFs; knobs inject faults)',
+    )
+    .option('--host <host>', 'interface to bind', '127.0.0.1')
+    .option('--port <port>', 'TCP port (0 = any free port)', '0')
+    .option('--seed <n>', 'seed of the simulated institution (same seed, same data)', '1')
+    .option('--users <n>', 'number of students', '40')
+    .option('--awards-page-size <n>', 'issued awards per page', '5')
+    .option('--users-page-size <n>', 'users per page of the /users/ listing', '10')
+    .option('--latency-ms <ms>', 'delay added to every response (default 0)')
+    .option('--error-rate <0..1>', 'share of API, render and /pdf requests answered 500/502/503 (default 0)')
+    .option('--truncate-rate <0..1>', 'share of PDF responses cut short (default 0)')
+    .option(
+      '--truncate-style <style>',
+      `how PDFs are cut: ${TRUNCATE_STYLES.join(' or ')} (default content-length)`,
+    )
+    .option('--throttle-rate <0..1>', 'share of API requests answered 429 Retry-After: 1 (default 0)')
+    .option('--rate-limit-credits <n>', 'API credits per minute (default 50000)')
+    .option('--request-cost <n>', 'credits per API call, sent as X-Request-Cost (default 10)')
+    .option('--session-idle-seconds <s>', 'web session idle expiry (default 1800)')
+    .option(
+      '--session-max-requests <n>',
+      'web session dies after N authenticated requests; 0 = never (default 0)',
+    )
+    .option('--access-token-ttl <s>', 'access token lifetime in seconds (default 3600)')
+    .option('--pdf-api', 'serve GET /d2l/api/bas/(v)/issued/certificates/(id)/pdf (default: 404)')
+    .option('--replay-revokes-chain', 'a replayed refresh token also revokes its whole grant')
+    .action(async (raw: RawOptions) => {
+      const options = parseOptions(raw);
+      const write = io.write ?? ((text: string) => void process.stdout.write(text));
+      const sandbox = await startSandbox(options);
+      try {
+        write(header(sandbox) + formatEnvBlock(sandbox.env));
+        io.onStarted?.(sandbox);
+        const signal = await (io.untilStop ?? untilSignal)();
+        if (typeof signal === 'string') console.error(`certharvest sandbox: ${signal}, stopping`);
+      } finally {
+        await sandbox.close();
+      }
+    });
+}
+
+/** Every flag checked once, here; a bad one is a UsageError naming it and what it expects. */
+export function parseOptions(raw: RawOptions): SandboxOptions {
+  const knobs: Partial<SandboxKnobs> = {};
+  const setIf = <K extends keyof SandboxKnobs>(key: K, value: SandboxKnobs[K] | undefined) => {
+    if (value !== undefined) knobs[key] = value;
+  };
+  setIf('latencyMs', optionalWhole('--latency-ms', raw.latencyMs, 0, 600_000));
+  setIf('errorRate', optionalRate('--error-rate', raw.errorRate));
+  setIf('truncateRate', optionalRate('--truncate-rate', raw.truncateRate));
+  setIf('truncateStyle', optionalStyle(raw.truncateStyle));
+  setIf('throttleRate', optionalRate('--throttle-rate', raw.throttleRate));
+  setIf('rateLimitCredits', optionalWhole('--rate-limit-credits', raw.rateLimitCredits, 0));
+  setIf('requestCost', optionalWhole('--request-cost', raw.requestCost, 0));
+  setIf('sessionIdleSeconds', optionalWhole('--session-idle-seconds', raw.sessionIdleSeconds, 1));
+  setIf('sessionMaxRequests', optionalWhole('--session-max-requests', raw.sessionMaxRequests, 0));
+  setIf('accessTokenTtlSeconds', optionalWhole('--access-token-ttl', raw.accessTokenTtl, 1));
+  setIf('pdfApi', raw.pdfApi);
+  setIf('replayRevokesChain', raw.replayRevokesChain);
+  if (raw.host.trim() === '') throw new UsageError('--host: expected an interface address such as 127.0.0.1');
+  return {
+    host: raw.host,
+    port: whole('--port', raw.port, 0, 65535),
+    seed: whole('--seed', raw.seed, 0, 2 ** 31 - 1),
+    userCount: whole('--users', raw.users, 0, 100_000),
+    awardsPageSize: whole('--awards-page-size', raw.awardsPageSize, 1, 200),
+    usersPageSize: whole('--users-page-size', raw.usersPageSize, 1, 1000),
+    knobs,
+  };
+}
+
+function whole(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`;
+    throw new UsageError(`${flag}: expected a whole number ${range} (got "${value}")`);
+  }
+  return n;
+}
+
+function optionalWhole(flag: string, value: string | undefined, min: number, max?: number) {
+  return value === undefined ? undefined : whole(flag, value, min, max);
+}
+
+function optionalRate(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = /^\s*\d*\.?\d+\s*$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 0 && n <= 1))
+    throw new UsageError(`${flag}: expected a number from 0 to 1, e.g. 0.05 (got "${value}")`);
+  return n;
+}
+
+function optionalStyle(value: string | undefined): TruncateStyle | undefined {
+  if (value === undefined) return undefined;
+  if (!TRUNCATE_STYLES.includes(value as TruncateStyle)) {
+    throw new UsageError(`--truncate-style: expected ${TRUNCATE_STYLES.join(' or ')} (got "${value}")`);
+  }
+  return value as TruncateStyle;
+}
+
+/** Comment lines, so the whole output is a valid .env file (`certharvest sandbox > .env`). */
+function header(sandbox: Sandbox): string {
+  const { institution: inst, knobs: k } = sandbox;
+  const certificates = inst.certificates().length;
+  const badges = inst.issued.length - certificates;
+  const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+  return [
+    `# certharvest sandbox: a simulated Brightspace LMS at ${sandbox.url}`,
+    `# seed ${inst.seed}: ${inst.students.length} students, ${inst.courses.length} courses, ` +
+      `${certificates} certificates and ${badges} badges; service user ${inst.serviceUser.UserName}`,
+    `# knobs: latency ${k.latencyMs} ms, errors ${pct(k.errorRate)}, truncated PDFs ${pct(k.truncateRate)} ` +
+      `(${k.truncateStyle}), throttled ${pct(k.throttleRate)}, ${k.rateLimitCredits} credits/min at ` +
+      `${k.requestCost} per call`,
+    `#        web sessions: idle ${k.sessionIdleSeconds} s, max requests ${k.sessionMaxRequests || 'unlimited'}; ` +
+      `access tokens ${k.accessTokenTtlSeconds} s; /pdf API ${k.pdfApi ? 'on' : 'off'}`,
+    '# The lines below are a ready .env for the worker (test credentials). Ctrl+C stops the sandbox.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,344 @@
+import type { z } from 'zod';
+import type { Logger } from '../../log/index.ts';
+import {
+  AmbiguousUserError,
+  InvalidReferenceError,
+  LmsDataError,
+  LmsRequestError,
+  UserNotFoundError,
+} from '../errors.ts';
+import { LmsHttpClient, type AccessTokenSource, type LmsHttpClientOptions } from '../http-client.ts';
+import { parseLms, toDataError } from '../parse.ts';
+import {
+  issuedAwardSchema,
+  objectListPageSchema,
+  pagedResultSetSchema,
+  userDataSchema,
+  versionsSchema,
+  whoAmISchema,
+} from './schemas.ts';
+import type {
+  BrightspaceUser,
+  CertificatePdf,
+  IssuedAward,
+  ItemResult,
+  UserReference,
+  WhoAmI,
+} from './types.ts';
+import { pickVersions, type ApiVersions } from './versions.ts';
+
+export interface BrightspaceClientOptions extends Omit<
+  LmsHttpClientOptions,
+  'baseUrl' | 'tokens' | 'logger' | 'fetch'
+> {
+  /** e.g. https://school.brightspace.com */
+  baseUrl: string;
+  tokens: AccessTokenSource;
+  logger: Logger;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Use these versions instead of asking `/d2l/api/versions/`. */
+  versions?: ApiVersions;
+  /** Timeout of a PDF download. Default 60 000 ms. */
+  pdfTimeoutMs?: number;
+  /** Largest PDF accepted. Default 50 MiB. */
+  maxPdfBytes?: number;
+}
+
+/** Statuses of the optional `/pdf` route that mean "not on this tenant / not for this app". */
+const PDF_UNSUPPORTED = new Set([403, 404, 405, 501]);
+
+const MAX_REFERENCE_LENGTH = 256;
+
+/**
+ * The Valence routes certharvest uses: versions, users, issued awards, certificate PDFs. All
+ * JSON goes through zod; rate limits, 401 and 429 are handled by LmsHttpClient.
+ */
+export class BrightspaceClient {
+  readonly #http: LmsHttpClient;
+  readonly #pdfTimeoutMs: number;
+  readonly #maxPdfBytes: number;
+  #versions: Promise<ApiVersions> | undefined;
+
+  constructor(options: BrightspaceClientOptions) {
+    const { versions, pdfTimeoutMs, maxPdfBytes, logger, ...http } = options;
+    this.#http = new LmsHttpClient({ ...http, logger: logger.child({ component: 'brightspace' }) });
+    this.#pdfTimeoutMs = pdfTimeoutMs ?? 60_000;
+    this.#maxPdfBytes = maxPdfBytes ?? 50 * 1024 * 1024;
+    if (versions) this.#versions = Promise.resolve(versions);
+  }
+
+  /** The newest `lp` and `bas` versions both sides support; asked once, then cached. */
+  negotiateVersions(): Promise<ApiVersions> {
+    this.#versions ??= (async () => {
+      const url = this.#url('/d2l/api/versions/');
+      const route = `GET ${url.pathname}`;
+      return pickVersions(parseLms(versionsSchema, await this.#getJson(url), route));
+    })().catch((error: unknown) => {
+      this.#versions = undefined; // a failed negotiation is asked again next time
+      throw error;
+    });
+    return this.#versions;
+  }
+
+  async whoami(): Promise<WhoAmI> {
+    const { lp } = await this.negotiateVersions();
+    const url = this.#url(`/d2l/api/lp/${lp}/users/whoami`);
+    const me = parseLms(whoAmISchema, await this.#getJson(url), `GET ${url.pathname}`);
+    return {
+      userId: me.Identifier,
+      firstName: me.FirstName,
+      lastName: me.LastName,
+      uniqueName: me.UniqueName,
+    };
+  }
+
+  async getUser(userId: number | string): Promise<BrightspaceUser> {
+    const id = toId(userId, 'user id');
+    const { lp } = await this.negotiateVersions();
+    const url = this.#url(`/d2l/api/lp/${lp}/users/${id}`);
+    const body = await this.#getJson(url, (status) =>
+      status === 404 ? new UserNotFoundError('userId', String(id)) : undefined,
+    );
+    return toUser(parseLms(userDataSchema, body, `GET ${url.pathname}`));
+  }
+
+  /** `users/?userName=` answers a single object. */
+  async findUserByUserName(userName: string): Promise<BrightspaceUser> {
+    const name = toText(userName, 'userName');
+    const { lp } = await this.negotiateVersions();
+    const url = this.#url(`/d2l/api/lp/${lp}/users/`);
+    url.searchParams.set('userName', name);
+    const body = await this.#getJson(url, (status) =>
+      status === 404 ? new UserNotFoundError('userName', name) : undefined,
+    );
+    return toUser(parseLms(userDataSchema, body, `GET ${url.pathname}?userName`));
+  }
+
+  /** `users/?orgDefinedId=` answers an array: none is "not found", several are ambiguous. */
+  async findUserByOrgDefinedId(orgDefinedId: string): Promise<BrightspaceUser> {
+    const value = toText(orgDefinedId, 'orgDefinedId');
+    const { lp } = await this.negotiateVersions();
+    const url = this.#url(`/d2l/api/lp/${lp}/users/`);
+    url.searchParams.set('orgDefinedId', value);
+    const route = `GET ${url.pathname}?orgDefinedId`;
+    const body = await this.#getJson(url, (status) =>
+      status === 404 ? new UserNotFoundError('orgDefinedId', value) : undefined,
+    );
+    const users = parseLms(userDataSchema.array(), body, route).map(toUser);
+    if (users.length === 0) throw new UserNotFoundError('orgDefinedId', value);
+    if (users.length > 1) {
+      throw new AmbiguousUserError(
+        'orgDefinedId',
+        value,
+        users.map((u) => u.userId),
+      );
+    }
+    return users[0]!;
+  }
+
+  /** Resolve any user reference of a batch. */
+  resolveUser(reference: UserReference): Promise<BrightspaceUser> {
+    switch (reference.by) {
+      case 'userId':
+        return this.getUser(reference.value);
+      case 'userName':
+        return this.findUserByUserName(reference.value);
+      case 'orgDefinedId':
+        return this.findUserByOrgDefinedId(reference.value);
+    }
+  }
+
+  /** Every user of the institution, following `PagingInfo.Bookmark`. */
+  async *listUsers(): AsyncGenerator<ItemResult<BrightspaceUser>, void, undefined> {
+    const { lp } = await this.negotiateVersions();
+    const seen = new Set<string>();
+    let bookmark: string | undefined;
+    for (;;) {
+      const url = this.#url(`/d2l/api/lp/${lp}/users/`);
+      if (bookmark !== undefined) url.searchParams.set('bookmark', bookmark);
+      const route = `GET ${url.pathname}`;
+      const page = parseLms(pagedResultSetSchema, await this.#getJson(url), route);
+      for (const [i, raw] of page.Items.entries()) {
+        yield item(userDataSchema, raw, route, `Items[${i}]`, toUser);
+      }
+      if (!page.PagingInfo.HasMoreItems) return;
+      const next = page.PagingInfo.Bookmark;
+      if (!next || seen.has(next)) {
+        throw new LmsDataError(
+          route,
+          'PagingInfo.Bookmark',
+          'HasMoreItems is true but the bookmark is missing or repeats',
+        );
+      }
+      seen.add(next);
+      bookmark = next;
+    }
+  }
+
+  /** Every award issued to `userId`, following `Next` until it is null. */
+  async *listIssuedAwards(userId: number | string): AsyncGenerator<ItemResult<IssuedAward>, void, undefined> {
+    const id = toId(userId, 'user id');
+    const { bas } = await this.negotiateVersions();
+    const seen = new Set<string>();
+    let url = this.#url(`/d2l/api/bas/${bas}/issued/users/${id}/`);
+    for (;;) {
+      const route = `GET ${url.pathname}`;
+      const body = await this.#getJson(url, (status) =>
+        status === 404 ? new UserNotFoundError('userId', String(id)) : undefined,
+      );
+      const page = parseLms(objectListPageSchema, body, route);
+      for (const [i, raw] of page.Objects.entries()) {
+        yield item(issuedAwardSchema, raw, route, `Objects[${i}]`, (a) => toIssuedAward(a, id));
+      }
+      if (!page.Next) return;
+      const next = this.#http.resolve(page.Next, route, 'Next');
+      if (!next.pathname.startsWith('/d2l/api/') || seen.has(next.href)) {
+        throw new LmsDataError(
+          route,
+          'Next',
+          `refusing to follow ${JSON.stringify(next.pathname)}: not an API page, or a repeat`,
+        );
+      }
+      seen.add(next.href);
+      url = next;
+    }
+  }
+
+  /** All issued awards of a user at once: the good ones, and the ones that did not parse. */
+  async getIssuedAwards(
+    userId: number | string,
+  ): Promise<{ awards: IssuedAward[]; invalid: Extract<ItemResult<IssuedAward>, { ok: false }>[] }> {
+    const awards: IssuedAward[] = [];
+    const invalid: Extract<ItemResult<IssuedAward>, { ok: false }>[] = [];
+    for await (const result of this.listIssuedAwards(userId)) {
+      if (result.ok) awards.push(result.value);
+      else invalid.push(result);
+    }
+    return { awards, invalid };
+  }
+
+  /** The certificate PDF through the bearer API route, where the tenant has it. */
+  async fetchCertificatePdf(issuedId: number | string): Promise<CertificatePdf> {
+    const id = toId(issuedId, 'issued id');
+    const { bas } = await this.negotiateVersions();
+    const url = this.#url(`/d2l/api/bas/${bas}/issued/certificates/${id}/pdf`);
+    const route = `GET ${url.pathname}`;
+    const response = await this.#http.get(url, route, {
+      accept: 'application/pdf',
+      timeoutMs: this.#pdfTimeoutMs,
+      passStatuses: [501],
+    });
+    const { status } = response;
+    if (PDF_UNSUPPORTED.has(status) || (status >= 300 && status < 400)) {
+      await response.body?.cancel().catch(() => undefined);
+      return { kind: 'unsupported', status };
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new LmsRequestError(`${route}: the LMS answered ${status}`, status);
+    }
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    const bytes = await this.#http.bytes(response, route, this.#maxPdfBytes);
+    return {
+      kind: 'pdf',
+      bytes,
+      contentType: response.headers.get('content-type') ?? 'application/octet-stream',
+      ...(Number.isSafeInteger(declared) ? { contentLength: declared } : {}),
+    };
+  }
+
+  #url(path: string): URL {
+    return new URL(path, this.#http.base);
+  }
+
+  /** GET JSON; a non-2xx becomes `onError(status)` or a LmsRequestError naming the route. */
+  async #getJson(url: URL, onError?: (status: number) => Error | undefined): Promise<unknown> {
+    const route = `GET ${url.pathname}`;
+    const response = await this.#http.get(url, route);
+    if (response.ok) return this.#http.json(response, route);
+    await response.body?.cancel().catch(() => undefined);
+    const { status } = response;
+    const error = onError?.(status);
+    if (error) throw error;
+    const why =
+      status === 403
+        ? " (the service user's role or the app's scopes do not allow this route)"
+        : status >= 300 && status < 400
+          ? ` (redirected to ${response.headers.get('location') ?? '?'})`
+          : '';
+    throw new LmsRequestError(`${route}: the LMS answered ${status}${why}`, status);
+  }
+}
+
+function item<S extends z.ZodType, T>(
+  schema: S,
+  raw: unknown,
+  route: string,
+  path: string,
+  convert: (parsed: z.output<S>) => T,
+): ItemResult<T> {
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, value: convert(result.data) };
+  return { ok: false, error: toDataError(result.error, route, path), raw };
+}
+
+function toUser(u: z.output<typeof userDataSchema>): BrightspaceUser {
+  return {
+    userId: u.UserId,
+    userName: u.UserName,
+    orgDefinedId: u.OrgDefinedId,
+    firstName: u.FirstName,
+    lastName: u.LastName,
+    displayName: u.DisplayName,
+    email: u.ExternalEmail,
+    isActive: u.Activation?.IsActive ?? null,
+  };
+}
+
+function toIssuedAward(a: z.output<typeof issuedAwardSchema>, userId: number): IssuedAward {
+  return {
+    userId,
+    issuedId: a.IssuedId,
+    orgUnitId: a.OrgUnitId,
+    awardId: a.Award.AwardId,
+    awardType: a.Award.AwardType,
+    title: a.Award.Title,
+    issuedDate: a.IssuedDate ?? null,
+    expiryDate: a.ExpiryDate ?? null,
+  };
+}
+
+/** An id from a batch or a job: a whole number, or it never reaches a URL. */
+function toId(value: number | string, what: string): number {
+  const ok =
+    typeof value === 'number'
+      ? Number.isSafeInteger(value) && value >= 0
+      : typeof value === 'string' && /^\d{1,15}$/.test(value);
+  if (!ok) {
+    throw new InvalidReferenceError(
+      `${what} ${JSON.stringify(value)} is not a Brightspace id: expected a whole number`,
+    );
+  }
+  return Number(value);
+}
+
+function toText(value: string, what: string): string {
+  const text = typeof value === 'string' ? value.trim() : '';
+  // eslint-disable-next-line no-control-regex
+  if (!text || text.length > MAX_REFERENCE_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) {
+    throw new InvalidReferenceError(
+      `${what} ${JSON.stringify(value)} is not valid: expected 1–${MAX_REFERENCE_LENGTH} printable characters`,
+    );
+  }
+  return text;
+}
+
+/** Keep only certificates (`AwardType` 2 or "Certificate"); badges have no PDF. */
+export function certificatesOnly(awards: Iterable<IssuedAward>): IssuedAward[] {
+  return [...awards].filter(isCertificate);
+}
+
+export function isCertificate(award: IssuedAward): boolean {
+  return award.awardType === 'certificate';
+}

@@ -1,0 +1,16 @@
+export {
+  BrightspaceClient,
+  certificatesOnly,
+  isCertificate,
+  type BrightspaceClientOptions,
+} from './client.ts';
+export type {
+  AwardKind,
+  BrightspaceUser,
+  CertificatePdf,
+  IssuedAward,
+  ItemResult,
+  UserReference,
+  WhoAmI,
+} from './types.ts';
+export { compareVersions, KNOWN_VERSIONS, pickVersions, type ApiVersions, type Product } from './versions.ts';

@@ -1,0 +1,224 @@
+import type { Logger } from '../log/index.ts';
+import { LmsDataError, LmsRequestError, LmsUnavailableError, RateLimitedError } from './errors.ts';
+import { parseRetryAfter, RateBudget, readRateHeaders, type RateBudgetOptions } from './rate-budget.ts';
+
+/** Where an API client gets bearer tokens (a TokenProvider, in production). */
+export interface AccessTokenSource {
+  getAccessToken(): Promise<string>;
+  /** Called with the token the LMS answered 401 to. */
+  invalidate(accessToken?: string): void | Promise<void>;
+}
+
+export interface LmsHttpClientOptions {
+  /** LMS base URL, e.g. https://school.brightspace.com. Requests never leave its origin. */
+  baseUrl: string;
+  tokens: AccessTokenSource;
+  logger: Logger;
+  /** Default: the global fetch. */
+  fetch?: typeof fetch;
+  /** Per-request timeout, covering the body. Default 30 000 ms. */
+  timeoutMs?: number;
+  /** Shared request budget (see RateBudget). */
+  rateLimit?: RateBudgetOptions;
+  /** A longer `Retry-After` is capped to this. Default 60 000 ms. */
+  maxRetryAfterMs?: number;
+  /** Total time one call may wait out 429s in place before it throws RateLimitedError. Default 120 000 ms. */
+  maxRateLimitWaitMs?: number;
+}
+
+export interface LmsRequestOptions {
+  /** Default `application/json`. */
+  accept?: string;
+  /** Default: the client's `timeoutMs`. */
+  timeoutMs?: number;
+  /** Statuses returned to the caller instead of becoming errors (e.g. 501 on an optional route). */
+  passStatuses?: readonly number[];
+}
+
+/**
+ * Authenticated GETs against one LMS: bearer token, shared rate budget, 429s waited out in
+ * place, one retry after a 401 with a fresh token, 5xx / network / timeout as a retryable
+ * LmsUnavailableError. Never logs the token or the Authorization header.
+ */
+export class LmsHttpClient {
+  readonly base: URL;
+  readonly budget: RateBudget;
+  readonly #tokens: AccessTokenSource;
+  readonly #log: Logger;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #maxRetryAfterMs: number;
+  readonly #maxRateLimitWaitMs: number;
+
+  constructor(options: LmsHttpClientOptions) {
+    let base: URL;
+    try {
+      base = new URL(options.baseUrl);
+    } catch {
+      throw new TypeError(`LmsHttpClient: baseUrl must be an absolute URL, got "${options.baseUrl}"`);
+    }
+    if (base.protocol !== 'https:' && base.protocol !== 'http:') {
+      throw new TypeError(`LmsHttpClient: baseUrl must be http(s), got "${options.baseUrl}"`);
+    }
+    this.base = new URL(base.origin);
+    this.budget = new RateBudget(options.rateLimit);
+    this.#tokens = options.tokens;
+    this.#log = options.logger;
+    this.#fetch = options.fetch ?? fetch;
+    this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
+    this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 120_000;
+  }
+
+  /**
+   * Resolve a path or a URL the LMS handed us (e.g. a `Next` link) against the base.
+   * @throws LmsDataError when it points to another origin: the bearer token must not follow it.
+   */
+  resolve(pathOrUrl: string, route: string, field = ''): URL {
+    let url: URL;
+    try {
+      url = new URL(pathOrUrl, this.base);
+    } catch {
+      throw new LmsDataError(route, field, `not a URL: ${JSON.stringify(pathOrUrl.slice(0, 200))}`);
+    }
+    if (url.origin !== this.base.origin) {
+      throw new LmsDataError(route, field, `refusing to follow a link to another host (${url.origin})`);
+    }
+    return url;
+  }
+
+  /** GET `url` and return the response of any status the caller handles (2xx, 3xx, 4xx other than 401/429). */
+  async get(url: URL, route: string, options: LmsRequestOptions = {}): Promise<Response> {
+    if (url.origin !== this.base.origin) throw new LmsDataError(route, '', `URL outside ${this.base.origin}`);
+    let rateLimitWaited = 0;
+    let retriedAfter401 = false;
+    for (let attempt = 0; ; attempt++) {
+      const release = await this.budget.acquire();
+      let token: string;
+      try {
+        token = await this.#tokens.getAccessToken();
+      } catch (error) {
+        release();
+        throw error;
+      }
+      const started = Date.now();
+      let response: Response;
+      try {
+        response = await this.#fetch(url, {
+          headers: { authorization: `Bearer ${token}`, accept: options.accept ?? 'application/json' },
+          signal: AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs),
+          // A redirect may lead off the LMS host; we look at it rather than follow it with a token.
+          redirect: 'manual',
+        });
+      } catch (cause) {
+        throw new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause });
+      } finally {
+        release();
+      }
+      const rate = readRateHeaders(response.headers);
+      this.budget.update(rate);
+      const { status } = response;
+      this.#log.debug(
+        { route, status, ms: Date.now() - started, rateRemaining: rate.remaining },
+        'lms request',
+      );
+
+      if (status === 429) {
+        await discard(response);
+        const wait = this.#retryAfter(response, attempt);
+        if (rateLimitWaited + wait > this.#maxRateLimitWaitMs) {
+          throw new RateLimitedError(
+            `${route}: the LMS is still rate limiting after ${Math.round(rateLimitWaited / 1000)} s of waiting; ` +
+              `try again in ${Math.ceil(wait / 1000)} s`,
+            wait,
+          );
+        }
+        this.#log.info({ route, waitMs: wait }, 'rate limited by the LMS (429): waiting before retrying');
+        this.budget.pause(wait);
+        rateLimitWaited += wait;
+        continue;
+      }
+      if (status === 401) {
+        await discard(response);
+        if (!retriedAfter401) {
+          retriedAfter401 = true;
+          await this.#tokens.invalidate(token);
+          continue;
+        }
+        throw new LmsRequestError(
+          `${route}: 401 even with a fresh access token; check the app's scopes and the service user's role`,
+          401,
+          'LMS_UNAUTHORIZED',
+        );
+      }
+      if (status >= 500 && !options.passStatuses?.includes(status)) {
+        await discard(response);
+        throw new LmsUnavailableError(`${route}: the LMS answered ${status}`, status);
+      }
+      return response;
+    }
+  }
+
+  /** Read a body within the request's timeout; a broken or timed-out body is LmsUnavailableError. */
+  async bytes(response: Response, route: string, maxBytes: number): Promise<Uint8Array> {
+    const declared = Number(response.headers.get('content-length') ?? NaN);
+    if (declared > maxBytes) {
+      await discard(response);
+      throw new LmsDataError(route, '', `body of ${declared} bytes is over the ${maxBytes}-byte limit`);
+    }
+    let buffer: ArrayBuffer;
+    try {
+      buffer = await response.arrayBuffer();
+    } catch (cause) {
+      throw new LmsUnavailableError(
+        `${route}: reading the body failed (${describeFetchError(cause)})`,
+        response.status,
+        {
+          cause,
+        },
+      );
+    }
+    if (buffer.byteLength > maxBytes) {
+      throw new LmsDataError(
+        route,
+        '',
+        `body of ${buffer.byteLength} bytes is over the ${maxBytes}-byte limit`,
+      );
+    }
+    return new Uint8Array(buffer);
+  }
+
+  async json(response: Response, route: string, maxBytes = 20 * 1024 * 1024): Promise<unknown> {
+    const text = new TextDecoder().decode(await this.bytes(response, route, maxBytes));
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new LmsDataError(
+        route,
+        '',
+        `the body is not JSON (starts with ${JSON.stringify(text.slice(0, 60))})`,
+      );
+    }
+  }
+
+  #retryAfter(response: Response, attempt: number): number {
+    const given = parseRetryAfter(response.headers.get('retry-after'));
+    const base = Math.min(given ?? 1000 * 2 ** Math.min(attempt, 6), this.#maxRetryAfterMs);
+    // Jitter, so the callers that all waited for the same reset do not return in one burst.
+    return Math.round(base + Math.random() * Math.min(1000, base * 0.1));
+  }
+}
+
+async function discard(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => undefined);
+}
+
+function describeFetchError(cause: unknown): string {
+  if (cause instanceof Error) {
+    if (cause.name === 'TimeoutError') return 'timed out';
+    const inner = (cause as { cause?: unknown }).cause;
+    const code = inner && typeof inner === 'object' && 'code' in inner ? String(inner.code) : undefined;
+    return code ? `${cause.message} (${code})` : cause.message;
+  }
+  return String(cause);
+}

@@ -1,0 +1,26 @@
+export * from './brightspace/index.ts';
+export {
+  AmbiguousUserError,
+  InvalidReferenceError,
+  LmsDataError,
+  LmsRequestError,
+  LmsUnavailableError,
+  LmsVersionUnsupportedError,
+  RateLimitedError,
+  UserNotFoundError,
+  type UserReferenceKind,
+} from './errors.ts';
+export {
+  LmsHttpClient,
+  type AccessTokenSource,
+  type LmsHttpClientOptions,
+  type LmsRequestOptions,
+} from './http-client.ts';
+export { parseLms } from './parse.ts';
+export {
+  parseRetryAfter,
+  RateBudget,
+  readRateHeaders,
+  type RateBudgetOptions,
+  type RateHeaders,
+} from './rate-budget.ts';

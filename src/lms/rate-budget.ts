@@ -1,0 +1,126 @@
+export interface RateBudgetOptions {
+  /**
+   * Keep this many requests' worth of credits unspent: when fewer would remain, wait for the
+   * bucket to reset. Default 3.
+   */
+  reserveRequests?: number;
+  /** Cost assumed per request until the LMS reports `X-Request-Cost`. Default 10 (Brightspace). */
+  defaultCost?: number;
+  /** Longest wait for a reset, whatever the LMS says. Default 60 000 ms. */
+  maxWaitMs?: number;
+  /** Wait used when the budget is low but no reset time was given. Default 1 000 ms. */
+  fallbackWaitMs?: number;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The rate-limit headers of one response (Brightspace: per-minute credits per app). */
+export interface RateHeaders {
+  remaining?: number;
+  resetSec?: number;
+  cost?: number;
+}
+
+/**
+ * The LMS's request budget as this client last saw it, shared by all concurrent calls: slows
+ * down before the budget is spent, not after. Requests in flight count against the budget,
+ * since their cost is already committed even though no header has reported it yet.
+ */
+export class RateBudget {
+  readonly #reserve: number;
+  readonly #maxWaitMs: number;
+  readonly #fallbackWaitMs: number;
+  readonly #now: () => number;
+  #cost: number;
+  #remaining: number | undefined;
+  #resetAt: number | undefined;
+  #pausedUntil = 0;
+  #inFlight = 0;
+
+  constructor(options: RateBudgetOptions = {}) {
+    this.#reserve = options.reserveRequests ?? 3;
+    this.#cost = options.defaultCost ?? 10;
+    this.#maxWaitMs = options.maxWaitMs ?? 60_000;
+    this.#fallbackWaitMs = options.fallbackWaitMs ?? 1_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Wait until a request may go, then count it in flight. Call the returned function when it is answered. */
+  async acquire(): Promise<() => void> {
+    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await sleep(wait);
+    this.#inFlight++;
+    let done = false;
+    return () => {
+      if (!done) this.#inFlight--;
+      done = true;
+    };
+  }
+
+  /** How long the next request should wait now (0: go). */
+  waitMs(): number {
+    const now = this.#now();
+    if (this.#pausedUntil > now) return this.#pausedUntil - now;
+    if (this.#remaining === undefined) return 0;
+    if (this.#resetAt !== undefined && now >= this.#resetAt) {
+      // The bucket has refilled; the next response tells us where we stand.
+      this.#remaining = undefined;
+      this.#resetAt = undefined;
+      return 0;
+    }
+    const left = this.#remaining - (this.#inFlight + 1) * this.#cost;
+    if (left >= this.#reserve * this.#cost) return 0;
+    this.#resetAt ??= now + this.#fallbackWaitMs;
+    return this.#resetAt - now;
+  }
+
+  /** Record what a response said about the budget. */
+  update(headers: RateHeaders): void {
+    if (headers.cost !== undefined && headers.cost > 0) this.#cost = headers.cost;
+    if (headers.remaining === undefined) return;
+    this.#remaining = headers.remaining;
+    // Capped, so a wild reset value cannot stall the worker: after maxWaitMs we try again anyway.
+    this.#resetAt =
+      headers.resetSec !== undefined
+        ? this.#now() + Math.min(headers.resetSec * 1000, this.#maxWaitMs)
+        : undefined;
+  }
+
+  /** Hold every request until `ms` from now (after a 429). */
+  pause(ms: number): void {
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms);
+  }
+
+  /** For logs and tests. */
+  snapshot(): { remaining: number | undefined; cost: number; inFlight: number } {
+    return { remaining: this.#remaining, cost: this.#cost, inFlight: this.#inFlight };
+  }
+}
+
+/** Parse the Brightspace headers; absent or garbled values are left out. */
+export function readRateHeaders(headers: Headers): RateHeaders {
+  const num = (name: string) => {
+    const raw = headers.get(name);
+    if (raw === null || raw.trim() === '') return undefined;
+    const n = Number(raw);
+    return Number.isFinite(n) && n >= 0 ? n : undefined;
+  };
+  const remaining = num('x-rate-limit-remaining');
+  const resetSec = num('x-rate-limit-reset');
+  const cost = num('x-request-cost');
+  return {
+    ...(remaining !== undefined ? { remaining } : {}),
+    ...(resetSec !== undefined ? { resetSec } : {}),
+    ...(cost !== undefined ? { cost } : {}),
+  };
+}
+
+/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or garbled. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

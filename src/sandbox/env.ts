@@ -1,0 +1,29 @@
+/** The configuration a worker needs to run against a sandbox: the `.env` block it prints. */
+export interface SandboxEnv {
+  LMS_URL: string;
+  OAUTH_TOKEN_URL: string;
+  OAUTH_AUTHORIZE_URL: string;
+  OAUTH_CLIENT_ID: string;
+  OAUTH_CLIENT_SECRET: string;
+  OAUTH_REFRESH_TOKEN: string;
+  OAUTH_SCOPE: string;
+  LMS_USERNAME: string;
+  LMS_PASSWORD: string;
+}
+
+const ORDER: readonly (keyof SandboxEnv)[] = [
+  'LMS_URL',
+  'OAUTH_TOKEN_URL',
+  'OAUTH_AUTHORIZE_URL',
+  'OAUTH_CLIENT_ID',
+  'OAUTH_CLIENT_SECRET',
+  'OAUTH_REFRESH_TOKEN',
+  'OAUTH_SCOPE',
+  'LMS_USERNAME',
+  'LMS_PASSWORD',
+];
+
+/** `KEY=value` lines, one per variable, ending with a newline; values never need quoting here. */
+export function formatEnvBlock(env: SandboxEnv): string {
+  return ORDER.map((key) => `${key}=${env[key]}`).join('\n') + '\n';
+}

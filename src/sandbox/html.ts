@@ -1,0 +1,83 @@
+/** The web UI's pages: plain HTML shaped like Brightspace's (same form action and field names). */
+
+export const LOGIN_PATH = '/d2l/lp/auth/login/login.d2l';
+export const LOGIN_FAILED_PATH = '/d2l/lp/auth/login/loginFailed.d2l';
+
+export function escapeHtml(text: string): string {
+  return text.replace(
+    /[&<>"']/g,
+    (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[ch] as string,
+  );
+}
+
+function layout(title: string, body: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)} - Sandbox University</title>
+<style>body{font-family:sans-serif;margin:3em auto;max-width:36em;color:#1e2947}
+label{display:block;margin-top:1em}input[type=text],input[type=password]{width:100%;padding:.4em}
+button{margin-top:1.2em;padding:.5em 2em}.error{color:#a4000f}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
+}
+
+/**
+ * The login page, also what the render URL answers without a session. The hidden fields are the
+ * ones D2L's own form posts (reference/lms-apis.md §5).
+ */
+export function loginPage(options: { target?: string | undefined; error?: string } = {}): string {
+  const target =
+    options.target === undefined
+      ? ''
+      : `\n  <input type="hidden" name="target" value="${escapeHtml(options.target)}">`;
+  const error = options.error ? `\n<p class="error" role="alert">${escapeHtml(options.error)}</p>` : '';
+  return layout(
+    'Login',
+    `<h1>Sandbox University</h1>
+<h2>Log in to Brightspace</h2>${error}
+<form method="post" action="${LOGIN_PATH}" name="loginForm" id="loginForm">
+  <input type="hidden" name="d2l_referrer" value="">
+  <input type="hidden" name="noredirect" value="1">
+  <input type="hidden" name="loginPath" value="${LOGIN_PATH}">${target}
+  <label for="userName">Username</label>
+  <input type="text" id="userName" name="userName" autocomplete="username" autofocus>
+  <label for="password">Password</label>
+  <input type="password" id="password" name="password" autocomplete="current-password">
+  <button type="submit" id="loginButton">Log In</button>
+</form>`,
+  );
+}
+
+export function loginFailedPage(): string {
+  return loginPage({ error: 'Invalid Username or Password. Please try again.' });
+}
+
+export function homePage(displayName: string): string {
+  return layout(
+    'Homepage',
+    `<h1>My Home</h1>
+<p id="welcome">Welcome, ${escapeHtml(displayName)}.</p>
+<p><a href="/d2l/logout">Log out</a></p>`,
+  );
+}
+
+export function notFoundPage(): string {
+  return layout('Not Found', '<h1>Not Found</h1>\n<p>The page you requested could not be found.</p>');
+}
+
+export function forbiddenPage(): string {
+  return layout(
+    'Access Denied',
+    '<h1>Access Denied</h1>\n<p>You do not have permission to view this page.</p>',
+  );
+}
+
+export function errorPage(status: number, reason: string): string {
+  return layout(`${status} ${reason}`, `<h1>${status} ${escapeHtml(reason)}</h1>`);
+}

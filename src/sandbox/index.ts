@@ -1,0 +1,21 @@
+export { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.ts';
+export { formatEnvBlock, type SandboxEnv } from './env.ts';
+export { DEFAULT_KNOBS, TRUNCATE_STYLES, type SandboxKnobs, type TruncateStyle } from './knobs.ts';
+export type { SandboxStats } from './stats.ts';
+export {
+  AwardType,
+  createInstitution,
+  type AwardDefinition,
+  type AwardProfile,
+  type AwardTypeValue,
+  type Course,
+  type Institution,
+  type InstitutionOptions,
+  type IssuedAward,
+  type SandboxUser,
+  type SandboxUserRole,
+} from './institution.ts';
+export { fromBasDate, toBasDate } from './dates.ts';
+export { APP_SCOPES, AUTHORIZE_PATH, DEFAULT_SCOPE, TOKEN_PATH } from './oauth.ts';
+export { PRODUCTS } from './valence.ts';
+export { SECURE_SESSION_COOKIE, SESSION_COOKIE } from './web-sessions.ts';

@@ -1,0 +1,290 @@
+import { generateKeyPair, randomBytes, type JsonWebKey } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { promisify } from 'node:util';
+import type { Configuration, JWK } from 'oidc-provider';
+import type Provider from 'oidc-provider';
+import { escapeHtml } from './html.ts';
+import type { Institution } from './institution.ts';
+import type { KnobBox } from './knobs.ts';
+import { OAuthStore } from './oauth-store.ts';
+import type { SandboxStats } from './stats.ts';
+
+/** Brightspace's paths (reference/lms-apis.md §2.1), served by oidc-provider on the LMS's own port. */
+export const AUTHORIZE_PATH = '/oauth2/auth';
+export const TOKEN_PATH = '/core/connect/token';
+export const INTERACTION_PATH = '/oauth2/interaction';
+
+/** What the worker asks for by default (src/config); `core:*:*` appears in D2L's samples. */
+export const DEFAULT_SCOPE = 'core:*:*';
+
+/**
+ * The scopes the sandbox's one registered app may be granted. [I] The sandbox does not check a
+ * token's scope per route: which scope covers the Awards routes is not verified (§1.4), so
+ * `core:*:*` alone is enough here.
+ */
+export const APP_SCOPES: readonly string[] = [
+  'core:*:*',
+  'users:*:*',
+  'awards:*:*',
+  'users:userdata:read',
+  'users:own_profile:read',
+  'awards:issued:read',
+  'awards:certificate:read',
+  'awards:awards:read',
+];
+
+const OIDC_SCOPES = new Set(['openid', 'offline_access']);
+const DAY = 24 * 60 * 60;
+
+export interface AuthServerOptions {
+  /** The sandbox's base URL, which is also the issuer. */
+  issuer: string;
+  institution: Institution;
+  knobs: KnobBox;
+  stats: SandboxStats;
+}
+
+export interface AccessTokenInfo {
+  accountId: string;
+  scope: string;
+}
+
+/** oidc-provider, configured as Brightspace's auth service, plus the hooks the sandbox needs. */
+export interface AuthServer {
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** The resource indicator (audience) of every access token: the Valence API. */
+  readonly resource: string;
+  /** Whether oidc-provider answers this path. */
+  owns(pathname: string): boolean;
+  /** Hand a request to oidc-provider. */
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** The account behind a bearer token, or undefined when it is unknown, expired or not ours. */
+  verifyAccessToken(token: string): Promise<AccessTokenInfo | undefined>;
+  /** Mint a refresh token for an account (a new grant), as if it had consented in a browser. */
+  issueRefreshToken(accountId: string): Promise<string>;
+  /**
+   * Finish the authorization request's login and consent for a user already logged in to the
+   * web UI: consent is granted automatically (the app is the tenant's own).
+   */
+  finishInteraction(req: IncomingMessage, res: ServerResponse, userId: number): Promise<void>;
+  /** The interaction a request belongs to exists (its cookie is valid). */
+  hasInteraction(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+export async function createAuthServer(options: AuthServerOptions): Promise<AuthServer> {
+  const { issuer, institution, knobs, stats } = options;
+  const { Provider, errors } = await loadOidcProvider();
+  const clientId = 'certharvest-sandbox';
+  const clientSecret = randomBytes(24).toString('base64url');
+  const resource = `${issuer}/d2l/api`;
+  const store = new OAuthStore({
+    onRefreshTokenReplay: () => stats.replayRejections++,
+    replayRevokesChain: () => knobs.current.replayRevokesChain,
+  });
+
+  const configuration: Configuration = {
+    adapter: store.adapterFor,
+    clients: [
+      {
+        client_id: clientId,
+        client_secret: clientSecret,
+        client_name: 'certharvest (sandbox)',
+        // "native" is what makes oidc-provider accept a loopback redirect on any port
+        // (RFC 8252 §7.3), which `certharvest auth bootstrap` needs for its local callback.
+        application_type: 'native',
+        redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://[::1]/callback'],
+        grant_types: ['authorization_code', 'refresh_token'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    clientAuthMethods: ['client_secret_basic'],
+    responseTypes: ['code'],
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    jwks: { keys: [await signingKey()] },
+    findAccount: async (_ctx, sub) =>
+      institution.user(Number(sub)) ? { accountId: sub, claims: async () => ({ sub }) } : undefined,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      // Brightspace scopes (`core:*:*`) are not OIDC scopes: oidc-provider only puts non-OIDC
+      // scopes in access tokens through a resource server. Every request gets the Valence API
+      // as its resource, so clients never have to send `resource=`.
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => resource,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx, indicator) => {
+          if (indicator !== resource) throw new errors.InvalidTarget();
+          return {
+            scope: APP_SCOPES.join(' '),
+            accessTokenFormat: 'opaque',
+            accessTokenTTL: knobs.current.accessTokenTtlSeconds,
+          };
+        },
+      },
+    },
+    interactions: { url: async (_ctx, interaction) => `${INTERACTION_PATH}/${interaction.uid}` },
+    // Brightspace hands out refresh tokens without `offline_access`.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // One-time refresh tokens: every refresh returns a new one (reference §2.3).
+    rotateRefreshToken: true,
+    // Tokens must outlive oidc-provider's own browser session: the worker never has one.
+    expiresWithSession: async () => false,
+    pkce: { required: () => true },
+    routes: {
+      authorization: AUTHORIZE_PATH,
+      token: TOKEN_PATH,
+      revocation: '/core/connect/revocation',
+      introspection: '/core/connect/introspect',
+      userinfo: '/core/connect/userinfo',
+      jwks: '/oauth2/jwks',
+      end_session: '/oauth2/session/end',
+      pushed_authorization_request: '/oauth2/par',
+      code_verification: '/oauth2/device',
+      device_authorization: '/oauth2/device/auth',
+      backchannel_authentication: '/oauth2/backchannel',
+      registration: '/oauth2/reg',
+      challenge: '/oauth2/challenge',
+      credential: '/oauth2/credential',
+    },
+    ttl: {
+      // A function, so the knob applies to the next token without a restart.
+      AccessToken: () => knobs.current.accessTokenTtlSeconds,
+      ClientCredentials: () => knobs.current.accessTokenTtlSeconds,
+      AuthorizationCode: 60,
+      IdToken: 3600,
+      Interaction: 600,
+      Session: DAY,
+      RefreshToken: 30 * DAY,
+      Grant: 365 * DAY,
+    },
+    clientBasedCORS: () => false,
+    renderError: async (ctx, out) => {
+      ctx.type = 'html';
+      ctx.body = `<!DOCTYPE html><html><head><title>Sign-in error</title></head><body><h1>Sign-in error</h1>${Object.entries(
+        out,
+      )
+        .map(([k, v]) => `<p><b>${escapeHtml(k)}</b>: ${escapeHtml(String(v))}</p>`)
+        .join('')}</body></html>`;
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.on('grant.success', (ctx) => {
+    const grantType = String(ctx.oidc.params?.grant_type ?? '');
+    if (grantType in stats.tokenGrants) stats.tokenGrants[grantType as keyof SandboxStats['tokenGrants']]++;
+  });
+  provider.on('grant.error', () => stats.tokenErrors++);
+  const callback = provider.callback();
+
+  return {
+    clientId,
+    clientSecret,
+    resource,
+    owns: (pathname) =>
+      (pathname.startsWith('/oauth2/') && !pathname.startsWith(`${INTERACTION_PATH}/`)) ||
+      pathname.startsWith('/core/connect/') ||
+      pathname.startsWith('/.well-known/'),
+    handle: async (req, res) => {
+      await callback(req, res);
+    },
+    verifyAccessToken: async (value) => {
+      const token = await provider.AccessToken.find(value);
+      if (!token || token.isExpired || token.clientId !== clientId) return undefined;
+      const audience = Array.isArray(token.aud) ? token.aud : [token.aud];
+      if (!audience.includes(resource)) return undefined;
+      return { accountId: token.accountId, scope: token.scope ?? '' };
+    },
+    issueRefreshToken: async (accountId) => {
+      const client = await provider.Client.find(clientId);
+      if (!client) throw new Error('sandbox OAuth client is missing');
+      const scope = APP_SCOPES.join(' ');
+      const grant = new provider.Grant({ accountId, clientId });
+      grant.addResourceScope(resource, scope);
+      const grantId = await grant.save();
+      const token = new provider.RefreshToken({
+        client,
+        accountId,
+        grantId,
+        gty: 'authorization_code',
+        scope,
+        resource,
+        rotations: 0,
+        expiresWithSession: false,
+      });
+      return token.save();
+    },
+    finishInteraction: async (req, res, userId) => {
+      const details = await provider.interactionDetails(req, res);
+      const accountId = String(userId);
+      const params = details.params as { client_id?: unknown; scope?: unknown };
+      const existing =
+        details.grantId && details.session?.accountId === accountId
+          ? await provider.Grant.find(details.grantId)
+          : undefined;
+      const grant = existing ?? new provider.Grant({ accountId, clientId: String(params.client_id) });
+      const requested = String(params.scope ?? '')
+        .split(' ')
+        .filter(Boolean);
+      const oidcScopes = requested.filter((s) => OIDC_SCOPES.has(s));
+      const apiScopes = requested.filter((s) => APP_SCOPES.includes(s));
+      if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));
+      if (apiScopes.length > 0) grant.addResourceScope(resource, apiScopes.join(' '));
+      const grantId = await grant.save();
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId }, consent: { grantId } },
+        { mergeWithLastSubmission: false },
+      );
+    },
+    hasInteraction: async (req, res) => {
+      try {
+        await provider.interactionDetails(req, res);
+        return true;
+      } catch (err) {
+        if (err instanceof errors.SessionNotFound) return false;
+        throw err;
+      }
+    },
+  };
+}
+
+type OidcProviderModule = typeof import('oidc-provider');
+let oidcModule: Promise<{ Provider: typeof Provider; errors: OidcProviderModule['errors'] }> | undefined;
+
+/**
+ * oidc-provider 9 prints "Unsupported runtime" when imported on Node 20 (it targets 22 LTS). It
+ * works on Node 20.19 (the project's floor; the sandbox's tests run on it), and the line would
+ * print on every `certharvest demo`, so exactly that one line is swallowed during the import.
+ */
+function loadOidcProvider() {
+  oidcModule ??= (async () => {
+    const warn = console.warn;
+    console.warn = (...args: unknown[]) => {
+      if (typeof args[0] === 'string' && args[0].includes('oidc-provider WARNING: Unsupported runtime'))
+        return;
+      warn(...args);
+    };
+    try {
+      const mod = await import('oidc-provider');
+      return { Provider: mod.default, errors: mod.errors };
+    } finally {
+      console.warn = warn;
+    }
+  })();
+  return oidcModule;
+}
+
+let keyPromise: Promise<JWK> | undefined;
+
+/** One RSA key per process signs id tokens (only issued if a client asks for `openid`). */
+function signingKey(): Promise<JWK> {
+  keyPromise ??= promisify(generateKeyPair)('rsa', { modulusLength: 2048 }).then(({ privateKey }) => {
+    const jwk: JsonWebKey = privateKey.export({ format: 'jwk' });
+    return { ...jwk, kid: 'sandbox-rs256', use: 'sig', alg: 'RS256' } as JWK;
+  });
+  return keyPromise;
+}

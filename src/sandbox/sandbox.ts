@@ -1,0 +1,137 @@
+import { randomBytes } from 'node:crypto';
+import { buildApp } from './app.ts';
+import type { SandboxEnv } from './env.ts';
+import { FaultInjector } from './faults.ts';
+import { createInstitution, type Institution } from './institution.ts';
+import { KnobBox, type SandboxKnobs } from './knobs.ts';
+import { AUTHORIZE_PATH, createAuthServer, DEFAULT_SCOPE, TOKEN_PATH } from './oauth.ts';
+import { CertificateStore } from './pdf.ts';
+import { RateLimitBucket } from './rate-limit.ts';
+import { startHttpServer } from './server.ts';
+import { createStats, resetStats, type SandboxStats } from './stats.ts';
+import { WebSessionStore } from './web-sessions.ts';
+
+export interface SandboxOptions {
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** TCP port; 0 picks a free one. Default 0. */
+  port?: number;
+  /** Seed of the simulated institution: same seed, same users, awards and PDFs. Default 1. */
+  seed?: number;
+  /** Number of students. Default 40. */
+  userCount?: number;
+  /** Objects per page of issued awards (when the client sends no `limit`). Default 5. */
+  awardsPageSize?: number;
+  /** Items per page of the unfiltered `/users/` listing. Default 10. */
+  usersPageSize?: number;
+  /** Initial knob values; defaults in `DEFAULT_KNOBS`. */
+  knobs?: Partial<SandboxKnobs>;
+}
+
+export interface Sandbox {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
+  readonly url: string;
+  /** The worker's configuration for this sandbox (printed as the `.env` block). */
+  readonly env: SandboxEnv;
+  /** Current knob values (a snapshot; change them with `setKnobs`). */
+  readonly knobs: Readonly<SandboxKnobs>;
+  /** Change knobs while running; throws a RangeError for a bad value and changes nothing. */
+  setKnobs(patch: Partial<SandboxKnobs>): void;
+  /** Users, courses and awards: what a complete run must download. */
+  readonly institution: Institution;
+  /** The exact bytes served for a certificate (render URL and `/pdf`). Rejects for badges. */
+  certificatePdf(issuedId: number): Promise<Uint8Array>;
+  /** A fresh refresh token for the service user, on a grant of its own (its own rotation chain). */
+  issueRefreshToken(): Promise<string>;
+  /** Live counters (the same object throughout; `resetStats` zeroes it). */
+  readonly stats: SandboxStats;
+  resetStats(): void;
+  /** Stop serving and free every socket and handle. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Start a simulated Brightspace (OAuth, Valence, web UI) on loopback. */
+export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 0;
+  const awardsPageSize = options.awardsPageSize ?? 5;
+  const usersPageSize = options.usersPageSize ?? 10;
+  checkWhole('port', port, 0, 65535);
+  checkWhole('awardsPageSize', awardsPageSize, 1, 200);
+  checkWhole('usersPageSize', usersPageSize, 1, 1000);
+  const knobs = new KnobBox(options.knobs);
+  const institution = createInstitution({
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+    ...(options.userCount === undefined ? {} : { userCount: options.userCount }),
+  });
+  const stats = createStats();
+  const bucket = new RateLimitBucket();
+  knobs.onChange((patch) => {
+    if (patch.rateLimitCredits !== undefined) bucket.reset();
+  });
+  const certificates = new CertificateStore(institution);
+  const password = randomBytes(12).toString('base64url');
+  const closing = new AbortController();
+
+  const http = await startHttpServer(host, port);
+  try {
+    const auth = await createAuthServer({ issuer: http.url, institution, knobs, stats });
+    const faults = new FaultInjector(knobs, stats, institution.seed);
+    const sessions = new WebSessionStore(knobs, stats);
+    http.setHandler(
+      buildApp({
+        baseUrl: http.url,
+        institution,
+        knobs,
+        stats,
+        faults,
+        bucket,
+        auth,
+        certificates,
+        sessions,
+        password,
+        usersPageSize,
+        awardsPageSize,
+        closing: closing.signal,
+      }),
+    );
+    const serviceAccount = String(institution.serviceUser.UserId);
+    const env: SandboxEnv = {
+      LMS_URL: http.url,
+      OAUTH_TOKEN_URL: `${http.url}${TOKEN_PATH}`,
+      OAUTH_AUTHORIZE_URL: `${http.url}${AUTHORIZE_PATH}`,
+      OAUTH_CLIENT_ID: auth.clientId,
+      OAUTH_CLIENT_SECRET: auth.clientSecret,
+      OAUTH_REFRESH_TOKEN: await auth.issueRefreshToken(serviceAccount),
+      OAUTH_SCOPE: DEFAULT_SCOPE,
+      LMS_USERNAME: institution.serviceUser.UserName,
+      LMS_PASSWORD: password,
+    };
+    return {
+      url: http.url,
+      env,
+      get knobs() {
+        return knobs.current;
+      },
+      setKnobs: (patch) => knobs.set(patch),
+      institution,
+      certificatePdf: async (issuedId) => (await certificates.get(issuedId)).slice(),
+      issueRefreshToken: () => auth.issueRefreshToken(serviceAccount),
+      stats,
+      resetStats: () => resetStats(stats),
+      close: async () => {
+        closing.abort();
+        await http.close();
+      },
+    };
+  } catch (err) {
+    await http.close();
+    throw err;
+  }
+}
+
+function checkWhole(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be a whole number from ${min} to ${max} (got ${value})`);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Live counters, so tests can assert on what the LMS saw ("about one login per session expiry",
+ * "no token replays"). One object per sandbox, mutated in place; `resetStats()` zeroes it in place.
+ */
+export interface SandboxStats {
+  /** Successful posts of the web login form. */
+  webLogins: number;
+  /** Login form posts with a wrong user name or password. */
+  failedLogins: number;
+  /** Successful token-endpoint grants, by grant type. */
+  tokenGrants: { refresh_token: number; authorization_code: number; client_credentials: number };
+  /** Token-endpoint requests that failed (any error, replays included). */
+  tokenErrors: number;
+  /** Refresh tokens presented a second time (answered `400 invalid_grant`). */
+  replayRejections: number;
+  /** Valence requests refused with 401 (no, unknown or expired bearer token). */
+  unauthorized401: number;
+  /** PDFs served by the render URL (truncated ones included). */
+  renderPdf: number;
+  /** Render-URL requests answered with the login page (no or expired session). */
+  renderLoginPage: number;
+  /** PDFs served by the `/pdf` API route (truncated ones included). */
+  pdfApi: number;
+  /** Every 429 sent: throttle knob and spent budget. */
+  throttled429: number;
+  /** The part of `throttled429` caused by a spent per-minute budget. */
+  budget429: number;
+  /** 500/502/503 answers injected by the `errorRate` knob. */
+  injected5xx: number;
+  /** PDF responses cut short by the `truncateRate` knob. */
+  truncated: number;
+  /** Every request under `/d2l/api/`. */
+  valenceRequests: number;
+  /** Web sessions that ended, by cause. */
+  sessionsExpired: { idle: number; maxRequests: number };
+  /** Successful calls of `/d2l/lp/auth/session/extend`. */
+  sessionExtends: number;
+  /** Requests per route, keyed like `GET /d2l/api/lp/:version/users/whoami`. */
+  routes: Record<string, number>;
+}
+
+export function createStats(): SandboxStats {
+  return {
+    webLogins: 0,
+    failedLogins: 0,
+    tokenGrants: { refresh_token: 0, authorization_code: 0, client_credentials: 0 },
+    tokenErrors: 0,
+    replayRejections: 0,
+    unauthorized401: 0,
+    renderPdf: 0,
+    renderLoginPage: 0,
+    pdfApi: 0,
+    throttled429: 0,
+    budget429: 0,
+    injected5xx: 0,
+    truncated: 0,
+    valenceRequests: 0,
+    sessionsExpired: { idle: 0, maxRequests: 0 },
+    sessionExtends: 0,
+    routes: {},
+  };
+}
+
+/** Zero every counter of `stats` without replacing the object others hold. */
+export function resetStats(stats: SandboxStats): void {
+  Object.assign(stats, createStats());
+}

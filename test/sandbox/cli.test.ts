@@ -1,0 +1,91 @@
+import { Command } from 'commander';
+import { parse as parseDotenv } from 'dotenv';
+import { describe, expect, it } from 'vitest';
+import { registerSandboxCommand, type SandboxCommandIo } from '../../src/cli/commands/sandbox.ts';
+import { UsageError } from '../../src/errors/index.ts';
+import type { Sandbox } from '../../src/sandbox/index.ts';
+import { sleepUntil } from '../helpers/index.ts';
+import { refresh } from './helpers.ts';
+
+function program(io: SandboxCommandIo = {}): Command {
+  const p = new Command('certharvest').exitOverride();
+  registerSandboxCommand(p, io);
+  p.commands.forEach((c) => c.exitOverride());
+  return p;
+}
+
+describe('certharvest sandbox', () => {
+  it.each([
+    [['--error-rate', '2'], /^--error-rate: expected a number from 0 to 1.*got "2"/],
+    [['--truncate-rate', 'half'], /^--truncate-rate: expected a number from 0 to 1/],
+    [['--throttle-rate', '-0.1'], /^--throttle-rate: /],
+    [['--port', '70000'], /^--port: expected a whole number from 0 to 65535/],
+    [['--users', '1.5'], /^--users: expected a whole number/],
+    [['--latency-ms=-5'], /^--latency-ms: expected a whole number/],
+    [['--access-token-ttl', '0'], /^--access-token-ttl: expected a whole number 1 or more/],
+    [['--session-idle-seconds', 'soon'], /^--session-idle-seconds: /],
+    [['--session-max-requests', 'x'], /^--session-max-requests: /],
+    [['--rate-limit-credits', '1e3'], /^--rate-limit-credits: /],
+    [['--truncate-style', 'half'], /^--truncate-style: expected content-length or connection-close/],
+  ])('refuses %j with a UsageError naming the flag', async (args, message) => {
+    const run = program({ untilStop: () => Promise.resolve() }).parseAsync(['sandbox', ...args], {
+      from: 'user',
+    });
+    await expect(run).rejects.toBeInstanceOf(UsageError);
+    await expect(run).rejects.toThrow(message);
+  });
+
+  it('prints a commented header and a ready .env block, serves, and closes when told to stop', async () => {
+    let output = '';
+    let started: Sandbox | undefined;
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const run = program({
+      write: (text) => (output += text),
+      untilStop: () => stopped,
+      onStarted: (sb) => (started = sb),
+    }).parseAsync(
+      [
+        'sandbox',
+        '--seed',
+        '5',
+        '--users',
+        '7',
+        '--pdf-api',
+        '--access-token-ttl',
+        '120',
+        '--latency-ms',
+        '1',
+      ],
+      { from: 'user' },
+    );
+    const sb: Sandbox = await sleepUntil(() => started as Sandbox);
+    const lines = output.trimEnd().split('\n');
+    const header = lines.filter((l) => l.startsWith('#'));
+    expect(header[0]).toBe(`# certharvest sandbox: a simulated Brightspace LMS at ${sb.url}`);
+    expect(header.join('\n')).toMatch(/seed 5: 7 students/);
+    const env = parseDotenv(output);
+    expect(Object.keys(env)).toEqual([
+      'LMS_URL',
+      'OAUTH_TOKEN_URL',
+      'OAUTH_AUTHORIZE_URL',
+      'OAUTH_CLIENT_ID',
+      'OAUTH_CLIENT_SECRET',
+      'OAUTH_REFRESH_TOKEN',
+      'OAUTH_SCOPE',
+      'LMS_USERNAME',
+      'LMS_PASSWORD',
+    ]);
+    expect(env).toEqual({ ...sb.env });
+    expect(sb.knobs).toMatchObject({ pdfApi: true, accessTokenTtlSeconds: 120, latencyMs: 1 });
+    expect(sb.institution.seed).toBe(5);
+
+    const tokens = await refresh(sb, env.OAUTH_REFRESH_TOKEN!);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body.expires_in).toBe(120);
+
+    stop();
+    await run;
+    await expect(fetch(`${env.LMS_URL}/d2l/api/versions/`)).rejects.toThrow();
+  });
+});
