@@ -40,6 +40,9 @@ export interface LmsRequestOptions {
  * place, one retry after a 401 with a fresh token, 5xx / network / timeout as a retryable
  * LmsUnavailableError. Never logs the token or the Authorization header.
  */
+/** 5xx and network failures retried in place per request before giving up. */
+const TRANSIENT_RETRIES = 2;
+
 export class LmsHttpClient {
   readonly base: URL;
   readonly budget: RateBudget;
@@ -92,6 +95,16 @@ export class LmsHttpClient {
     if (url.origin !== this.base.origin) throw new LmsDataError(route, '', `URL outside ${this.base.origin}`);
     let rateLimitWaited = 0;
     let retriedAfter401 = false;
+    let transientFailures = 0;
+    // A GET is idempotent: a passing 5xx or dropped connection is retried here, briefly, before
+    // it costs the whole job an attempt (and a discover job its paging so far).
+    const transient = async (error: LmsUnavailableError): Promise<void> => {
+      if (transientFailures >= TRANSIENT_RETRIES) throw error;
+      const delay = 250 * 3 ** transientFailures * (0.75 + Math.random() / 2);
+      transientFailures++;
+      this.#log.debug({ route, delayMs: Math.round(delay) }, `${error.message}: retrying in place`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    };
     for (let attempt = 0; ; attempt++) {
       const release = await this.budget.acquire();
       let token: string;
@@ -111,10 +124,11 @@ export class LmsHttpClient {
           redirect: 'manual',
         });
       } catch (cause) {
-        throw new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause });
-      } finally {
         release();
+        await transient(new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause }));
+        continue;
       }
+      release();
       const rate = readRateHeaders(response.headers);
       this.budget.update(rate);
       const { status } = response;
@@ -153,7 +167,8 @@ export class LmsHttpClient {
       }
       if (status >= 500 && !options.passStatuses?.includes(status)) {
         await discard(response);
-        throw new LmsUnavailableError(`${route}: the LMS answered ${status}`, status);
+        await transient(new LmsUnavailableError(`${route}: the LMS answered ${status}`, status));
+        continue;
       }
       return response;
     }

@@ -1,0 +1,104 @@
+import { Writable } from 'node:stream';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { loadConfig, type Config } from '../../src/config/index.ts';
+import { createLogger } from '../../src/log/index.ts';
+import {
+  BatchTracker,
+  connectRedis,
+  openQueues,
+  submitBatch,
+  type BatchStatus,
+  type BatchSubmission,
+  type CertharvestQueues,
+  type SubmitResult,
+} from '../../src/queue/index.ts';
+import { startSandbox, type Sandbox, type SandboxKnobs, type SandboxOptions } from '../../src/sandbox/index.ts';
+import { startWorker, type WorkerHandle } from '../../src/worker/start-worker.ts';
+import { sleepUntil, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+
+export interface Pipeline {
+  sandbox: Sandbox;
+  config: Config;
+  env: Record<string, string>;
+  redis: Redis;
+  queues: CertharvestQueues;
+  tracker: BatchTracker;
+  worker: WorkerHandle;
+  outputDir: string;
+  /** Every log line the worker wrote (JSON text), for secret scans. */
+  logs: string[];
+  submit(batch: BatchSubmission): Promise<SubmitResult>;
+  waitDone(batchId: string, timeoutMs?: number): Promise<BatchStatus>;
+  close(): Promise<void>;
+}
+
+export interface PipelineOptions {
+  sandbox?: SandboxOptions;
+  knobs?: Partial<SandboxKnobs>;
+  env?: Record<string, string>;
+}
+
+/** Sandbox + the run's Redis (own prefix) + a temp OUTPUT_DIR + an in-process worker. */
+export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
+  const sandbox = await startSandbox({ userCount: 40, ...options.sandbox, knobs: { ...options.sandbox?.knobs, ...options.knobs } });
+  const out = await tempDir('certharvest-out');
+  const env: Record<string, string> = {
+    ...sandbox.env,
+    OAUTH_REFRESH_TOKEN: await sandbox.issueRefreshToken(),
+    REDIS_URL: testRedisUrl(),
+    QUEUE_PREFIX: uniquePrefix('pipe'),
+    SECRETS_KEY: randomBytes(32).toString('base64'),
+    OUTPUT_DIR: out.dir,
+    DOWNLOAD_CONCURRENCY: '4',
+    DISCOVER_CONCURRENCY: '2',
+    LOG_LEVEL: 'debug',
+    ...options.env,
+  };
+  const config = loadConfig({ env, envFile: false, needs: ['lms', 'secrets-key'] });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      logs.push(chunk.toString());
+      cb();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const redis = await connectRedis(config.redisUrl);
+  const queues = openQueues(redis, config.queuePrefix);
+  const tracker = new BatchTracker(redis, config.queuePrefix);
+  const worker = await startWorker({ config, logger, redis });
+  return {
+    sandbox,
+    config,
+    env,
+    redis,
+    queues,
+    tracker,
+    worker,
+    outputDir: out.dir,
+    logs,
+    submit: (batch) => submitBatch(batch, { queues, redis, prefix: config.queuePrefix }),
+    async waitDone(batchId, timeoutMs = 60_000) {
+      return sleepUntil(async () => {
+        const s = await tracker.status(batchId, 1000);
+        return s?.done ? s : undefined;
+      }, timeoutMs, 100);
+    },
+    async close() {
+      await worker.stop(5_000);
+      await queues.close();
+      await redis.quit();
+      await sandbox.close();
+      await out.cleanup();
+    },
+  };
+}
+
+/** The first `n` students that have at least one certificate, and (for contrast) all first `n`. */
+export function studentsWithCertificates(sandbox: Sandbox, n: number): number[] {
+  return sandbox.institution.students
+    .filter((s) => sandbox.institution.certificatesOf(s.UserId).length > 0)
+    .slice(0, n)
+    .map((s) => s.UserId);
+}

@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
+
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+let p: Pipeline | undefined;
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+});
+
+/** Every certificate of `users` is on disk with the sandbox's exact bytes. */
+async function expectAllStoredWhole(pipe: Pipeline, users: number[]): Promise<number> {
+  let n = 0;
+  for (const u of users) {
+    for (const c of pipe.sandbox.institution.certificatesOf(u)) {
+      const pdf = await readFile(path.join(pipe.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.pdf`));
+      expect(sha(pdf)).toBe(sha(await pipe.sandbox.certificatePdf(c.IssuedId)));
+      n++;
+    }
+  }
+  return n;
+}
+
+describe('the pipeline under a difficult LMS', () => {
+  it('survives the web session expiring every few downloads, with about one login per expiry', async () => {
+    p = await startPipeline({ knobs: { sessionMaxRequests: 5 } });
+    const users = studentsWithCertificates(p.sandbox, 15);
+    const { batchId } = await p.submit({ users });
+    const status = await p.waitDone(batchId);
+    expect(status.certsFailed).toBe(0);
+    const certs = await expectAllStoredWhole(p, users);
+    expect(status.certsStored).toBe(certs);
+    const expiries = p.sandbox.stats.sessionsExpired.maxRequests;
+    expect(expiries).toBeGreaterThanOrEqual(Math.floor(certs / 5) - 1);
+    // Concurrent jobs that see the same dead session share one login: never one per job.
+    expect(p.sandbox.stats.webLogins).toBeLessThanOrEqual(expiries + 2);
+    expect(p.sandbox.stats.failedLogins).toBe(0);
+  });
+
+  it('renews 2-second access tokens across a long batch without one invalid_grant', async () => {
+    p = await startPipeline({ knobs: { accessTokenTtlSeconds: 2, latencyMs: 60 } });
+    const users = studentsWithCertificates(p.sandbox, 20);
+    const started = Date.now();
+    const { batchId } = await p.submit({ users });
+    const status = await p.waitDone(batchId);
+    expect(Date.now() - started).toBeGreaterThan(2_000); // the batch outlived several tokens
+    expect(status).toMatchObject({ usersFailed: 0, certsFailed: 0 });
+    await expectAllStoredWhole(p, users);
+    expect(p.sandbox.stats.tokenGrants.refresh_token).toBeGreaterThanOrEqual(2);
+    expect(p.sandbox.stats.replayRejections).toBe(0);
+    expect(p.sandbox.stats.tokenErrors).toBe(0);
+  });
+
+  it('lands every certificate whole through 5xx answers, truncated PDFs and 429s', async () => {
+    p = await startPipeline({
+      knobs: { errorRate: 0.15, truncateRate: 0.2, throttleRate: 0.15 },
+      env: { DOWNLOAD_CONCURRENCY: '6' },
+    });
+    // Both truncation styles: a dropped connection and a clean close without Content-Length.
+    const users = studentsWithCertificates(p.sandbox, 12);
+    const first = users.slice(0, 6);
+    const second = users.slice(6);
+    const a = await p.submit({ users: first });
+    const sa = await p.waitDone(a.batchId, 120_000);
+    p.sandbox.setKnobs({ truncateStyle: 'connection-close' });
+    const b = await p.submit({ users: second });
+    const sb = await p.waitDone(b.batchId, 120_000);
+    for (const s of [sa, sb]) expect(s).toMatchObject({ usersFailed: 0, certsFailed: 0 });
+    await expectAllStoredWhole(p, users);
+    const stats = p.sandbox.stats;
+    // The faults really happened.
+    expect(stats.injected5xx).toBeGreaterThan(0);
+    expect(stats.truncated).toBeGreaterThan(0);
+    expect(stats.throttled429).toBeGreaterThan(0);
+  }, 150_000);
+
+  it('uses the bearer PDF route when the tenant has it, and no browser at all', async () => {
+    p = await startPipeline({ knobs: { pdfApi: true } });
+    const users = studentsWithCertificates(p.sandbox, 5);
+    const { batchId } = await p.submit({ users });
+    const status = await p.waitDone(batchId);
+    const certs = await expectAllStoredWhole(p, users);
+    expect(status.certsStored).toBe(certs);
+    expect(p.sandbox.stats.pdfApi).toBe(certs);
+    expect(p.sandbox.stats.webLogins).toBe(0);
+    const u = users[0]!;
+    const c = p.sandbox.institution.certificatesOf(u)[0]!;
+    const meta = JSON.parse(await readFile(path.join(p.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.json`), 'utf8'));
+    expect(meta.source).toBe('api');
+  });
+});
