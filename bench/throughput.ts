@@ -125,6 +125,8 @@ interface RunResult {
     renderPdf: number;
     renderLoginPage: number;
     tokenGrants: number;
+    /** Requests per route. */
+    routes: Record<string, number>;
   };
   /** certharvest only: phases, seconds from the submission. */
   phases?: {
@@ -147,6 +149,7 @@ function sandboxFigures(stats: SandboxStats): RunResult['sandbox'] {
     renderPdf: stats.renderPdf,
     renderLoginPage: stats.renderLoginPage,
     tokenGrants: g.refresh_token + g.authorization_code + g.client_credentials,
+    routes: stats.routes,
   };
 }
 
@@ -636,9 +639,10 @@ async function main(): Promise<number> {
           : await runPlainFetch(opts)
         : await runInChild(opts, mode);
       results.push(run);
-      log(
-        `${run.mode}: ${run.verified}/${run.expected} in ${run.seconds.toFixed(1)} s (${run.perSecond.toFixed(1)}/s)`,
-      );
+      if (inProcess)
+        log(
+          `${run.mode}: ${run.verified}/${run.expected} in ${run.seconds.toFixed(1)} s (${run.perSecond.toFixed(1)}/s)`,
+        );
     }
   } finally {
     await cleanupAll();

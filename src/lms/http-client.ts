@@ -125,7 +125,9 @@ export class LmsHttpClient {
         });
       } catch (cause) {
         release();
-        await transient(new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause }));
+        await transient(
+          new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause }),
+        );
         continue;
       }
       release();

@@ -13,7 +13,12 @@ import {
   type CertharvestQueues,
   type SubmitResult,
 } from '../../src/queue/index.ts';
-import { startSandbox, type Sandbox, type SandboxKnobs, type SandboxOptions } from '../../src/sandbox/index.ts';
+import {
+  startSandbox,
+  type Sandbox,
+  type SandboxKnobs,
+  type SandboxOptions,
+} from '../../src/sandbox/index.ts';
 import { startWorker, type WorkerHandle } from '../../src/worker/start-worker.ts';
 import { sleepUntil, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
@@ -41,7 +46,11 @@ export interface PipelineOptions {
 
 /** Sandbox + the run's Redis (own prefix) + a temp OUTPUT_DIR + an in-process worker. */
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
-  const sandbox = await startSandbox({ userCount: 40, ...options.sandbox, knobs: { ...options.sandbox?.knobs, ...options.knobs } });
+  const sandbox = await startSandbox({
+    userCount: 40,
+    ...options.sandbox,
+    knobs: { ...options.sandbox?.knobs, ...options.knobs },
+  });
   const out = await tempDir('certharvest-out');
   const env: Record<string, string> = {
     ...sandbox.env,
@@ -80,10 +89,14 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     logs,
     submit: (batch) => submitBatch(batch, { queues, redis, prefix: config.queuePrefix }),
     async waitDone(batchId, timeoutMs = 60_000) {
-      return sleepUntil(async () => {
-        const s = await tracker.status(batchId, 1000);
-        return s?.done ? s : undefined;
-      }, timeoutMs, 100);
+      return sleepUntil(
+        async () => {
+          const s = await tracker.status(batchId, 1000);
+          return s?.done ? s : undefined;
+        },
+        timeoutMs,
+        100,
+      );
     },
     async close() {
       await worker.stop(5_000);

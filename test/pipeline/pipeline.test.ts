@@ -43,12 +43,19 @@ describe('a batch end to end (sandbox, real Redis, real Chromium)', () => {
 
     const files = await storedFiles(p.outputDir);
     expect(files).toEqual(
-      expected.flatMap(({ user, c }) => [`${user}/${c.OrgUnitId}-${c.IssuedId}.json`, `${user}/${c.OrgUnitId}-${c.IssuedId}.pdf`]).sort(),
+      expected
+        .flatMap(({ user, c }) => [
+          `${user}/${c.OrgUnitId}-${c.IssuedId}.json`,
+          `${user}/${c.OrgUnitId}-${c.IssuedId}.pdf`,
+        ])
+        .sort(),
     );
     for (const { user, c } of expected) {
       const pdf = await readFile(path.join(p.outputDir, String(user), `${c.OrgUnitId}-${c.IssuedId}.pdf`));
       expect(sha(pdf)).toBe(sha(await p.sandbox.certificatePdf(c.IssuedId)));
-      const meta = JSON.parse(await readFile(path.join(p.outputDir, String(user), `${c.OrgUnitId}-${c.IssuedId}.json`), 'utf8'));
+      const meta = JSON.parse(
+        await readFile(path.join(p.outputDir, String(user), `${c.OrgUnitId}-${c.IssuedId}.json`), 'utf8'),
+      );
       expect(meta).toMatchObject({
         userId: user,
         orgUnitId: c.OrgUnitId,
@@ -81,10 +88,18 @@ describe('a batch end to end (sandbox, real Redis, real Chromium)', () => {
     const { institution } = p.sandbox;
     const good = institution.students.slice(30, 34);
     const expected = good.reduce((n, s) => n + institution.certificatesOf(s.UserId).length, 0);
-    const { batchId, rejected } = await p.submit({ users: [...good.map((s) => s.UserId), 999999, '12; DROP'] });
+    const { batchId, rejected } = await p.submit({
+      users: [...good.map((s) => s.UserId), 999999, '12; DROP'],
+    });
     expect(rejected).toHaveLength(1);
     const status = await p.waitDone(batchId);
-    expect(status).toMatchObject({ usersTotal: 6, usersDone: 4, usersFailed: 2, certsStored: expected, certsFailed: 0 });
+    expect(status).toMatchObject({
+      usersTotal: 6,
+      usersDone: 4,
+      usersFailed: 2,
+      certsStored: expected,
+      certsFailed: 0,
+    });
     const byRef = Object.fromEntries(status.failures.map((f) => [f.ref, f]));
     expect(byRef['userId 999999']).toMatchObject({ code: 'LMS_USER_NOT_FOUND' });
     expect(byRef['userId 999999']?.reason).toMatch(/999999/);
@@ -98,6 +113,8 @@ describe('a batch end to end (sandbox, real Redis, real Chromium)', () => {
     const byOrg = await p.submit({ by: 'orgDefinedId', users: [b.OrgDefinedId] });
     expect((await p.waitDone(byName.batchId)).usersDone).toBe(1);
     expect((await p.waitDone(byOrg.batchId)).usersDone).toBe(1);
-    expect((await p.tracker.status(byName.batchId))?.certsFound).toBe(institution.certificatesOf(a.UserId).length);
+    expect((await p.tracker.status(byName.batchId))?.certsFound).toBe(
+      institution.certificatesOf(a.UserId).length,
+    );
   });
 });

@@ -89,7 +89,9 @@ describe('the pipeline under a difficult LMS', () => {
     expect(p.sandbox.stats.webLogins).toBe(0);
     const u = users[0]!;
     const c = p.sandbox.institution.certificatesOf(u)[0]!;
-    const meta = JSON.parse(await readFile(path.join(p.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.json`), 'utf8'));
+    const meta = JSON.parse(
+      await readFile(path.join(p.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.json`), 'utf8'),
+    );
     expect(meta.source).toBe('api');
   });
 });

@@ -1,0 +1,68 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../src/browser/index.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { connectRedis, openQueues, submitBatch, type CertharvestQueues } from '../../src/queue/index.ts';
+import { startBoardServer, type BoardServer } from '../../src/server/index.ts';
+import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+
+let redis: Redis;
+let queues: CertharvestQueues;
+let board: BoardServer;
+const prefix = uniquePrefix('board');
+
+beforeAll(async () => {
+  redis = await connectRedis(testRedisUrl());
+  queues = openQueues(redis, prefix);
+  await submitBatch({ batchId: 'board-batch', users: [101, 102] }, { queues, redis, prefix });
+  board = await startBoardServer({
+    queues: [queues.discover, queues.download],
+    redis,
+    user: 'ops',
+    password: 'correct horse',
+    host: '127.0.0.1',
+    port: 0,
+    logger: createLogger({ level: 'silent' }),
+  });
+});
+afterAll(async () => {
+  await board.close();
+  await queues.close();
+  await redis.quit();
+});
+
+describe('certharvest board', () => {
+  it('refuses the board without credentials or with wrong ones', async () => {
+    const none = await fetch(board.url);
+    expect(none.status).toBe(401);
+    expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+    const wrong = await fetch(`${board.url}api/queues`, {
+      headers: { authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` },
+    });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('serves health, readiness and metrics without credentials', async () => {
+    expect(await (await fetch(`${board.url}healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${board.url}readyz`)).json()).toMatchObject({ status: 'ready' });
+    const metrics = await (await fetch(`${board.url}metrics`)).text();
+    expect(metrics).toMatch(/certharvest_queue_jobs\{queue="discover",state="waiting"\} 2/);
+  });
+
+  it('shows both queues to a signed-in user in real Chromium', async () => {
+    const browser = await launchChromium();
+    try {
+      const context = await browser.newContext({
+        httpCredentials: { username: 'ops', password: 'correct horse' },
+      });
+      const page = await context.newPage();
+      await page.goto(board.url);
+      await page.getByText('discover').first().waitFor({ timeout: 15_000 });
+      await page.getByText('download').first().waitFor({ timeout: 15_000 });
+      await page.screenshot({ path: '.tmp/board.png', fullPage: true });
+      expect(await page.title()).toMatch(/certharvest/i);
+    } finally {
+      await browser.close();
+    }
+  });
+});
