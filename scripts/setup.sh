@@ -17,14 +17,18 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # --- npm packages ----------------------------------------------------------------------------
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
-  if [ -f package-lock.json ]; then
-    say "installing npm packages (npm ci): node_modules is missing or older than package-lock.json"
-    npm ci --no-audit --no-fund --loglevel=error
-  else
-    say "installing npm packages (npm install): node_modules is missing"
-    npm install --no-audit --no-fund --loglevel=error
-  fi
+  # `npm install` follows package-lock.json; `npm ci` is avoided on purpose: npm 11 rejects this
+  # lock file for lacking other platforms' optional packages (msgpackr-extract) it never records.
+  say "installing npm packages (npm install): node_modules is missing or older than package.json / package-lock.json"
+  npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
+fi
+
+# --- the library build (dist/, what `import 'certharvest'` loads) ------------------------------
+if [ ! -f dist/.built ] || [ -n "$(find src jobs tsconfig.json tsconfig.build.json -newer dist/.built -type f 2>/dev/null | head -1)" ]; then
+  say "building the library (dist/): sources changed since the last build"
+  npx --no-install tsc -p tsconfig.build.json
+  touch dist/.built
 fi
 
 # --- Debian packages -------------------------------------------------------------------------
