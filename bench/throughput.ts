@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { BatchStatus } from '../src/queue/index.ts';
 import type { SandboxStats } from '../src/sandbox/index.ts';
-import { chromiumDescendants, sampleMemory, type MemoryPeaks } from './memory.ts';
+import { chromiumDescendants, sampleResources, type ResourceUsage } from './resources.ts';
 import { startSandboxProcess, type ExpectedCertificate, type SandboxProcess } from './sandbox-process.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -115,7 +115,7 @@ interface RunResult {
   problems: string[];
   seconds: number;
   perSecond: number;
-  memory: MemoryPeaks;
+  resources: ResourceUsage;
   /** Whether Chromium figures apply (the plain fetch loop has no browser). */
   browser: boolean;
   /** Successful web logins the sandbox saw. */
@@ -220,7 +220,7 @@ async function runCertharvest(opts: Options): Promise<RunResult> {
   const redis = await connectRedis(config.redisUrl);
   const quitRedis = onCleanup(async () => void (await redis.quit()));
 
-  const memory = sampleMemory(100);
+  const sampler = sampleResources(100);
   const startingWorker = Date.now();
   const worker = await startWorker({ config, logger, redis });
   const stopWorker = onCleanup(() => worker.stop(10_000));
@@ -273,7 +273,7 @@ async function runCertharvest(opts: Options): Promise<RunResult> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const ended = Date.now();
-  const peaks = memory.stop();
+  const resources = sampler.stop();
   const stats = await sandbox.stats();
 
   const problems: string[] = [];
@@ -318,7 +318,7 @@ async function runCertharvest(opts: Options): Promise<RunResult> {
     problems,
     seconds,
     perSecond: verified / seconds,
-    memory: peaks,
+    resources,
     browser: true,
     logins: stats.webLogins,
     sandbox: sandboxFigures(stats),
@@ -385,7 +385,7 @@ async function runPlainFetch(opts: Options): Promise<RunResult> {
     `plain fetch: ${expected.length} certificates, concurrency ${opts.concurrency}; bodies are hashed, not written`,
   );
 
-  const memory = sampleMemory(100);
+  const sampler = sampleResources(100);
   const started = Date.now();
   const cookie = await webLogin(sandbox);
   const limit = pLimit(opts.concurrency);
@@ -409,7 +409,7 @@ async function runPlainFetch(opts: Options): Promise<RunResult> {
     ),
   );
   const ended = Date.now();
-  const peaks = memory.stop();
+  const resources = sampler.stop();
   const stats = await sandbox.stats();
   await closeSandbox();
 
@@ -424,7 +424,7 @@ async function runPlainFetch(opts: Options): Promise<RunResult> {
     problems,
     seconds,
     perSecond: verified / seconds,
-    memory: peaks,
+    resources,
     browser: false,
     logins: stats.webLogins,
     sandbox: sandboxFigures(stats),
@@ -523,9 +523,9 @@ function printReport(opts: Options, machine: Machine, results: RunResult[], load
         r.verified === r.expected ? String(r.expected) : `${r.verified}/${r.expected}`,
         r.seconds.toFixed(1),
         r.perSecond.toFixed(1),
-        mb(r.memory.nodeRss),
+        mb(r.resources.nodeRss),
         r.browser
-          ? `${mb(r.memory.chromiumRss)} (PSS ${mb(r.memory.chromiumPss)}, ${r.memory.chromiumProcesses} procs)`
+          ? `${mb(r.resources.chromiumRss)} (PSS ${mb(r.resources.chromiumPss)}, ${r.resources.chromiumProcesses} procs)`
           : '-',
         String(r.logins),
       ]),
@@ -538,19 +538,29 @@ function printReport(opts: Options, machine: Machine, results: RunResult[], load
   );
   for (const r of results) {
     const s = r.sandbox;
-    let line =
-      `${r.mode}: sandbox saw ${s.valenceRequests} Valence request(s), ${s.renderPdf} render PDF(s), ` +
-      `${s.renderLoginPage} login-page answer(s), ${s.tokenGrants} token grant(s)`;
+    const cpu = r.resources.cpuSeconds;
+    out.push(`${r.mode}:`);
+    out.push(
+      `  the sandbox saw ${s.valenceRequests} Valence request(s), ${s.renderPdf} render PDF(s), ` +
+        `${s.renderLoginPage} login-page answer(s), ${s.tokenGrants} token grant(s)`,
+    );
     if (r.phases) {
       const p = r.phases;
       const t = (x: number | null) => (x === null ? 'never' : `${x.toFixed(1)} s`);
-      line +=
-        `; ${p.users} users, DISCOVER_CONCURRENCY ${p.discoverConcurrency}; worker start ${p.workerStartSeconds.toFixed(1)} s ` +
-        `(not in the time), first PDF stored at ${t(p.firstStoredSeconds)}, discovery done at ${t(p.discoveryDoneSeconds)}; ` +
-        `redis-server peak RSS ${mb(r.memory.redisRss)}`;
+      out.push(
+        `  ${p.users} users, DISCOVER_CONCURRENCY ${p.discoverConcurrency}: first PDF stored at ${t(p.firstStoredSeconds)}, ` +
+          `discovery done at ${t(p.discoveryDoneSeconds)} (worker start ${p.workerStartSeconds.toFixed(1)} s, not timed)`,
+      );
     }
-    if (r.mode === 'plain fetch') line += '; bodies hashed in memory, nothing written';
-    out.push(line);
+    out.push(
+      `  CPU seconds: node ${cpu.node.toFixed(1)}` +
+        (r.browser ? `, chromium ${cpu.chromium.toFixed(1)}` : '') +
+        `, sandbox LMS ${cpu.sandbox.toFixed(1)}` +
+        (r.phases ? `, redis-server ${cpu.redis.toFixed(1)}` : '') +
+        ` (wall ${r.seconds.toFixed(1)} s × ${machine.cpus} CPUs = ${(r.seconds * machine.cpus).toFixed(1)})`,
+    );
+    if (r.phases) out.push(`  redis-server peak RSS ${mb(r.resources.redisRss)}`);
+    if (!r.browser) out.push('  bodies hashed in memory, nothing written');
   }
   for (const r of results) {
     out.push(r.ok ? `${r.mode}: OK, every certificate verified (sha256)` : `${r.mode}: FAILED`);

@@ -22,6 +22,8 @@ if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.jso
   say "installing npm packages (npm install): node_modules is missing or older than package.json / package-lock.json"
   npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
+  # npm install ran the `prepare` script, which builds dist/.
+  [ -f dist/src/index.js ] && mkdir -p dist && touch dist/.built
 fi
 
 # --- the library build (dist/, what `import 'certharvest'` loads) ------------------------------

@@ -55,6 +55,9 @@ export interface WebSessionStats {
   expiredAnswers: number;
 }
 
+/** Logins one download may wait for before it gives up (and BullMQ retries it later). */
+const MAX_SESSION_ATTEMPTS = 3;
+
 const DEFAULT_LOGIN_URL_PATTERNS = [/\/d2l\/login\b/, /\/d2l\/lp\/auth\/login\//, /\/d2l\/lp\/auth\/saml\//];
 const DEFAULT_LOGIN_FAILED_PATTERNS = [/loginFailed\.d2l/i];
 
@@ -120,9 +123,11 @@ export class WebSession {
         status === 401
       ) {
         this.stats.expiredAnswers++;
-        if (attempt >= 2) {
+        // Another job's requests may have used up a short-lived session between our login and our
+        // request, so a few re-logins are allowed; past that, something is wrong with the session.
+        if (attempt >= MAX_SESSION_ATTEMPTS) {
           throw new SessionExpiredError(
-            `login page answered again right after a fresh login (${status} ${finalUrl})`,
+            `login page answered ${attempt} times in a row, each after a fresh login (${status} ${finalUrl})`,
           );
         }
         log('the LMS answered its login page: the session expired; logging in again');

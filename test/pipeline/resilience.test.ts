@@ -27,7 +27,7 @@ async function expectAllStoredWhole(pipe: Pipeline, users: number[]): Promise<nu
 
 describe('the pipeline under a difficult LMS', () => {
   it('survives the web session expiring every few downloads, with about one login per expiry', async () => {
-    p = await startPipeline({ knobs: { sessionMaxRequests: 5 } });
+    p = await startPipeline({ knobs: { sessionMaxRequests: 8 } });
     const users = studentsWithCertificates(p.sandbox, 15);
     const { batchId } = await p.submit({ users });
     const status = await p.waitDone(batchId);
@@ -35,11 +35,11 @@ describe('the pipeline under a difficult LMS', () => {
     const certs = await expectAllStoredWhole(p, users);
     expect(status.certsStored).toBe(certs);
     const expiries = p.sandbox.stats.sessionsExpired.maxRequests;
-    expect(expiries).toBeGreaterThanOrEqual(Math.floor(certs / 5) - 1);
+    expect(expiries).toBeGreaterThanOrEqual(Math.floor(certs / 8) - 1);
     // Concurrent jobs that see the same dead session share one login: never one per job.
     expect(p.sandbox.stats.webLogins).toBeLessThanOrEqual(expiries + 2);
     expect(p.sandbox.stats.failedLogins).toBe(0);
-  });
+  }, 150_000);
 
   it('renews 2-second access tokens across a long batch without one invalid_grant', async () => {
     p = await startPipeline({ knobs: { accessTokenTtlSeconds: 2, latencyMs: 60 } });

@@ -1,0 +1,178 @@
+/**
+ * What a benchmark phase costs, read from /proc every 100 ms: peak RSS of this Node process and
+ * of the Chromium processes below it, and the CPU time of this process and of its helpers
+ * (Chromium, the sandbox LMS child, redis-server).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat's utime and stime (USER_HZ; 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+type Kind = 'chromium' | 'sandbox' | 'redis' | 'other';
+
+export interface ResourceUsage {
+  /** Peak RSS of this Node process, bytes. */
+  nodeRss: number;
+  /** Peak of the summed RSS of every Chromium process descending from this one, bytes. */
+  chromiumRss: number;
+  /**
+   * Peak of the summed PSS (proportional set size: a shared page is divided among the processes
+   * sharing it) of those Chromium processes, bytes; sampled every 500 ms. Summed RSS counts the
+   * pages Chromium's processes share once per process; PSS counts them once.
+   */
+  chromiumPss: number;
+  /** Most Chromium processes seen at once. */
+  chromiumProcesses: number;
+  /** Peak RSS of descendant redis-server processes, bytes. */
+  redisRss: number;
+  /** CPU seconds (user + system) used while sampling. */
+  cpuSeconds: { node: number; chromium: number; sandbox: number; redis: number };
+  samples: number;
+}
+
+interface ProcStat {
+  pid: number;
+  ppid: number;
+  /** utime + stime, in ticks. */
+  cpuTicks: number;
+}
+
+/** Start sampling; `stop()` ends it and returns the figures. */
+export function sampleResources(intervalMs = 100): { stop(): ResourceUsage } {
+  const usage: ResourceUsage = {
+    nodeRss: 0,
+    chromiumRss: 0,
+    chromiumPss: 0,
+    chromiumProcesses: 0,
+    redisRss: 0,
+    cpuSeconds: { node: 0, chromium: 0, sandbox: 0, redis: 0 },
+    samples: 0,
+  };
+  const cpuStart = process.cpuUsage();
+  const kinds = new Map<number, Kind>();
+  /** CPU ticks per descendant: at the first and at the latest sample that saw it. */
+  const ticks = new Map<number, { kind: Kind; first: number; last: number }>();
+  let n = 0;
+  const tick = () => {
+    usage.samples++;
+    usage.nodeRss = Math.max(usage.nodeRss, process.memoryUsage.rss());
+    let chromiumRss = 0;
+    let redisRss = 0;
+    const chromium: number[] = [];
+    for (const p of descendants(process.pid)) {
+      let kind = kinds.get(p.pid);
+      if (kind === undefined) {
+        kind = kindOf(readCmdline(p.pid));
+        kinds.set(p.pid, kind);
+      }
+      const seen = ticks.get(p.pid);
+      // A process born while we sample counts from zero; one already running counts from now.
+      if (seen) seen.last = p.cpuTicks;
+      else ticks.set(p.pid, { kind, first: n === 0 ? p.cpuTicks : 0, last: p.cpuTicks });
+      if (kind === 'chromium') {
+        chromiumRss += readRss(p.pid);
+        chromium.push(p.pid);
+      } else if (kind === 'redis') {
+        redisRss += readRss(p.pid);
+      }
+    }
+    usage.chromiumRss = Math.max(usage.chromiumRss, chromiumRss);
+    usage.redisRss = Math.max(usage.redisRss, redisRss);
+    usage.chromiumProcesses = Math.max(usage.chromiumProcesses, chromium.length);
+    if (n++ % 5 === 0 && chromium.length > 0) {
+      usage.chromiumPss = Math.max(
+        usage.chromiumPss,
+        chromium.reduce((sum, pid) => sum + readPss(pid), 0),
+      );
+    }
+  };
+  tick();
+  const timer = setInterval(tick, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      tick();
+      const cpu = process.cpuUsage(cpuStart);
+      usage.cpuSeconds.node = (cpu.user + cpu.system) / 1e6;
+      for (const t of ticks.values()) {
+        if (t.kind !== 'other') usage.cpuSeconds[t.kind] += (t.last - t.first) / TICKS_PER_SECOND;
+      }
+      return structuredClone(usage);
+    },
+  };
+}
+
+function kindOf(cmdline: string): Kind {
+  if (cmdline.includes('chromium')) return 'chromium';
+  if (cmdline.includes('sandbox-child')) return 'sandbox';
+  if (cmdline.includes('redis-server')) return 'redis';
+  return 'other';
+}
+
+/** Every live process below `root` (not `root` itself). */
+function descendants(root: number): ProcStat[] {
+  const children = new Map<number, ProcStat[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const p = readStat(Number(name));
+    if (!p) continue;
+    const list = children.get(p.ppid) ?? [];
+    list.push(p);
+    children.set(p.ppid, list);
+  }
+  const out: ProcStat[] = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return out;
+}
+
+/** Descendant processes whose command line mentions Chromium (for the leak check at the end). */
+export function chromiumDescendants(root = process.pid): number[] {
+  return descendants(root)
+    .filter((p) => kindOf(readCmdline(p.pid)) === 'chromium')
+    .map((p) => p.pid);
+}
+
+function readStat(pid: number): ProcStat | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 2 (the command name) is in parentheses and may hold spaces: split after the last ')'.
+    // fields[0] is then field 3 (state): ppid is field 4, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { pid, ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
+  } catch {
+    return undefined; // gone meanwhile
+  }
+}
+
+function readCmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** VmRSS of /proc/<pid>/status, bytes (0 when the process is gone). */
+function readRss(pid: number): number {
+  return readKb(`/proc/${pid}/status`, /^VmRSS:\s+(\d+) kB/m);
+}
+
+/** Pss of /proc/<pid>/smaps_rollup, bytes. */
+function readPss(pid: number): number {
+  return readKb(`/proc/${pid}/smaps_rollup`, /^Pss:\s+(\d+) kB/m);
+}
+
+function readKb(file: string, pattern: RegExp): number {
+  try {
+    const m = pattern.exec(readFileSync(file, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
