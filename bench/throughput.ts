@@ -35,11 +35,14 @@ interface Options {
   /** DISCOVER_CONCURRENCY for the worker; undefined = the product's default. */
   discoverConcurrency: number | undefined;
   modes: Mode[];
+  /** Playwright mode: leave every response's body in memory (no `dispose()`), as the worker does. */
+  keepBodies: boolean;
   json: boolean;
   timeoutSeconds: number;
 }
 
-type Mode = 'certharvest' | 'fetch';
+const MODES = ['certharvest', 'playwright', 'fetch'] as const;
+type Mode = (typeof MODES)[number];
 
 const HELP = `usage: npm run bench -- [options]
 
@@ -47,7 +50,8 @@ const HELP = `usage: npm run bench -- [options]
   --latency-ms <ms>            latency the sandbox adds to every answer (default 50)
   --concurrency <n>            DOWNLOAD_CONCURRENCY, and the plain fetch loop's concurrency (default 4)
   --discover-concurrency <n>   DISCOVER_CONCURRENCY of the worker (default: the product's default, 2)
-  --only <certharvest|fetch>   run one mode only
+  --only <mode>                run one mode only: certharvest, playwright or fetch
+  --keep-bodies                playwright mode: never dispose() the responses (what the worker does today)
   --timeout-s <s>              give up on a run after this many seconds (default 600)
   --json                       print the results as JSON instead of the table
   -h, --help
@@ -64,6 +68,7 @@ function parseOptions(argv: string[]): Options {
       concurrency: { type: 'string', default: '4' },
       'discover-concurrency': { type: 'string' },
       only: { type: 'string' },
+      'keep-bodies': { type: 'boolean', default: false },
       'timeout-s': { type: 'string', default: '600' },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -82,9 +87,9 @@ function parseOptions(argv: string[]): Options {
     }
     return n;
   };
-  const only = values.only;
-  if (only !== undefined && only !== 'certharvest' && only !== 'fetch') {
-    throw new UsageError(`--only: expected "certharvest" or "fetch", got "${only}"`);
+  const only = values.only as Mode | undefined;
+  if (only !== undefined && !MODES.includes(only)) {
+    throw new UsageError(`--only: expected ${MODES.join(', ')}, got "${only}"`);
   }
   return {
     certificates: whole('certificates', values.certificates, 1, 50_000),
@@ -94,7 +99,8 @@ function parseOptions(argv: string[]): Options {
       values['discover-concurrency'] === undefined
         ? undefined
         : whole('discover-concurrency', values['discover-concurrency'], 1, 64),
-    modes: only ? [only] : ['certharvest', 'fetch'],
+    modes: only ? [only] : [...MODES],
+    keepBodies: values['keep-bodies'],
     json: values.json,
     timeoutSeconds: whole('timeout-s', values['timeout-s'], 1, 86_400),
   };
@@ -128,6 +134,8 @@ interface RunResult {
     /** Requests per route. */
     routes: Record<string, number>;
   };
+  /** Playwright mode: seconds until the browser was launched and logged in (inside `seconds`). */
+  browserReadySeconds?: number;
   /** certharvest only: phases, seconds from the submission. */
   phases?: {
     workerStartSeconds: number;
@@ -431,6 +439,94 @@ async function runPlainFetch(opts: Options): Promise<RunResult> {
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Mode 3: Playwright's context.request alone (what the worker downloads with), no queue, no disk
+
+async function runPlaywright(opts: Options): Promise<RunResult> {
+  const { launchChromium } = await import('../src/browser/index.ts');
+  log(`playwright: starting a fresh sandbox LMS (latency ${opts.latencyMs} ms)`);
+  const sandbox = await startSandboxProcess({ certificates: opts.certificates, latencyMs: opts.latencyMs });
+  const closeSandbox = onCleanup(() => sandbox.close());
+  const expected = sandbox.certificates;
+  log(
+    `playwright: ${expected.length} certificates through context.request, concurrency ${opts.concurrency}` +
+      `${opts.keepBodies ? ', responses never disposed' : ''}; bodies are hashed, not written`,
+  );
+
+  const sampler = sampleResources(100);
+  const started = Date.now();
+  // As the worker does: launch, one context, log in by filling the form on a page, close the page.
+  const browser = await launchChromium(process.env.CHROMIUM_PATH);
+  const closeBrowser = onCleanup(() => browser.close());
+  const context = await browser.newContext({ acceptDownloads: false });
+  const page = await context.newPage();
+  await page.goto(`${sandbox.url}/d2l/login?noredirect=1`, { waitUntil: 'domcontentloaded' });
+  await page.fill('input[name="userName"]', sandbox.env.LMS_USERNAME);
+  await page.fill('input[name="password"]', sandbox.env.LMS_PASSWORD);
+  await Promise.all([
+    page.waitForURL(
+      (u) => !u.pathname.startsWith('/d2l/lp/auth/login') && !u.pathname.startsWith('/d2l/login'),
+      {
+        waitUntil: 'domcontentloaded',
+      },
+    ),
+    page.click('button[type="submit"], input[type="submit"]'),
+  ]);
+  await page.close();
+  const browserReady = Date.now();
+
+  const limit = pLimit(opts.concurrency);
+  const wrong: string[] = [];
+  let verified = 0;
+  await Promise.all(
+    expected.map((cert) =>
+      limit(async () => {
+        const url = `${sandbox.url}/d2l/awards/v1/${cert.orgUnitId}/certificate/render/${cert.issuedId}`;
+        try {
+          const res = await context.request.get(url, { failOnStatusCode: false });
+          const body = await res.body();
+          if (!opts.keepBodies) await res.dispose();
+          if (res.status() !== 200) wrong.push(`${cert.issuedId}: HTTP ${res.status()}`);
+          else if (sha256(body) !== cert.sha256)
+            wrong.push(`${cert.issuedId}: bytes differ from the sandbox's`);
+          else verified++;
+        } catch (err) {
+          wrong.push(`${cert.issuedId}: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }),
+    ),
+  );
+  const ended = Date.now();
+  const resources = sampler.stop();
+  const stats = await sandbox.stats();
+  await closeBrowser();
+  await closeSandbox();
+
+  const problems =
+    wrong.length > 0 ? [`${wrong.length} request(s) failed, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
+  const seconds = (ended - started) / 1000;
+  return {
+    mode: opts.keepBodies ? 'context.request (kept)' : 'context.request',
+    expected: expected.length,
+    verified,
+    ok: problems.length === 0 && verified === expected.length,
+    problems,
+    seconds,
+    perSecond: verified / seconds,
+    resources,
+    browser: true,
+    logins: stats.webLogins,
+    sandbox: sandboxFigures(stats),
+    browserReadySeconds: (browserReady - started) / 1000,
+  };
+}
+
+const RUNNERS: Record<Mode, (opts: Options) => Promise<RunResult>> = {
+  certharvest: runCertharvest,
+  playwright: runPlaywright,
+  fetch: runPlainFetch,
+};
+
 /** POST the sandbox's login form; returns the Cookie header with both session cookies. */
 async function webLogin(sandbox: SandboxProcess): Promise<string> {
   const res = await fetch(`${sandbox.url}${LOGIN_PATH}`, {
@@ -552,6 +648,9 @@ function printReport(opts: Options, machine: Machine, results: RunResult[], load
           `discovery done at ${t(p.discoveryDoneSeconds)} (worker start ${p.workerStartSeconds.toFixed(1)} s, not timed)`,
       );
     }
+    if (r.browserReadySeconds !== undefined) {
+      out.push(`  browser launched and logged in at ${r.browserReadySeconds.toFixed(1)} s`);
+    }
     out.push(
       `  CPU seconds: node ${cpu.node.toFixed(1)}` +
         (r.browser ? `, chromium ${cpu.chromium.toFixed(1)}` : '') +
@@ -560,7 +659,7 @@ function printReport(opts: Options, machine: Machine, results: RunResult[], load
         ` (wall ${r.seconds.toFixed(1)} s × ${machine.cpus} CPUs = ${(r.seconds * machine.cpus).toFixed(1)})`,
     );
     if (r.phases) out.push(`  redis-server peak RSS ${mb(r.resources.redisRss)}`);
-    if (!r.browser) out.push('  bodies hashed in memory, nothing written');
+    if (!r.phases) out.push('  bodies hashed in memory, nothing written');
   }
   for (const r of results) {
     out.push(r.ok ? `${r.mode}: OK, every certificate verified (sha256)` : `${r.mode}: FAILED`);
@@ -592,6 +691,7 @@ async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
     String(opts.concurrency),
     '--timeout-s',
     String(opts.timeoutSeconds),
+    ...(opts.keepBodies ? ['--keep-bodies'] : []),
     ...(opts.discoverConcurrency === undefined
       ? []
       : ['--discover-concurrency', String(opts.discoverConcurrency)]),
@@ -643,11 +743,7 @@ async function main(): Promise<number> {
   try {
     for (const mode of opts.modes) {
       const inProcess = opts.modes.length === 1;
-      const run = inProcess
-        ? mode === 'certharvest'
-          ? await runCertharvest(opts)
-          : await runPlainFetch(opts)
-        : await runInChild(opts, mode);
+      const run = inProcess ? await RUNNERS[mode](opts) : await runInChild(opts, mode);
       results.push(run);
       if (inProcess)
         log(

@@ -97,10 +97,10 @@ describe('LmsHttpClient behaviour (through BrightspaceClient)', () => {
     await Promise.all([c.whoami(), c.whoami(), c.whoami()]);
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(900);
-    expect(waited).toBeLessThan(3000);
+    expect(waited).toBeLessThan(10_000);
     const quick = Date.now();
     await c.whoami();
-    expect(Date.now() - quick).toBeLessThan(800);
+    expect(Date.now() - quick).toBeLessThan(1500);
   });
 
   it('waits out a 429 (Retry-After) in place and holds other calls meanwhile', async () => {

@@ -71,7 +71,7 @@ describe('sandbox lifecycle and knobs', () => {
       await new Promise((r) => setTimeout(r, 100));
       const closing = Date.now();
       await sb.close();
-      expect(Date.now() - closing).toBeLessThan(2000);
+      expect(Date.now() - closing).toBeLessThan(10_000);
       expect(await pending).toBeInstanceOf(Error);
     } finally {
       await sb.close();

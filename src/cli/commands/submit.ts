@@ -105,6 +105,11 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed, 2 us
           ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
         });
         console.log(summary(final));
+        if (!final.done) {
+          console.log(
+            `stopped waiting after ${timeout} s; the batch goes on: certharvest status ${final.batchId}`,
+          );
+        }
         if (!batchSucceeded(final)) process.exitCode = EXIT.SOME_FAILED;
       } finally {
         await ctx.close();
