@@ -79,6 +79,7 @@ export async function startWorker({ config, logger, redis }: StartWorkerOptions)
     });
   }
   await Promise.all([discover.waitUntilReady(), download.waitUntilReady()]);
+  const stopProgress = logProgress(logger, { discover, download }, session, PROGRESS_EVERY_MS);
   logger.info(
     {
       discover: config.concurrency.discover,
@@ -92,6 +93,7 @@ export async function startWorker({ config, logger, redis }: StartWorkerOptions)
     session,
     async stop(graceMs = 60_000) {
       logger.info('worker stopping: finishing active jobs');
+      stopProgress();
       const closing = Promise.all([discover.close(), download.close()]);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([closing, timer])) === 'timeout') {
@@ -106,4 +108,52 @@ export async function startWorker({ config, logger, redis }: StartWorkerOptions)
       logger.info('worker stopped');
     },
   };
+}
+
+/** How often a running worker logs one progress line. */
+const PROGRESS_EVERY_MS = 30_000;
+
+/**
+ * One periodic log line with what this process did since the last one: jobs completed and failed
+ * per queue, downloads per second, web logins, and the failure codes seen (a small histogram).
+ */
+function logProgress(
+  logger: Logger,
+  workers: { discover: Worker; download: Worker },
+  session: WebSession | undefined,
+  everyMs: number,
+): () => void {
+  const counts = { discover: { done: 0, attemptsFailed: 0 }, download: { done: 0, attemptsFailed: 0 } };
+  const codes = new Map<string, number>();
+  for (const [name, worker] of Object.entries(workers) as [keyof typeof counts, Worker][]) {
+    worker.on('completed', () => counts[name].done++);
+    worker.on('failed', (_job, err) => {
+      counts[name].attemptsFailed++;
+      const code = /^\[([A-Z0-9_]+)\]/.exec(err.message)?.[1] ?? err.name;
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+    });
+  }
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const seconds = (Date.now() - last) / 1000;
+    last = Date.now();
+    const idle = counts.discover.done + counts.discover.attemptsFailed + counts.download.done + counts.download.attemptsFailed === 0;
+    if (!idle) {
+      logger.info(
+        {
+          discover: { ...counts.discover },
+          download: { ...counts.download },
+          downloadsPerSecond: Number((counts.download.done / seconds).toFixed(2)),
+          webLogins: session?.stats.logins ?? 0,
+          failures: Object.fromEntries(codes),
+        },
+        'progress',
+      );
+    }
+    counts.discover = { done: 0, attemptsFailed: 0 };
+    counts.download = { done: 0, attemptsFailed: 0 };
+    codes.clear();
+  }, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
