@@ -137,7 +137,12 @@ function logProgress(
   const timer = setInterval(() => {
     const seconds = (Date.now() - last) / 1000;
     last = Date.now();
-    const idle = counts.discover.done + counts.discover.attemptsFailed + counts.download.done + counts.download.attemptsFailed === 0;
+    const idle =
+      counts.discover.done +
+        counts.discover.attemptsFailed +
+        counts.download.done +
+        counts.download.attemptsFailed ===
+      0;
     if (!idle) {
       logger.info(
         {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { sleepUntil } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -94,4 +95,33 @@ describe('the pipeline under a difficult LMS', () => {
     );
     expect(meta.source).toBe('api');
   });
+});
+
+describe('a crashed browser', () => {
+  it('is relaunched, and every certificate still lands whole', async () => {
+    const { execFileSync } = await import('node:child_process');
+    p = await startPipeline({ knobs: { latencyMs: 80 } });
+    const users = studentsWithCertificates(p.sandbox, 12);
+    const { batchId } = await p.submit({ users });
+    const pipe = p;
+    // Wait until a few certificates are stored, then SIGKILL this process's Chromium.
+    await sleepUntil(async () => ((await pipe.tracker.status(batchId))?.certsStored ?? 0) >= 3, 60_000);
+    const pids = execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .filter((pid) => {
+        try {
+          return execFileSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).includes('chrom');
+        } catch {
+          return false;
+        }
+      });
+    expect(pids.length).toBeGreaterThan(0);
+    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+    const status = await p.waitDone(batchId, 120_000);
+    expect(status).toMatchObject({ usersFailed: 0, certsFailed: 0 });
+    const certs = await expectAllStoredWhole(p, users);
+    expect(status.certsStored).toBe(certs);
+    expect(p.worker.session?.stats.launches).toBeGreaterThanOrEqual(2);
+  }, 150_000);
 });
