@@ -17,7 +17,7 @@ export interface ResourceUsage {
   chromiumRss: number;
   /**
    * Peak of the summed PSS (proportional set size: a shared page is divided among the processes
-   * sharing it) of those Chromium processes, bytes; sampled every 500 ms. Summed RSS counts the
+   * sharing it) of those Chromium processes, bytes; sampled every 2 s. Summed RSS counts the
    * pages Chromium's processes share once per process; PSS counts them once.
    */
   chromiumPss: number;
@@ -37,7 +37,11 @@ interface ProcStat {
   cpuTicks: number;
 }
 
-/** Start sampling; `stop()` ends it and returns the figures. */
+/**
+ * Start sampling; `stop()` ends it and returns the figures. Every `intervalMs` the known helper
+ * processes are read; the whole of /proc is scanned for new descendants every fifth sample only,
+ * which keeps the sampler's own cost (charged to this process) small.
+ */
 export function sampleResources(intervalMs = 100): { stop(): ResourceUsage } {
   const usage: ResourceUsage = {
     nodeRss: 0,
@@ -49,54 +53,61 @@ export function sampleResources(intervalMs = 100): { stop(): ResourceUsage } {
     samples: 0,
   };
   const cpuStart = process.cpuUsage();
-  const kinds = new Map<number, Kind>();
-  /** CPU ticks per descendant: at the first and at the latest sample that saw it. */
-  const ticks = new Map<number, { kind: Kind; first: number; last: number }>();
+  /** Helper processes and their CPU ticks at the first and the latest sample that saw them. */
+  const tracked = new Map<number, { kind: Exclude<Kind, 'other'>; first: number; last: number }>();
+  const ignored = new Set<number>();
   let n = 0;
+  let firstScan = true;
+  const scan = () => {
+    for (const p of descendants(process.pid)) {
+      if (tracked.has(p.pid) || ignored.has(p.pid)) continue;
+      const kind = kindOf(readCmdline(p.pid));
+      if (kind === 'other') ignored.add(p.pid);
+      // A process that was there when sampling began counts from then; a newer one from zero.
+      else tracked.set(p.pid, { kind, first: firstScan ? p.cpuTicks : 0, last: p.cpuTicks });
+    }
+  };
   const tick = () => {
+    if (n % 5 === 0) scan();
     usage.samples++;
     usage.nodeRss = Math.max(usage.nodeRss, process.memoryUsage.rss());
     let chromiumRss = 0;
     let redisRss = 0;
     const chromium: number[] = [];
-    for (const p of descendants(process.pid)) {
-      let kind = kinds.get(p.pid);
-      if (kind === undefined) {
-        kind = kindOf(readCmdline(p.pid));
-        kinds.set(p.pid, kind);
-      }
-      const seen = ticks.get(p.pid);
-      // A process born while we sample counts from zero; one already running counts from now.
-      if (seen) seen.last = p.cpuTicks;
-      else ticks.set(p.pid, { kind, first: n === 0 ? p.cpuTicks : 0, last: p.cpuTicks });
-      if (kind === 'chromium') {
-        chromiumRss += readRss(p.pid);
-        chromium.push(p.pid);
-      } else if (kind === 'redis') {
-        redisRss += readRss(p.pid);
+    for (const [pid, t] of tracked) {
+      const stat = readStat(pid);
+      if (!stat) continue; // exited: keep its last CPU figure
+      t.last = stat.cpuTicks;
+      if (t.kind === 'chromium') {
+        chromiumRss += readRss(pid);
+        chromium.push(pid);
+      } else if (t.kind === 'redis') {
+        redisRss += readRss(pid);
       }
     }
     usage.chromiumRss = Math.max(usage.chromiumRss, chromiumRss);
     usage.redisRss = Math.max(usage.redisRss, redisRss);
     usage.chromiumProcesses = Math.max(usage.chromiumProcesses, chromium.length);
-    if (n++ % 5 === 0 && chromium.length > 0) {
+    // smaps_rollup is costly (about 1 ms per Chromium process): every 20th sample only.
+    if (n % 20 === 0 && chromium.length > 0) {
       usage.chromiumPss = Math.max(
         usage.chromiumPss,
         chromium.reduce((sum, pid) => sum + readPss(pid), 0),
       );
     }
+    n++;
+    firstScan = false;
   };
   tick();
   const timer = setInterval(tick, intervalMs);
   return {
     stop() {
       clearInterval(timer);
+      n = 0; // one last full look
       tick();
       const cpu = process.cpuUsage(cpuStart);
       usage.cpuSeconds.node = (cpu.user + cpu.system) / 1e6;
-      for (const t of ticks.values()) {
-        if (t.kind !== 'other') usage.cpuSeconds[t.kind] += (t.last - t.first) / TICKS_PER_SECOND;
-      }
+      for (const t of tracked.values()) usage.cpuSeconds[t.kind] += (t.last - t.first) / TICKS_PER_SECOND;
       return structuredClone(usage);
     },
   };
@@ -129,6 +140,13 @@ function descendants(root: number): ProcStat[] {
     }
   }
   return out;
+}
+
+/** Descendant helper processes (Chromium, redis-server, the sandbox child): pids, for a last-resort kill. */
+export function helperDescendants(root = process.pid): number[] {
+  return descendants(root)
+    .filter((p) => kindOf(readCmdline(p.pid)) !== 'other')
+    .map((p) => p.pid);
 }
 
 /** Descendant processes whose command line mentions Chromium (for the leak check at the end). */

@@ -1,19 +1,21 @@
 /**
- * Throughput benchmark: certharvest against the sandbox LMS, next to a plain `fetch` loop.
+ * Throughput benchmark: certharvest against the sandbox LMS, next to the bare download primitive
+ * it uses (Playwright's `context.request`) and a plain `fetch` loop (the upper bound).
  *
  *   npm run bench                                  # 1000 certificates, 50 ms latency, concurrency 4
  *   npm run bench -- --concurrency 8 --json
  *
- * Each mode gets a fresh sandbox LMS (a child process, so this process's memory is the worker's)
- * with the same students and certificates. The certharvest mode runs the real worker in-process
- * (private redis-server, temp OUTPUT_DIR, DOWNLOAD_STRATEGY=browser), submits one batch of
- * students and waits until the batch is done; every stored PDF is then checked byte for byte
- * against the sandbox. The plain-fetch mode is the upper bound: one form login, then a `fetch` of
- * every render URL at the same concurrency, hashing the bodies in memory and writing nothing.
+ * Each mode runs in a Node process of its own (this script with `--only <mode>`), against a fresh
+ * sandbox LMS in a child process, with the same students and certificates. The certharvest mode
+ * runs the real worker in-process (private redis-server, temp OUTPUT_DIR,
+ * DOWNLOAD_STRATEGY=browser), submits one batch and waits until it is done; every stored PDF is
+ * then checked byte for byte against the sandbox. The other two modes log in once and fetch every
+ * render URL at the same concurrency, hashing the bodies in memory and writing nothing.
  * See docs/benchmarks.md.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import pLimit from 'p-limit';
 import type { BatchStatus } from '../src/queue/index.ts';
 import type { SandboxStats } from '../src/sandbox/index.ts';
-import { chromiumDescendants, sampleResources, type ResourceUsage } from './resources.ts';
+import { chromiumDescendants, helperDescendants, sampleResources, type ResourceUsage } from './resources.ts';
 import { startSandboxProcess, type ExpectedCertificate, type SandboxProcess } from './sandbox-process.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -49,7 +51,7 @@ const HELP = `usage: npm run bench -- [options]
   --certificates <n>           at least this many certificates in the batch (default 1000)
   --latency-ms <ms>            latency the sandbox adds to every answer (default 50)
   --concurrency <n>            DOWNLOAD_CONCURRENCY, and the plain fetch loop's concurrency (default 4)
-  --discover-concurrency <n>   DISCOVER_CONCURRENCY of the worker (default: the product's default, 2)
+  --discover-concurrency <n>   DISCOVER_CONCURRENCY of the worker (default: the product's default, 4)
   --only <mode>                run one mode only: certharvest, playwright or fetch
   --keep-bodies                playwright mode: never dispose() the responses (what the worker does today)
   --timeout-s <s>              give up on a run after this many seconds (default 600)
@@ -115,6 +117,8 @@ interface RunResult {
   mode: string;
   /** Certificates in the batch. */
   expected: number;
+  /** Their total size. */
+  pdfBytes: number;
   /** Certificates stored (or fetched) with exactly the sandbox's bytes. */
   verified: number;
   ok: boolean;
@@ -165,12 +169,34 @@ function sandboxFigures(stats: SandboxStats): RunResult['sandbox'] {
 // Cleanup: everything started is stopped, in reverse order, also on Ctrl-C.
 
 const cleanups: (() => Promise<void>)[] = [];
-async function cleanupAll(): Promise<void> {
-  while (cleanups.length > 0) {
-    const fn = cleanups.pop()!;
-    await fn().catch((err: unknown) => log(`cleanup step failed: ${(err as Error).message}`));
-  }
+let cleaning: Promise<void> | undefined;
+/** Run every pending cleanup, newest first, one at a time; a second caller waits for the same run. */
+function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const fn = cleanups.pop()!;
+      await fn().catch((err: unknown) => log(`cleanup step failed: ${(err as Error).message}`));
+    }
+  })().finally(() => (cleaning = undefined));
+  return cleaning;
 }
+/**
+ * Last resort when the process exits before the cleanups ran: Playwright's own SIGINT handler
+ * (the product launches Chromium with Playwright's default `handleSIGINT: true`) closes the
+ * browser and calls `process.exit(130)` at once. Remove the temp folders, stop our helpers.
+ */
+const tempDirs = new Set<string>();
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  for (const pid of helperDescendants()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 function onCleanup(fn: () => Promise<void>): () => Promise<void> {
   let done = false;
   const once = async () => {
@@ -206,7 +232,11 @@ async function runCertharvest(opts: Options): Promise<RunResult> {
   const redisServer = await startRedisServer();
   const stopRedis = onCleanup(() => redisServer.stop());
   const outputDir = await mkdtemp(path.join(os.tmpdir(), 'certharvest-bench-'));
-  const removeOutput = onCleanup(() => rm(outputDir, { recursive: true, force: true }));
+  tempDirs.add(outputDir);
+  const removeOutput = onCleanup(async () => {
+    await rm(outputDir, { recursive: true, force: true });
+    tempDirs.delete(outputDir);
+  });
 
   const env: Record<string, string> = {
     ...sandbox.env,
@@ -321,6 +351,7 @@ async function runCertharvest(opts: Options): Promise<RunResult> {
   return {
     mode: 'certharvest',
     expected: expected.length,
+    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
     verified,
     ok: problems.length === 0 && verified === expected.length,
     problems,
@@ -427,6 +458,7 @@ async function runPlainFetch(opts: Options): Promise<RunResult> {
   return {
     mode: 'plain fetch',
     expected: expected.length,
+    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
     verified,
     ok: problems.length === 0 && verified === expected.length,
     problems,
@@ -508,6 +540,7 @@ async function runPlaywright(opts: Options): Promise<RunResult> {
   return {
     mode: opts.keepBodies ? 'context.request (kept)' : 'context.request',
     expected: expected.length,
+    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
     verified,
     ok: problems.length === 0 && verified === expected.length,
     problems,
@@ -635,7 +668,7 @@ function printReport(opts: Options, machine: Machine, results: RunResult[], load
   for (const r of results) {
     const s = r.sandbox;
     const cpu = r.resources.cpuSeconds;
-    out.push(`${r.mode}:`);
+    out.push(`${r.mode}: ${r.expected} PDFs, ${mb(r.pdfBytes)} in all`);
     out.push(
       `  the sandbox saw ${s.valenceRequests} Valence request(s), ${s.renderPdf} render PDF(s), ` +
         `${s.renderLoginPage} login-page answer(s), ${s.tokenGrants} token grant(s)`,
@@ -675,6 +708,7 @@ function printReport(opts: Options, machine: Machine, results: RunResult[], load
  * neither run's peak RSS carries what the other allocated and never gave back.
  */
 let currentChild: ChildProcess | undefined;
+let interrupted = false;
 async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
   const args = [
     '--import',
@@ -696,7 +730,9 @@ async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
       ? []
       : ['--discover-concurrency', String(opts.discoverConcurrency)]),
   ];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A process group of its own: Ctrl-C reaches only us, and we stop the run with SIGTERM, which
+  // it handles in order (a SIGINT would let Playwright exit it before its cleanup).
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
   currentChild = child;
   let stdout = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -720,7 +756,6 @@ async function main(): Promise<number> {
     console.error(`bench: ${(err as Error).message}\n\n${HELP}`);
     return 2;
   }
-  let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (interrupted) return;
     interrupted = true;
@@ -730,7 +765,7 @@ async function main(): Promise<number> {
       ? new Promise<void>((resolve) => {
           if (child.exitCode !== null || child.signalCode !== null) return resolve();
           child.once('exit', () => resolve());
-          child.kill(signal);
+          child.kill('SIGTERM');
         })
       : Promise.resolve();
     void childGone.then(cleanupAll).finally(() => process.exit(130));
@@ -779,6 +814,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   async (err: unknown) => {
+    if (interrupted) return; // the signal handler cleans up and exits
     console.error('bench: failed:', err);
     await cleanupAll();
     process.exit(1);

@@ -45,6 +45,11 @@ export function chromiumLaunchOptions(executablePath?: string, timeoutMs = 30_00
     headless: true,
     args: chromiumArgs(),
     timeout: timeoutMs,
+    // The worker owns shutdown: Playwright must not close the browser (or exit) on a signal
+    // while active downloads drain; WebSession.close() closes it last.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
     ...(resolved ? { executablePath: resolved } : {}),
   };
 }

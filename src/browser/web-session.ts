@@ -111,6 +111,8 @@ export class WebSession {
       const contentType = headers['content-type'];
       const finalUrl = response.url();
       const body = await response.body();
+      // Playwright keeps every response body until the context closes unless it is disposed.
+      await response.dispose().catch(() => {});
       this.stats.downloads++;
       this.#downloadsInContext++;
       if (status === 200 && !this.#isLoginUrl(finalUrl) && !looksLikeHtml(body, contentType)) {

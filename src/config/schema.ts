@@ -102,7 +102,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"')
     .default('certharvest'),
-  DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(2),
+  DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
 });
 

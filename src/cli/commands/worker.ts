@@ -14,7 +14,7 @@ export function registerWorkerCommand(program: Command): void {
       'after',
       `
 Needs: LMS_URL, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET (or a private key), SECRETS_KEY, REDIS_URL,
-and LMS_USERNAME/LMS_PASSWORD unless DOWNLOAD_STRATEGY=api. Concurrency: DISCOVER_CONCURRENCY (2),
+and LMS_USERNAME/LMS_PASSWORD unless DOWNLOAD_STRATEGY=api. Concurrency: DISCOVER_CONCURRENCY (4),
 DOWNLOAD_CONCURRENCY (4). Run several workers (processes or machines) against one Redis to scale.`,
     )
     .action(async (opts: { grace: string }) => {
