@@ -6,6 +6,7 @@ import { createLogger } from '../../log/index.ts';
 import { BatchTracker, connectRedis, openQueues, submitBatch } from '../../queue/index.ts';
 import { startSandbox } from '../../sandbox/index.ts';
 import { startBoardServer } from '../../server/index.ts';
+import { isPortFree } from '../../util/free-port.ts';
 import { startRedisServer, type RedisServerHandle } from '../../util/redis-server.ts';
 import { startWorker } from '../../worker/start-worker.ts';
 import { batchSucceeded, summary } from '../batch-report.ts';
@@ -95,7 +96,7 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
     const queues = openQueues(redis, config.queuePrefix);
     cleanups.push(() => queues.close());
 
-    const port = (await isFree(config.board.port)) ? config.board.port : 0;
+    const port = (await isPortFree(config.board.port, config.board.host)) ? config.board.port : 0;
     const board = await startBoardServer({
       queues: [queues.discover, queues.download],
       redis,
@@ -145,13 +146,4 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
   } finally {
     await cleanup();
   }
-}
-
-async function isFree(port: number): Promise<boolean> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
 }
