@@ -223,7 +223,7 @@ async function runCertharvest(opts: Options): Promise<RunResult> {
     import('../src/log/index.ts'),
     import('../src/queue/index.ts'),
     import('../src/util/redis-server.ts'),
-    import('../src/worker/start-worker.ts'),
+    import('../jobs/worker.ts'),
   ]);
   const { BatchTracker, connectRedis, openQueues, submitBatch } = queue;
   log(`certharvest: starting a sandbox LMS (latency ${opts.latencyMs} ms) and a private redis-server`);

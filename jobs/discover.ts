@@ -1,57 +1,49 @@
 /**
  * What happens to one user reference: resolve it to a user id, page through the user's issued
  * awards, keep certificates (badges are counted and ignored), and queue one download per
- * certificate that is not already on disk. A whole-institution batch first enumerates the users.
+ * certificate that is not already stored. A whole-institution batch first enumerates the users.
+ * The processor returns what it found; `BatchAccounting` turns that into the batch's counts.
  */
 import type { Processor, Queue } from 'bullmq';
+import { certificateKey, certificateRef, type Certificate } from '../src/certificate/index.ts';
+import type { UserDirectory } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
-  BatchTracker,
-  certificateKey,
+  BatchAccounting,
   discoverJobSchema,
+  MAX_REJECTED_LISTED,
   type BatchFilters,
   type DiscoverJobData,
   type DiscoverResult,
   type DownloadJobData,
+  type RejectedAward,
 } from '../src/queue/index.ts';
 import type { CertificateStore } from '../src/storage/index.ts';
-import { handleJobFailure } from '../src/worker/failure.ts';
+import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
 import { parseJobData } from '../src/worker/parse-job-data.ts';
-import type { IssuedAwardFacts, UserDirectory } from '../src/worker/ports.ts';
-import { jobLogger } from './download.ts';
+import { jobLogger } from './job-logger.ts';
 
 export interface DiscoverDeps {
   directory: UserDirectory;
   store: CertificateStore;
-  tracker: BatchTracker;
+  accounting: BatchAccounting;
   discoverQueue: Queue<DiscoverJobData>;
   downloadQueue: Queue<DownloadJobData>;
+  fleet: FleetControl;
   logger: Logger;
 }
 
 export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJobData, DiscoverResult> {
   return async (job, token) => {
-    const data = parseJobData(discoverJobSchema, job.data, 'discover');
-    const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
-    const log = jobLogger(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref }));
     try {
+      const data = parseJobData(discoverJobSchema, job.data, 'discover');
+      const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
+      const log = jobLogger(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref }));
       return data.kind === 'all-users'
         ? await enumerateUsers(deps, data, log)
         : await discoverUser(deps, data, log);
     } catch (err) {
-      throw await handleJobFailure(job, token, err, {
-        onFinal: async (f) => {
-          if (data.kind === 'user') await deps.tracker.userFailed(data.batchId, ref, f.code, f.message);
-          else
-            await deps.tracker.userFailed(
-              data.batchId,
-              ref,
-              f.code,
-              `enumerating users failed: ${f.message}`,
-            );
-          if (data.kind === 'all-users') await deps.tracker.enumerationDone(data.batchId);
-        },
-      });
+      throw await handleJobError(job, token, err, deps.fleet);
     }
   };
 }
@@ -62,66 +54,57 @@ async function discoverUser(
   log: (line: string) => void,
 ): Promise<DiscoverResult> {
   const { userId } = await deps.directory.resolveUser(data.by, data.value);
-  log(`resolved ${data.by} ${data.value} to user ${userId}`);
 
-  const certificates: IssuedAwardFacts[] = [];
-  const rejected: { ref: string; code: string; reason: string }[] = [];
+  const certificates: Certificate[] = [];
+  const rejected: RejectedAward[] = [];
+  let rejectedCount = 0;
   let badges = 0;
   let filteredOut = 0;
   for await (const entry of deps.directory.listAwards(userId)) {
-    if (!entry.ok) rejected.push(entry);
-    else if (entry.award.kind !== 'certificate') badges++;
-    else if (!passes(entry.award, data.filters)) filteredOut++;
-    else certificates.push(entry.award);
+    if (!entry.ok) {
+      rejectedCount++;
+      if (rejected.length < MAX_REJECTED_LISTED)
+        rejected.push({ ref: entry.ref, code: entry.code, reason: entry.reason });
+    } else if (entry.kind !== 'certificate') badges++;
+    else if (!passes(entry.certificate, data.filters)) filteredOut++;
+    else certificates.push(entry.certificate);
   }
-  log(
-    `found ${certificates.length} certificate(s), ${badges} badge(s) ignored, ${rejected.length} unusable award(s)`,
-  );
 
-  const toQueue: DownloadJobData[] = [];
-  let alreadyPresent = 0;
-  for (const award of certificates) {
-    const ids = { userId, orgUnitId: award.orgUnitId, issuedId: award.issuedId };
-    if (await deps.store.existing(ids)) {
-      alreadyPresent++;
-      continue;
-    }
-    const certKey = certificateKey(deps.directory.host, award.orgUnitId, award.issuedId);
-    toQueue.push({
-      batchId: data.batchId,
-      certKey,
-      ...ids,
-      awardId: award.awardId,
-      title: award.title,
-      issuedDate: award.issuedDate,
-      userRef: `${data.by}:${data.value}`,
-    });
-  }
-  // Register as waiting before queueing, so a download that finishes at once still credits us.
-  for (const d of toQueue) await deps.tracker.awaitCertificate(data.batchId, d.certKey);
-  await deps.downloadQueue.addBulk(
-    toQueue.map((d) => ({
-      name: `${d.orgUnitId}-${d.issuedId}`,
-      data: d,
-      // In-flight deduplication: the same certificate from two batches is downloaded once.
-      opts: { deduplication: { id: d.certKey } },
+  const expected = await Promise.all(
+    certificates.map(async (certificate) => ({
+      certificate,
+      certKey: certificateKey(deps.directory.host, certificate),
+      ref: certificateRef(certificate),
+      alreadyStored: (await deps.store.existing(certificate)) !== null,
     })),
   );
-  for (const r of rejected) await deps.tracker.certificateRejected(data.batchId, r.ref, r.code, r.reason);
-  await deps.tracker.userDiscovered(data.batchId, {
-    certificates: toQueue.length + alreadyPresent,
-    alreadyPresent,
-    badges,
-  });
-  log(`queued ${toQueue.length} download(s); ${alreadyPresent} already stored`);
+  const toAdd = await deps.accounting.expectCertificates(data.batchId, expected);
+  await deps.downloadQueue.addBulk(
+    toAdd.map(({ certificate: e, jobId }) => ({
+      name: `${e.certificate.orgUnitId}-${e.certificate.issuedId}`,
+      data: {
+        ...e.certificate,
+        batchId: data.batchId,
+        certKey: e.certKey,
+        userRef: `${data.by}:${data.value}`,
+      },
+      opts: { jobId },
+    })),
+  );
+  const alreadyStored = expected.filter((e) => e.alreadyStored).length;
+  log(
+    `user ${userId}: ${certificates.length} certificate(s) (${toAdd.length} queued, ${alreadyStored} already stored), ` +
+      `${badges} badge(s) ignored, ${filteredOut} filtered out, ${rejectedCount} unusable award(s)`,
+  );
   return {
     userId,
     certificates: certificates.length,
-    queued: toQueue.length,
-    alreadyPresent,
+    queued: toAdd.length,
+    alreadyStored,
     badgesIgnored: badges,
     filteredOut,
-    invalidAwards: rejected.length,
+    rejected,
+    rejectedCount,
   };
 }
 
@@ -132,7 +115,6 @@ async function enumerateUsers(
 ): Promise<DiscoverResult> {
   const ids: number[] = [];
   for await (const id of deps.directory.listAllUserIds()) ids.push(id);
-  log(`the institution has ${ids.length} user(s)`);
   const jobs = ids.map((id) => ({
     name: `userId:${id}`,
     data: {
@@ -144,32 +126,30 @@ async function enumerateUsers(
     },
     opts: { jobId: `${data.batchId}.userId.${Buffer.from(String(id)).toString('base64url')}` },
   }));
+  await deps.accounting.registerDiscover(
+    data.batchId,
+    jobs.map((j) => j.opts.jobId),
+  );
   for (let i = 0; i < jobs.length; i += 1000) await deps.discoverQueue.addBulk(jobs.slice(i, i + 1000));
-  await deps.tracker.addUsers(data.batchId, ids.length);
-  await deps.tracker.enumerationDone(data.batchId);
+  log(`the institution has ${ids.length} user(s): one discover job each`);
   return {
     users: ids.length,
     certificates: 0,
     queued: 0,
-    alreadyPresent: 0,
+    alreadyStored: 0,
     badgesIgnored: 0,
     filteredOut: 0,
-    invalidAwards: 0,
+    rejected: [],
+    rejectedCount: 0,
   };
 }
 
-function passes(award: IssuedAwardFacts, filters: BatchFilters | undefined): boolean {
+function passes(certificate: Certificate, filters: BatchFilters | undefined): boolean {
   if (!filters) return true;
-  if (filters.orgUnitIds && !filters.orgUnitIds.includes(award.orgUnitId)) return false;
-  if (
-    filters.issuedAfter &&
-    (!award.issuedDate || award.issuedDate < new Date(filters.issuedAfter).toISOString())
-  )
-    return false;
-  if (
-    filters.issuedBefore &&
-    (!award.issuedDate || award.issuedDate >= new Date(filters.issuedBefore).toISOString())
-  )
+  if (filters.orgUnitIds && !filters.orgUnitIds.includes(certificate.orgUnitId)) return false;
+  const issued = certificate.issuedDate;
+  if (filters.issuedAfter && (!issued || issued < new Date(filters.issuedAfter).toISOString())) return false;
+  if (filters.issuedBefore && (!issued || issued >= new Date(filters.issuedBefore).toISOString()))
     return false;
   return true;
 }

@@ -1,149 +1,84 @@
 /**
  * What happens to one certificate: the download processor, top to bottom.
  *
- *   1. parse the job data (ids only; malformed → fails at once, with the reason);
- *   2. already on disk with a whole PDF? → done, nothing downloaded;
- *   3. fetch the PDF the cheapest way that works (bearer API route, else the browser session);
+ *   1. parse the job data into a `Certificate` (malformed → fails at once, with the reason);
+ *   2. already stored whole for this LMS? → done, nothing downloaded;
+ *   3. fetch the PDF the cheapest way that works (bearer API route, else the web session);
  *   4. check the bytes are a whole PDF;
- *   5. store it atomically beside its metadata sidecar;
- *   6. credit every batch that waits for this certificate.
+ *   5. store it atomically beside its sidecar, and return the outcome.
+ *
+ * Errors go through the failure policy (`handleJobError`); the outcome settles every batch that
+ * waits for this certificate (`BatchAccounting`, from the job's completed/failed event).
  */
-import type { Job, Processor } from 'bullmq';
+import type { Processor } from 'bullmq';
+import type { Certificate, CertificateSource } from '../src/certificate/index.ts';
 import type { DownloadStrategy } from '../src/config/index.ts';
+import type { CertificateFetcher, PdfBody } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import { assertWholePdf } from '../src/pdf/index.ts';
-import {
-  BatchTracker,
-  downloadJobSchema,
-  type DownloadJobData,
-  type DownloadResult,
-} from '../src/queue/index.ts';
+import { downloadJobSchema, type DownloadJobData, type DownloadResult } from '../src/queue/index.ts';
 import type { CertificateStore } from '../src/storage/index.ts';
-import { handleJobFailure } from '../src/worker/failure.ts';
-import { parseJobData } from '../src/worker/parse-job-data.ts';
-import type { CertificateFetcher, PdfBody } from '../src/worker/ports.ts';
 import { ApiRouteMissingError, ApiSupportMemo } from '../src/worker/api-support.ts';
+import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
+import { parseJobData } from '../src/worker/parse-job-data.ts';
+import { jobLogger } from './job-logger.ts';
 
 export interface DownloadDeps {
   store: CertificateStore;
-  tracker: BatchTracker;
   fetcher: CertificateFetcher;
   strategy: DownloadStrategy;
   /** Remembers whether this tenant serves the bearer `/pdf` route (asked once per process). */
   apiSupport: ApiSupportMemo;
-  lmsHost: string;
+  fleet: FleetControl;
   logger: Logger;
 }
 
 export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJobData, DownloadResult> {
   return async (job, token) => {
-    const data = parseJobData(downloadJobSchema, job.data, 'download');
-    const log = jobLogger(
-      job,
-      deps.logger.child({ jobId: job.id, batchId: data.batchId, issuedId: data.issuedId }),
-    );
     try {
-      const present = await deps.store.existing(data);
+      const data = parseJobData(downloadJobSchema, job.data, 'download');
+      const { batchId, certKey: _certKey, userRef, ...certificate } = data;
+      const log = jobLogger(
+        job,
+        deps.logger.child({ jobId: job.id, batchId, issuedId: certificate.issuedId }),
+      );
+
+      const present = await deps.store.existing(certificate);
       if (present) {
-        log(
-          `already stored with the same bytes (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`,
-        );
-        await deps.tracker.certificateFinished(data.certKey, { status: 'already-present' });
-        return result(
-          data,
-          'already-present',
-          deps.store.paths(data).pdf,
-          present.sha256,
-          present.bytes,
-          'disk',
-        );
+        log(`already stored (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`);
+        return { status: 'already-stored', ...present };
       }
 
-      const { body, source } = await fetchCertificate(deps, data, log);
+      const { body, source } = await fetchCertificate(deps, certificate, log);
       assertWholePdf(body.bytes, body);
-      log(`received a whole PDF (${body.bytes.length} bytes) via ${source}`);
-
-      const saved = await deps.store.save(
-        {
-          userId: data.userId,
-          orgUnitId: data.orgUnitId,
-          issuedId: data.issuedId,
-          awardId: data.awardId,
-          title: data.title,
-          issuedDate: data.issuedDate,
-          source,
-          lmsHost: deps.lmsHost,
-          ...(data.userRef ? { userRef: data.userRef } : {}),
-        },
-        body.bytes,
+      const saved = await deps.store.save(certificate, body.bytes, source, userRef ? { userRef } : {});
+      log(
+        `${saved.status} ${saved.path} via ${source} (${saved.bytes} bytes, sha256 ${saved.sha256.slice(0, 12)}…)`,
       );
-      log(`stored ${saved.paths.pdf} (sha256 ${saved.sha256.slice(0, 12)}…)`);
-      await deps.tracker.certificateFinished(data.certKey, {
-        status: saved.status === 'stored' ? 'stored' : 'already-present',
-      });
-      return result(
-        data,
-        saved.status === 'stored' ? 'stored' : 'already-present',
-        saved.paths.pdf,
-        saved.sha256,
-        saved.bytes,
-        source,
-      );
+      return saved;
     } catch (err) {
-      throw await handleJobFailure(job, token, err, {
-        onFinal: async (f) => {
-          await deps.tracker.certificateFinished(data.certKey, {
-            status: 'failed',
-            ref: `${data.orgUnitId}-${data.issuedId} (user ${data.userId})`,
-            code: f.code,
-            reason: f.message,
-          });
-        },
-      });
+      throw await handleJobError(job, token, err, deps.fleet);
     }
   };
 }
 
-/** The bearer API route when the tenant has it (and the strategy allows), else the browser. */
+/** The bearer API route when the tenant has it (and the strategy allows), else the web session. */
 async function fetchCertificate(
   deps: DownloadDeps,
-  data: DownloadJobData,
+  certificate: Certificate,
   log: (line: string) => void,
-): Promise<{ body: PdfBody; source: 'api' | 'browser' }> {
+): Promise<{ body: PdfBody; source: CertificateSource }> {
   if (deps.strategy !== 'browser' && deps.apiSupport.worthTrying()) {
-    log(`fetching via the bearer API route /issued/certificates/${data.issuedId}/pdf`);
-    const answer = await deps.fetcher.viaApi(data.issuedId);
+    const answer = await deps.fetcher.viaApi(certificate);
     if (answer !== 'unsupported') {
       deps.apiSupport.record(true);
       return { body: answer, source: 'api' };
     }
     deps.apiSupport.record(false);
     if (deps.strategy === 'api') throw new ApiRouteMissingError();
-    log('this LMS has no bearer PDF route: using the browser session from now on');
+    log('this LMS has no bearer PDF route: using the web session from now on');
   } else if (deps.strategy === 'api') {
     throw new ApiRouteMissingError();
   }
-  log(
-    `fetching the render URL for org unit ${data.orgUnitId}, issued ${data.issuedId} via the browser session`,
-  );
-  return { body: await deps.fetcher.viaBrowser(data.orgUnitId, data.issuedId, log), source: 'browser' };
-}
-
-function result(
-  data: DownloadJobData,
-  status: DownloadResult['status'],
-  path: string,
-  sha256: string,
-  bytes: number,
-  source: DownloadResult['source'],
-): DownloadResult {
-  return { status, path, sha256, bytes, source, title: data.title };
-}
-
-/** A step line in both the job's Bull Board log and pino. */
-export function jobLogger(job: Job, logger: Logger): (line: string) => void {
-  return (line) => {
-    logger.debug(line);
-    void job.log(`${new Date().toISOString()} ${line}`).catch(() => {});
-  };
+  return { body: await deps.fetcher.viaBrowser(certificate, log), source: 'browser' };
 }

@@ -29,5 +29,6 @@ export {
   type DownloadResult,
   type UserRefKind,
 } from './queue/index.ts';
-export type { CertificateMetadata } from './storage/index.ts';
+export type { Certificate, CertificateOutcome, StoredCertificate } from './certificate/index.ts';
+export { PAUSE_REASONS, type PauseReason, type PauseRecord } from './fleet/index.ts';
 export { CertharvestError } from './errors/index.ts';

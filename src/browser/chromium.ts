@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type LaunchOptions } from 'playwright';
-import { EnvironmentError } from '../errors/index.ts';
+import { BrowserLaunchError } from './errors.ts';
 
 /** The system Chromium Debian installs; Playwright never downloads a browser on these machines. */
 export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
@@ -61,10 +61,8 @@ export async function launchChromium(executablePath?: string, timeoutMs = 30_000
     return await chromium.launch(options);
   } catch (err) {
     const where = options.executablePath ?? "Playwright's bundled Chromium";
-    throw new EnvironmentError(
-      `could not start Chromium (${where}): ${(err as Error).message.split('\n')[0]}. ` +
-        'Install it with `apt-get install chromium` or set CHROMIUM_PATH to a Chromium executable.',
-      { cause: err },
-    );
+    throw new BrowserLaunchError(where, (err as Error).message.split('\n')[0] ?? 'unknown error', {
+      cause: err,
+    });
   }
 }

@@ -21,7 +21,23 @@ export class LoginFailedError extends CertharvestError {
   }
 }
 
-/** Chromium could not be started, crashed or did not answer in time. */
+/** Chromium could not be started at all (a missing or broken executable): every download would fail. */
+export class BrowserLaunchError extends CertharvestError {
+  readonly retryable = false;
+  readonly executable: string;
+
+  constructor(executable: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'BROWSER_LAUNCH_FAILED',
+      `could not start Chromium (${executable}): ${detail}. ` +
+        'Install it with `apt-get install chromium` or set CHROMIUM_PATH to a Chromium executable.',
+      options,
+    );
+    this.executable = executable;
+  }
+}
+
+/** Chromium crashed or did not answer in time (it is relaunched on the next try). */
 export class BrowserFailedError extends CertharvestError {
   readonly retryable = true;
 

@@ -9,8 +9,15 @@ export {
   WebSession,
   BRIGHTSPACE_LOGIN_SELECTORS,
   type FetchedPdf,
+  type LoginGate,
   type LoginSelectors,
   type WebSessionOptions,
   type WebSessionStats,
 } from './web-session.ts';
-export { BrowserFailedError, CertificateHttpError, LoginFailedError, SessionExpiredError } from './errors.ts';
+export {
+  BrowserFailedError,
+  BrowserLaunchError,
+  CertificateHttpError,
+  LoginFailedError,
+  SessionExpiredError,
+} from './errors.ts';

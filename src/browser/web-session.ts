@@ -40,6 +40,17 @@ export interface WebSessionOptions {
   timeouts?: Partial<Record<'launch' | 'login' | 'request' | 'close', number>>;
   /** Start a fresh context (new cookies, freed memory) after this many downloads; default 2000. */
   recycleAfter?: number;
+  /**
+   * Fleet-wide guard against posting a refused password again: `heldBack()` returns an error while
+   * logins are held back (the fleet is paused for a refused login); `refused()` is told before the
+   * refusal reaches any caller.
+   */
+  loginGate?: LoginGate;
+}
+
+export interface LoginGate {
+  heldBack(): Promise<LoginFailedError | undefined>;
+  refused(error: LoginFailedError): Promise<void>;
 }
 
 export interface FetchedPdf {
@@ -141,6 +152,15 @@ export class WebSession {
     }
   }
 
+  /**
+   * Log in now, even while the gate holds logins back (the start-up probe after an operator fixed
+   * the password); throws what a download would see.
+   */
+  async probeLogin(log: (line: string) => void = () => {}): Promise<void> {
+    // No generation is newer than infinity: this always logs in (once, shared with concurrent callers).
+    await this.#relogin(Number.POSITIVE_INFINITY, log, { bypassGate: true });
+  }
+
   /** Close the browser; never hangs (a close that does not finish in time is abandoned). */
   async close(): Promise<void> {
     this.#closed = true;
@@ -164,11 +184,26 @@ export class WebSession {
     return this.#generation;
   }
 
-  async #relogin(seenGeneration: number, log: (line: string) => void): Promise<void> {
+  async #relogin(
+    seenGeneration: number,
+    log: (line: string) => void,
+    options: { bypassGate?: boolean } = {},
+  ): Promise<void> {
     // Someone already logged in again after the session this caller saw die.
     if (this.#generation > seenGeneration && this.#context) return;
     if (!this.#loggingIn) {
-      this.#loggingIn = this.#login(log).finally(() => (this.#loggingIn = undefined));
+      const gate = this.#opts.loginGate;
+      this.#loggingIn = (async () => {
+        const held = options.bypassGate ? undefined : await gate?.heldBack();
+        if (held) throw held;
+        try {
+          await this.#login(log);
+        } catch (err) {
+          // Tell the fleet before anyone else can try: no process posts a refused password again.
+          if (err instanceof LoginFailedError) await gate?.refused(err).catch(() => {});
+          throw err;
+        }
+      })().finally(() => (this.#loggingIn = undefined));
     }
     await this.#loggingIn;
   }

@@ -1,23 +1,25 @@
 import type { Redis } from 'ioredis';
-import { loadConfig, type Config, type ConfigNeed } from '../config/index.ts';
+import { loadConfig, type ConfigNeed, type ConfigWith } from '../config/index.ts';
+import { FleetBreaker } from '../fleet/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 import { BatchTracker, connectRedis, openQueues, type CertharvestQueues } from '../queue/index.ts';
 
-/** What most commands start from: the config (parsed once), a logger, Redis and the queues. */
-export interface CommandContext {
-  config: Config;
+/** What most commands start from: the config (parsed once), a logger, Redis, the queues, the breaker. */
+export interface CommandContext<N extends ConfigNeed = never> {
+  config: ConfigWith<N>;
   logger: Logger;
   redis: Redis;
   queues: CertharvestQueues;
   tracker: BatchTracker;
+  breaker: FleetBreaker;
   close(): Promise<void>;
 }
 
-export async function openContext(
-  needs: readonly ConfigNeed[] = [],
+export async function openContext<N extends ConfigNeed = never>(
+  needs: readonly N[] = [],
   env?: NodeJS.ProcessEnv,
-): Promise<CommandContext> {
-  const config = loadConfig({ needs, ...(env ? { env } : {}) });
+): Promise<CommandContext<N>> {
+  const config = loadConfig<N>({ needs, ...(env ? { env } : {}) });
   const logger = createLogger({ level: config.logLevel });
   const redis = await connectRedis(config.redisUrl);
   const queues = openQueues(redis, config.queuePrefix);
@@ -27,6 +29,12 @@ export async function openContext(
     redis,
     queues,
     tracker: new BatchTracker(redis, config.queuePrefix),
+    breaker: new FleetBreaker({
+      redis,
+      prefix: config.queuePrefix,
+      queues: [queues.discover, queues.download],
+      logger,
+    }),
     async close() {
       await queues.close();
       await redis.quit().catch(() => redis.disconnect());

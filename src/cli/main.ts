@@ -4,6 +4,7 @@ import { BatchExistsError, batchJsonSchema, InvalidBatchError } from '../queue/i
 import { registerAuthCommand } from './commands/auth.ts';
 import { registerBoardCommand } from './commands/board.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerResumeCommand } from './commands/resume.ts';
 import { registerSandboxCommand } from './commands/sandbox.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerSubmitCommand } from './commands/submit.ts';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerSubmitCommand(program);
   registerStatusCommand(program);
   registerBoardCommand(program);
+  registerResumeCommand(program);
   registerAuthCommand(program);
   registerSandboxCommand(program);
   program

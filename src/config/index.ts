@@ -1,4 +1,15 @@
-export { loadConfig, type Config, type ConfigNeed, type LoadConfigOptions } from './load.ts';
+export {
+  authConfigSchema,
+  loadConfig,
+  type AuthConfig,
+  type BoardConfig,
+  type Config,
+  type ConfigNeed,
+  type ConfigWith,
+  type LmsConfig,
+  type LoadConfigOptions,
+  type WebLoginConfig,
+} from './load.ts';
 export type { AuthMode, DownloadStrategy, LmsKind, LogLevel } from './load.ts';
 export { Secret } from './secret.ts';
 export { LOG_LEVELS } from './schema.ts';

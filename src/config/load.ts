@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
 import { ConfigError } from '../errors/index.ts';
 import { envSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
 import { Secret } from './secret.ts';
@@ -10,45 +11,111 @@ export type AuthMode = 'refresh-token' | 'client-credentials';
 export type DownloadStrategy = 'auto' | 'api' | 'browser';
 export type LogLevel = RawEnv['LOG_LEVEL'];
 
+const secretValue = z.instanceof(Secret);
+const common = {
+  clientId: z.string().min(1),
+  scope: z.string(),
+  tokenUrl: z.string().min(1),
+};
+
+/**
+ * How the worker gets its access token, one shape per mode, each complete: a consumer switches on
+ * `kind` and never checks a field again.
+ */
+export const authConfigSchema = z.discriminatedUnion('kind', [
+  /** Brightspace's service-user pattern: one-use refresh tokens, rotated in the token store. */
+  z.object({
+    kind: z.literal('refresh-token'),
+    mode: z.literal('refresh-token'),
+    ...common,
+    clientSecret: secretValue,
+    authorizeUrl: z.string().min(1),
+    /** `OAUTH_REFRESH_TOKEN`: imported once into the store, then rotated there. */
+    initialRefreshToken: secretValue.optional(),
+  }),
+  /** Brightspace client credentials: a private-key JWT client assertion. */
+  z.object({
+    kind: z.literal('private-key-jwt'),
+    mode: z.literal('client-credentials'),
+    ...common,
+    privateKeyFile: z.string().min(1),
+    keyId: z.string().min(1),
+  }),
+  /** Blackboard Learn client credentials: HTTP Basic `key:secret`. */
+  z.object({
+    kind: z.literal('client-secret'),
+    mode: z.literal('client-credentials'),
+    ...common,
+    clientSecret: secretValue,
+  }),
+]);
+export type AuthConfig = z.infer<typeof authConfigSchema>;
+
+/** The LMS and how to authenticate to it: present only when complete. */
+export interface LmsConfig {
+  kind: LmsKind;
+  /** Base URL without a trailing slash. */
+  url: string;
+  /** `host[:port]` of `url`: part of every certificate's identity. */
+  host: string;
+  auth: AuthConfig;
+}
+
+/** The service user's web login, for the browser session. */
+export interface WebLoginConfig {
+  username: string;
+  password: Secret;
+}
+
+export interface BoardConfig {
+  user: string | undefined;
+  password: Secret | undefined;
+  port: number;
+  host: string;
+}
+
 /** The typed configuration the rest of the program trusts. Secrets are `Secret`s. */
 export interface Config {
   redisUrl: Secret;
   queuePrefix: string;
-  lms: LmsKind;
-  /** Base URL without a trailing slash, or undefined when no LMS is configured. */
-  lmsUrl: string | undefined;
-  authMode: AuthMode;
-  oauth: {
-    clientId: string | undefined;
-    clientSecret: Secret | undefined;
-    scope: string;
-    tokenUrl: string | undefined;
-    authorizeUrl: string | undefined;
-    refreshToken: Secret | undefined;
-    privateKeyFile: string | undefined;
-    keyId: string | undefined;
-  };
-  lmsUsername: string | undefined;
-  lmsPassword: Secret | undefined;
+  /** Undefined when the LMS is not (completely) configured; `needs: ['lms']` guarantees it. */
+  lms: LmsConfig | undefined;
+  /** Undefined without LMS_USERNAME/LMS_PASSWORD; `needs: ['browser-login']` guarantees it. */
+  webLogin: WebLoginConfig | undefined;
   downloadStrategy: DownloadStrategy;
   /** Absolute path. */
   outputDir: string;
   secretsKey: Secret | undefined;
   chromiumPath: string | undefined;
-  board: { user: string | undefined; password: Secret | undefined; port: number; host: string };
+  board: BoardConfig;
   logLevel: LogLevel;
   concurrency: { discover: number; download: number };
+  /** Pause the fleet when the LMS has been unreachable this long (LMS_OUTAGE_PAUSE_MINUTES). */
+  outagePauseAfterMs: number;
 }
 
 /** What a command needs configured; anything missing from its list is a config error. */
 export type ConfigNeed = 'lms' | 'browser-login' | 'board-auth' | 'secrets-key';
 
-export interface LoadConfigOptions {
+/** What each need guarantees in the returned type. */
+interface Guarantees {
+  lms: { lms: LmsConfig };
+  'browser-login': { webLogin: WebLoginConfig };
+  'board-auth': { board: BoardConfig & { user: string; password: Secret } };
+  'secrets-key': { secretsKey: Secret };
+}
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void
+  ? I
+  : never;
+/** `Config` narrowed by what `needs` guaranteed. */
+export type ConfigWith<N extends ConfigNeed> = Config & UnionToIntersection<Guarantees[N]>;
+
+export interface LoadConfigOptions<N extends ConfigNeed = never> {
   /** Defaults to `process.env`. */
   env?: NodeJS.ProcessEnv;
   /** A `.env` file to read; values already in `env` win. Default `./.env` when present. */
   envFile?: string | false;
-  needs?: readonly ConfigNeed[];
+  needs?: readonly N[];
   cwd?: string;
 }
 
@@ -57,7 +124,7 @@ const BRIGHTSPACE_AUTHORIZE_URL = 'https://auth.brightspace.com/oauth2/auth';
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
 /** Read the environment (and `.env`) once, validate it, and return the typed config. */
-export function loadConfig(options: LoadConfigOptions = {}): Config {
+export function loadConfig<N extends ConfigNeed = never>(options: LoadConfigOptions<N> = {}): ConfigWith<N> {
   const cwd = options.cwd ?? process.cwd();
   const env = { ...readEnvFile(options.envFile, cwd), ...stripEmpty(options.env ?? process.env) };
   const parsed = envSchema.safeParse(env);
@@ -76,10 +143,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       }),
     );
   }
-  const config = toConfig(parsed.data, cwd);
-  const problems = missingFor(config, options.needs ?? []);
+  const { config, lmsProblems } = toConfig(parsed.data, cwd);
+  const problems = missingFor(config, parsed.data, lmsProblems, options.needs ?? []);
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return config as ConfigWith<N>;
 }
 
 function readEnvFile(envFile: string | false | undefined, cwd: string): Record<string, string> {
@@ -101,32 +168,16 @@ function stripEmpty(env: NodeJS.ProcessEnv | Record<string, string>): Record<str
 
 const secret = (v: string | undefined) => (v === undefined ? undefined : new Secret(v));
 
-function toConfig(raw: RawEnv, cwd: string): Config {
-  const lmsUrl = raw.LMS_URL?.replace(/\/+$/, '');
-  const blackboard = raw.LMS === 'blackboard';
-  const blackboardOauth = lmsUrl ? `${lmsUrl}/learn/api/public/v1/oauth2` : undefined;
-  return {
+function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: string[] } {
+  const { lms, problems } = toLmsConfig(raw);
+  const config: Config = {
     redisUrl: new Secret(raw.REDIS_URL),
     queuePrefix: raw.QUEUE_PREFIX,
-    lms: raw.LMS,
-    lmsUrl,
-    authMode: raw.AUTH_MODE ?? (blackboard ? 'client-credentials' : 'refresh-token'),
-    oauth: {
-      clientId: raw.OAUTH_CLIENT_ID,
-      clientSecret: secret(raw.OAUTH_CLIENT_SECRET),
-      scope: raw.OAUTH_SCOPE ?? (blackboard ? '' : 'core:*:*'),
-      tokenUrl:
-        raw.OAUTH_TOKEN_URL ??
-        (blackboard ? blackboardOauth && `${blackboardOauth}/token` : BRIGHTSPACE_TOKEN_URL),
-      authorizeUrl:
-        raw.OAUTH_AUTHORIZE_URL ??
-        (blackboard ? blackboardOauth && `${blackboardOauth}/authorizationcode` : BRIGHTSPACE_AUTHORIZE_URL),
-      refreshToken: secret(raw.OAUTH_REFRESH_TOKEN),
-      privateKeyFile: raw.OAUTH_PRIVATE_KEY_FILE,
-      keyId: raw.OAUTH_KEY_ID,
-    },
-    lmsUsername: raw.LMS_USERNAME,
-    lmsPassword: secret(raw.LMS_PASSWORD),
+    lms,
+    webLogin:
+      raw.LMS_USERNAME && raw.LMS_PASSWORD
+        ? { username: raw.LMS_USERNAME, password: new Secret(raw.LMS_PASSWORD) }
+        : undefined,
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
     secretsKey: secret(raw.SECRETS_KEY),
@@ -139,31 +190,102 @@ function toConfig(raw: RawEnv, cwd: string): Config {
     },
     logLevel: raw.LOG_LEVEL,
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
+    outagePauseAfterMs: raw.LMS_OUTAGE_PAUSE_MINUTES * 60_000,
   };
+  return { config, lmsProblems: problems };
 }
 
-function missingFor(config: Config, needs: readonly ConfigNeed[]): string[] {
+/** The LMS section, whole, or the list of what is missing for it (reported only when needed). */
+function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: string[] } {
+  const problems: string[] = [];
+  const need = <T>(value: T | undefined, name: string, expected: string): T | undefined => {
+    if (value === undefined) problems.push(`${name}: ${expected} (it is not set)`);
+    return value;
+  };
+  const url = need(
+    raw.LMS_URL?.replace(/\/+$/, ''),
+    'LMS_URL',
+    'expected the LMS base URL, e.g. https://school.brightspace.com',
+  );
+  if (raw.LMS === 'blackboard') {
+    problems.push(
+      'LMS: "blackboard" is not supported yet (Blackboard Learn is on the roadmap); use LMS=brightspace',
+    );
+  }
+  const blackboard = raw.LMS === 'blackboard';
+  const mode: AuthMode = raw.AUTH_MODE ?? (blackboard ? 'client-credentials' : 'refresh-token');
+  const bbOauth = url ? `${url}/learn/api/public/v1/oauth2` : undefined;
+  const clientId = need(
+    raw.OAUTH_CLIENT_ID,
+    'OAUTH_CLIENT_ID',
+    'expected the OAuth2 client id of the registered app',
+  );
+  const scope = raw.OAUTH_SCOPE ?? (blackboard ? '' : 'core:*:*');
+  const tokenUrl =
+    raw.OAUTH_TOKEN_URL ?? (blackboard ? bbOauth && `${bbOauth}/token` : BRIGHTSPACE_TOKEN_URL);
+  const authorizeUrl =
+    raw.OAUTH_AUTHORIZE_URL ??
+    (blackboard ? bbOauth && `${bbOauth}/authorizationcode` : BRIGHTSPACE_AUTHORIZE_URL);
+  let auth: unknown;
+  if (mode === 'client-credentials' && !blackboard) {
+    auth = {
+      kind: 'private-key-jwt',
+      mode,
+      clientId,
+      scope,
+      tokenUrl,
+      privateKeyFile: need(
+        raw.OAUTH_PRIVATE_KEY_FILE,
+        'OAUTH_PRIVATE_KEY_FILE',
+        'expected a PEM private key for client-credentials with a private-key JWT',
+      ),
+      keyId: need(raw.OAUTH_KEY_ID, 'OAUTH_KEY_ID', 'expected the key id (kid) registered in the JWKS'),
+    };
+  } else {
+    const clientSecret = need(
+      secret(raw.OAUTH_CLIENT_SECRET),
+      'OAUTH_CLIENT_SECRET',
+      'expected the OAuth2 client secret',
+    );
+    auth =
+      mode === 'client-credentials'
+        ? { kind: 'client-secret', mode, clientId, scope, tokenUrl, clientSecret }
+        : {
+            kind: 'refresh-token',
+            mode,
+            clientId,
+            scope,
+            tokenUrl,
+            clientSecret,
+            authorizeUrl,
+            initialRefreshToken: secret(raw.OAUTH_REFRESH_TOKEN),
+          };
+  }
+  if (problems.length > 0 || !url) return { lms: undefined, problems };
+  const parsed = authConfigSchema.safeParse(auth);
+  if (!parsed.success) {
+    return {
+      lms: undefined,
+      problems: parsed.error.issues.map((i) => `auth ${i.path.join('.')}: ${i.message}`),
+    };
+  }
+  return { lms: { kind: raw.LMS, url, host: new URL(url).host, auth: parsed.data }, problems };
+}
+
+function missingFor(
+  config: Config,
+  raw: RawEnv,
+  lmsProblems: string[],
+  needs: readonly ConfigNeed[],
+): string[] {
   const problems: string[] = [];
   const need = (ok: unknown, name: string, expected: string) => {
     if (!ok) problems.push(`${name}: ${expected} (it is not set)`);
   };
-  if (needs.includes('lms')) {
-    need(config.lmsUrl, 'LMS_URL', 'expected the LMS base URL, e.g. https://school.brightspace.com');
-    need(config.oauth.clientId, 'OAUTH_CLIENT_ID', 'expected the OAuth2 client id of the registered app');
-    if (config.authMode === 'client-credentials' && config.lms === 'brightspace') {
-      need(
-        config.oauth.privateKeyFile,
-        'OAUTH_PRIVATE_KEY_FILE',
-        'expected a PEM private key for client-credentials with a private-key JWT',
-      );
-      need(config.oauth.keyId, 'OAUTH_KEY_ID', 'expected the key id (kid) registered in the JWKS');
-    } else {
-      need(config.oauth.clientSecret, 'OAUTH_CLIENT_SECRET', 'expected the OAuth2 client secret');
-    }
-  }
-  if (needs.includes('browser-login')) {
-    need(config.lmsUsername, 'LMS_USERNAME', "expected the service user's web login name");
-    need(config.lmsPassword, 'LMS_PASSWORD', "expected the service user's web password");
+  if (needs.includes('lms')) problems.push(...lmsProblems);
+  if (needs.includes('browser-login') && !config.webLogin) {
+    need(raw.LMS_USERNAME, 'LMS_USERNAME', "expected the service user's web login name");
+    need(raw.LMS_PASSWORD, 'LMS_PASSWORD', "expected the service user's web password");
   }
   if (needs.includes('board-auth')) {
     need(config.board.user, 'BOARD_USER', 'expected a user name for the dashboard');

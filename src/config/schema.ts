@@ -104,6 +104,10 @@ export const envSchema = z.object({
     .default('certharvest'),
   DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
+  LMS_OUTAGE_PAUSE_MINUTES: positiveInt(
+    'minutes the LMS may be unreachable before the fleet pauses',
+    1440,
+  ).default(5),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

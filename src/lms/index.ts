@@ -24,3 +24,12 @@ export {
   type RateBudgetOptions,
   type RateHeaders,
 } from './rate-budget.ts';
+export type {
+  AwardEntry,
+  AwardKind,
+  CertificateFetcher,
+  LmsAdapter,
+  PdfBody,
+  UserDirectory,
+  UserRefKind,
+} from './ports.ts';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { certificateSchema, type CertificateOutcome } from '../certificate/index.ts';
 
 /**
  * The shapes that cross the queue. Producers in other languages get them as JSON Schema
@@ -66,48 +67,43 @@ export const discoverJobSchema = z.discriminatedUnion('kind', [
 ]);
 export type DiscoverJobData = z.infer<typeof discoverJobSchema>;
 
-const intId = z.number().int().positive();
-
-export const downloadJobSchema = z.object({
-  batchId: batchIdSchema,
-  /** `<lmsHost>:<orgUnitId>:<issuedId>`: the deduplication key. */
-  certKey: z.string().min(1),
-  userId: intId,
-  orgUnitId: intId,
-  issuedId: intId,
-  awardId: intId,
-  title: z.string().max(1000),
-  issuedDate: z.string().nullable(),
-  userRef: z.string().optional(),
+/** One certificate to download: the certificate itself, plus the batch that first asked for it. */
+export const downloadJobSchema = certificateSchema.extend({
+  batchId: batchIdSchema.describe('The batch that queued it (others may wait for it too).'),
+  certKey: z.string().min(1).max(400).describe('`<lmsHost>:<orgUnitId>:<issuedId>`: its identity.'),
+  userRef: z.string().max(300).optional().describe('How the batch named the user.'),
 });
 export type DownloadJobData = z.infer<typeof downloadJobSchema>;
 
-/** What a finished download job returns (shown in Bull Board). */
-export interface DownloadResult {
-  status: 'stored' | 'already-present';
-  path: string;
-  sha256: string;
-  bytes: number;
-  source: 'api' | 'browser' | 'disk';
-  title: string;
+/** What a finished download job returns (shown in Bull Board; settles its batches). */
+export type DownloadResult = Extract<CertificateOutcome, { status: 'stored' | 'already-stored' }>;
+
+/** An award the LMS sent that cannot become a download (hostile or malformed data). */
+export interface RejectedAward {
+  ref: string;
+  code: string;
+  reason: string;
 }
 
-/** What a finished discover job returns. */
+/** What a finished discover job returns (shown in Bull Board; settles its batch). */
 export interface DiscoverResult {
   userId?: number;
+  /** Users found by an all-users enumeration. */
+  users?: number;
   certificates: number;
   queued: number;
-  alreadyPresent: number;
+  alreadyStored: number;
   badgesIgnored: number;
   filteredOut: number;
-  invalidAwards: number;
-  users?: number;
+  /** At most `MAX_REJECTED_LISTED` of them; `rejectedCount` has them all. */
+  rejected: RejectedAward[];
+  rejectedCount: number;
 }
+
+/** How many unusable awards of one user are listed one by one. */
+export const MAX_REJECTED_LISTED = 50;
 
 /** The JSON Schema of a batch submission, for producers in other languages. */
 export function batchJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(batchSubmissionSchema, { io: 'input' }) as Record<string, unknown>;
 }
-
-export const certificateKey = (lmsHost: string, orgUnitId: number, issuedId: number): string =>
-  `${lmsHost}:${orgUnitId}:${issuedId}`;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CertharvestError } from '../errors/index.ts';
+import { BatchAccounting } from './batch-accounting.ts';
 import { BatchTracker } from './batch-tracker.ts';
 import {
   batchSubmissionSchema,
@@ -87,13 +88,9 @@ export async function submitBatch(
       });
   }
 
-  const created = await tracker.create(batchId, {
-    by: batch.by,
-    usersTotal: accepted.length + rejected.length,
-    enumerating: batch.allUsers,
-  });
+  const created = await tracker.create(batchId, { by: batch.by, enumerating: batch.allUsers });
   if (!created) throw new BatchExistsError(batchId);
-  for (const r of rejected) await tracker.userFailed(batchId, r.ref, 'USER_REF_MALFORMED', r.reason);
+  await tracker.rejectUsers(batchId, rejected);
 
   const filters = batch.filters;
   const jobs: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = accepted.map((value) => ({
@@ -109,6 +106,13 @@ export async function submitBatch(
       opts: { jobId: `${batchId}.all-users` },
     });
   }
+  // Open every job in the accounting before it exists, so its outcome always has a batch to settle.
+  const accounting = new BatchAccounting(deps.redis, deps.prefix);
+  await accounting.registerDiscover(
+    batchId,
+    jobs.filter((j) => j.data.kind === 'user').map((j) => j.opts.jobId),
+  );
+  if (batch.allUsers) await accounting.registerDiscover(batchId, [`${batchId}.all-users`], 'enumeration');
   for (let i = 0; i < jobs.length; i += 1000) await deps.queues.discover.addBulk(jobs.slice(i, i + 1000));
   return { batchId, queued: accepted.length, rejected, duplicates, allUsers: batch.allUsers };
 }

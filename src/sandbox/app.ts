@@ -20,6 +20,7 @@ export function buildApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(unreachable(deps.knobs, deps.stats));
   app.use(countRoutes(deps.stats));
   app.use(latency(deps.knobs, deps.closing));
   app.use((req, res, next) => (deps.auth.owns(req.path) ? deps.auth.handle(req, res) : next()));
@@ -30,6 +31,15 @@ export function buildApp(deps: AppDeps): Express {
   });
   app.use(errorHandler);
   return app;
+}
+
+/** The `unreachable` knob: cut the connection before a byte of any response, as a dead LMS would. */
+function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler {
+  return (req, _res, next) => {
+    if (!knobs.current.unreachable) return next();
+    stats.unreachableRequests++;
+    req.socket.destroy();
+  };
 }
 
 function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { KnobBox, TruncateStyle } from './knobs.ts';
+import type { KnobBox, RenderThrottleStatus, TruncateStyle } from './knobs.ts';
 import { SeededRandom } from './random.ts';
 import type { SandboxStats } from './stats.ts';
 
@@ -14,11 +14,17 @@ export class FaultInjector {
   readonly #knobs: KnobBox;
   readonly #stats: SandboxStats;
   readonly #rng: SeededRandom;
+  /** Render requests seen per IssuedId since `renderThrottleFirst` was last set. */
+  readonly #renderCounts = new Map<number, number>();
 
   constructor(knobs: KnobBox, stats: SandboxStats, seed: number) {
     this.#knobs = knobs;
     this.#stats = stats;
     this.#rng = new SeededRandom(seed ^ 0x5eed_fa17);
+    // "The first N" means the first N from now on, so a test can arm it on a shared sandbox.
+    knobs.onChange((patch) => {
+      if (patch.renderThrottleFirst !== undefined) this.#renderCounts.clear();
+    });
   }
 
   /** A 5xx status to answer with instead of the real response, or undefined. */
@@ -33,6 +39,22 @@ export class FaultInjector {
   throttle(): boolean {
     const rate = this.#knobs.current.throttleRate;
     return rate > 0 && this.#rng.next() < rate;
+  }
+
+  /**
+   * Whether to refuse this render request, which would otherwise get the certificate's PDF: the
+   * status and Retry-After to answer with, or undefined to serve it.
+   */
+  renderThrottle(issuedId: number): { status: RenderThrottleStatus; retryAfterSeconds: number } | undefined {
+    const { renderThrottleFirst, renderThrottleRate, renderThrottleStatus, retryAfterSeconds } =
+      this.#knobs.current;
+    const seen = (this.#renderCounts.get(issuedId) ?? 0) + 1;
+    this.#renderCounts.set(issuedId, seen);
+    const hit =
+      seen <= renderThrottleFirst || (renderThrottleRate > 0 && this.#rng.next() < renderThrottleRate);
+    if (!hit) return undefined;
+    this.#stats.renderThrottled++;
+    return { status: renderThrottleStatus, retryAfterSeconds };
   }
 
   /** How to cut this PDF response short, or undefined to send it whole. */

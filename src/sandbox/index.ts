@@ -1,6 +1,13 @@
-export { startSandbox, type Sandbox, type SandboxOptions } from './sandbox.ts';
+export { startSandbox, type RevokeOptions, type Sandbox, type SandboxOptions } from './sandbox.ts';
 export { formatEnvBlock, type SandboxEnv } from './env.ts';
-export { DEFAULT_KNOBS, TRUNCATE_STYLES, type SandboxKnobs, type TruncateStyle } from './knobs.ts';
+export {
+  DEFAULT_KNOBS,
+  RENDER_THROTTLE_STATUSES,
+  TRUNCATE_STYLES,
+  type RenderThrottleStatus,
+  type SandboxKnobs,
+  type TruncateStyle,
+} from './knobs.ts';
 export type { SandboxStats } from './stats.ts';
 export {
   AwardType,

@@ -38,7 +38,31 @@ export interface SandboxKnobs {
    * detection), so the chain is dead and only a new bootstrap helps.
    */
   replayRevokesChain: boolean;
+  /**
+   * 0..1: share of certificate render requests refused with `renderThrottleStatus`, an HTML page
+   * and `Retry-After: <retryAfterSeconds>`. Only requests that would otherwise get the PDF (a live
+   * session, a certificate the user may see) are candidates. Default 0.
+   */
+  renderThrottleRate: number;
+  /**
+   * The first N render requests of each certificate that would otherwise get the PDF are
+   * throttled, whatever `renderThrottleRate` says; counted afresh from each `setKnobs` that
+   * includes this knob. Default 0.
+   */
+  renderThrottleFirst: number;
+  /** The status of a throttled render request: 429 (default) or 503. */
+  renderThrottleStatus: RenderThrottleStatus;
+  /** Seconds sent as `Retry-After` on a throttled render request, 0..3600. Default 1. */
+  retryAfterSeconds: number;
+  /**
+   * While true, every request (OAuth, Valence, web) has its connection destroyed before any byte
+   * of a response: to a client the LMS is unreachable (a network error, no status). Default false.
+   */
+  unreachable: boolean;
 }
+
+export type RenderThrottleStatus = 429 | 503;
+export const RENDER_THROTTLE_STATUSES: readonly RenderThrottleStatus[] = [429, 503];
 
 export type TruncateStyle = 'content-length' | 'connection-close';
 export const TRUNCATE_STYLES: readonly TruncateStyle[] = ['content-length', 'connection-close'];
@@ -56,6 +80,11 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   accessTokenTtlSeconds: 3600,
   pdfApi: false,
   replayRevokesChain: false,
+  renderThrottleRate: 0,
+  renderThrottleFirst: 0,
+  renderThrottleStatus: 429,
+  retryAfterSeconds: 1,
+  unreachable: false,
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -84,6 +113,14 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   accessTokenTtlSeconds: wholeNumber(1),
   pdfApi: flag,
   replayRevokesChain: flag,
+  renderThrottleRate: rate,
+  renderThrottleFirst: wholeNumber(0),
+  renderThrottleStatus: (v) =>
+    RENDER_THROTTLE_STATUSES.includes(v as RenderThrottleStatus)
+      ? undefined
+      : `expected ${RENDER_THROTTLE_STATUSES.join(' or ')}`,
+  retryAfterSeconds: wholeNumber(0, 3600),
+  unreachable: flag,
 };
 
 /** Check a patch; throws a RangeError naming every bad knob and what it expects. */

@@ -74,6 +74,28 @@ export class OAuthStore {
     };
   };
 
+  /**
+   * What an administrator revoking the app's tokens does: every grant and every refresh token
+   * still usable is deleted, so each of them is `invalid_grant` from now on. Access tokens
+   * already issued live on until they expire (Brightspace's are self-contained JWTs) unless
+   * `accessTokens` is set. Returns how many usable refresh tokens were revoked; used ones stay,
+   * so presenting one still counts as a replay.
+   */
+  revokeRefreshTokens(options: { accessTokens: boolean }): number {
+    let revoked = 0;
+    for (const k of [...this.#entries.keys()]) {
+      const payload = this.#get(k);
+      if (!payload) continue;
+      if (k.startsWith('RefreshToken:') && !payload.consumed) {
+        this.#entries.delete(k);
+        revoked++;
+      } else if (k.startsWith('Grant:') || (options.accessTokens && k.startsWith('AccessToken:'))) {
+        this.#entries.delete(k);
+      }
+    }
+    return revoked;
+  }
+
   #get(k: string): AdapterPayload | undefined {
     const entry = this.#entries.get(k);
     if (!entry) return undefined;

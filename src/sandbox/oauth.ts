@@ -63,6 +63,8 @@ export interface AuthServer {
   verifyAccessToken(token: string): Promise<AccessTokenInfo | undefined>;
   /** Mint a refresh token for an account (a new grant), as if it had consented in a browser. */
   issueRefreshToken(accountId: string): Promise<string>;
+  /** Revoke every grant and usable refresh token (see `OAuthStore.revokeRefreshTokens`). */
+  revokeRefreshTokens(options: { accessTokens: boolean }): number;
   /**
    * Finish the authorization request's login and consent for a user already logged in to the
    * web UI: consent is granted automatically (the app is the tenant's own).
@@ -215,6 +217,11 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
         expiresWithSession: false,
       });
       return token.save();
+    },
+    revokeRefreshTokens: (revokeOptions) => {
+      const revoked = store.revokeRefreshTokens(revokeOptions);
+      stats.refreshTokensRevoked += revoked;
+      return revoked;
     },
     finishInteraction: async (req, res, userId) => {
       const details = await provider.interactionDetails(req, res);

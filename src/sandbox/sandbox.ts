@@ -28,6 +28,11 @@ export interface SandboxOptions {
   knobs?: Partial<SandboxKnobs>;
 }
 
+export interface RevokeOptions {
+  /** Also revoke every access token issued so far. Default false. */
+  accessTokens?: boolean;
+}
+
 export interface Sandbox {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
@@ -43,6 +48,14 @@ export interface Sandbox {
   certificatePdf(issuedId: number): Promise<Uint8Array>;
   /** A fresh refresh token for the service user, on a grant of its own (its own rotation chain). */
   issueRefreshToken(): Promise<string>;
+  /**
+   * Revoke every grant and refresh token issued so far, as an administrator revoking the app's
+   * tokens would: the next refresh with any of them is `400 invalid_grant`. Access tokens already
+   * issued keep working until they expire, unless `accessTokens: true` revokes them too (then
+   * Valence answers 401). `issueRefreshToken()` mints working ones again. Resolves to the number
+   * of usable refresh tokens revoked.
+   */
+  revokeRefreshTokens(options?: RevokeOptions): Promise<number>;
   /** Live counters (the same object throughout; `resetStats` zeroes it). */
   readonly stats: SandboxStats;
   resetStats(): void;
@@ -117,6 +130,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       institution,
       certificatePdf: async (issuedId) => (await certificates.get(issuedId)).slice(),
       issueRefreshToken: () => auth.issueRefreshToken(serviceAccount),
+      revokeRefreshTokens: async (revokeOptions = {}) =>
+        auth.revokeRefreshTokens({ accessTokens: revokeOptions.accessTokens ?? false }),
       stats,
       resetStats: () => resetStats(stats),
       close: async () => {

@@ -19,9 +19,11 @@ export interface SandboxStats {
   renderPdf: number;
   /** Render-URL requests answered with the login page (no or expired session). */
   renderLoginPage: number;
+  /** Render requests refused by `renderThrottleRate` / `renderThrottleFirst` (429 or 503). */
+  renderThrottled: number;
   /** PDFs served by the `/pdf` API route (truncated ones included). */
   pdfApi: number;
-  /** Every 429 sent: throttle knob and spent budget. */
+  /** Every 429 Valence sent: throttle knob and spent budget (render 429s: `renderThrottled`). */
   throttled429: number;
   /** The part of `throttled429` caused by a spent per-minute budget. */
   budget429: number;
@@ -29,6 +31,10 @@ export interface SandboxStats {
   injected5xx: number;
   /** PDF responses cut short by the `truncateRate` knob. */
   truncated: number;
+  /** Requests whose connection was destroyed unanswered because of the `unreachable` knob. */
+  unreachableRequests: number;
+  /** Live refresh tokens revoked by `revokeRefreshTokens()`. */
+  refreshTokensRevoked: number;
   /** Every request under `/d2l/api/`. */
   valenceRequests: number;
   /** Web sessions that ended, by cause. */
@@ -49,11 +55,14 @@ export function createStats(): SandboxStats {
     unauthorized401: 0,
     renderPdf: 0,
     renderLoginPage: 0,
+    renderThrottled: 0,
     pdfApi: 0,
     throttled429: 0,
     budget429: 0,
     injected5xx: 0,
     truncated: 0,
+    unreachableRequests: 0,
+    refreshTokensRevoked: 0,
     valenceRequests: 0,
     sessionsExpired: { idle: 0, maxRequests: 0 },
     sessionExtends: 0,

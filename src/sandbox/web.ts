@@ -99,6 +99,12 @@ export function webRouter(deps: WebDeps): Router {
     const viewer = institution.user(userId);
     if (viewer?.role === 'student' && viewer.UserId !== award.UserId)
       return sendHtml(res, 403, forbiddenPage());
+    const throttled = faults.renderThrottle(award.IssuedId);
+    if (throttled) {
+      res.setHeader('Retry-After', String(throttled.retryAfterSeconds));
+      const reason = throttled.status === 429 ? 'Too Many Requests' : 'Service Unavailable';
+      return sendHtml(res, throttled.status, errorPage(throttled.status, reason));
+    }
     const pdf = await certificates.get(award.IssuedId);
     stats.renderPdf++;
     sendPdf(res, pdf, `Certificate-${award.IssuedId}.pdf`, faults.truncation());

@@ -5,7 +5,9 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
+import type { FleetBreaker, PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
+import { withTimeout } from '../util/with-timeout.ts';
 import { basicAuth } from './basic-auth.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
@@ -20,6 +22,31 @@ export interface BoardServerOptions {
   logger: Logger;
   /** Per-queue descriptions shown in the board. */
   descriptions?: Record<string, string>;
+  /** The fleet's breaker: a pause shows in `/readyz` (503 with the reason) and on the board. */
+  breaker?: Pick<FleetBreaker, 'current'>;
+}
+
+/** How long a probe of Redis may take before `/readyz` answers "not ready". */
+const PROBE_TIMEOUT_MS = 900;
+
+/** A queue adapter whose description leads with the fleet's pause, when there is one. */
+class FleetAwareAdapter extends BullMQAdapter {
+  readonly #pause: () => PauseRecord | null;
+
+  constructor(
+    queue: Queue,
+    options: ConstructorParameters<typeof BullMQAdapter>[1],
+    pause: () => PauseRecord | null,
+  ) {
+    super(queue, options);
+    this.#pause = pause;
+  }
+
+  override getDescription(): string {
+    const p = this.#pause();
+    const base = super.getDescription();
+    return p ? `⏸ FLEET PAUSED (${p.reason}): ${p.message} — fix: ${p.fix}${base ? ` · ${base}` : ''}` : base;
+  }
 }
 
 export interface BoardServer {
@@ -39,9 +66,24 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  // The board reads the pause record now and then, so pages and probes never wait on Redis for it.
+  let pause: PauseRecord | null = null;
+  const refreshPause = async () => {
+    if (!options.breaker) return;
+    pause = await withTimeout(options.breaker.current(), PROBE_TIMEOUT_MS, 'pause record').catch(() => pause);
+  };
+  await refreshPause();
+  const pauseTimer = setInterval(() => void refreshPause(), 2_000);
+  pauseTimer.unref();
+
   app.get('/readyz', async (_req, res) => {
     try {
-      await options.redis.ping();
+      await withTimeout(options.redis.ping(), PROBE_TIMEOUT_MS, 'Redis PING');
+      await refreshPause();
+      if (pause) {
+        res.status(503).json({ status: 'paused', redis: 'ok', pause });
+        return;
+      }
       res.json({ status: 'ready', redis: 'ok' });
     } catch (err) {
       res.status(503).json({ status: 'not ready', redis: (err as Error).message });
@@ -63,12 +105,16 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   createBullBoard({
     queues: options.queues.map(
       (q) =>
-        new BullMQAdapter(q, {
-          readOnlyMode: false,
-          allowRetries: true,
-          description: options.descriptions?.[q.name] ?? '',
-          displayName: q.name,
-        }),
+        new FleetAwareAdapter(
+          q,
+          {
+            readOnlyMode: false,
+            allowRetries: true,
+            description: options.descriptions?.[q.name] ?? '',
+            displayName: q.name,
+          },
+          () => pause,
+        ),
     ),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'certharvest' } },
@@ -87,6 +133,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
     url,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(pauseTimer);
         server.closeAllConnections();
         server.close(() => resolve());
       }),

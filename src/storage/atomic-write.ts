@@ -1,34 +1,54 @@
 import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 
+/** The folder under OUTPUT_DIR that holds files being written; same filesystem, so rename is atomic. */
+export const PARTIAL_DIR = '.partial';
+
+/** This host's name as it appears in temp file names: only characters safe in a file name. */
+export const thisHost = (): string => hostname().replace(/[^A-Za-z0-9._]/g, '_') || 'host';
+
 /**
- * Write `data` to `file` so that readers see either the old file or the whole new one: a temp
- * file in the same folder, fsync, rename over the target, fsync the folder.
+ * `<hostname>-<pid>-<random>.tmp`: the owner is in the name so a start-up sweep can tell a dead
+ * writer's leftovers from a live one's, and the random part means a stale file never blocks a write.
+ * The hostname never holds `-` (see `thisHost`), so the name splits back unambiguously.
  */
-export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (err) {
-    await handle.close();
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  await fsyncDir(dir);
+export const tempFileName = (pid = process.pid, host = thisHost()): string =>
+  `${host}-${pid}-${randomBytes(8).toString('hex')}.tmp`;
+
+const TEMP_NAME = /^([A-Za-z0-9._]+)-([1-9][0-9]{0,9})-[0-9a-f]+\.tmp$/;
+
+/** The owner named by a temp file name, or null for a name this module did not make. */
+export function tempFileOwner(name: string): { host: string; pid: number } | null {
+  const match = TEMP_NAME.exec(name);
+  return match ? { host: match[1]!, pid: Number(match[2]) } : null;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
+/**
+ * Write `data` to a new temp file in `partialDir` and fsync it, so that a rename publishes the
+ * whole content. Returns the temp file's path; on any failure the file is removed.
+ */
+export async function writeTempFile(partialDir: string, data: Uint8Array | string): Promise<string> {
+  const tmp = path.join(partialDir, tempFileName());
+  const handle = await open(tmp, 'wx', 0o644);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      // close() can report a deferred write error (NFS), so it is awaited on the success path too.
+      await handle.close();
+    }
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  return tmp;
+}
+
+/** Make a rename or a new folder entry durable. */
+export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
@@ -36,5 +56,39 @@ async function fsyncDir(dir: string): Promise<void> {
     // Some filesystems refuse fsync on a directory; the rename is still atomic there.
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * Folders known to exist, so each is made (mkdir) once per process rather than once per file.
+ * Bounded: past `limit` entries it starts over, which costs one extra mkdir per folder.
+ */
+export class Folders {
+  readonly #made = new Set<string>();
+
+  constructor(readonly limit = 10_000) {}
+
+  /**
+   * Make `dir` (and its parents) unless made before. With `durable`, a folder that had to be
+   * created is fsynced into its parent, so a crash cannot lose the new folder with its files.
+   */
+  async ensure(dir: string, durable = false): Promise<void> {
+    if (this.#made.has(dir)) return;
+    const created = await mkdir(dir, { recursive: true });
+    if (created !== undefined && durable) {
+      // Every folder that gained an entry: from the new folder's parent down to `dir`'s parent.
+      const top = path.dirname(created);
+      for (let d = dir; d !== top && d !== path.dirname(d);) {
+        d = path.dirname(d);
+        await fsyncDir(d);
+      }
+    }
+    if (this.#made.size >= this.limit) this.#made.clear();
+    this.#made.add(dir);
+  }
+
+  /** Forget every folder: one was removed behind this process's back. */
+  forget(): void {
+    this.#made.clear();
   }
 }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { CertificateIds } from '../certificate/index.ts';
 import { CertharvestError } from '../errors/index.ts';
 
 /** An id from the LMS that cannot safely become part of a file name. Never retried. */
@@ -13,12 +14,6 @@ export class UnsafeIdError extends CertharvestError {
   }
 }
 
-export interface CertificateIds {
-  userId: number | string;
-  orgUnitId: number | string;
-  issuedId: number | string;
-}
-
 export interface CertificatePaths {
   dir: string;
   pdf: string;
@@ -29,7 +24,10 @@ export interface CertificatePaths {
 
 const INTEGER_ID = /^[1-9][0-9]{0,17}$/;
 
-/** Accept only plain positive integers (as numbers or digit strings); anything else throws. */
+/**
+ * Accept only plain positive integers (as numbers or digit strings); anything else throws. The
+ * types already say "number", but ids come from LMS JSON and job data, so the path is checked again.
+ */
 export function safeId(field: string, value: unknown): string {
   const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : value;
   if (typeof text !== 'string' || !INTEGER_ID.test(text)) throw new UnsafeIdError(field, value);

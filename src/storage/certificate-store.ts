@@ -1,90 +1,196 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
-import { writeFileAtomic } from './atomic-write.ts';
+import { createHash, randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import type {
+  Certificate,
+  CertificateIds,
+  CertificateOnDisk,
+  CertificateOutcome,
+  CertificateSource,
+  StoredCertificate,
+} from '../certificate/index.ts';
+import { Folders, fsyncDir, PARTIAL_DIR, writeTempFile } from './atomic-write.ts';
 import { certificatePaths, type CertificatePaths } from './certificate-path.ts';
+import { errnoOf, toOutputError } from './errors.ts';
+import { sweepPartials } from './partial-sweep.ts';
+import { formatSidecar, readSidecar } from './sidecar.ts';
 
-/** What the sidecar JSON beside each PDF holds. */
-export interface CertificateMetadata {
-  userId: number;
-  orgUnitId: number;
-  issuedId: number;
-  awardId: number;
-  title: string;
-  /** ISO 8601, UTC. */
-  issuedDate: string | null;
-  sha256: string;
-  bytes: number;
-  source: 'api' | 'browser';
-  /** ISO 8601, UTC. */
-  downloadedAt: string;
+export interface CertificateStoreOptions {
+  /** The LMS host the certificates come from; written into each sidecar, and checked on reading one. */
   lmsHost: string;
-  userRef?: string;
 }
 
-export type CertificateFacts = Omit<CertificateMetadata, 'sha256' | 'bytes' | 'downloadedAt'>;
+export type SaveOutcome = Extract<CertificateOutcome, { status: 'stored' | 'already-stored' }>;
 
-export interface StoreResult {
-  status: 'stored' | 'unchanged';
-  paths: CertificatePaths;
-  sha256: string;
-  bytes: number;
-}
+/** How much `checkWritable()` writes: about a certificate's size, so "writable" means one fits. */
+const PROBE_BYTES = 256 * 1024;
 
 export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /**
- * Where certificates land. The PDF is written first and the sidecar second, both atomically, so a
- * sidecar always describes a whole PDF; the PDF's own bytes (not the sidecar) decide whether a
- * certificate is already present.
+ * Where certificates land: `OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf` with a `.json` sidecar
+ * (a `StoredCertificate`). Files are written in `OUTPUT_DIR/.partial/` and renamed into place, the
+ * PDF first and the sidecar second, so a sidecar always describes a whole PDF.
  */
 export class CertificateStore {
-  constructor(readonly outputDir: string) {}
+  readonly outputDir: string;
+  readonly lmsHost: string;
+  readonly #partialDir: string;
+  readonly #folders = new Folders();
 
-  paths(facts: Pick<CertificateFacts, 'userId' | 'orgUnitId' | 'issuedId'>): CertificatePaths {
-    return certificatePaths(this.outputDir, facts);
-  }
-
-  /** The stored metadata when the PDF and its sidecar are both there and agree; else null. */
-  async existing(
-    facts: Pick<CertificateFacts, 'userId' | 'orgUnitId' | 'issuedId'>,
-  ): Promise<CertificateMetadata | null> {
-    const paths = this.paths(facts);
-    const [pdf, sidecar] = await Promise.all([readOrNull(paths.pdf), readOrNull(paths.sidecar)]);
-    if (!pdf || !sidecar) return null;
-    try {
-      const meta = JSON.parse(sidecar.toString('utf8')) as CertificateMetadata;
-      return meta.sha256 === sha256Hex(pdf) && meta.bytes === pdf.length ? meta : null;
-    } catch {
-      return null;
+  constructor(outputDir: string, options: CertificateStoreOptions) {
+    if (typeof outputDir !== 'string' || outputDir.trim() === '') {
+      throw new TypeError(
+        `CertificateStore: outputDir must be a folder path, got ${JSON.stringify(outputDir)}`,
+      );
     }
+    if (typeof options?.lmsHost !== 'string' || options.lmsHost.trim() === '') {
+      throw new TypeError(
+        `CertificateStore: options.lmsHost must be the LMS host name, got ${JSON.stringify(options?.lmsHost)}`,
+      );
+    }
+    this.outputDir = path.resolve(outputDir);
+    this.lmsHost = options.lmsHost;
+    this.#partialDir = path.join(this.outputDir, PARTIAL_DIR);
   }
 
-  /** Store a validated PDF; skip the write when the same bytes are already there. */
-  async save(facts: CertificateFacts, pdf: Uint8Array, now = new Date()): Promise<StoreResult> {
-    const paths = this.paths(facts);
+  paths(ids: CertificateIds): CertificatePaths {
+    return certificatePaths(this.outputDir, ids);
+  }
+
+  /**
+   * Where the certificate lies when it is already stored whole for this LMS host, else null.
+   * Cheap: the small sidecar is read and the PDF only stat'ed (its size must match the sidecar's).
+   */
+  async existing(ids: CertificateIds): Promise<CertificateOnDisk | null> {
+    const paths = this.paths(ids);
+    const text = await this.#readIfThere(paths.sidecar);
+    const facts = text === null ? null : readSidecar(text, ids, this.lmsHost);
+    if (!facts) return null;
+    const pdf = await this.#statIfThere(paths.pdf);
+    if (!pdf?.isFile() || pdf.size !== facts.bytes) return null;
+    return { path: paths.pdf, sha256: facts.sha256, bytes: facts.bytes };
+  }
+
+  /**
+   * Store a validated PDF with its sidecar. When the same bytes are already stored, nothing is
+   * written. Throws `OutputUnavailableError` when OUTPUT_DIR is full or not writable.
+   */
+  async save(
+    cert: Certificate,
+    pdf: Uint8Array,
+    source: CertificateSource,
+    extra: { userRef?: string } = {},
+    now = new Date(),
+  ): Promise<SaveOutcome> {
+    const paths = this.paths(cert);
     const sha256 = sha256Hex(pdf);
-    const current = await this.existing(facts);
-    if (current && current.sha256 === sha256) {
-      return { status: 'unchanged', paths, sha256, bytes: pdf.length };
-    }
-    await mkdir(paths.dir, { recursive: true });
-    const meta: CertificateMetadata = {
-      ...facts,
+    const current = await this.existing(cert);
+    if (current?.sha256 === sha256) return { status: 'already-stored', ...current };
+
+    const stored: StoredCertificate = {
+      userId: cert.userId,
+      orgUnitId: cert.orgUnitId,
+      issuedId: cert.issuedId,
+      awardId: cert.awardId,
+      title: cert.title,
+      issuedDate: cert.issuedDate,
       sha256,
       bytes: pdf.length,
+      source,
       downloadedAt: now.toISOString(),
+      lmsHost: this.lmsHost,
+      ...(extra.userRef !== undefined && { userRef: extra.userRef }),
     };
-    await writeFileAtomic(paths.pdf, pdf);
-    await writeFileAtomic(paths.sidecar, `${JSON.stringify(meta, null, 2)}\n`);
-    return { status: 'stored', paths, sha256, bytes: pdf.length };
+    const write = () => this.#write(paths, pdf, formatSidecar(stored), current !== null);
+    try {
+      try {
+        await write();
+      } catch (err) {
+        // A folder this process made was removed behind its back (or a sweep on another
+        // container with this hostname took the temp file): make the folders again, once.
+        if (errnoOf(err) !== 'ENOENT') throw err;
+        this.#folders.forget();
+        await write();
+      }
+    } catch (err) {
+      throw toOutputError(err, this.outputDir, paths.pdf);
+    }
+    return { status: 'stored', source, path: paths.pdf, sha256, bytes: pdf.length };
   }
-}
 
-async function readOrNull(file: string): Promise<Buffer | null> {
-  try {
-    return await readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+  /** Delete what writers that died mid-write left behind; returns how many files it removed. */
+  async sweepPartials(): Promise<number> {
+    try {
+      return await sweepPartials(this.outputDir);
+    } catch (err) {
+      throw toOutputError(err, this.outputDir, this.#partialDir);
+    }
+  }
+
+  /**
+   * Make sure OUTPUT_DIR takes files: create it, then write, fsync and remove a probe file in
+   * `.partial/`. Throws `OutputUnavailableError` when it cannot. Never trusts the folder cache, so
+   * it also tells when a removed OUTPUT_DIR can be made again.
+   */
+  async checkWritable(): Promise<void> {
+    let probe: string | undefined;
+    try {
+      await mkdir(this.#partialDir, { recursive: true });
+      probe = await writeTempFile(this.#partialDir, randomBytes(PROBE_BYTES));
+      await unlink(probe);
+    } catch (err) {
+      throw toOutputError(err, this.outputDir, probe ?? this.#partialDir);
+    }
+  }
+
+  /**
+   * Both temp files are written and fsynced together; then the PDF is renamed into place before
+   * the sidecar, and the folder is fsynced once for both renames. When `replacing`, the old
+   * sidecar goes first: a crash between the renames must not leave it vouching for a new PDF of
+   * the same size.
+   */
+  async #write(paths: CertificatePaths, pdf: Uint8Array, sidecar: string, replacing: boolean): Promise<void> {
+    await this.#folders.ensure(this.#partialDir);
+    await this.#folders.ensure(paths.dir, true);
+    const temps = await Promise.allSettled([
+      writeTempFile(this.#partialDir, pdf),
+      writeTempFile(this.#partialDir, sidecar),
+    ]);
+    const [pdfTemp, sidecarTemp] = temps.map((t) => (t.status === 'fulfilled' ? t.value : undefined));
+    try {
+      for (const t of temps) if (t.status === 'rejected') throw t.reason;
+      if (replacing) await rm(paths.sidecar, { force: true });
+      await rename(pdfTemp!, paths.pdf);
+      await rename(sidecarTemp!, paths.sidecar);
+    } catch (err) {
+      await Promise.all([pdfTemp, sidecarTemp].map((t) => t && rm(t, { force: true })));
+      throw err;
+    }
+    await fsyncDir(paths.dir);
+  }
+
+  async #readIfThere(file: string): Promise<string | null> {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (err) {
+      return this.#absent(err, file);
+    }
+  }
+
+  async #statIfThere(file: string): Promise<Stats | null> {
+    try {
+      return await stat(file);
+    } catch (err) {
+      return this.#absent(err, file);
+    }
+  }
+
+  /** Not there (or a folder in its place) reads as "not stored"; unreadable OUTPUT_DIR throws. */
+  #absent(err: unknown, file: string): null {
+    const errno = errnoOf(err);
+    if (errno === 'ENOENT' || errno === 'ENOTDIR' || errno === 'EISDIR') return null;
+    throw toOutputError(err, this.outputDir, file);
   }
 }

@@ -1,15 +1,8 @@
 export {
   CertificateStore,
   sha256Hex,
-  type CertificateFacts,
-  type CertificateMetadata,
-  type StoreResult,
+  type CertificateStoreOptions,
+  type SaveOutcome,
 } from './certificate-store.ts';
-export {
-  certificatePaths,
-  safeId,
-  UnsafeIdError,
-  type CertificatePaths,
-  type CertificateIds,
-} from './certificate-path.ts';
-export { writeFileAtomic } from './atomic-write.ts';
+export { certificatePaths, safeId, UnsafeIdError, type CertificatePaths } from './certificate-path.ts';
+export { OutputUnavailableError, toOutputError } from './errors.ts';

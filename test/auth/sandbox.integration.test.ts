@@ -40,6 +40,7 @@ describe('auth against the sandbox LMS', () => {
   const worker = (prefix: string, refreshToken: string): Promise<TokenProvider> =>
     createTokenProvider({
       config: loadConfig({
+        needs: ['lms', 'secrets-key'],
         envFile: false,
         env: { ...sb.env, OAUTH_REFRESH_TOKEN: refreshToken, SECRETS_KEY: secretsKey },
       }),

@@ -19,27 +19,68 @@ function problemsOf(fn: () => unknown): string[] {
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
-    const config = loadConfig({ env: {}, envFile: false, cwd: '/srv/x' });
-    expect(config.lms).toBe('brightspace');
-    expect(config.authMode).toBe('refresh-token');
+    const config = loadConfig({
+      env: { LMS_URL: 'https://school.example', OAUTH_CLIENT_ID: 'id', OAUTH_CLIENT_SECRET: 's' },
+      envFile: false,
+      cwd: '/srv/x',
+      needs: ['lms'],
+    });
+    expect(config.lms.kind).toBe('brightspace');
+    expect(config.lms.host).toBe('school.example');
+    expect(config.lms.auth).toMatchObject({
+      kind: 'refresh-token',
+      mode: 'refresh-token',
+      tokenUrl: 'https://auth.brightspace.com/core/connect/token',
+      authorizeUrl: 'https://auth.brightspace.com/oauth2/auth',
+      scope: 'core:*:*',
+    });
     expect(config.downloadStrategy).toBe('auto');
     expect(config.outputDir).toBe('/srv/x/certificates');
-    expect(config.oauth.tokenUrl).toBe('https://auth.brightspace.com/core/connect/token');
-    expect(config.oauth.authorizeUrl).toBe('https://auth.brightspace.com/oauth2/auth');
+    expect(config.outagePauseAfterMs).toBe(5 * 60_000);
     expect(config.board.port).toBe(3000);
     expect(config.board.host).toBe('127.0.0.1');
     expect(config.redisUrl.reveal()).toBe('redis://127.0.0.1:6379');
     expect(config.logLevel).toBe('info');
   });
 
-  it('derives Blackboard defaults from LMS_URL', () => {
-    const config = loadConfig({
-      env: { LMS: 'blackboard', LMS_URL: 'https://bb.example.edu/' },
+  it('parses one complete shape per auth mode', () => {
+    const base = { LMS_URL: 'https://school.example/', OAUTH_CLIENT_ID: 'id' };
+    const jwt = loadConfig({
+      env: {
+        ...base,
+        AUTH_MODE: 'client-credentials',
+        OAUTH_PRIVATE_KEY_FILE: '/etc/hostname',
+        OAUTH_KEY_ID: 'k1',
+      },
       envFile: false,
+      needs: ['lms'],
     });
-    expect(config.authMode).toBe('client-credentials');
-    expect(config.lmsUrl).toBe('https://bb.example.edu');
-    expect(config.oauth.tokenUrl).toBe('https://bb.example.edu/learn/api/public/v1/oauth2/token');
+    expect(jwt.lms.url).toBe('https://school.example');
+    expect(jwt.lms.auth).toMatchObject({
+      kind: 'private-key-jwt',
+      privateKeyFile: '/etc/hostname',
+      keyId: 'k1',
+    });
+    const problems = problemsOf(() =>
+      loadConfig({ env: { ...base, AUTH_MODE: 'client-credentials' }, envFile: false, needs: ['lms'] }),
+    );
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['OAUTH_PRIVATE_KEY_FILE', 'OAUTH_KEY_ID']);
+  });
+
+  it('refuses LMS=blackboard until Blackboard is built, naming the variable', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        env: {
+          LMS: 'blackboard',
+          LMS_URL: 'https://bb.example.edu/',
+          OAUTH_CLIENT_ID: 'id',
+          OAUTH_CLIENT_SECRET: 's',
+        },
+        envFile: false,
+        needs: ['lms'],
+      }),
+    );
+    expect(problems).toEqual([expect.stringMatching(/^LMS: "blackboard" is not supported yet/)]);
   });
 
   it('names every wrong variable once, with what is expected', () => {
@@ -103,9 +144,12 @@ describe('loadConfig', () => {
         'LMS_URL=https://from-file.example\nLOG_LEVEL=debug\nLMS_PASSWORD=pw\n',
       );
       const config = loadConfig({ env: { LOG_LEVEL: 'warn' }, cwd: dir });
-      expect(config.lmsUrl).toBe('https://from-file.example');
       expect(config.logLevel).toBe('warn');
-      expect(config.lmsPassword?.reveal()).toBe('pw');
+      expect(problemsOf(() => loadConfig({ env: {}, cwd: dir, needs: ['lms'] }))[0]).toMatch(
+        /^OAUTH_CLIENT_ID/,
+      );
+      const withUser = loadConfig({ env: { LMS_USERNAME: 'svc' }, cwd: dir, needs: ['browser-login'] });
+      expect(withUser.webLogin.password.reveal()).toBe('pw');
     } finally {
       await cleanup();
     }
@@ -113,10 +157,16 @@ describe('loadConfig', () => {
 
   it('keeps secrets out of JSON and inspection', () => {
     const config = loadConfig({
-      env: { LMS_PASSWORD: 'hunter2', OAUTH_CLIENT_SECRET: 's3cr3t' },
+      env: {
+        LMS_USERNAME: 'svc',
+        LMS_PASSWORD: 'hunter2',
+        LMS_URL: 'https://x.example',
+        OAUTH_CLIENT_ID: 'id',
+        OAUTH_CLIENT_SECRET: 's3cr3t',
+      },
       envFile: false,
     });
-    const dumped = JSON.stringify(config) + String(config.lmsPassword);
+    const dumped = JSON.stringify(config) + String(config.webLogin?.password);
     expect(dumped).not.toContain('hunter2');
     expect(dumped).not.toContain('s3cr3t');
     expect(dumped).toContain('[redacted]');

@@ -2,7 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import type { LogLevel } from '../../src/config/index.ts';
+import { createLogger, type Logger } from '../../src/log/index.ts';
+import { connectRedis } from '../../src/queue/index.ts';
 
 /** The run's Redis server URL (started by test/setup/global.ts). */
 export const testRedisUrl = (): string => inject('redisUrl');
@@ -29,4 +35,47 @@ export async function sleepUntil<T>(
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, stepMs));
   }
+}
+
+/** A logger that keeps every line (parsed JSON) in `lines`, for assertions and secret scans. */
+export function captureLogger(level: LogLevel = 'debug'): {
+  logger: Logger;
+  lines: Record<string, unknown>[];
+  text: () => string;
+} {
+  const lines: Record<string, unknown>[] = [];
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString().split('\n').filter(Boolean)) {
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      cb();
+    },
+  });
+  return { logger: createLogger({ level, destination: sink }), lines, text: () => raw.join('\n') };
+}
+
+/** A Redis connection to the run's server and a key prefix of its own; `close()` quits. */
+export async function withRedis(
+  name = 'r',
+): Promise<{ redis: Redis; prefix: string; close: () => Promise<void> }> {
+  const redis = await connectRedis(testRedisUrl());
+  return { redis, prefix: uniquePrefix(name), close: async () => void (await redis.quit()) };
+}
+
+/** A stand-in BullMQ job for unit tests of code that reads a job (never for processors under test). */
+export function fakeJob<T>(data: T, overrides: Partial<Job<T>> = {}): Job<T> {
+  return {
+    id: `fake-${randomBytes(3).toString('hex')}`,
+    name: 'fake',
+    queueName: 'fake',
+    data,
+    attemptsMade: 0,
+    stalledCounter: 0,
+    opts: { attempts: 3 },
+    log: async () => 0,
+    ...overrides,
+  } as unknown as Job<T>;
 }

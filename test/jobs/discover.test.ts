@@ -3,15 +3,19 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscoverProcessor } from '../../jobs/discover.ts';
 import { createLogger } from '../../src/log/index.ts';
+import { FleetBreaker, OutageClock } from '../../src/fleet/index.ts';
+import type { AwardEntry, UserDirectory } from '../../src/lms/index.ts';
 import {
+  BatchAccounting,
   BatchTracker,
   connectRedis,
+  discoverSettlement,
   openQueues,
   type CertharvestQueues,
   type DiscoverJobData,
 } from '../../src/queue/index.ts';
 import { CertificateStore } from '../../src/storage/index.ts';
-import type { AwardEntry, UserDirectory } from '../../src/worker/ports.ts';
+import type { FleetControl } from '../../src/worker/handle-job-error.ts';
 import { tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 // A unit test of the discover processor alone: the LMS is a hand-written directory that sends
@@ -22,21 +26,19 @@ const hostileDirectory: UserDirectory = {
     return { userId: Number(value) };
   },
   async *listAllUserIds() {},
+  async reachable() {
+    return true;
+  },
   async *listAwards(): AsyncIterable<AwardEntry> {
     yield {
       ok: true,
-      award: {
-        issuedId: 11,
-        orgUnitId: 500,
-        awardId: 1,
-        kind: 'certificate',
-        title: 'Good',
-        issuedDate: null,
-      },
+      kind: 'certificate',
+      certificate: { userId: 42, issuedId: 11, orgUnitId: 500, awardId: 1, title: 'Good', issuedDate: null },
     };
     yield {
       ok: true,
-      award: { issuedId: 12, orgUnitId: 500, awardId: 2, kind: 'badge', title: 'Badge', issuedDate: null },
+      kind: 'badge',
+      certificate: { userId: 42, issuedId: 12, orgUnitId: 500, awardId: 2, title: 'Badge', issuedDate: null },
     };
     yield {
       ok: false,
@@ -64,28 +66,45 @@ afterAll(async () => {
   await out.cleanup();
 });
 
+function processor() {
+  const logger = createLogger({ level: 'silent' });
+  const breaker = new FleetBreaker({ redis, prefix, queues: [queues.discover, queues.download], logger });
+  const fleet: FleetControl = {
+    breaker,
+    outage: new OutageClock(redis, prefix),
+    outagePauseAfterMs: 60_000,
+    logger,
+  };
+  return createDiscoverProcessor({
+    directory: hostileDirectory,
+    store: new CertificateStore(out.dir, { lmsHost: 'school.example' }),
+    accounting: new BatchAccounting(redis, prefix),
+    discoverQueue: queues.discover,
+    downloadQueue: queues.download,
+    fleet,
+    logger,
+  });
+}
+
 describe('discover processor', () => {
   it('fails a hostile award alone and queues the good certificate; badges are ignored', async () => {
     const tracker = new BatchTracker(redis, prefix);
-    await tracker.create('hostile', { by: 'userId', usersTotal: 1, enumerating: false });
-    const processor = createDiscoverProcessor({
-      directory: hostileDirectory,
-      store: new CertificateStore(out.dir),
-      tracker,
-      discoverQueue: queues.discover,
-      downloadQueue: queues.download,
-      logger: createLogger({ level: 'silent' }),
-    });
+    const accounting = new BatchAccounting(redis, prefix);
+    await tracker.create('hostile', { by: 'userId', enumerating: false });
     const data: DiscoverJobData = { kind: 'user', batchId: 'hostile', by: 'userId', value: '42' };
-    const job = await queues.discover.add('u', data);
-    const result = await processor(job as Job<DiscoverJobData>, 'token');
+    const job = await queues.discover.add('u', data, { jobId: 'hostile.u42' });
+    await accounting.registerDiscover('hostile', ['hostile.u42']);
+    const result = await processor()(job as Job<DiscoverJobData>, 'token');
     expect(result).toMatchObject({
       userId: 42,
       certificates: 1,
       queued: 1,
       badgesIgnored: 1,
-      invalidAwards: 1,
+      rejectedCount: 1,
     });
+    // The processor wrote no batch counter; its outcome does, through the accounting.
+    expect(await tracker.status('hostile')).toMatchObject({ usersDone: 0, certsFound: 1, certsFailed: 0 });
+    await accounting.settleDiscover(String(job.id), discoverSettlement(result));
 
     const downloads = await queues.download.getJobs(['waiting']);
     expect(downloads.map((j) => j.data)).toEqual([
@@ -96,18 +115,12 @@ describe('discover processor', () => {
     expect(status?.failures[0]).toMatchObject({ kind: 'certificate', code: 'LMS_DATA_INVALID' });
   });
 
-  it('rejects malformed job data at once, naming the field', async () => {
-    const processor = createDiscoverProcessor({
-      directory: hostileDirectory,
-      store: new CertificateStore(out.dir),
-      tracker: new BatchTracker(redis, prefix),
-      discoverQueue: queues.discover,
-      downloadQueue: queues.download,
-      logger: createLogger({ level: 'silent' }),
-    });
+  it('gives up on malformed job data at once, naming the field, with the code as a field', async () => {
     const job = await queues.discover.add('bad', { kind: 'user', batchId: '../x', by: 'email' } as never);
-    await expect(processor(job as Job<DiscoverJobData>, 'token')).rejects.toThrow(
-      /JOB_DATA_INVALID.*batchId/,
-    );
+    await expect(processor()(job as Job<DiscoverJobData>, 'token')).rejects.toMatchObject({
+      name: 'JobGaveUpError',
+      code: 'JOB_DATA_INVALID',
+      message: expect.stringMatching(/batchId/),
+    });
   });
 });

@@ -26,6 +26,7 @@ describe('BrightspaceClient against the sandbox LMS', () => {
     redis = new Redis(testRedisUrl());
     tokens = await createTokenProvider({
       config: loadConfig({
+        needs: ['lms', 'secrets-key'],
         envFile: false,
         env: { ...sb.env, SECRETS_KEY: randomBytes(32).toString('base64') },
       }),

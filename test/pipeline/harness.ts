@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { loadConfig, type Config } from '../../src/config/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import {
   BatchTracker,
@@ -19,17 +19,21 @@ import {
   type SandboxKnobs,
   type SandboxOptions,
 } from '../../src/sandbox/index.ts';
-import { startWorker, type WorkerHandle } from '../../src/worker/start-worker.ts';
+import { startWorker, type WorkerConfig, type WorkerHandle, type WorkerTuning } from '../../jobs/worker.ts';
+import { FleetBreaker } from '../../src/fleet/index.ts';
 import { sleepUntil, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 export interface Pipeline {
   sandbox: Sandbox;
-  config: Config;
+  config: WorkerConfig;
   env: Record<string, string>;
   redis: Redis;
   queues: CertharvestQueues;
   tracker: BatchTracker;
+  breaker: FleetBreaker;
+  /** The in-process worker (undefined until `startWorker()` when started with `worker: false`). */
   worker: WorkerHandle;
+  startWorker(): Promise<WorkerHandle>;
   outputDir: string;
   /** Every log line the worker wrote (JSON text), for secret scans. */
   logs: string[];
@@ -42,7 +46,19 @@ export interface PipelineOptions {
   sandbox?: SandboxOptions;
   knobs?: Partial<SandboxKnobs>;
   env?: Record<string, string>;
+  /** Start the in-process worker now (default) or later, with `startWorker()`. */
+  worker?: boolean;
+  /** Worker timing; the harness default is short (fast reconcile and stall detection). */
+  tuning?: Partial<WorkerTuning>;
 }
+
+/** Short timings so tests see take-overs, probes and reconciles in seconds. */
+export const TEST_TUNING: Partial<WorkerTuning> = {
+  lockDurationMs: 5_000,
+  stalledIntervalMs: 2_000,
+  monitorEveryMs: 500,
+  reconcileMinAgeMs: 3_000,
+};
 
 /** Sandbox + the run's Redis (own prefix) + a temp OUTPUT_DIR + an in-process worker. */
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
@@ -65,6 +81,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     ...options.env,
   };
   const config = loadConfig({ env, envFile: false, needs: ['lms', 'secrets-key'] });
+  const tuning = { ...TEST_TUNING, ...options.tuning };
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -76,7 +93,15 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const redis = await connectRedis(config.redisUrl);
   const queues = openQueues(redis, config.queuePrefix);
   const tracker = new BatchTracker(redis, config.queuePrefix);
-  const worker = await startWorker({ config, logger, redis });
+  const breaker = new FleetBreaker({
+    redis,
+    prefix: config.queuePrefix,
+    queues: [queues.discover, queues.download],
+    logger,
+  });
+  let worker: WorkerHandle | undefined;
+  const start = async () => (worker = await startWorker({ config, logger, redis, tuning }));
+  if (options.worker !== false) await start();
   return {
     sandbox,
     config,
@@ -84,7 +109,12 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     redis,
     queues,
     tracker,
-    worker,
+    breaker,
+    get worker(): WorkerHandle {
+      if (!worker) throw new Error('the worker was not started (call startWorker())');
+      return worker;
+    },
+    startWorker: start,
     outputDir: out.dir,
     logs,
     submit: (batch) => submitBatch(batch, { queues, redis, prefix: config.queuePrefix }),
@@ -99,7 +129,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       );
     },
     async close() {
-      await worker.stop(5_000);
+      await worker?.stop(5_000);
       await queues.close();
       await redis.quit();
       await sandbox.close();

@@ -75,7 +75,7 @@ describe('secrets never leave in plain text', () => {
     }
     // The board really shows jobs (so the scan below looks at something).
     expect(boardText).toContain('"title"');
-    expect(boardText).toContain('LMS_USER_NOT_FOUND');
+    expect(boardText).toContain('no LMS user with userId');
 
     const redisDump = await dumpRedis(p.redis, p.config.queuePrefix);
     expect(redisDump).toContain(':auth:'); // the token store is there...

@@ -82,27 +82,6 @@ describe('submitBatch', () => {
 });
 
 describe('BatchTracker', () => {
-  it('credits one download to every batch waiting for it, then is done', async () => {
-    for (const id of ['t-a', 't-b']) {
-      await tracker.create(id, { by: 'userId', usersTotal: 1, enumerating: false });
-      await tracker.awaitCertificate(id, 'host:1:2');
-      await tracker.userDiscovered(id, { certificates: 1, alreadyPresent: 0, badges: 2 });
-    }
-    expect((await tracker.status('t-a'))?.done).toBe(false);
-    expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual(
-      expect.arrayContaining(['t-a', 't-b']),
-    );
-    expect(await tracker.status('t-a')).toMatchObject({
-      certsFound: 1,
-      certsStored: 1,
-      badgesIgnored: 2,
-      done: true,
-    });
-    expect(await tracker.status('t-b')).toMatchObject({ certsStored: 1, done: true });
-    // A second finish of the same download credits nobody twice.
-    expect(await tracker.certificateFinished('host:1:2', { status: 'stored' })).toEqual([]);
-  });
-
   it('lists recent batches newest first', async () => {
     const recent = await tracker.recent(50);
     expect(recent.map((b) => b.batchId)).toContain('b-one');

@@ -1,82 +1,228 @@
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CertificateStore, certificatePaths, sha256Hex, UnsafeIdError } from '../../src/storage/index.ts';
+import type { Certificate } from '../../src/certificate/index.ts';
+import {
+  CertificateStore,
+  certificatePaths,
+  OutputUnavailableError,
+  sha256Hex,
+  UnsafeIdError,
+} from '../../src/storage/index.ts';
+import { tempFileName } from '../../src/storage/atomic-write.ts';
 import { tempDir } from '../helpers/index.ts';
 
-const facts = {
+const cert: Certificate = {
   userId: 101,
   orgUnitId: 6606,
   issuedId: 42,
   awardId: 7,
   title: 'Safety Training',
   issuedDate: '2026-05-13T20:01:00.827Z',
-  source: 'browser' as const,
-  lmsHost: 'school.example',
 };
 const pdf = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');
+const otherPdf = Buffer.from('%PDF-1.7\n% a different rendering\ntrailer\n<<>>\n%%EOF\n');
+const lmsHost = 'school.example';
 
 let dir: string;
 let cleanup: () => Promise<void>;
-beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+let store: CertificateStore;
+beforeEach(async () => {
+  ({ dir, cleanup } = await tempDir());
+  store = new CertificateStore(dir, { lmsHost });
+});
 afterEach(() => cleanup());
+
+const userDir = () => path.join(dir, '101');
+const pdfPath = () => path.join(dir, '101', '6606-42.pdf');
+const sidecarPath = () => path.join(dir, '101', '6606-42.json');
+const partials = () => readdir(path.join(dir, '.partial'));
 
 describe('certificatePaths', () => {
   it('builds OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf', () => {
-    const p = certificatePaths('/out', { userId: 101, orgUnitId: '6606', issuedId: 42 });
+    const p = certificatePaths('/out', { userId: 101, orgUnitId: 6606, issuedId: 42 });
     expect(p.pdf).toBe('/out/101/6606-42.pdf');
     expect(p.sidecar).toBe('/out/101/6606-42.json');
   });
 
-  it.each([['../etc'], ['1/2'], ['-1'], ['0'], ['1e3'], [''], ['12 '], [1.5], [null], ['١٢']])(
-    'rejects the hostile id %j before it becomes a path',
-    (bad) => {
-      expect(() => certificatePaths('/out', { userId: 1, orgUnitId: bad as string, issuedId: 2 })).toThrow(
-        UnsafeIdError,
-      );
-    },
-  );
+  it.each([
+    ['../etc'],
+    ['1/2'],
+    ['-1'],
+    ['0'],
+    ['1e3'],
+    [''],
+    ['12 '],
+    [1.5],
+    [null],
+    ['١٢'],
+    [-3],
+    [2 ** 60],
+  ])('rejects the hostile id %j before it becomes a path', (bad) => {
+    const ids = { userId: 1, orgUnitId: bad as unknown as number, issuedId: 2 };
+    expect(() => certificatePaths('/out', ids)).toThrow(UnsafeIdError);
+  });
 });
 
-describe('CertificateStore', () => {
-  it('writes the PDF and a sidecar with the documented fields', async () => {
-    const store = new CertificateStore(dir);
-    const result = await store.save(facts, pdf, new Date('2026-11-23T10:00:00Z'));
-    expect(result.status).toBe('stored');
-    expect(await readFile(path.join(dir, '101', '6606-42.pdf'))).toEqual(pdf);
-    const meta = JSON.parse(await readFile(path.join(dir, '101', '6606-42.json'), 'utf8'));
-    expect(meta).toMatchObject({
-      userId: 101,
-      orgUnitId: 6606,
-      issuedId: 42,
-      awardId: 7,
-      title: 'Safety Training',
-      issuedDate: '2026-05-13T20:01:00.827Z',
+describe('CertificateStore.save', () => {
+  it('writes the PDF and a StoredCertificate sidecar, and nothing else beside them', async () => {
+    const withExtraField = { ...cert, notForTheSidecar: true };
+    const result = await store.save(
+      withExtraField,
+      pdf,
+      'browser',
+      { userRef: 'userName:jdoe' },
+      new Date('2026-11-23T10:00:00Z'),
+    );
+
+    expect(result).toEqual({
+      status: 'stored',
+      source: 'browser',
+      path: pdfPath(),
+      sha256: sha256Hex(pdf),
+      bytes: pdf.length,
+    });
+    expect(await readFile(pdfPath())).toEqual(pdf);
+    const text = await readFile(sidecarPath(), 'utf8');
+    expect(JSON.parse(text)).toEqual({
+      ...cert,
       sha256: sha256Hex(pdf),
       bytes: pdf.length,
       source: 'browser',
       downloadedAt: '2026-11-23T10:00:00.000Z',
+      lmsHost,
+      userRef: 'userName:jdoe',
     });
-    // No temp files are left behind.
-    expect(await readdir(path.join(dir, '101'))).toEqual(['6606-42.json', '6606-42.pdf']);
+    expect(text).toMatch(/^\{\n {2}"userId": 101,\n[\s\S]*\n\}\n$/);
+    expect((await readdir(userDir())).sort()).toEqual(['6606-42.json', '6606-42.pdf']);
+    expect(await partials()).toEqual([]);
   });
 
-  it('skips a certificate already stored with the same bytes', async () => {
-    const store = new CertificateStore(dir);
-    await store.save(facts, pdf);
-    const before = await stat(path.join(dir, '101', '6606-42.pdf'));
-    const again = await store.save(facts, pdf);
-    expect(again.status).toBe('unchanged');
-    expect((await stat(path.join(dir, '101', '6606-42.pdf'))).mtimeMs).toBe(before.mtimeMs);
-    expect(await store.existing(facts)).toMatchObject({ sha256: sha256Hex(pdf) });
+  it('is then found by existing()', async () => {
+    expect(await store.existing(cert)).toBeNull();
+    await store.save(cert, pdf, 'api');
+    expect(await store.existing(cert)).toEqual({
+      path: pdfPath(),
+      sha256: sha256Hex(pdf),
+      bytes: pdf.length,
+    });
   });
 
-  it('does not trust a sidecar whose PDF was damaged', async () => {
-    const store = new CertificateStore(dir);
-    await store.save(facts, pdf);
-    await writeFile(path.join(dir, '101', '6606-42.pdf'), pdf.subarray(0, 10));
-    expect(await store.existing(facts)).toBeNull();
-    expect((await store.save(facts, pdf)).status).toBe('stored');
-    expect(await readFile(path.join(dir, '101', '6606-42.pdf'))).toEqual(pdf);
+  it('does not rewrite the same bytes: already-stored, files untouched', async () => {
+    await store.save(cert, pdf, 'api');
+    const [pdfBefore, sidecarBefore] = await Promise.all([stat(pdfPath()), stat(sidecarPath())]);
+
+    const again = await store.save(cert, pdf, 'browser');
+
+    expect(again).toEqual({
+      status: 'already-stored',
+      path: pdfPath(),
+      sha256: sha256Hex(pdf),
+      bytes: pdf.length,
+    });
+    expect((await stat(pdfPath())).mtimeMs).toBe(pdfBefore.mtimeMs);
+    expect((await stat(sidecarPath())).mtimeMs).toBe(sidecarBefore.mtimeMs);
+    expect(JSON.parse(await readFile(sidecarPath(), 'utf8')).source).toBe('api');
+  });
+
+  it('overwrites different bytes', async () => {
+    await store.save(cert, pdf, 'api');
+    const result = await store.save(cert, otherPdf, 'browser');
+    expect(result).toMatchObject({ status: 'stored', sha256: sha256Hex(otherPdf), bytes: otherPdf.length });
+    expect(await readFile(pdfPath())).toEqual(otherPdf);
+    expect(await store.existing(cert)).toMatchObject({ sha256: sha256Hex(otherPdf) });
+    expect((await readdir(userDir())).sort()).toEqual(['6606-42.json', '6606-42.pdf']);
+  });
+
+  it('is not blocked by a stale temp file, and makes removed folders again', async () => {
+    await mkdir(path.join(dir, '.partial'));
+    await writeFile(path.join(dir, '.partial', tempFileName()), 'junk');
+    await store.save(cert, pdf, 'api');
+
+    await rm(userDir(), { recursive: true });
+    await rm(path.join(dir, '.partial'), { recursive: true });
+    expect((await store.save(cert, pdf, 'api')).status).toBe('stored');
+    expect(await readFile(pdfPath())).toEqual(pdf);
+  });
+
+  it('says OUTPUT_UNWRITABLE when a folder sits where the PDF goes, and leaves no temp file', async () => {
+    await mkdir(pdfPath(), { recursive: true });
+    const error = await store.save(cert, pdf, 'api').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutputUnavailableError);
+    expect(error).toMatchObject({ code: 'OUTPUT_UNWRITABLE', retryable: false });
+    expect(await partials()).toEqual([]);
+  });
+
+  it('lets other errors through unchanged', async () => {
+    const hostile = { ...cert, userId: '../x' as unknown as number };
+    await expect(store.save(hostile, pdf, 'api')).rejects.toBeInstanceOf(UnsafeIdError);
+  });
+});
+
+describe('CertificateStore.existing', () => {
+  it('is null for a sidecar written for another LMS host', async () => {
+    await new CertificateStore(dir, { lmsHost: 'other.example' }).save(cert, pdf, 'api');
+    expect(await store.existing(cert)).toBeNull();
+    expect((await store.save(cert, pdf, 'api')).status).toBe('stored');
+    expect(JSON.parse(await readFile(sidecarPath(), 'utf8')).lmsHost).toBe(lmsHost);
+  });
+
+  it('is null when the PDF size differs from the sidecar', async () => {
+    await store.save(cert, pdf, 'api');
+    await writeFile(pdfPath(), pdf.subarray(0, 10));
+    expect(await store.existing(cert)).toBeNull();
+    expect((await store.save(cert, pdf, 'api')).status).toBe('stored');
+    expect(await readFile(pdfPath())).toEqual(pdf);
+  });
+
+  it('is null when the PDF is missing', async () => {
+    await store.save(cert, pdf, 'api');
+    await rm(pdfPath());
+    expect(await store.existing(cert)).toBeNull();
+  });
+
+  it.each([
+    ['not JSON', '{"userId": 101, '],
+    ['JSON of the wrong shape', '[1, 2, 3]\n'],
+    ['a bad sha256', null],
+  ])('is null for a broken sidecar: %s', async (_what, text) => {
+    await store.save(cert, pdf, 'api');
+    const good = JSON.parse(await readFile(sidecarPath(), 'utf8'));
+    await writeFile(sidecarPath(), text ?? JSON.stringify({ ...good, sha256: 'nope' }));
+    expect(await store.existing(cert)).toBeNull();
+  });
+
+  it("is null for another certificate's sidecar", async () => {
+    await store.save(cert, pdf, 'api');
+    const other = { ...cert, issuedId: 43 };
+    const otherPaths = store.paths(other);
+    await writeFile(otherPaths.pdf, pdf);
+    await writeFile(otherPaths.sidecar, await readFile(sidecarPath()));
+    expect(await store.existing(other)).toBeNull();
+  });
+});
+
+describe('CertificateStore.checkWritable', () => {
+  it('creates OUTPUT_DIR and leaves no probe behind', async () => {
+    const fresh = new CertificateStore(path.join(dir, 'a', 'b'), { lmsHost });
+    await fresh.checkWritable();
+    expect(await readdir(path.join(dir, 'a', 'b', '.partial'))).toEqual([]);
+  });
+
+  it('throws OUTPUT_UNWRITABLE when OUTPUT_DIR lies under a regular file', async () => {
+    await writeFile(path.join(dir, 'file'), 'x');
+    const outputDir = path.join(dir, 'file', 'out');
+    const error = await new CertificateStore(outputDir, { lmsHost }).checkWritable().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OutputUnavailableError);
+    expect(error).toMatchObject({ code: 'OUTPUT_UNWRITABLE', errno: 'ENOTDIR', retryable: false });
+    expect((error as Error).message).toContain(outputDir);
+    expect((error as Error).message).toContain('certharvest resume');
+  });
+});
+
+describe('new CertificateStore', () => {
+  it('says what is wrong with its options', () => {
+    expect(() => new CertificateStore(dir, { lmsHost: '' })).toThrow(/lmsHost/);
+    expect(() => new CertificateStore('', { lmsHost })).toThrow(/outputDir/);
   });
 });

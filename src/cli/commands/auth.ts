@@ -4,7 +4,9 @@ import { beginAuthorization, createTokenProvider, type TokenStatus } from '../..
 import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
-import { connectRedis } from '../../queue/index.ts';
+import { FleetBreaker } from '../../fleet/index.ts';
+import { connectRedis, openQueues } from '../../queue/index.ts';
+import { describePause } from '../pause-report.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
 
 function describe(status: TokenStatus): string {
@@ -29,7 +31,29 @@ async function openProvider() {
   const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
   const redis = await connectRedis(config.redisUrl);
   const provider = await createTokenProvider({ config, redis, logger });
-  return { config, provider, close: async () => void (await redis.quit().catch(() => redis.disconnect())) };
+  const queues = openQueues(redis, config.queuePrefix);
+  const breaker = new FleetBreaker({
+    redis,
+    prefix: config.queuePrefix,
+    queues: [queues.discover, queues.download],
+    logger,
+  });
+  return {
+    config,
+    provider,
+    breaker,
+    close: async () => {
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** A working token is back: lift a pause that was about the token (the fleet resumes at once). */
+async function resumeAfterNewToken(breaker: FleetBreaker): Promise<void> {
+  if (await breaker.resumeIf(['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'], 'auth bootstrap')) {
+    console.log('\nThe fleet was paused for its token: it is resumed and picks up where it stopped.');
+  }
 }
 
 /** Wait for the browser to come back to http://127.0.0.1:<port>/callback; resolves with that URL. */
@@ -86,27 +110,33 @@ export function registerAuthCommand(program: Command): void {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`--port: expected 0-65535, got "${opts.port}"`);
-      const { config, provider, close } = await openProvider();
+      const { config, provider, breaker, close } = await openProvider();
       try {
         if (opts.refreshToken) {
           console.log(describe(await provider.importRefreshToken(opts.refreshToken)));
+          await resumeAfterNewToken(breaker);
           return;
         }
-        if (!config.oauth.authorizeUrl)
-          throw new UsageError('OAUTH_AUTHORIZE_URL: expected the authorization endpoint (it is not set)');
+        const auth = config.lms.auth;
+        if (auth.kind !== 'refresh-token') {
+          throw new UsageError(
+            `AUTH_MODE=${auth.mode}: client credentials need no bootstrap (the worker gets its own tokens)`,
+          );
+        }
         const waiting = awaitCallback(port, Number(opts.timeout) * 1000 || 300_000);
         const boundPort = await waiting.ready;
         const request = await beginAuthorization({
-          authorizeUrl: config.oauth.authorizeUrl,
-          clientId: config.oauth.clientId ?? '',
+          authorizeUrl: auth.authorizeUrl,
+          clientId: auth.clientId,
           redirectUri: `http://127.0.0.1:${boundPort}/callback`,
-          scope: config.oauth.scope,
+          scope: auth.scope,
         });
         console.log('Open this URL in a browser and sign in as the service user:\n');
         console.log(`  ${request.url}\n`);
         console.log(`Waiting for the redirect to http://127.0.0.1:${boundPort}/callback …`);
         const callbackUrl = await waiting.callback;
         console.log(describe(await provider.exchangeAuthorizationCode(request, callbackUrl)));
+        await resumeAfterNewToken(breaker);
       } finally {
         await close();
       }
@@ -117,10 +147,12 @@ export function registerAuthCommand(program: Command): void {
     .description('show the token mode, state and expiry (never a secret)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const { provider, close } = await openProvider();
+      const { provider, breaker, close } = await openProvider();
       try {
         const status = await provider.status();
-        console.log(opts.json ? JSON.stringify(status, null, 2) : describe(status));
+        const pause = await breaker.current();
+        if (opts.json) console.log(JSON.stringify({ ...status, fleetPause: pause }, null, 2));
+        else console.log(describe(status) + (pause ? `\n\n${describePause(pause)}` : ''));
       } finally {
         await close();
       }

@@ -20,8 +20,9 @@ export function registerBoardCommand(program: Command): void {
       const server = await startBoardServer({
         queues: [ctx.queues.discover, ctx.queues.download],
         redis: ctx.redis,
-        user: board.user ?? '',
-        password: board.password?.reveal() ?? '',
+        user: board.user,
+        password: board.password.reveal(),
+        breaker: ctx.breaker,
         host: board.host,
         port: board.port,
         logger: ctx.logger,

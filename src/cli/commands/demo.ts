@@ -8,7 +8,7 @@ import { startSandbox } from '../../sandbox/index.ts';
 import { startBoardServer } from '../../server/index.ts';
 import { isPortFree } from '../../util/free-port.ts';
 import { startRedisServer, type RedisServerHandle } from '../../util/redis-server.ts';
-import { startWorker } from '../../worker/start-worker.ts';
+import { startWorker } from '../../../jobs/worker.ts';
 import { batchSucceeded, summary } from '../batch-report.ts';
 import { EXIT } from '../exit-codes.ts';
 import { untilSignal } from '../signals.ts';
@@ -91,7 +91,7 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
     const redis = await connectRedis(config.redisUrl);
     cleanups.push(async () => void (await redis.quit()));
 
-    const worker = await startWorker({ config, logger, redis });
+    const worker = await startWorker({ config, logger, redis, checks: true });
     cleanups.push(() => worker.stop(10_000));
     const queues = openQueues(redis, config.queuePrefix);
     cleanups.push(() => queues.close());
@@ -106,6 +106,7 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
       port,
       logger,
       descriptions: QUEUE_DESCRIPTIONS,
+      breaker: worker.breaker,
     });
     cleanups.push(() => board.close());
     console.log(`  Bull Board       ${board.url}  (user demo, password ${boardPassword})`);
@@ -119,7 +120,9 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
     );
     console.log(`submitted batch ${submitted.batchId}: ${submitted.queued} students`);
     const started = Date.now();
-    const final = await watchBatch(new BatchTracker(redis, config.queuePrefix), submitted.batchId);
+    const final = await watchBatch(new BatchTracker(redis, config.queuePrefix), submitted.batchId, {
+      breaker: worker.breaker,
+    });
     const seconds = (Date.now() - started) / 1000;
     console.log('');
     console.log(summary(final));
@@ -128,8 +131,8 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
     const logins = worker.session?.stats.logins ?? 0;
     if (ok) {
       console.log(
-        `Every certificate is stored: ${final.certsStored + final.certsSkipped} PDF(s) in ${config.outputDir} ` +
-          `(${final.certsStored} downloaded in ${seconds.toFixed(1)} s, ${final.certsSkipped} already present; ${logins} web login(s)).`,
+        `Every certificate is stored: ${final.certsStored + final.certsAlreadyStored} PDF(s) in ${config.outputDir} ` +
+          `(${final.certsStored} downloaded in ${seconds.toFixed(1)} s, ${final.certsAlreadyStored} already stored; ${logins} web login(s)).`,
       );
     } else {
       console.log(`Some certificates failed; see the failures above and the board at ${board.url}`);

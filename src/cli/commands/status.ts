@@ -3,6 +3,7 @@ import { UsageError } from '../../errors/index.ts';
 import { batchIdSchema } from '../../queue/index.ts';
 import { progressLine, summary } from '../batch-report.ts';
 import { openContext } from '../context.ts';
+import { describePause } from '../pause-report.ts';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -22,14 +23,18 @@ export function registerStatusCommand(program: Command): void {
         throw new UsageError(`--limit: expected a whole number ≥ 1, got "${opts.limit}"`);
       const ctx = await openContext();
       try {
+        const pause = await ctx.breaker.current();
+        if (pause && !opts.json) console.log(`${describePause(pause)}\n`);
         if (batchId) {
           const status = await ctx.tracker.status(batchId, 1000);
           if (!status) throw new UsageError(`no batch "${batchId}" (batches are kept 30 days)`);
-          console.log(opts.json ? JSON.stringify(status, null, 2) : summary(status));
+          console.log(
+            opts.json ? JSON.stringify({ ...status, fleetPause: pause }, null, 2) : summary(status),
+          );
           return;
         }
         const recent = await ctx.tracker.recent(limit);
-        if (opts.json) console.log(JSON.stringify(recent, null, 2));
+        if (opts.json) console.log(JSON.stringify({ fleetPause: pause, batches: recent }, null, 2));
         else if (recent.length === 0) console.log('no batches yet');
         else
           for (const s of recent)

@@ -102,6 +102,7 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed, 2 us
           return;
         }
         const final = await watchBatch(ctx.tracker, result.batchId, {
+          breaker: ctx.breaker,
           ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
         });
         console.log(summary(final));

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { createLogger } from '../../log/index.ts';
 import { connectRedis } from '../../queue/index.ts';
-import { startWorker } from '../../worker/start-worker.ts';
+import { startWorker } from '../../../jobs/worker.ts';
 import { untilSignal } from '../signals.ts';
 
 export function registerWorkerCommand(program: Command): void {
@@ -13,22 +13,33 @@ export function registerWorkerCommand(program: Command): void {
     .addHelpText(
       'after',
       `
+Before taking jobs it checks Redis (6.2+), OUTPUT_DIR, the token store and a first access token,
+and that Chromium starts (unless DOWNLOAD_STRATEGY=api). A configuration problem exits 2 naming the
+variable; a paused fleet whose cause is now gone is resumed.
+
 Needs: LMS_URL, OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET (or a private key), SECRETS_KEY, REDIS_URL,
 and LMS_USERNAME/LMS_PASSWORD unless DOWNLOAD_STRATEGY=api. Concurrency: DISCOVER_CONCURRENCY (4),
-DOWNLOAD_CONCURRENCY (4). Run several workers (processes or machines) against one Redis to scale.`,
+DOWNLOAD_CONCURRENCY (4). Run several workers (processes or machines) against one Redis to scale.
+
+Examples:
+  certharvest worker
+  LOG_LEVEL=debug DOWNLOAD_CONCURRENCY=16 certharvest worker --grace 120`,
     )
     .action(async (opts: { grace: string }) => {
       const probe = loadConfig();
-      const config = loadConfig({
-        needs:
-          probe.downloadStrategy === 'api' ? ['lms', 'secrets-key'] : ['lms', 'secrets-key', 'browser-login'],
-      });
+      const config =
+        probe.downloadStrategy === 'api'
+          ? loadConfig({ needs: ['lms', 'secrets-key'] })
+          : loadConfig({ needs: ['lms', 'secrets-key', 'browser-login'] });
       const logger = createLogger({ level: config.logLevel });
       const redis = await connectRedis(config.redisUrl);
-      const worker = await startWorker({ config, logger, redis });
-      const signal = await untilSignal();
-      logger.info({ signal }, 'shutting down');
-      await worker.stop(Math.max(1, Number(opts.grace) || 60) * 1000);
-      await redis.quit().catch(() => redis.disconnect());
+      try {
+        const worker = await startWorker({ config, logger, redis, checks: true });
+        const signal = await untilSignal();
+        logger.info({ signal }, 'shutting down');
+        await worker.stop(Math.max(1, Number(opts.grace) || 60) * 1000);
+      } finally {
+        await redis.quit().catch(() => redis.disconnect());
+      }
     });
 }

@@ -14,3 +14,4 @@ export type {
   WhoAmI,
 } from './types.ts';
 export { compareVersions, KNOWN_VERSIONS, pickVersions, type ApiVersions, type Product } from './versions.ts';
+export { createBrightspaceAdapter, renderUrl, type BrightspaceAdapterOptions } from './adapter.ts';

@@ -1,0 +1,244 @@
+/**
+ * The worker's assembly: one process's discover and download workers, wired to the fleet's shared
+ * parts (token store, web session, breaker, accounting). `checkBeforeStart` runs first when asked
+ * (`certharvest worker` does); the library and tests may start without it.
+ */
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { createTokenProvider } from '../src/auth/index.ts';
+import { launchChromium, LoginFailedError, WebSession } from '../src/browser/index.ts';
+import type { ConfigWith } from '../src/config/index.ts';
+import { FleetBreaker, OutageClock } from '../src/fleet/index.ts';
+import { createBrightspaceAdapter } from '../src/lms/index.ts';
+import type { Logger } from '../src/log/index.ts';
+import {
+  BatchAccounting,
+  DISCOVER_QUEUE,
+  DOWNLOAD_QUEUE,
+  openQueues,
+  settleFromWorkerEvents,
+} from '../src/queue/index.ts';
+import { CertificateStore } from '../src/storage/index.ts';
+import { ApiSupportMemo } from '../src/worker/api-support.ts';
+import { decide } from '../src/worker/failure-policy.ts';
+import { startFleetMonitor } from '../src/worker/fleet-monitor.ts';
+import type { FleetControl } from '../src/worker/handle-job-error.ts';
+import { logProgress } from '../src/worker/progress-log.ts';
+import { checkBeforeStart } from '../src/worker/startup-checks.ts';
+import { createDiscoverProcessor } from './discover.ts';
+import { createDownloadProcessor } from './download.ts';
+
+export type WorkerConfig = ConfigWith<'lms' | 'secrets-key'>;
+
+/** Timing knobs; the defaults suit production, tests shorten them. */
+export interface WorkerTuning {
+  /** BullMQ job lock; renewed every half of it while a job runs. Default 15 000 ms. */
+  lockDurationMs: number;
+  /** How often a worker looks for jobs whose lock expired (a killed worker's). Default 10 000 ms. */
+  stalledIntervalMs: number;
+  /** Stalls a job may survive before it fails. Default 1. */
+  maxStalledCount: number;
+  /** The fleet monitor's round (pause probes, reconcile). Default 15 000 ms. */
+  monitorEveryMs: number;
+  /** Jobs younger than this are left to the event path by the reconciler. Default 30 000 ms. */
+  reconcileMinAgeMs: number;
+}
+
+export const DEFAULT_TUNING: WorkerTuning = {
+  lockDurationMs: 15_000,
+  stalledIntervalMs: 10_000,
+  maxStalledCount: 1,
+  monitorEveryMs: 15_000,
+  reconcileMinAgeMs: 30_000,
+};
+
+export interface WorkerHandle {
+  session: WebSession | undefined;
+  breaker: FleetBreaker;
+  /** One fleet-monitor round now (probes, reconcile). */
+  monitorTick(): Promise<void>;
+  /** Stop taking jobs, let the active ones finish (up to `graceMs`), close everything. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  config: WorkerConfig;
+  logger: Logger;
+  redis: Redis;
+  /** Run the start-up checks first (config errors throw `ConfigError`). Default false. */
+  checks?: boolean;
+  tuning?: Partial<WorkerTuning>;
+}
+
+/** Run the discover and download processors of this process until `stop()`. */
+export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
+  const { config, logger, redis } = options;
+  const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  const lms = config.lms;
+  const queues = openQueues(redis, config.queuePrefix);
+  const breaker = new FleetBreaker({
+    redis,
+    prefix: config.queuePrefix,
+    queues: [queues.discover, queues.download],
+    logger: logger.child({ component: 'fleet' }),
+  });
+  const tokens = await createTokenProvider({ config, redis, logger: logger.child({ component: 'auth' }) });
+  const session =
+    config.downloadStrategy === 'api' || !config.webLogin
+      ? undefined
+      : new WebSession({
+          lmsUrl: lms.url,
+          username: config.webLogin.username,
+          password: () => config.webLogin?.password.reveal() ?? '',
+          chromiumPath: config.chromiumPath,
+          logger: logger.child({ component: 'browser' }),
+          loginGate: {
+            async heldBack() {
+              const pause = await breaker.current();
+              return pause?.reason === 'LOGIN_REFUSED'
+                ? new LoginFailedError(`logins are held back while the fleet is paused: ${pause.message}`)
+                : undefined;
+            },
+            async refused(error) {
+              const d = decide(error);
+              if (d.action === 'pause') await breaker.trip(d);
+            },
+          },
+        });
+  const { directory, fetcher } = createBrightspaceAdapter({ lmsUrl: lms.url, tokens, session, logger });
+  const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
+  const accounting = new BatchAccounting(redis, config.queuePrefix);
+  const outage = new OutageClock(redis, config.queuePrefix);
+  const fleet: FleetControl = {
+    breaker,
+    outage,
+    outagePauseAfterMs: config.outagePauseAfterMs,
+    logger: logger.child({ component: 'fleet' }),
+  };
+
+  if (options.checks) {
+    await checkBeforeStart({
+      redis,
+      tokens,
+      store,
+      session,
+      chromiumPath: config.chromiumPath,
+      breaker,
+      logger,
+    }).catch(async (err: unknown) => {
+      await session?.close();
+      await queues.close();
+      throw err;
+    });
+  }
+
+  const common = {
+    connection: redis,
+    prefix: config.queuePrefix,
+    autorun: true,
+    lockDuration: tuning.lockDurationMs,
+    stalledInterval: tuning.stalledIntervalMs,
+    maxStalledCount: tuning.maxStalledCount,
+  } as const;
+  const discover = new Worker(
+    DISCOVER_QUEUE,
+    createDiscoverProcessor({
+      directory,
+      store,
+      accounting,
+      discoverQueue: queues.discover,
+      downloadQueue: queues.download,
+      fleet,
+      logger: logger.child({ queue: DISCOVER_QUEUE }),
+    }),
+    { ...common, concurrency: config.concurrency.discover },
+  );
+  const download = new Worker(
+    DOWNLOAD_QUEUE,
+    createDownloadProcessor({
+      store,
+      fetcher,
+      strategy: config.downloadStrategy,
+      apiSupport: new ApiSupportMemo(),
+      fleet,
+      logger: logger.child({ queue: DOWNLOAD_QUEUE }),
+    }),
+    { ...common, concurrency: config.concurrency.download },
+  );
+  settleFromWorkerEvents({ discover, download }, accounting, logger);
+  for (const w of [discover, download]) {
+    w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
+    w.on('completed', () => void outage.reachable().catch(() => {}));
+    w.on('failed', (job, err) => {
+      if (job?.finishedOn) logger.warn({ queue: w.name, jobId: job.id, reason: err.message }, 'job failed');
+    });
+  }
+  await Promise.all([discover.waitUntilReady(), download.waitUntilReady()]);
+
+  const monitor = startFleetMonitor({
+    redis,
+    prefix: config.queuePrefix,
+    breaker,
+    accounting,
+    queues,
+    logger,
+    everyMs: tuning.monitorEveryMs,
+    reconcileMinAgeMs: tuning.reconcileMinAgeMs,
+    probes: {
+      AUTH_REFRESH_REFUSED: async () => {
+        const status = await tokens.status();
+        if (status.state === 'reauth-required' || status.state === 'not-bootstrapped') return false;
+        await tokens.getAccessToken();
+        return true;
+      },
+      SECRETS_KEY_MISMATCH: async () => (await tokens.status(), true),
+      OUTPUT_UNAVAILABLE: async () => (await store.checkWritable(), true),
+      LMS_UNREACHABLE: async () => {
+        const up = await directory.reachable();
+        if (up) await redis.del(outage.key);
+        return up;
+      },
+      ...(session
+        ? {
+            BROWSER_UNAVAILABLE: async () => {
+              const browser = await launchChromium(config.chromiumPath);
+              await browser.close().catch(() => {});
+              return true;
+            },
+          }
+        : {}),
+    },
+  });
+  const stopProgress = logProgress(logger, { discover, download }, session);
+  logger.info(
+    {
+      discover: config.concurrency.discover,
+      download: config.concurrency.download,
+      strategy: config.downloadStrategy,
+    },
+    'worker started',
+  );
+
+  return {
+    session,
+    breaker,
+    monitorTick: () => monitor.tick(),
+    async stop(graceMs = 60_000) {
+      logger.info('worker stopping: finishing active jobs');
+      monitor.stop();
+      stopProgress();
+      const closing = Promise.all([discover.close(), download.close()]);
+      const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
+      if ((await Promise.race([closing, timer])) === 'timeout') {
+        logger.warn(
+          { graceMs },
+          'active jobs did not finish in time; another worker takes them over once their lock expires',
+        );
+        await Promise.all([discover.close(true), download.close(true)]);
+      }
+      await session?.close();
+      await queues.close();
+      logger.info('worker stopped');
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import { hostname } from 'node:os';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log/index.ts';
+import { PAUSE_REASONS, type PauseReason, type PauseRecord } from './pause-reason.ts';
+
+/** A condition that hit this process, reported to the breaker. */
+export interface Trip {
+  reason: PauseReason;
+  message: string;
+  fix: string;
+}
+
+/** Delete the record only if it still holds the reason we resume for (compare-and-delete). */
+const RESUME_IF_SCRIPT = `
+local current = redis.call('GET', KEYS[1])
+if not current then return 0 end
+local reason = cjson.decode(current).reason
+for i = 1, #ARGV do
+  if ARGV[i] == reason then redis.call('DEL', KEYS[1]); return 1 end
+end
+return 0`;
+
+/**
+ * The fleet's breaker: one pause record in Redis and BullMQ's queue-level pause, so every worker on
+ * every machine stops taking jobs at once. The first process to trip it writes the record and logs
+ * the one error line; later trips (other jobs, other processes) find it there and say nothing.
+ */
+export class FleetBreaker {
+  readonly key: string;
+  readonly #redis: Redis;
+  readonly #queues: readonly Queue[];
+  readonly #logger: Logger;
+  readonly #me = `${hostname()}:${process.pid}`;
+
+  constructor(options: { redis: Redis; prefix: string; queues: readonly Queue[]; logger: Logger }) {
+    this.key = `${options.prefix}:fleet:pause`;
+    this.#redis = options.redis;
+    this.#queues = options.queues;
+    this.#logger = options.logger;
+  }
+
+  /** Pause the fleet for `trip`. Returns true when this call paused it (false: it already was). */
+  async trip(trip: Trip): Promise<boolean> {
+    const record: PauseRecord = { ...trip, since: new Date().toISOString(), by: this.#me };
+    const created = (await this.#redis.set(this.key, JSON.stringify(record), 'NX')) === 'OK';
+    // Pause even when the record existed: a resume may have raced with this trip.
+    await Promise.all(this.#queues.map((q) => q.pause()));
+    if (created) {
+      this.#logger.error(
+        { pauseReason: trip.reason, fix: trip.fix, detail: trip.message },
+        `fleet paused (${trip.reason}): ${trip.message} — fix: ${trip.fix}`,
+      );
+    }
+    return created;
+  }
+
+  /** The current pause, or null when the fleet runs. */
+  async current(): Promise<PauseRecord | null> {
+    return parseRecord(await this.#redis.get(this.key));
+  }
+
+  /** Resume whatever the reason (`certharvest resume`). Returns the pause that was lifted, if any. */
+  async resume(by: string): Promise<PauseRecord | null> {
+    const lifted = parseRecord(await this.#redis.getdel(this.key));
+    await Promise.all(this.#queues.map((q) => q.resume()));
+    this.#logger.warn({ pauseReason: lifted?.reason, by }, 'fleet resumed');
+    return lifted;
+  }
+
+  /** Resume only if the fleet is paused for one of `reasons` (its cause is known to be gone). */
+  async resumeIf(reasons: readonly PauseReason[], by: string): Promise<boolean> {
+    if (reasons.length === 0) return false;
+    const done = (await this.#redis.eval(RESUME_IF_SCRIPT, 1, this.key, ...reasons)) === 1;
+    if (done) {
+      await Promise.all(this.#queues.map((q) => q.resume()));
+      this.#logger.warn({ reasons, by }, 'fleet resumed: the cause of the pause is gone');
+    }
+    return done;
+  }
+}
+
+function parseRecord(text: string | null): PauseRecord | null {
+  if (!text) return null;
+  try {
+    const r = JSON.parse(text) as Partial<PauseRecord>;
+    if (typeof r.reason === 'string' && (PAUSE_REASONS as readonly string[]).includes(r.reason)) {
+      return {
+        reason: r.reason as PauseReason,
+        message: String(r.message ?? ''),
+        fix: String(r.fix ?? ''),
+        since: String(r.since ?? ''),
+        by: String(r.by ?? ''),
+      };
+    }
+  } catch {
+    // fall through: an unreadable record still means "paused"
+  }
+  return {
+    reason: 'LMS_UNREACHABLE',
+    message: 'unreadable pause record',
+    fix: 'certharvest resume',
+    since: '',
+    by: '',
+  };
+}

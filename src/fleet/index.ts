@@ -1,0 +1,3 @@
+export { FleetBreaker, type Trip } from './breaker.ts';
+export { OutageClock } from './outage-clock.ts';
+export { PAUSE_REASONS, type PauseReason, type PauseRecord } from './pause-reason.ts';

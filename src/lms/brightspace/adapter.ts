@@ -1,0 +1,101 @@
+import type { WebSession } from '../../browser/index.ts';
+import type { Logger } from '../../log/index.ts';
+import type { AccessTokenSource } from '../http-client.ts';
+import type { AwardEntry, LmsAdapter, PdfBody } from '../ports.ts';
+import { BrightspaceClient } from './client.ts';
+import type { IssuedAward } from './types.ts';
+
+export interface BrightspaceAdapterOptions {
+  lmsUrl: string;
+  tokens: AccessTokenSource;
+  /** The logged-in web session; absent with DOWNLOAD_STRATEGY=api or without a web login. */
+  session: WebSession | undefined;
+  logger: Logger;
+  /** Default: the global fetch (for the reachability probe). */
+  fetch?: typeof fetch;
+}
+
+/** The render URL Brightspace serves certificates at; it needs the web session's cookies. */
+export const renderUrl = (lmsUrl: string, orgUnitId: number, issuedId: number): string =>
+  `${lmsUrl}/d2l/awards/v1/${orgUnitId}/certificate/render/${issuedId}`;
+
+/** Brightspace behind the processors' ports: the REST client for discovery, plus the two ways to a PDF. */
+export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): LmsAdapter & {
+  client: BrightspaceClient;
+} {
+  const client = new BrightspaceClient({
+    baseUrl: options.lmsUrl,
+    tokens: options.tokens,
+    logger: options.logger.child({ component: 'brightspace' }),
+  });
+  const doFetch = options.fetch ?? fetch;
+  return {
+    client,
+    directory: {
+      host: new URL(options.lmsUrl).host,
+      async resolveUser(by, value) {
+        const user = await client.resolveUser({ by, value });
+        return { userId: user.userId };
+      },
+      async *listAllUserIds() {
+        for await (const item of client.listUsers()) if (item.ok) yield item.value.userId;
+      },
+      async *listAwards(userId: number): AsyncIterable<AwardEntry> {
+        for await (const item of client.listIssuedAwards(userId)) {
+          if (item.ok) yield { ok: true, kind: item.value.awardType, certificate: toCertificate(item.value) };
+          else
+            yield {
+              ok: false,
+              ref: describeRaw(item.raw),
+              code: item.error.code,
+              reason: item.error.message,
+            };
+        }
+      },
+      async reachable() {
+        try {
+          const res = await doFetch(`${options.lmsUrl}/d2l/api/versions/`, {
+            signal: AbortSignal.timeout(10_000),
+            redirect: 'manual',
+          });
+          await res.body?.cancel();
+          return true;
+        } catch {
+          return false;
+        }
+      },
+    },
+    fetcher: {
+      async viaApi(certificate): Promise<PdfBody | 'unsupported'> {
+        const answer = await client.fetchCertificatePdf(certificate.issuedId);
+        if (answer.kind === 'unsupported') return 'unsupported';
+        return { bytes: answer.bytes, contentType: answer.contentType, contentLength: answer.contentLength };
+      },
+      async viaBrowser(certificate, log): Promise<PdfBody> {
+        if (!options.session) throw new Error('no web session (LMS_USERNAME/LMS_PASSWORD not set)');
+        return options.session.fetchPdf(
+          renderUrl(options.lmsUrl, certificate.orgUnitId, certificate.issuedId),
+          log,
+        );
+      },
+    },
+  };
+}
+
+function toCertificate(award: IssuedAward) {
+  return {
+    userId: award.userId,
+    issuedId: award.issuedId,
+    orgUnitId: award.orgUnitId,
+    awardId: award.awardId,
+    title: award.title,
+    issuedDate: award.issuedDate ? award.issuedDate.toISOString() : null,
+  };
+}
+
+/** A short, safe label for an award the LMS sent in a shape we refuse. */
+function describeRaw(raw: unknown): string {
+  const r = raw as { OrgUnitId?: unknown; IssuedId?: unknown } | null;
+  const label = `${JSON.stringify(r?.OrgUnitId ?? '?')}-${JSON.stringify(r?.IssuedId ?? '?')}`;
+  return label.slice(0, 120);
+}

@@ -1,0 +1,48 @@
+import type { Certificate } from '../certificate/index.ts';
+import type { UserReferenceKind } from './errors.ts';
+
+/**
+ * What the processors need from an LMS, and nothing more. Brightspace implements it
+ * (`src/lms/brightspace/adapter.ts`); Blackboard will implement the same surface.
+ */
+
+export type UserRefKind = UserReferenceKind;
+
+export type AwardKind = 'certificate' | 'badge' | 'other';
+
+/** One entry of a user's awards: parsed, or refused with a reason (hostile or malformed data). */
+export type AwardEntry =
+  | { ok: true; kind: AwardKind; certificate: Certificate }
+  | { ok: false; ref: string; code: string; reason: string };
+
+export interface UserDirectory {
+  /** The LMS host, part of every certificate's identity. */
+  readonly host: string;
+  /** Resolve a reference to a user id; throws a typed not-found error for an unknown user. */
+  resolveUser(by: UserRefKind, value: string): Promise<{ userId: number }>;
+  /** Every user id of the institution (for `--all-users`). */
+  listAllUserIds(): AsyncIterable<number>;
+  /** Every issued award of a user, following the LMS's paging. */
+  listAwards(userId: number): AsyncIterable<AwardEntry>;
+  /** Whether the LMS answers HTTP at all (any status): the breaker's outage probe. */
+  reachable(): Promise<boolean>;
+}
+
+export interface PdfBody {
+  bytes: Uint8Array;
+  contentType: string | undefined;
+  contentLength: number | undefined;
+}
+
+export interface CertificateFetcher {
+  /** The bearer `/pdf` API route; 'unsupported' when this tenant does not offer it. */
+  viaApi(certificate: Certificate): Promise<PdfBody | 'unsupported'>;
+  /** The session-only render URL through the fleet's logged-in web session. */
+  viaBrowser(certificate: Certificate, log: (line: string) => void): Promise<PdfBody>;
+}
+
+/** An LMS behind the processors' ports. */
+export interface LmsAdapter {
+  directory: UserDirectory;
+  fetcher: CertificateFetcher;
+}

@@ -1,0 +1,370 @@
+/**
+ * Batch accounting: the one module that writes batch counters. Every count is keyed by BullMQ job
+ * id and settled from the job's outcome, never from inside a processor's `catch`, so whatever ends
+ * a job — success, a final failure, the stalled checker, data that does not parse, removal —
+ * settles its batches exactly once:
+ *
+ *   register (submit, enumeration)   a discover job is open for its batch: `usersTotal` + 1
+ *   expectCertificates (discovery)   each batch-certificate pair is counted once (`certsFound`);
+ *                                    the batch joins the download job in flight for that
+ *                                    certificate, or a new job id is opened for it
+ *   settle (job events, reconcile)   an open job is closed once and credits every batch that
+ *                                    waits for it; a second settle of the same job does nothing
+ *   reconcile (periodic)             open jobs that ended without an event (a worker killed
+ *                                    between finishing and settling, a job removed) are settled
+ *                                    from BullMQ's own record
+ *
+ * Each step is one Lua script, so two batches that find the same certificate at the same moment
+ * can never miss each other's download: a batch either joins the open job before it settles (and
+ * is credited by it) or finds none and opens a new one (which finds the PDF already stored).
+ */
+import type { Job, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { CertificateStatus } from '../certificate/index.ts';
+import { BATCH_TTL_SECONDS } from './batch-keys.ts';
+
+/** A certificate a discover job found for a batch. */
+export interface ExpectedCertificate {
+  certKey: string;
+  /** `<orgUnitId>-<issuedId> (user <userId>)`, for failure lines. */
+  ref: string;
+  /** Already on disk for this LMS: counted as already stored, nothing queued. */
+  alreadyStored: boolean;
+}
+
+/** A failure as it is recorded in a batch. */
+export interface FailureFacts {
+  code: string;
+  reason: string;
+}
+
+/** A settled job's outcome, as the accounting needs it. */
+export type DownloadSettlement =
+  { status: Exclude<CertificateStatus, 'failed'> } | ({ status: 'failed' } & FailureFacts);
+export type DiscoverSettlement =
+  | {
+      status: 'done';
+      badges?: number;
+      /** Some of the unusable awards, listed; `rejectedCount` counts them all. */
+      rejected?: readonly ({ ref: string } & FailureFacts)[];
+      rejectedCount?: number;
+    }
+  | ({ status: 'failed' } & FailureFacts);
+
+const LUA_HELPERS = `
+local prefix = ARGV[1]
+local function batchKey(b) return prefix .. ':batch:' .. b end
+local function note(b, kind, ref, code, reason, at)
+  local list = batchKey(b) .. ':failures'
+  redis.call('RPUSH', list, cjson.encode({kind = kind, ref = ref, code = code, reason = reason, at = at}))
+  redis.call('EXPIRE', list, tonumber(ARGV[2]))
+end
+local function fail(b, kind, ref, code, reason, at)
+  redis.call('HINCRBY', batchKey(b), kind == 'user' and 'usersFailed' or 'certsFailed', 1)
+  note(b, kind, ref, code, reason, at)
+end
+`;
+
+/** ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), jobId... → how many were new. */
+const REGISTER_DISCOVER = `${LUA_HELPERS}
+local batch, now, kind = ARGV[3], ARGV[4], ARGV[5]
+local users = batchKey(batch) .. ':jobs'
+local added = 0
+for i = 6, #ARGV do
+  local jobId = ARGV[i]
+  if redis.call('SADD', users, jobId) == 1 then
+    redis.call('HSET', prefix .. ':acct:discover', jobId, cjson.encode({b = batch, k = kind}))
+    redis.call('ZADD', prefix .. ':acct:open:discover', now, jobId)
+    if kind == 'user' then added = added + 1 end
+  end
+end
+redis.call('EXPIRE', users, tonumber(ARGV[2]))
+if added > 0 then redis.call('HINCRBY', batchKey(batch), 'usersTotal', added) end
+return added`;
+
+/**
+ * ARGV: prefix, ttl, batchId, now, then groups of 4: certKey, jobIdBase, ref, alreadyStored.
+ * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open ones this batch joined: adding an
+ * existing id is a no-op in BullMQ, and re-adding covers a crash between this script and the add).
+ */
+const EXPECT_CERTIFICATES = `${LUA_HELPERS}
+local batch, now, ttl = ARGV[3], ARGV[4], tonumber(ARGV[2])
+local seen = batchKey(batch) .. ':certs'
+local toAdd = {}
+for i = 5, #ARGV, 4 do
+  local certKey, base, ref, stored = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  local first = redis.call('SADD', seen, certKey) == 1
+  if first then redis.call('HINCRBY', batchKey(batch), 'certsFound', 1) end
+  local markerKey = prefix .. ':acct:cert:' .. certKey
+  local open = redis.call('GET', markerKey)
+  if stored == '1' then
+    if first then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', 1) end
+  elseif open then
+    if first then redis.call('SADD', prefix .. ':acct:waiting:' .. open, batch) end
+    table.insert(toAdd, tostring((i - 5) / 4))
+    table.insert(toAdd, open)
+  elseif first then
+    local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
+    redis.call('SET', markerKey, jobId, 'EX', ttl)
+    redis.call('HSET', prefix .. ':acct:download', jobId, cjson.encode({c = certKey, r = ref}))
+    redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
+    local waiting = prefix .. ':acct:waiting:' .. jobId
+    redis.call('SADD', waiting, batch)
+    redis.call('EXPIRE', waiting, ttl)
+    table.insert(toAdd, tostring((i - 5) / 4))
+    table.insert(toAdd, jobId)
+  end
+end
+redis.call('EXPIRE', seen, ttl)
+redis.call('EXPIRE', batchKey(batch), ttl)
+return toAdd`;
+
+/** ARGV: prefix, ttl, jobId, status, code, reason, at → batches credited (-1: not open). */
+const SETTLE_DOWNLOAD = `${LUA_HELPERS}
+local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local info = redis.call('HGET', prefix .. ':acct:download', jobId)
+if not info then return -1 end
+info = cjson.decode(info)
+redis.call('HDEL', prefix .. ':acct:download', jobId)
+redis.call('ZREM', prefix .. ':acct:open:download', jobId)
+local markerKey = prefix .. ':acct:cert:' .. info.c
+if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
+local waitingKey = prefix .. ':acct:waiting:' .. jobId
+local batches = redis.call('SMEMBERS', waitingKey)
+redis.call('DEL', waitingKey)
+for _, b in ipairs(batches) do
+  if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
+  elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
+  else redis.call('HINCRBY', batchKey(b), 'certsAlreadyStored', 1) end
+end
+return #batches`;
+
+/**
+ * ARGV: prefix, ttl, jobId, status, code, reason, at, userRef, badges, rejectedCount, then groups
+ * of 3 (ref, code, reason) listing some of the awards the LMS sent that cannot become downloads
+ * → 1 settled, -1 not open.
+ */
+const SETTLE_DISCOVER = `${LUA_HELPERS}
+local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local info = redis.call('HGET', prefix .. ':acct:discover', jobId)
+if not info then return -1 end
+info = cjson.decode(info)
+redis.call('HDEL', prefix .. ':acct:discover', jobId)
+redis.call('ZREM', prefix .. ':acct:open:discover', jobId)
+local b = info.b
+if info.k == 'enumeration' then
+  redis.call('HSET', batchKey(b), 'enumerating', 0)
+  if status == 'failed' then
+    redis.call('HINCRBY', batchKey(b), 'usersTotal', 1)
+    fail(b, 'user', 'all users', code, 'enumerating users failed: ' .. reason, at)
+  end
+elseif status == 'failed' then
+  fail(b, 'user', ARGV[8] or jobId, code, reason, at)
+else
+  redis.call('HINCRBY', batchKey(b), 'usersDone', 1)
+  redis.call('HINCRBY', batchKey(b), 'badgesIgnored', tonumber(ARGV[9]))
+  local rejected, listed = tonumber(ARGV[10]), 0
+  for i = 11, #ARGV, 3 do
+    fail(b, 'certificate', ARGV[i], ARGV[i + 1], ARGV[i + 2], at)
+    listed = listed + 1
+  end
+  redis.call('HINCRBY', batchKey(b), 'certsFound', math.max(rejected, listed))
+  if rejected > listed then
+    redis.call('HINCRBY', batchKey(b), 'certsFailed', rejected - listed)
+    note(b, 'certificate', ARGV[8], 'LMS_DATA_INVALID', (rejected - listed) .. ' more unusable awards (see the job log)', at)
+  end
+end
+redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
+return 1`;
+
+export class BatchAccounting {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+
+  constructor(redis: Redis, prefix: string) {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  #run(script: string, args: readonly (string | number)[]): Promise<unknown> {
+    return this.#redis.eval(script, 0, this.#prefix, BATCH_TTL_SECONDS, ...args);
+  }
+
+  /** Open discover jobs for `batchId` (before adding them). Returns how many users were new. */
+  async registerDiscover(
+    batchId: string,
+    jobIds: readonly string[],
+    kind: 'user' | 'enumeration' = 'user',
+  ): Promise<number> {
+    let added = 0;
+    for (let i = 0; i < jobIds.length; i += 5000) {
+      added += Number(
+        await this.#run(REGISTER_DISCOVER, [batchId, Date.now(), kind, ...jobIds.slice(i, i + 5000)]),
+      );
+    }
+    return added;
+  }
+
+  /**
+   * A discover job found these certificates for `batchId`: count each once for the batch and
+   * return the download jobs to add, as (certificate, job id) pairs. Add them after this resolves,
+   * always with these ids.
+   */
+  async expectCertificates<C extends ExpectedCertificate>(
+    batchId: string,
+    certificates: readonly C[],
+  ): Promise<{ certificate: C; jobId: string }[]> {
+    if (certificates.length === 0) return [];
+    const args: string[] = [];
+    for (const c of certificates) {
+      args.push(c.certKey, downloadJobIdBase(c.certKey), c.ref, c.alreadyStored ? '1' : '0');
+    }
+    const flat = (await this.#run(EXPECT_CERTIFICATES, [batchId, Date.now(), ...args])) as string[];
+    const out: { certificate: C; jobId: string }[] = [];
+    for (let i = 0; i < flat.length; i += 2) {
+      const certificate = certificates[Number(flat[i])];
+      const jobId = flat[i + 1];
+      if (certificate && jobId) out.push({ certificate, jobId });
+    }
+    return out;
+  }
+
+  /** Settle a download job. Returns the number of batches credited, or -1 when it was not open. */
+  async settleDownload(jobId: string, outcome: DownloadSettlement): Promise<number> {
+    const [code, reason] = outcome.status === 'failed' ? [outcome.code, outcome.reason] : ['', ''];
+    return Number(
+      await this.#run(SETTLE_DOWNLOAD, [jobId, outcome.status, code, reason, new Date().toISOString()]),
+    );
+  }
+
+  /** Settle a discover job (a user, or the enumeration of all users). -1 when it was not open. */
+  async settleDiscover(jobId: string, outcome: DiscoverSettlement, userRef?: string): Promise<number> {
+    const at = new Date().toISOString();
+    const args: string[] =
+      outcome.status === 'failed'
+        ? [jobId, 'failed', outcome.code, outcome.reason, at, userRef ?? jobId, '0', '0']
+        : [
+            jobId,
+            'done',
+            '',
+            '',
+            at,
+            userRef ?? jobId,
+            String(outcome.badges ?? 0),
+            String(outcome.rejectedCount ?? outcome.rejected?.length ?? 0),
+          ];
+    if (outcome.status === 'done') for (const r of outcome.rejected ?? []) args.push(r.ref, r.code, r.reason);
+    return Number(await this.#run(SETTLE_DISCOVER, args));
+  }
+
+  /**
+   * Settle open jobs that ended (or vanished) without being settled, from BullMQ's own record.
+   * Looks at most `limit` jobs per queue not looked at for `minAgeMs`; jobs still running are
+   * looked at again later. Returns how many it settled.
+   */
+  async reconcile(
+    queues: { discover: Queue; download: Queue },
+    options: { minAgeMs: number; limit?: number },
+  ): Promise<number> {
+    let settled = 0;
+    for (const kind of ['discover', 'download'] as const) {
+      const openKey = `${this.#prefix}:acct:open:${kind}`;
+      const ids = await this.#redis.zrangebyscore(
+        openKey,
+        '-inf',
+        Date.now() - options.minAgeMs,
+        'LIMIT',
+        0,
+        options.limit ?? 200,
+      );
+      for (const id of ids) {
+        const job = await queues[kind].getJob(id);
+        const state = job ? await job.getState() : 'removed';
+        if (state === 'completed' && job) {
+          settled += (await this.#settleFinished(kind, id, job, undefined)) >= 0 ? 1 : 0;
+        } else if (state === 'failed' || state === 'removed' || state === 'unknown') {
+          settled += (await this.#settleFinished(kind, id, job, jobEnded(job, state))) >= 0 ? 1 : 0;
+        } else {
+          await this.#redis.zadd(openKey, 'XX', Date.now(), id);
+        }
+      }
+    }
+    return settled;
+  }
+
+  /** Settle a finished job from its BullMQ record (completed: `failure` undefined). */
+  async #settleFinished(
+    kind: 'discover' | 'download',
+    id: string,
+    job: Job | undefined,
+    failure: FailureFacts | undefined,
+  ): Promise<number> {
+    if (kind === 'download') {
+      const status = (job?.returnvalue as { status?: unknown } | null | undefined)?.status;
+      return this.settleDownload(
+        id,
+        failure
+          ? { status: 'failed', ...failure }
+          : { status: status === 'already-stored' ? 'already-stored' : 'stored' },
+      );
+    }
+    return this.settleDiscover(
+      id,
+      failure ? { status: 'failed', ...failure } : discoverSettlement(job?.returnvalue),
+      job ? userRefOf(job) : `job ${id}`,
+    );
+  }
+
+  /** Settle a removed job by id (it has no BullMQ record any more). */
+  async settleRemoved(kind: 'discover' | 'download', jobId: string): Promise<number> {
+    const failure = { code: 'JOB_REMOVED', reason: 'the job was removed from the queue before it finished' };
+    return kind === 'download'
+      ? this.settleDownload(jobId, { status: 'failed', ...failure })
+      : this.settleDiscover(jobId, { status: 'failed', ...failure });
+  }
+}
+
+/** The facts of a job that BullMQ ended without us: failed (with its reason) or gone. */
+function jobEnded(job: Job | undefined, state: string): FailureFacts {
+  if (!job || state === 'removed' || state === 'unknown') {
+    return { code: 'JOB_REMOVED', reason: 'the job was removed from the queue before it finished' };
+  }
+  return {
+    code: job.stalledCounter > 0 ? 'JOB_STALLED' : 'JOB_FAILED',
+    reason: job.failedReason || 'failed',
+  };
+}
+
+/** What a discover job's return value says for its batch (leniently: it is read back from Redis). */
+export function discoverSettlement(result: unknown): DiscoverSettlement {
+  const r = result as { badgesIgnored?: unknown; rejected?: unknown; rejectedCount?: unknown } | null;
+  const rejected = Array.isArray(r?.rejected)
+    ? (r.rejected as unknown[]).flatMap((x) => {
+        const e = x as { ref?: unknown; code?: unknown; reason?: unknown } | null;
+        return typeof e?.ref === 'string' && typeof e.code === 'string' && typeof e.reason === 'string'
+          ? [{ ref: e.ref, code: e.code, reason: e.reason }]
+          : [];
+      })
+    : [];
+  return {
+    status: 'done',
+    badges: typeof r?.badgesIgnored === 'number' ? r.badgesIgnored : 0,
+    rejected,
+    rejectedCount: typeof r?.rejectedCount === 'number' ? r.rejectedCount : rejected.length,
+  };
+}
+
+/** `userName:jdoe` from a discover job's data, leniently (the data may be what failed). */
+export function userRefOf(job: Pick<Job, 'data' | 'id'>): string {
+  const d = job.data as { by?: unknown; value?: unknown } | null;
+  return typeof d?.by === 'string' && (typeof d.value === 'string' || typeof d.value === 'number')
+    ? `${d.by} ${String(d.value).slice(0, 100)}`
+    : `job ${job.id ?? '?'}`;
+}
+
+/** `c.<host>.<orgUnitId>-<issuedId>`: the safe stem of a certificate's download job ids. */
+export function downloadJobIdBase(certKey: string): string {
+  const [ou, issued] = certKey.split(':').slice(-2);
+  const host = certKey.split(':').slice(0, -2).join(':');
+  return `c.${host.replace(/[^A-Za-z0-9.-]/g, '_')}.${ou}-${issued}`;
+}

@@ -1,0 +1,134 @@
+import type { Redis } from 'ioredis';
+import {
+  ReauthRequiredError,
+  SealedBoxError,
+  TokenRequestRejectedError,
+  TokenStoreError,
+  type TokenProvider,
+} from '../auth/index.ts';
+import { launchChromium, LoginFailedError, BrowserLaunchError, type WebSession } from '../browser/index.ts';
+import { ConfigError } from '../errors/index.ts';
+import type { FleetBreaker } from '../fleet/index.ts';
+import type { Logger } from '../log/index.ts';
+import { OutputUnavailableError, type CertificateStore } from '../storage/index.ts';
+import { sleep } from '../util/with-timeout.ts';
+import { decide } from './failure-policy.ts';
+
+export interface StartupCheckContext {
+  redis: Redis;
+  tokens: TokenProvider;
+  store: CertificateStore;
+  /** Present when downloads may need the web session (and so Chromium). */
+  session: WebSession | undefined;
+  chromiumPath: string | undefined;
+  breaker: FleetBreaker;
+  logger: Logger;
+  /** Give up on a transient failure (LMS or token endpoint down) after this long. Default 5 min. */
+  transientWaitMs?: number;
+}
+
+/**
+ * Fail fast before taking jobs: Redis, OUTPUT_DIR, the token store and the first token, Chromium.
+ * A configuration problem throws a `ConfigError` naming the variable (exit 2); a transient one is
+ * retried with backoff. A fleet paused for a cause this process can see is gone (a token works now,
+ * a browser starts, a probe login succeeds after a restart with a fixed password) is resumed.
+ */
+export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> {
+  const log = ctx.logger.child({ component: 'startup' });
+  await checkRedis(ctx.redis);
+
+  try {
+    await ctx.store.checkWritable();
+  } catch (err) {
+    if (err instanceof OutputUnavailableError) throw new ConfigError([`OUTPUT_DIR: ${err.message}`]);
+    throw err;
+  }
+  const swept = await ctx.store.sweepPartials();
+  if (swept > 0) log.info({ swept }, 'removed partial files left by a stopped worker');
+
+  await checkToken(ctx, log);
+
+  if (ctx.session) {
+    try {
+      const browser = await launchChromium(ctx.chromiumPath);
+      await browser.close().catch(() => {});
+    } catch (err) {
+      if (err instanceof BrowserLaunchError) throw new ConfigError([`CHROMIUM_PATH: ${err.message}`]);
+      throw err;
+    }
+  }
+
+  const pause = await ctx.breaker.current();
+  if (!pause) return;
+  log.warn({ pauseReason: pause.reason }, `the fleet is paused (${pause.reason}): ${pause.message}`);
+  if (pause.reason === 'LOGIN_REFUSED' && ctx.session) {
+    // The one login this restart is allowed: an operator fixed the password and restarted us.
+    try {
+      await ctx.session.probeLogin();
+    } catch (err) {
+      if (err instanceof LoginFailedError) {
+        throw new ConfigError([`LMS_USERNAME / LMS_PASSWORD: ${err.message}`]);
+      }
+      throw err;
+    }
+  }
+  const resumable = [
+    'AUTH_REFRESH_REFUSED',
+    'AUTH_CLIENT_REJECTED',
+    'SECRETS_KEY_MISMATCH',
+    'OUTPUT_UNAVAILABLE',
+  ] as const;
+  const gone = [...resumable, ...(ctx.session ? (['BROWSER_UNAVAILABLE', 'LOGIN_REFUSED'] as const) : [])];
+  if (await ctx.breaker.resumeIf(gone, 'startup')) log.warn('the cause of the pause is gone: fleet resumed');
+}
+
+async function checkRedis(redis: Redis): Promise<void> {
+  const info = await redis.info('server');
+  const version = /redis_version:(\d+)\.(\d+)/.exec(info);
+  if (version && (Number(version[1]) < 6 || (Number(version[1]) === 6 && Number(version[2]) < 2))) {
+    throw new ConfigError([
+      `REDIS_URL: Redis ${version[1]}.${version[2]} is too old (expected 6.2 or newer)`,
+    ]);
+  }
+}
+
+async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<void> {
+  try {
+    await ctx.tokens.status();
+  } catch (err) {
+    if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
+      throw new ConfigError([
+        `SECRETS_KEY: the token store does not open with this key (${err.message}); use the key that sealed it, or run \`certharvest auth bootstrap\` to start a new store`,
+      ]);
+    }
+    throw err;
+  }
+  const deadline = Date.now() + (ctx.transientWaitMs ?? 5 * 60_000);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await ctx.tokens.getAccessToken();
+      return;
+    } catch (err) {
+      if (err instanceof ReauthRequiredError) {
+        if (err.reason === 'not-bootstrapped') {
+          throw new ConfigError([
+            'OAUTH_REFRESH_TOKEN: no refresh token is stored for this LMS and client; run `certharvest auth bootstrap` (or set OAUTH_REFRESH_TOKEN to a fresh one)',
+          ]);
+        }
+        // The token died while nobody watched: start, paused, and resume once a new one is imported.
+        const d = decide(err);
+        if (d.action === 'pause') await ctx.breaker.trip(d);
+        return;
+      }
+      if (err instanceof TokenRequestRejectedError) {
+        throw new ConfigError([
+          `OAUTH_CLIENT_ID / OAUTH_CLIENT_SECRET (or OAUTH_PRIVATE_KEY_FILE / OAUTH_KEY_ID): the token endpoint refused the client: ${err.message}`,
+        ]);
+      }
+      if (Date.now() > deadline) throw err;
+      const waitMs = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+      log.warn({ err, attempt, waitMs }, 'could not get an access token yet; trying again');
+      await sleep(waitMs);
+    }
+  }
+}
