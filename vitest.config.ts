@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The slow chaos suite runs on its own: `npm run test:chaos` (vitest.chaos.config.ts).
+    exclude: ['test/chaos/**', '**/node_modules/**'],
     globalSetup: ['test/setup/global.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

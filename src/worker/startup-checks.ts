@@ -28,15 +28,13 @@ export interface StartupCheckContext {
 }
 
 /**
- * Fail fast before taking jobs: Redis, OUTPUT_DIR, the token store and the first token, Chromium.
+ * Fail fast before taking jobs (Redis was checked when it was connected): OUTPUT_DIR, the token store and the first token, Chromium.
  * A configuration problem throws a `ConfigError` naming the variable (exit 2); a transient one is
  * retried with backoff. A fleet paused for a cause this process can see is gone (a token works now,
  * a browser starts, a probe login succeeds after a restart with a fixed password) is resumed.
  */
 export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> {
   const log = ctx.logger.child({ component: 'startup' });
-  await checkRedis(ctx.redis);
-
   try {
     await ctx.store.checkWritable();
   } catch (err) {
@@ -80,16 +78,6 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
   ] as const;
   const gone = [...resumable, ...(ctx.session ? (['BROWSER_UNAVAILABLE', 'LOGIN_REFUSED'] as const) : [])];
   if (await ctx.breaker.resumeIf(gone, 'startup')) log.warn('the cause of the pause is gone: fleet resumed');
-}
-
-async function checkRedis(redis: Redis): Promise<void> {
-  const info = await redis.info('server');
-  const version = /redis_version:(\d+)\.(\d+)/.exec(info);
-  if (version && (Number(version[1]) < 6 || (Number(version[1]) === 6 && Number(version[2]) < 2))) {
-    throw new ConfigError([
-      `REDIS_URL: Redis ${version[1]}.${version[2]} is too old (expected 6.2 or newer)`,
-    ]);
-  }
 }
 
 async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<void> {

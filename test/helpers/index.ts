@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,4 +79,42 @@ export function fakeJob<T>(data: T, overrides: Partial<Job<T>> = {}): Job<T> {
     log: async () => 0,
     ...overrides,
   } as unknown as Job<T>;
+}
+
+const BIN = path.resolve('bin/certharvest.js');
+
+/** The environment a CLI child gets: PATH, HOME, CHROMIUM_PATH when set, and `extra` only. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { PATH, HOME, CHROMIUM_PATH } = process.env;
+  return { PATH, HOME, ...(CHROMIUM_PATH ? { CHROMIUM_PATH } : {}), ...extra };
+}
+
+export interface CliChild {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the exit code. */
+  exited: Promise<number | null>;
+}
+
+/** Start the real CLI (`bin/certharvest.js`) with a clean environment plus `env`. */
+export function spawnCli(args: string[], env: Record<string, string>, cwd = process.cwd()): CliChild {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, env: cleanEnv(env) });
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d));
+  child.stderr?.on('data', (d: Buffer) => (err += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+/** Run the real CLI to its end. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const run = spawnCli(args, env, cwd);
+  const code = await run.exited;
+  return { code, stdout: run.stdout(), stderr: run.stderr() };
 }

@@ -46,6 +46,8 @@ export interface PipelineOptions {
   sandbox?: SandboxOptions;
   knobs?: Partial<SandboxKnobs>;
   env?: Record<string, string>;
+  /** Default: the test run's Redis server. */
+  redisUrl?: string;
   /** Start the in-process worker now (default) or later, with `startWorker()`. */
   worker?: boolean;
   /** Worker timing; the harness default is short (fast reconcile and stall detection). */
@@ -71,7 +73,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   const env: Record<string, string> = {
     ...sandbox.env,
     OAUTH_REFRESH_TOKEN: await sandbox.issueRefreshToken(),
-    REDIS_URL: testRedisUrl(),
+    REDIS_URL: options.redisUrl ?? testRedisUrl(),
     QUEUE_PREFIX: uniquePrefix('pipe'),
     SECRETS_KEY: randomBytes(32).toString('base64'),
     OUTPUT_DIR: out.dir,
