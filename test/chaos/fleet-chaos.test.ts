@@ -67,7 +67,7 @@ describe('chaos', () => {
     const status = await p.tracker.status('kill9');
     expect(status).toMatchObject({ done: true, usersFailed: 0, certsFailed: 0 });
     expect(status!.certsStored + status!.certsAlreadyStored).toBe(certs);
-    console.log(
+    console.warn(
       `kill -9: batch settled ${(tookMs / 1000).toFixed(1)} s after the kill (${certs} certificates)`,
     );
     expect(tookMs).toBeLessThan(75_000); // a killed worker's jobs are taken over within ~30 s
