@@ -42,6 +42,11 @@ class FleetAwareAdapter extends BullMQAdapter {
     this.#pause = pause;
   }
 
+  override getDisplayName(): string {
+    const p = this.#pause();
+    return p ? `${super.getDisplayName()} ⏸ ${p.reason}` : super.getDisplayName();
+  }
+
   override getDescription(): string {
     const p = this.#pause();
     const base = super.getDescription();

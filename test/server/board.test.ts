@@ -3,19 +3,28 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../src/browser/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { connectRedis, openQueues, submitBatch, type CertharvestQueues } from '../../src/queue/index.ts';
+import { FleetBreaker } from '../../src/fleet/index.ts';
 import { startBoardServer, type BoardServer } from '../../src/server/index.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 let redis: Redis;
 let queues: CertharvestQueues;
 let board: BoardServer;
+let breaker: FleetBreaker;
 const prefix = uniquePrefix('board');
 
 beforeAll(async () => {
   redis = await connectRedis(testRedisUrl());
   queues = openQueues(redis, prefix);
   await submitBatch({ batchId: 'board-batch', users: [101, 102] }, { queues, redis, prefix });
+  breaker = new FleetBreaker({
+    redis,
+    prefix,
+    queues: [queues.discover, queues.download],
+    logger: createLogger({ level: 'silent' }),
+  });
   board = await startBoardServer({
+    breaker,
     queues: [queues.discover, queues.download],
     redis,
     user: 'ops',
@@ -40,6 +49,31 @@ describe('certharvest board', () => {
       headers: { authorization: `Basic ${Buffer.from('ops:nope').toString('base64')}` },
     });
     expect(wrong.status).toBe(401);
+  });
+
+  it('shows a paused fleet: /readyz answers 503 with the reason, the board names it', async () => {
+    await breaker.trip({ reason: 'OUTPUT_UNAVAILABLE', message: 'disk full', fix: 'free space' });
+    try {
+      const ready = await fetch(`${board.url}readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({
+        status: 'paused',
+        pause: { reason: 'OUTPUT_UNAVAILABLE', fix: 'free space' },
+      });
+      const api = await fetch(`${board.url}api/queues?activeQueue=download&status=latest&page=1`, {
+        headers: { authorization: `Basic ${Buffer.from('ops:correct horse').toString('base64')}` },
+      });
+      const body = (await api.json()) as {
+        queues: { displayName: string; description: string; isPaused: boolean }[];
+      };
+      for (const q of body.queues) {
+        expect(q.isPaused).toBe(true);
+        expect(q.displayName).toMatch(/OUTPUT_UNAVAILABLE/);
+        expect(q.description).toMatch(/disk full — fix: free space/);
+      }
+    } finally {
+      await breaker.resume('test');
+    }
   });
 
   it('serves health, readiness and metrics without credentials', async () => {

@@ -15,6 +15,9 @@ import { untilSignal } from '../signals.ts';
 import { watchBatch } from '../watch-batch.ts';
 import { QUEUE_DESCRIPTIONS } from './board.ts';
 
+/** The demo sandbox's port when it is free (else any free port). */
+const DEMO_SANDBOX_PORT = 4470;
+
 interface DemoOptions {
   users: string;
   keepOpen?: boolean;
@@ -55,7 +58,14 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
   };
   try {
     console.log('certharvest demo');
-    const sandbox = await startSandbox({ userCount: opts.userCount, knobs: { latencyMs: opts.latencyMs } });
+    // A fixed port when free: the LMS host is part of every certificate's identity, so a second
+    // demo run finds the first run's PDFs "already stored" instead of downloading them again.
+    const sandboxPort = (await isPortFree(DEMO_SANDBOX_PORT)) ? DEMO_SANDBOX_PORT : 0;
+    const sandbox = await startSandbox({
+      userCount: opts.userCount,
+      port: sandboxPort,
+      knobs: { latencyMs: opts.latencyMs },
+    });
     cleanups.push(() => sandbox.close());
     console.log(`  sandbox LMS      ${sandbox.url}  (${sandbox.institution.students.length} students)`);
 
