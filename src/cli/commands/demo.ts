@@ -36,7 +36,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--keep-open', 'keep the sandbox, worker and board running after the batch, until Ctrl-C')
     .addHelpText(
       'after',
-      '\nOutput goes to OUTPUT_DIR (default ./certificates). Exit code 0 when every certificate is stored.',
+      '\nOutput goes to OUTPUT_DIR (default ./certificates).\nExit code 0 when every certificate is stored.',
     )
     .action(async (opts: DemoOptions) => {
       const userCount = Number(opts.users);

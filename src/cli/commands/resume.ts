@@ -9,9 +9,10 @@ export function registerResumeCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-The fleet pauses itself (every worker stops taking jobs, none is failed) when something would fail
-every job: a refused refresh token or login, no browser, OUTPUT_DIR not writable, the LMS down.
-It also resumes by itself when it can see the cause is gone; this command is for the rest.
+The fleet pauses itself (every worker stops taking jobs, none is failed)
+when something would fail every job: a refused refresh token or login, no
+browser, OUTPUT_DIR not writable, the LMS down. It resumes by itself when it
+can see the cause is gone; this command is for the rest.
 
 Examples:
   certharvest status          # shows whether the fleet is paused, why, and the fix

@@ -65,11 +65,15 @@ export function registerSubmitCommand(program: Command): void {
       `
 Examples:
   certharvest submit --users 1001,1002 --wait
-  certharvest submit --file students.csv --by orgDefinedId --batch-id spring-2026
+  certharvest submit --file students.csv --by orgDefinedId --batch-id spring
   cut -d, -f1 export.csv | certharvest submit --file - --by userName
   certharvest submit --all-users --wait
 
-Exit codes: 0 done (or queued, without --wait), 1 some certificates failed, 2 usage or configuration error.`,
+While the fleet is paused (certharvest status says why), --wait prints the
+reason once and keeps waiting.
+
+Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
+2 usage or configuration error.`,
     )
     .action(async (opts: SubmitOptions) => {
       if (!opts.users && !opts.file && !opts.allUsers) {
