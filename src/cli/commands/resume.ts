@@ -15,7 +15,7 @@ browser, OUTPUT_DIR not writable, the LMS down. It resumes by itself when it
 can see the cause is gone; this command is for the rest.
 
 Examples:
-  certharvest status          # shows whether the fleet is paused, why, and the fix
+  certharvest status     # whether the fleet is paused, why, and the fix
   certharvest resume`,
     )
     .action(async () => {
