@@ -40,8 +40,8 @@ export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJ
       const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
       const log = jobLogger(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref }));
       return data.kind === 'all-users'
-        ? await enumerateUsers(deps, data, log)
-        : await discoverUser(deps, data, log);
+        ? await enumerateUsers(deps, data, String(job.id), log)
+        : await discoverUser(deps, data, String(job.id), log);
     } catch (err) {
       throw await handleJobError(job, token, err, deps.fleet);
     }
@@ -51,6 +51,7 @@ export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJ
 async function discoverUser(
   deps: DiscoverDeps,
   data: Extract<DiscoverJobData, { kind: 'user' }>,
+  jobId: string,
   log: (line: string) => void,
 ): Promise<DiscoverResult> {
   const { userId } = await deps.directory.resolveUser(data.by, data.value);
@@ -78,7 +79,7 @@ async function discoverUser(
       alreadyStored: (await deps.store.existing(certificate)) !== null,
     })),
   );
-  const toAdd = await deps.accounting.expectCertificates(data.batchId, expected);
+  const toAdd = await deps.accounting.expectCertificates(data.batchId, expected, jobId);
   await deps.downloadQueue.addBulk(
     toAdd.map(({ certificate: e, jobId }) => ({
       name: `${e.certificate.orgUnitId}-${e.certificate.issuedId}`,
@@ -111,6 +112,7 @@ async function discoverUser(
 async function enumerateUsers(
   deps: DiscoverDeps,
   data: Extract<DiscoverJobData, { kind: 'all-users' }>,
+  jobId: string,
   log: (line: string) => void,
 ): Promise<DiscoverResult> {
   const ids: number[] = [];
@@ -129,6 +131,8 @@ async function enumerateUsers(
   await deps.accounting.registerDiscover(
     data.batchId,
     jobs.map((j) => j.opts.jobId),
+    'user',
+    jobId,
   );
   for (let i = 0; i < jobs.length; i += 1000) await deps.discoverQueue.addBulk(jobs.slice(i, i + 1000));
   log(`the institution has ${ids.length} user(s): one discover job each`);

@@ -90,16 +90,19 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
           lmsUrl: lms.url,
           username: config.webLogin.username,
           password: () => config.webLogin?.password.reveal() ?? '',
+          loginPath: config.webLogin.loginPath,
+          landingPath: config.webLogin.landingPath,
           chromiumPath: config.chromiumPath,
           logger: logger.child({ component: 'browser' }),
           loginGate: {
             async heldBack() {
-              const pause = await breaker.current();
-              return pause?.reason === 'LOGIN_REFUSED'
-                ? new LoginFailedError(`logins are held back while the fleet is paused: ${pause.message}`)
-                : undefined;
+              const held = await breaker.loginHold();
+              return held === null
+                ? undefined
+                : new LoginFailedError(`logins are held back until the password is fixed: ${held}`);
             },
             async refused(error) {
+              await breaker.holdLogins(error.message);
               const d = decide(error);
               if (d.action === 'pause') await breaker.trip(d);
             },

@@ -1,4 +1,5 @@
 import type { Browser, BrowserContext } from 'playwright';
+import { parseRetryAfter } from '../lms/rate-budget.ts';
 import type { Logger } from '../log/index.ts';
 import { looksLikeHtml } from '../pdf/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
@@ -31,6 +32,8 @@ export interface WebSessionOptions {
   chromiumPath?: string | undefined;
   /** Path of the login form; default `/d2l/login?noredirect=1` (local form, not SSO). */
   loginPath?: string;
+  /** Path the browser lands on after a successful login; default `/d2l/home`. */
+  landingPath?: string;
   /** URL fragments that mean "this is the login page"; default Brightspace's. */
   loginUrlPatterns?: readonly RegExp[];
   /** URL fragments that mean "the login was refused". */
@@ -65,6 +68,8 @@ export interface WebSessionStats {
   downloads: number;
   expiredAnswers: number;
 }
+
+const DEFAULT_LANDING_PATH = '/d2l/home';
 
 /** Logins one download may wait for before it gives up (and BullMQ retries it later). */
 const MAX_SESSION_ATTEMPTS = 3;
@@ -147,8 +152,12 @@ export class WebSession {
         await this.#relogin(generation, log);
         continue;
       }
-      const retryAfter = Number(headers['retry-after']);
-      throw new CertificateHttpError(status, url, Number.isFinite(retryAfter) ? retryAfter : undefined);
+      const retryAfterMs = parseRetryAfter(headers['retry-after'] ?? null);
+      throw new CertificateHttpError(
+        status,
+        url,
+        retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
+      );
     }
   }
 
@@ -238,6 +247,15 @@ export class WebSession {
       const landed = page.url();
       if (this.#isLoginFailedUrl(landed) || this.#isLoginFormUrl(landed)) {
         throw new LoginFailedError(`the LMS answered ${new URL(landed).pathname}`);
+      }
+      // Leaving the form is not success: a two-factor step, terms of use or a password-change
+      // prompt also leave it. Only the known landing page counts.
+      const landing = this.#opts.landingPath ?? DEFAULT_LANDING_PATH;
+      if (!new URL(landed).pathname.startsWith(landing)) {
+        throw new LoginFailedError(
+          `the login stopped at ${new URL(landed).pathname}, not at the landing page ${landing} ` +
+            '(a two-factor step, terms of use or a password-change prompt? set LMS_LOGIN_LANDING if the landing page differs)',
+        );
       }
     } catch (err) {
       await withTimeout(context.close(), this.#timeouts.close, 'context close').catch(() => {});

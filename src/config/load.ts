@@ -65,6 +65,10 @@ export interface LmsConfig {
 export interface WebLoginConfig {
   username: string;
   password: Secret;
+  /** Where the login starts (LMS_LOGIN_URL), a path on the LMS host. */
+  loginPath: string;
+  /** The page that proves the login succeeded (LMS_LOGIN_LANDING). */
+  landingPath: string;
 }
 
 export interface BoardConfig {
@@ -176,7 +180,12 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     lms,
     webLogin:
       raw.LMS_USERNAME && raw.LMS_PASSWORD
-        ? { username: raw.LMS_USERNAME, password: new Secret(raw.LMS_PASSWORD) }
+        ? {
+            username: raw.LMS_USERNAME,
+            password: new Secret(raw.LMS_PASSWORD),
+            loginPath: raw.LMS_LOGIN_URL,
+            landingPath: raw.LMS_LOGIN_LANDING,
+          }
         : undefined,
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),

@@ -87,6 +87,16 @@ export const envSchema = z.object({
   OAUTH_KEY_ID: nonEmpty.optional(),
   LMS_USERNAME: nonEmpty.optional(),
   LMS_PASSWORD: nonEmpty.optional(),
+  LMS_LOGIN_URL: z
+    .string()
+    .trim()
+    .regex(/^\/[^\s]*$/, 'expected a path on the LMS host, such as /d2l/login?noredirect=1')
+    .default('/d2l/login?noredirect=1'),
+  LMS_LOGIN_LANDING: z
+    .string()
+    .trim()
+    .regex(/^\/[^\s?#]*$/, 'expected a path on the LMS host, such as /d2l/home')
+    .default('/d2l/home'),
   DOWNLOAD_STRATEGY: z
     .enum(['auto', 'api', 'browser'], { error: 'expected "auto", "api" or "browser"' })
     .default('auto'),

@@ -28,6 +28,8 @@ return 0`;
  */
 export class FleetBreaker {
   readonly key: string;
+  /** Set while the fleet must not post the password (a refused login); see `holdLogins`. */
+  readonly loginHoldKey: string;
   readonly #redis: Redis;
   readonly #queues: readonly Queue[];
   readonly #logger: Logger;
@@ -35,6 +37,7 @@ export class FleetBreaker {
 
   constructor(options: { redis: Redis; prefix: string; queues: readonly Queue[]; logger: Logger }) {
     this.key = `${options.prefix}:fleet:pause`;
+    this.loginHoldKey = `${options.prefix}:fleet:login-held`;
     this.#redis = options.redis;
     this.#queues = options.queues;
     this.#logger = options.logger;
@@ -44,8 +47,13 @@ export class FleetBreaker {
   async trip(trip: Trip): Promise<boolean> {
     const record: PauseRecord = { ...trip, since: new Date().toISOString(), by: this.#me };
     const created = (await this.#redis.set(this.key, JSON.stringify(record), 'NX')) === 'OK';
-    // Pause even when the record existed: a resume may have raced with this trip.
     await Promise.all(this.#queues.map((q) => q.pause()));
+    // A resume may have lifted the record between our SET and our pause: never leave the queues
+    // paused without a record saying why (nobody would ever resume them).
+    if (!created && !(await this.#redis.exists(this.key))) {
+      await Promise.all(this.#queues.map((q) => q.resume()));
+      return false;
+    }
     if (created) {
       this.#logger.error(
         { pauseReason: trip.reason, fix: trip.fix, detail: trip.message },
@@ -60,8 +68,37 @@ export class FleetBreaker {
     return parseRecord(await this.#redis.get(this.key));
   }
 
+  /**
+   * Make the queues agree with the record: a record whose queues run (a resume raced with a trip)
+   * pauses them again. Queues paused without a record are left alone: an operator may have paused
+   * them from the board on purpose.
+   */
+  async enforce(): Promise<void> {
+    if (!(await this.#redis.exists(this.key))) return;
+    for (const q of this.#queues) if (!(await q.isPaused())) await q.pause();
+  }
+
+  /**
+   * Hold every login of the fleet: the LMS refused the password. Kept apart from the pause record,
+   * so an earlier pause for another reason cannot hide it; lifted by `certharvest resume` or a
+   * successful probe login (`releaseLogins`).
+   */
+  async holdLogins(message: string): Promise<void> {
+    await this.#redis.set(this.loginHoldKey, message);
+  }
+
+  /** Why logins are held, or null. */
+  async loginHold(): Promise<string | null> {
+    return this.#redis.get(this.loginHoldKey);
+  }
+
+  async releaseLogins(): Promise<void> {
+    await this.#redis.del(this.loginHoldKey);
+  }
+
   /** Resume whatever the reason (`certharvest resume`). Returns the pause that was lifted, if any. */
   async resume(by: string): Promise<PauseRecord | null> {
+    await this.releaseLogins();
     const lifted = parseRecord(await this.#redis.getdel(this.key));
     await Promise.all(this.#queues.map((q) => q.resume()));
     this.#logger.warn({ pauseReason: lifted?.reason, by }, 'fleet resumed');

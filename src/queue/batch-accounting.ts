@@ -65,15 +65,15 @@ local function fail(b, kind, ref, code, reason, at)
 end
 `;
 
-/** ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), jobId... → how many were new. */
+/** ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), opener, jobId... → how many were new. */
 const REGISTER_DISCOVER = `${LUA_HELPERS}
-local batch, now, kind = ARGV[3], ARGV[4], ARGV[5]
+local batch, now, kind, opener = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local users = batchKey(batch) .. ':jobs'
 local added = 0
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   local jobId = ARGV[i]
   if redis.call('SADD', users, jobId) == 1 then
-    redis.call('HSET', prefix .. ':acct:discover', jobId, cjson.encode({b = batch, k = kind}))
+    redis.call('HSET', prefix .. ':acct:discover', jobId, cjson.encode({b = batch, k = kind, o = opener, t = tonumber(now)}))
     redis.call('ZADD', prefix .. ':acct:open:discover', now, jobId)
     if kind == 'user' then added = added + 1 end
   end
@@ -83,15 +83,16 @@ if added > 0 then redis.call('HINCRBY', batchKey(batch), 'usersTotal', added) en
 return added`;
 
 /**
- * ARGV: prefix, ttl, batchId, now, then groups of 4: certKey, jobIdBase, ref, alreadyStored.
+ * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 4: certKey, jobIdBase,
+ * ref, alreadyStored.
  * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open ones this batch joined: adding an
  * existing id is a no-op in BullMQ, and re-adding covers a crash between this script and the add).
  */
 const EXPECT_CERTIFICATES = `${LUA_HELPERS}
-local batch, now, ttl = ARGV[3], ARGV[4], tonumber(ARGV[2])
+local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
 local seen = batchKey(batch) .. ':certs'
 local toAdd = {}
-for i = 5, #ARGV, 4 do
+for i = 6, #ARGV, 4 do
   local certKey, base, ref, stored = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local first = redis.call('SADD', seen, certKey) == 1
   if first then redis.call('HINCRBY', batchKey(batch), 'certsFound', 1) end
@@ -101,17 +102,18 @@ for i = 5, #ARGV, 4 do
     if first then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', 1) end
   elseif open then
     if first then redis.call('SADD', prefix .. ':acct:waiting:' .. open, batch) end
-    table.insert(toAdd, tostring((i - 5) / 4))
+    table.insert(toAdd, tostring((i - 6) / 4))
     table.insert(toAdd, open)
   elseif first then
     local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
     redis.call('SET', markerKey, jobId, 'EX', ttl)
-    redis.call('HSET', prefix .. ':acct:download', jobId, cjson.encode({c = certKey, r = ref}))
+    redis.call('HSET', prefix .. ':acct:download', jobId,
+      cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now)}))
     redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
     local waiting = prefix .. ':acct:waiting:' .. jobId
     redis.call('SADD', waiting, batch)
     redis.call('EXPIRE', waiting, ttl)
-    table.insert(toAdd, tostring((i - 5) / 4))
+    table.insert(toAdd, tostring((i - 6) / 4))
     table.insert(toAdd, jobId)
   end
 end
@@ -195,12 +197,13 @@ export class BatchAccounting {
     batchId: string,
     jobIds: readonly string[],
     kind: 'user' | 'enumeration' = 'user',
+    /** The job that opens them (an enumeration job), if any: the reconciler waits for it. */
+    opener = '',
   ): Promise<number> {
     let added = 0;
     for (let i = 0; i < jobIds.length; i += 5000) {
-      added += Number(
-        await this.#run(REGISTER_DISCOVER, [batchId, Date.now(), kind, ...jobIds.slice(i, i + 5000)]),
-      );
+      const chunk = jobIds.slice(i, i + 5000);
+      added += Number(await this.#run(REGISTER_DISCOVER, [batchId, Date.now(), kind, opener, ...chunk]));
     }
     return added;
   }
@@ -213,13 +216,15 @@ export class BatchAccounting {
   async expectCertificates<C extends ExpectedCertificate>(
     batchId: string,
     certificates: readonly C[],
+    /** The discover job that found them: while it may still add them, the reconciler waits. */
+    opener = '',
   ): Promise<{ certificate: C; jobId: string }[]> {
     if (certificates.length === 0) return [];
     const args: string[] = [];
     for (const c of certificates) {
       args.push(c.certKey, downloadJobIdBase(c.certKey), c.ref, c.alreadyStored ? '1' : '0');
     }
-    const flat = (await this.#run(EXPECT_CERTIFICATES, [batchId, Date.now(), ...args])) as string[];
+    const flat = (await this.#run(EXPECT_CERTIFICATES, [batchId, Date.now(), opener, ...args])) as string[];
     const out: { certificate: C; jobId: string }[] = [];
     for (let i = 0; i < flat.length; i += 2) {
       const certificate = certificates[Number(flat[i])];
@@ -275,21 +280,50 @@ export class BatchAccounting {
         Date.now() - options.minAgeMs,
         'LIMIT',
         0,
-        options.limit ?? 200,
+        options.limit ?? 1000,
       );
-      for (const id of ids) {
-        const job = await queues[kind].getJob(id);
-        const state = job ? await job.getState() : 'removed';
-        if (state === 'completed' && job) {
-          settled += (await this.#settleFinished(kind, id, job, undefined)) >= 0 ? 1 : 0;
-        } else if (state === 'failed' || state === 'removed' || state === 'unknown') {
-          settled += (await this.#settleFinished(kind, id, job, jobEnded(job, state))) >= 0 ? 1 : 0;
-        } else {
-          await this.#redis.zadd(openKey, 'XX', Date.now(), id);
-        }
+      for (let i = 0; i < ids.length; i += 50) {
+        const looks = await Promise.all(ids.slice(i, i + 50).map((id) => this.#look(kind, id, queues)));
+        settled += looks.filter(Boolean).length;
       }
     }
     return settled;
+  }
+
+  /** Look at one open job; settle it when BullMQ says it ended (or it is gone for good). */
+  async #look(kind: 'discover' | 'download', id: string, queues: { discover: Queue; download: Queue }) {
+    const job = await queues[kind].getJob(id);
+    const state = job ? await job.getState() : 'missing';
+    if (state === 'completed' && job) return (await this.#settleFinished(kind, id, job, undefined)) >= 0;
+    if (state === 'failed' && job) return (await this.#settleFinished(kind, id, job, jobEnded(job))) >= 0;
+    if ((state === 'missing' || state === 'unknown') && (await this.#goneForGood(kind, id, queues))) {
+      return (await this.settleRemoved(kind, id)) >= 0;
+    }
+    await this.#redis.zadd(`${this.#prefix}:acct:open:${kind}`, 'XX', Date.now(), id);
+    return false;
+  }
+
+  /**
+   * A job the accounting opened but BullMQ does not have: removed, or not added yet? Not yet while
+   * the job that opens it (a discover or enumeration job) may still add it, or, without such a
+   * job, for ORPHAN_AFTER_MS after it was opened (a submit in progress).
+   */
+  async #goneForGood(
+    kind: 'discover' | 'download',
+    id: string,
+    queues: { discover: Queue; download: Queue },
+  ) {
+    const raw = await this.#redis.hget(`${this.#prefix}:acct:${kind}`, id);
+    if (!raw) return false; // settled meanwhile
+    const info = JSON.parse(raw) as { o?: string; t?: number };
+    if (info.o) {
+      const opener = await queues.discover.getJob(info.o);
+      const openerState = opener ? await opener.getState() : 'missing';
+      return !['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused'].includes(
+        openerState,
+      );
+    }
+    return Date.now() - (info.t ?? 0) > ORPHAN_AFTER_MS;
   }
 
   /** Settle a finished job from its BullMQ record (completed: `failure` undefined). */
@@ -324,11 +358,11 @@ export class BatchAccounting {
   }
 }
 
-/** The facts of a job that BullMQ ended without us: failed (with its reason) or gone. */
-function jobEnded(job: Job | undefined, state: string): FailureFacts {
-  if (!job || state === 'removed' || state === 'unknown') {
-    return { code: 'JOB_REMOVED', reason: 'the job was removed from the queue before it finished' };
-  }
+/** A job opened without an opener job, yet absent from BullMQ this long, was never added or removed. */
+const ORPHAN_AFTER_MS = 10 * 60_000;
+
+/** The facts of a job that BullMQ failed without its event reaching us. */
+function jobEnded(job: Job): FailureFacts {
   return {
     code: job.stalledCounter > 0 ? 'JOB_STALLED' : 'JOB_FAILED',
     reason: job.failedReason || 'failed',

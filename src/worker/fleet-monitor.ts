@@ -39,6 +39,7 @@ export function startFleetMonitor(options: FleetMonitorOptions): FleetMonitor {
   let running: Promise<void> | undefined;
 
   async function round(): Promise<void> {
+    await options.breaker.enforce();
     const pause = await options.breaker.current();
     const probe = pause && options.probes[pause.reason];
     if (pause && probe) {

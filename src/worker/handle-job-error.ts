@@ -23,6 +23,12 @@ export interface FleetControl {
   logger: Logger;
 }
 
+/**
+ * Waits a job may take without spending an attempt. Past this, a wait counts as a retry: a request
+ * that times out every time (one huge PDF) must not keep its job, and its batch, waiting forever.
+ */
+export const MAX_FREE_WAITS = 30;
+
 const UNREACHABLE_FIX =
   'check that the LMS is up and reachable from the workers (DNS, firewall, proxy, LMS_URL); the fleet resumes by itself when it answers';
 
@@ -43,7 +49,10 @@ export async function handleJobError(
   if (error instanceof DelayedError || error instanceof WaitingError || error instanceof JobGaveUpError) {
     return error;
   }
-  const decision = decide(error);
+  let decision = decide(error);
+  if (decision.action === 'wait' && job.attemptsStarted - job.attemptsMade > MAX_FREE_WAITS) {
+    decision = { action: 'retry', code: decision.code, message: decision.message };
+  }
   const log = fleet.logger.child({ jobId: job.id, queue: job.queueName, code: decision.code });
   if (decision.action === 'wait' && decision.unreachable) {
     const downForMs = await fleet.outage.unreachable();

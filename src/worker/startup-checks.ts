@@ -8,7 +8,7 @@ import {
 } from '../auth/index.ts';
 import { launchChromium, LoginFailedError, BrowserLaunchError, type WebSession } from '../browser/index.ts';
 import { ConfigError } from '../errors/index.ts';
-import type { FleetBreaker } from '../fleet/index.ts';
+import type { FleetBreaker, PauseReason } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { OutputUnavailableError, type CertificateStore } from '../storage/index.ts';
 import { sleep } from '../util/with-timeout.ts';
@@ -44,7 +44,7 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
   const swept = await ctx.store.sweepPartials();
   if (swept > 0) log.info({ swept }, 'removed partial files left by a stopped worker');
 
-  await checkToken(ctx, log);
+  const tokenWorks = await checkToken(ctx, log);
 
   if (ctx.session) {
     try {
@@ -56,13 +56,13 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
     }
   }
 
-  const pause = await ctx.breaker.current();
-  if (!pause) return;
-  log.warn({ pauseReason: pause.reason }, `the fleet is paused (${pause.reason}): ${pause.message}`);
-  if (pause.reason === 'LOGIN_REFUSED' && ctx.session) {
+  let loginWorks = false;
+  if (ctx.session && (await ctx.breaker.loginHold()) !== null) {
     // The one login this restart is allowed: an operator fixed the password and restarted us.
     try {
       await ctx.session.probeLogin();
+      await ctx.breaker.releaseLogins();
+      loginWorks = true;
     } catch (err) {
       if (err instanceof LoginFailedError) {
         throw new ConfigError([`LMS_USERNAME / LMS_PASSWORD: ${err.message}`]);
@@ -70,17 +70,19 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
       throw err;
     }
   }
-  const resumable = [
-    'AUTH_REFRESH_REFUSED',
-    'AUTH_CLIENT_REJECTED',
-    'SECRETS_KEY_MISMATCH',
-    'OUTPUT_UNAVAILABLE',
-  ] as const;
-  const gone = [...resumable, ...(ctx.session ? (['BROWSER_UNAVAILABLE', 'LOGIN_REFUSED'] as const) : [])];
+
+  const pause = await ctx.breaker.current();
+  if (!pause) return;
+  log.warn({ pauseReason: pause.reason }, `the fleet is paused (${pause.reason}): ${pause.message}`);
+  const gone: PauseReason[] = ['SECRETS_KEY_MISMATCH', 'OUTPUT_UNAVAILABLE'];
+  if (tokenWorks) gone.push('AUTH_REFRESH_REFUSED', 'AUTH_CLIENT_REJECTED');
+  if (ctx.session) gone.push('BROWSER_UNAVAILABLE');
+  if (loginWorks) gone.push('LOGIN_REFUSED');
   if (await ctx.breaker.resumeIf(gone, 'startup')) log.warn('the cause of the pause is gone: fleet resumed');
 }
 
-async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<void> {
+/** @returns whether a token was obtained (false: the token is dead and the fleet is paused for it). */
+async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<boolean> {
   try {
     await ctx.tokens.status();
   } catch (err) {
@@ -95,7 +97,7 @@ async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<void> 
   for (let attempt = 1; ; attempt++) {
     try {
       await ctx.tokens.getAccessToken();
-      return;
+      return true;
     } catch (err) {
       if (err instanceof ReauthRequiredError) {
         if (err.reason === 'not-bootstrapped') {
@@ -106,7 +108,7 @@ async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<void> 
         // The token died while nobody watched: start, paused, and resume once a new one is imported.
         const d = decide(err);
         if (d.action === 'pause') await ctx.breaker.trip(d);
-        return;
+        return false;
       }
       if (err instanceof TokenRequestRejectedError) {
         throw new ConfigError([

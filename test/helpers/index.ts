@@ -74,6 +74,7 @@ export function fakeJob<T>(data: T, overrides: Partial<Job<T>> = {}): Job<T> {
     queueName: 'fake',
     data,
     attemptsMade: 0,
+    attemptsStarted: 1,
     stalledCounter: 0,
     opts: { attempts: 3 },
     log: async () => 0,

@@ -132,7 +132,8 @@ describe('the fleet breaker', () => {
       env,
     );
     expect(bootstrap.code).toBe(0);
-    expect(bootstrap.stdout).toMatch(/resumed/);
+    expect(bootstrap.stdout).toMatch(/fleet .*(resumed|running)/);
+    expect(await p.breaker.current()).toBeNull();
 
     expect(await waiting.exited).toBe(0);
     expect(waiting.stdout().match(/PAUSED/g)).toHaveLength(1);
@@ -162,7 +163,7 @@ describe('the fleet breaker', () => {
     const fixed = await startWorker({
       config: {
         ...p.config,
-        webLogin: { username: p.env.LMS_USERNAME!, password: new Secret(p.sandbox.env.LMS_PASSWORD!) },
+        webLogin: { ...p.config.webLogin!, password: new Secret(p.sandbox.env.LMS_PASSWORD!) },
       },
       logger,
       redis: p.redis,

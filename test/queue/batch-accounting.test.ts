@@ -146,7 +146,8 @@ describe('BatchAccounting', () => {
 
   it('reconciles jobs that ended without an event: completed, failed and removed', async () => {
     await batch('recon', ['u']);
-    const opened = await accounting.expectCertificates('recon', [cert(7), cert(8), cert(9)]);
+    // Opened by a discover job that has ended (it is not in BullMQ): a missing download is removed.
+    const opened = await accounting.expectCertificates('recon', [cert(7), cert(8), cert(9)], 'recon.u');
     const [done, failed, removed] = opened.map((o) => o.jobId);
     // Give BullMQ records in each end state without running a worker.
     for (const id of [done!, failed!]) await queues.download.add('d', {} as never, { jobId: id });
@@ -171,6 +172,16 @@ describe('BatchAccounting', () => {
     expect(removed).toBeDefined();
     // Nothing left open: a second pass settles nothing.
     expect(await accounting.reconcile(queues, { minAgeMs: 0 })).toBe(0);
+  });
+
+  it('waits for a download that its discover job may still add, and for a young orphan', async () => {
+    await batch('pending', ['u']);
+    await queues.discover.add('u', {} as never, { jobId: 'pending.u' }); // the opener, still waiting
+    const [notYetAdded] = await accounting.expectCertificates('pending', [cert(11)], 'pending.u');
+    const [orphan] = await accounting.expectCertificates('pending', [cert(12)]);
+    expect(notYetAdded && orphan).toBeTruthy();
+    expect(await accounting.reconcile(queues, { minAgeMs: 0 })).toBe(0);
+    expect((await tracker.status('pending'))?.certsFailed).toBe(0);
   });
 
   it('leaves running jobs open for a later look', async () => {

@@ -1,7 +1,11 @@
 import { Command } from 'commander';
 import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import { registerSandboxCommand, type SandboxCommandIo } from '../../src/cli/commands/sandbox.ts';
+import {
+  parseOptions,
+  registerSandboxCommand,
+  type SandboxCommandIo,
+} from '../../src/cli/commands/sandbox.ts';
 import { UsageError } from '../../src/errors/index.ts';
 import type { Sandbox } from '../../src/sandbox/index.ts';
 import { sleepUntil } from '../helpers/index.ts';
@@ -27,12 +31,79 @@ describe('certharvest sandbox', () => {
     [['--session-max-requests', 'x'], /^--session-max-requests: /],
     [['--rate-limit-credits', '1e3'], /^--rate-limit-credits: /],
     [['--truncate-style', 'half'], /^--truncate-style: expected content-length or connection-close/],
+    [['--render-throttle-rate', '1.5'], /^--render-throttle-rate: expected a number from 0 to 1.*got "1.5"/],
+    [['--render-throttle-rate', 'often'], /^--render-throttle-rate: expected a number from 0 to 1/],
+    [['--render-throttle-first', '-1'], /^--render-throttle-first: expected a whole number 0 or more/],
+    [['--render-throttle-first', '2.5'], /^--render-throttle-first: expected a whole number/],
+    [['--render-throttle-status', '500'], /^--render-throttle-status: expected 429 or 503 \(got "500"\)/],
+    [['--render-throttle-status', 'slow'], /^--render-throttle-status: expected 429 or 503/],
+    [['--retry-after-seconds', '3601'], /^--retry-after-seconds: expected a whole number from 0 to 3600/],
+    [['--retry-after-seconds', '1.5'], /^--retry-after-seconds: expected a whole number from 0 to 3600/],
   ])('refuses %j with a UsageError naming the flag', async (args, message) => {
     const run = program({ untilStop: () => Promise.resolve() }).parseAsync(['sandbox', ...args], {
       from: 'user',
     });
     await expect(run).rejects.toBeInstanceOf(UsageError);
     await expect(run).rejects.toThrow(message);
+  });
+
+  it('turns the render-throttle flags into knobs, and leaves them unset without the flags', () => {
+    const raw = {
+      host: '127.0.0.1',
+      port: '0',
+      seed: '1',
+      users: '40',
+      awardsPageSize: '5',
+      usersPageSize: '10',
+    };
+    expect(parseOptions(raw).knobs).toEqual({});
+    expect(
+      parseOptions({
+        ...raw,
+        renderThrottleRate: '0.25',
+        renderThrottleFirst: '2',
+        renderThrottleStatus: '503',
+        retryAfterSeconds: '30',
+      }).knobs,
+    ).toEqual({
+      renderThrottleRate: 0.25,
+      renderThrottleFirst: 2,
+      renderThrottleStatus: 503,
+      retryAfterSeconds: 30,
+    });
+    expect(
+      parseOptions({
+        ...raw,
+        renderThrottleRate: '1',
+        renderThrottleFirst: '0',
+        renderThrottleStatus: '429',
+        retryAfterSeconds: '0',
+      }).knobs,
+    ).toEqual({
+      renderThrottleRate: 1,
+      renderThrottleFirst: 0,
+      renderThrottleStatus: 429,
+      retryAfterSeconds: 0,
+    });
+    expect(parseOptions({ ...raw, retryAfterSeconds: '3600' }).knobs).toEqual({ retryAfterSeconds: 3600 });
+  });
+
+  it('has --help that fits 80 columns and shows the render-throttle flags with an example', () => {
+    const sandbox = program().commands.find((c) => c.name() === 'sandbox')!;
+    let help = '';
+    sandbox.configureOutput({ writeOut: (text) => (help += text), getOutHelpWidth: () => 80 });
+    sandbox.outputHelp();
+    expect(help.split('\n').filter((line) => line.length > 80)).toEqual([]);
+    for (const flag of [
+      '--render-throttle-rate <0..1>',
+      '--render-throttle-first <n>',
+      '--render-throttle-status <429|503>',
+      '--retry-after-seconds <s>',
+    ]) {
+      expect(help).toContain(flag);
+    }
+    expect(help).toMatch(/^ {2}certharvest sandbox .*--render-throttle-/m);
+    expect(help).not.toContain('--unreachable');
   });
 
   it('prints a commented header and a ready .env block, serves, and closes when told to stop', async () => {
@@ -56,6 +127,10 @@ describe('certharvest sandbox', () => {
         '120',
         '--latency-ms',
         '1',
+        '--render-throttle-first',
+        '1',
+        '--render-throttle-status',
+        '503',
       ],
       { from: 'user' },
     );
@@ -77,7 +152,15 @@ describe('certharvest sandbox', () => {
       'LMS_PASSWORD',
     ]);
     expect(env).toEqual({ ...sb.env });
-    expect(sb.knobs).toMatchObject({ pdfApi: true, accessTokenTtlSeconds: 120, latencyMs: 1 });
+    expect(header.join('\n')).toMatch(/throttled renders: 0% and the first 1 per certificate, answered 503/);
+    expect(sb.knobs).toMatchObject({
+      pdfApi: true,
+      accessTokenTtlSeconds: 120,
+      latencyMs: 1,
+      renderThrottleFirst: 1,
+      renderThrottleStatus: 503,
+      retryAfterSeconds: 1,
+    });
     expect(sb.institution.seed).toBe(5);
 
     const tokens = await refresh(sb, env.OAUTH_REFRESH_TOKEN!);

@@ -4,7 +4,12 @@ import { ReauthRequiredError } from '../../src/auth/index.ts';
 import { CertificateHttpError } from '../../src/browser/index.ts';
 import type { FleetBreaker, OutageClock } from '../../src/fleet/index.ts';
 import { LmsUnavailableError, UserNotFoundError } from '../../src/lms/index.ts';
-import { handleJobError, JobGaveUpError, type FleetControl } from '../../src/worker/handle-job-error.ts';
+import {
+  handleJobError,
+  JobGaveUpError,
+  MAX_FREE_WAITS,
+  type FleetControl,
+} from '../../src/worker/handle-job-error.ts';
 import { captureLogger, fakeJob } from '../helpers/index.ts';
 
 // A unit test of carrying out decisions: the job, breaker and outage clock are stand-ins.
@@ -49,6 +54,14 @@ describe('handleJobError', () => {
       await handleJobError(long.job, 'l', new LmsUnavailableError('ECONNREFUSED'), long.fleet),
     ).toBeInstanceOf(WaitingError);
     expect(long.trip).toHaveBeenCalledWith(expect.objectContaining({ reason: 'LMS_UNREACHABLE' }));
+  });
+
+  it('spends an attempt once a job has waited too often (a request that always times out)', async () => {
+    const { job, fleet } = arrange();
+    Object.assign(job, { attemptsStarted: MAX_FREE_WAITS + 3, attemptsMade: 1 });
+    const thrown = await handleJobError(job, 'l', new CertificateHttpError(429, 'u', 2), fleet);
+    expect(thrown).toMatchObject({ code: 'CERTIFICATE_HTTP' });
+    expect(job.moveToDelayed).not.toHaveBeenCalled();
   });
 
   it('gives up with the code as a field, and passes retryable errors on with theirs', async () => {

@@ -4,7 +4,7 @@ import { beginAuthorization, createTokenProvider, type TokenStatus } from '../..
 import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { createLogger } from '../../log/index.ts';
-import { FleetBreaker } from '../../fleet/index.ts';
+import { FleetBreaker, type PauseRecord } from '../../fleet/index.ts';
 import { connectRedis, openQueues } from '../../queue/index.ts';
 import { describePause } from '../pause-report.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
@@ -49,10 +49,22 @@ async function openProvider() {
   };
 }
 
-/** A working token is back: lift a pause that was about the token (the fleet resumes at once). */
-async function resumeAfterNewToken(breaker: FleetBreaker): Promise<void> {
-  if (await breaker.resumeIf(['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'], 'auth bootstrap')) {
-    console.log('\nThe fleet was paused for its token: it is resumed and picks up where it stopped.');
+const TOKEN_PAUSES = ['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'] as const;
+
+/**
+ * A working token is back: lift a pause that was about the token (the fleet resumes at once).
+ * `before` is the pause seen before the token was stored; the workers' monitor may have resumed
+ * the fleet in between, which is just as good.
+ */
+async function resumeAfterNewToken(breaker: FleetBreaker, before: PauseRecord | null): Promise<void> {
+  const resumed = await breaker.resumeIf(TOKEN_PAUSES, 'auth bootstrap');
+  if (resumed || (before && (TOKEN_PAUSES as readonly string[]).includes(before.reason))) {
+    const now = await breaker.current();
+    console.log(
+      now
+        ? `\nThe fleet is still paused, for another reason:\n${describePause(now)}`
+        : '\nThe fleet was paused for its token: it is resumed and picks up where it stopped.',
+    );
   }
 }
 
@@ -112,9 +124,10 @@ export function registerAuthCommand(program: Command): void {
         throw new UsageError(`--port: expected 0-65535, got "${opts.port}"`);
       const { config, provider, breaker, close } = await openProvider();
       try {
+        const before = await breaker.current();
         if (opts.refreshToken) {
           console.log(describe(await provider.importRefreshToken(opts.refreshToken)));
-          await resumeAfterNewToken(breaker);
+          await resumeAfterNewToken(breaker, before);
           return;
         }
         const auth = config.lms.auth;
@@ -136,7 +149,7 @@ export function registerAuthCommand(program: Command): void {
         console.log(`Waiting for the redirect to http://127.0.0.1:${boundPort}/callback …`);
         const callbackUrl = await waiting.callback;
         console.log(describe(await provider.exchangeAuthorizationCode(request, callbackUrl)));
-        await resumeAfterNewToken(breaker);
+        await resumeAfterNewToken(breaker, before);
       } finally {
         await close();
       }

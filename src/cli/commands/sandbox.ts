@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import {
   formatEnvBlock,
+  RENDER_THROTTLE_STATUSES,
   startSandbox,
   TRUNCATE_STYLES,
+  type RenderThrottleStatus,
   type Sandbox,
   type SandboxKnobs,
   type SandboxOptions,
@@ -40,6 +42,10 @@ interface RawOptions {
   accessTokenTtl?: string;
   pdfApi?: boolean;
   replayRevokesChain?: boolean;
+  renderThrottleRate?: string;
+  renderThrottleFirst?: string;
+  renderThrottleStatus?: string;
+  retryAfterSeconds?: string;
 }
 
 export function registerSandboxCommand(program: Command, io: SandboxCommandIo = {}): void {
@@ -50,14 +56,14 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
         '(OAuth2 with one-use refresh tokens, Valence routes, web login, certificate PDFs; knobs inject faults)',
     )
     .option('--host <host>', 'interface to bind', '127.0.0.1')
-    .option('--port <port>', 'TCP port (0 = any free port)', '0')
+    .option('--port <port>', 'TCP port, 0 = any free port', '0')
     .option('--seed <n>', 'seed of the simulated institution (same seed, same data)', '1')
     .option('--users <n>', 'number of students', '40')
     .option('--awards-page-size <n>', 'issued awards per page', '5')
     .option('--users-page-size <n>', 'users per page of the /users/ listing', '10')
     .option('--latency-ms <ms>', 'delay added to every response (default 0)')
     .option('--error-rate <0..1>', 'share of API, render and /pdf requests answered 500/502/503 (default 0)')
-    .option('--truncate-rate <0..1>', 'share of PDF responses cut short (default 0)')
+    .option('--truncate-rate <0..1>', 'share of PDFs served cut short (default 0)')
     .option(
       '--truncate-style <style>',
       `how PDFs are cut: ${TRUNCATE_STYLES.join(' or ')} (default content-length)`,
@@ -70,9 +76,33 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
       '--session-max-requests <n>',
       'web session dies after N authenticated requests; 0 = never (default 0)',
     )
-    .option('--access-token-ttl <s>', 'access token lifetime in seconds (default 3600)')
-    .option('--pdf-api', 'serve GET /d2l/api/bas/(v)/issued/certificates/(id)/pdf (default: 404)')
+    .option('--access-token-ttl <s>', 'access token lifetime (default 3600)')
+    .option('--pdf-api', 'serve GET .../certificates/(id)/pdf to bearer tokens (default: 404)')
     .option('--replay-revokes-chain', 'a replayed refresh token also revokes its whole grant')
+    .option(
+      '--render-throttle-rate <0..1>',
+      'share of certificate renders that would get the PDF refused instead (default 0)',
+    )
+    .option(
+      '--render-throttle-first <n>',
+      'the first N such renders of each certificate are refused (default 0)',
+    )
+    .option('--render-throttle-status <429|503>', 'status of a refused render (default 429)')
+    .option('--retry-after-seconds <s>', 'Retry-After of a refused render in seconds, 0 to 3600 (default 1)')
+    .addHelpText(
+      'after',
+      `
+Knobs and their defaults: docs/sandbox.md. The unreachable knob has no flag
+(a sandbox that starts unreachable is of no use); set it from code with
+sb.setKnobs({ unreachable: true }).
+
+Examples:
+  certharvest sandbox > .env
+  certharvest sandbox --port 8080 --seed 7 --users 200 --pdf-api
+  certharvest sandbox --truncate-rate 0.05 --truncate-style connection-close
+  certharvest sandbox --render-throttle-first 1 --retry-after-seconds 2
+  certharvest sandbox --render-throttle-rate 0.2 --render-throttle-status 503`,
+    )
     .action(async (raw: RawOptions) => {
       const options = parseOptions(raw);
       const write = io.write ?? ((text: string) => void process.stdout.write(text));
@@ -106,6 +136,10 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('accessTokenTtlSeconds', optionalWhole('--access-token-ttl', raw.accessTokenTtl, 1));
   setIf('pdfApi', raw.pdfApi);
   setIf('replayRevokesChain', raw.replayRevokesChain);
+  setIf('renderThrottleRate', optionalRate('--render-throttle-rate', raw.renderThrottleRate));
+  setIf('renderThrottleFirst', optionalWhole('--render-throttle-first', raw.renderThrottleFirst, 0));
+  setIf('renderThrottleStatus', optionalStatus(raw.renderThrottleStatus));
+  setIf('retryAfterSeconds', optionalWhole('--retry-after-seconds', raw.retryAfterSeconds, 0, 3600));
   if (raw.host.trim() === '') throw new UsageError('--host: expected an interface address such as 127.0.0.1');
   return {
     host: raw.host,
@@ -147,6 +181,17 @@ function optionalStyle(value: string | undefined): TruncateStyle | undefined {
   return value as TruncateStyle;
 }
 
+function optionalStatus(value: string | undefined): RenderThrottleStatus | undefined {
+  if (value === undefined) return undefined;
+  const status = RENDER_THROTTLE_STATUSES.find((s) => String(s) === value.trim());
+  if (status === undefined) {
+    throw new UsageError(
+      `--render-throttle-status: expected ${RENDER_THROTTLE_STATUSES.join(' or ')} (got "${value}")`,
+    );
+  }
+  return status;
+}
+
 /** Comment lines, so the whole output is a valid .env file (`certharvest sandbox > .env`). */
 function header(sandbox: Sandbox): string {
   const { institution: inst, knobs: k } = sandbox;
@@ -162,6 +207,8 @@ function header(sandbox: Sandbox): string {
       `${k.requestCost} per call`,
     `#        web sessions: idle ${k.sessionIdleSeconds} s, max requests ${k.sessionMaxRequests || 'unlimited'}; ` +
       `access tokens ${k.accessTokenTtlSeconds} s; /pdf API ${k.pdfApi ? 'on' : 'off'}`,
+    `#        throttled renders: ${pct(k.renderThrottleRate)} and the first ${k.renderThrottleFirst} per ` +
+      `certificate, answered ${k.renderThrottleStatus} with Retry-After: ${k.retryAfterSeconds}`,
     '# The lines below are a ready .env for the worker (test credentials). Ctrl+C stops the sandbox.',
     '',
   ].join('\n');
