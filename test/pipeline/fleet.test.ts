@@ -67,8 +67,9 @@ describe('batch accounting from job outcomes', () => {
   it('settles a batch whose download the stalled checker failed, with the reason', async () => {
     p = await startPipeline({ worker: false, tuning: { maxStalledCount: 0, stalledIntervalMs: 500 } });
     // A worker that takes one download and then dies without a word (its lock is never renewed).
+    const rogueConnection = p.redis.duplicate();
     const rogue = new Worker(DOWNLOAD_QUEUE, () => new Promise<never>(() => {}), {
-      connection: p.redis.duplicate(),
+      connection: rogueConnection,
       prefix: p.config.queuePrefix,
       lockDuration: 1_000,
       concurrency: 1,
@@ -79,6 +80,7 @@ describe('batch accounting from job outcomes', () => {
     const { batchId } = await p.submit({ users });
     await p.startWorker();
     await sleepUntil(() => taken, 20_000);
+    rogueConnection.disconnect(); // its lock is never renewed again, as if the process died
     await rogue.close(true);
     const status = await p.waitDone(batchId, 60_000);
     expect(status.certsFailed).toBe(1);
