@@ -17,6 +17,8 @@ export const PAUSE_REASONS = [
   'OUTPUT_UNAVAILABLE',
   /** The LMS has not answered for longer than LMS_OUTAGE_PAUSE_MINUTES. */
   'LMS_UNREACHABLE',
+  /** The LMS answers 401 even to fresh access tokens: scopes or the service user's role. */
+  'API_ACCESS_REFUSED',
   /** DOWNLOAD_STRATEGY=api on a tenant without the bearer `/pdf` route. */
   'API_ROUTE_MISSING',
 ] as const;

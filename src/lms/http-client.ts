@@ -94,7 +94,7 @@ export class LmsHttpClient {
   async get(url: URL, route: string, options: LmsRequestOptions = {}): Promise<Response> {
     if (url.origin !== this.base.origin) throw new LmsDataError(route, '', `URL outside ${this.base.origin}`);
     let rateLimitWaited = 0;
-    let retriedAfter401 = false;
+    let renewalsAfter401 = 0;
     let transientFailures = 0;
     // A GET is idempotent: a passing 5xx or dropped connection is retried here, briefly, before
     // it costs the whole job an attempt (and a discover job its paging so far).
@@ -156,8 +156,10 @@ export class LmsHttpClient {
       }
       if (status === 401) {
         await discard(response);
-        if (!retriedAfter401) {
-          retriedAfter401 = true;
+        // Renew twice: the first "fresh" token may be one another process obtained just before an
+        // admin revoked them all; the second renewal then meets the refusal itself.
+        if (renewalsAfter401 < 2) {
+          renewalsAfter401++;
           await this.#tokens.invalidate(token);
           continue;
         }

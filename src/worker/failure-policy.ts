@@ -22,7 +22,7 @@ import {
 import { BrowserLaunchError, CertificateHttpError, LoginFailedError } from '../browser/index.ts';
 import { CertharvestError } from '../errors/index.ts';
 import type { PauseReason } from '../fleet/index.ts';
-import { LmsUnavailableError, RateLimitedError } from '../lms/index.ts';
+import { LmsRequestError, LmsUnavailableError, RateLimitedError } from '../lms/index.ts';
 import { OutputUnavailableError } from '../storage/index.ts';
 import { ApiRouteMissingError } from './api-support.ts';
 
@@ -98,6 +98,14 @@ const RULES: readonly Rule<unknown>[] = [
       'API_ROUTE_MISSING',
       'set DOWNLOAD_STRATEGY=auto (or browser) with LMS_USERNAME/LMS_PASSWORD, restart the workers, then `certharvest resume`',
     ),
+  ),
+  rule(LmsRequestError, (e, base) =>
+    e.code === 'LMS_UNAUTHORIZED'
+      ? pause(
+          'API_ACCESS_REFUSED',
+          "check the app's scopes (OAUTH_SCOPE and the registration) and the service user's role in the LMS, then `certharvest resume`",
+        )(e, base)
+      : { action: 'give-up', ...base },
   ),
   rule(RateLimitedError, (e, base) => wait(base, e.retryAfterMs, false)),
   rule(CertificateHttpError, (e, base) => {

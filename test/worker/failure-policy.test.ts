@@ -17,6 +17,7 @@ import {
 } from '../../src/browser/index.ts';
 import {
   LmsDataError,
+  LmsRequestError,
   LmsUnavailableError,
   RateLimitedError,
   UserNotFoundError,
@@ -92,6 +93,12 @@ const TABLE: [string, unknown, Record<string, unknown>][] = [
     { action: 'wait', delayMs: UNREACHABLE_RETRY_MS, unreachable: true },
   ],
   ['LMS 502', new LmsUnavailableError('bad gateway', 502), { action: 'retry', code: 'LMS_UNAVAILABLE' }],
+  [
+    '401 even with fresh tokens',
+    new LmsRequestError('401', 401, 'LMS_UNAUTHORIZED'),
+    { action: 'pause', reason: 'API_ACCESS_REFUSED' },
+  ],
+  ['403 on a user', new LmsRequestError('403', 403), { action: 'give-up', code: 'LMS_REQUEST_REJECTED' }],
   [
     'token endpoint unreachable',
     new TokenEndpointUnavailableError('ECONNRESET'),
