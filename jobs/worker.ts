@@ -5,9 +5,15 @@
  */
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { createTokenProvider } from '../src/auth/index.ts';
-import { launchChromium, LoginFailedError, WebSession } from '../src/browser/index.ts';
-import type { ConfigWith } from '../src/config/index.ts';
+import { createTokenProvider, RedisLock, SealedBox } from '../src/auth/index.ts';
+import {
+  BrowserLogin,
+  launchChromium,
+  LoginFailedError,
+  SessionStore,
+  WebSession,
+} from '../src/browser/index.ts';
+import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
 import { FleetBreaker, OutageClock } from '../src/fleet/index.ts';
 import { createBrightspaceAdapter } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
@@ -70,6 +76,54 @@ export interface StartWorkerOptions {
   tuning?: Partial<WorkerTuning>;
 }
 
+/** The fleet's web session: Chromium logs in (one process at a time), Redis keeps the cookies sealed. */
+function createWebSession(options: {
+  config: WorkerConfig;
+  webLogin: WebLoginConfig;
+  redis: Redis;
+  breaker: FleetBreaker;
+  logger: Logger;
+}): WebSession {
+  const { config, webLogin, redis, breaker, logger } = options;
+  const store = new SessionStore({
+    redis,
+    box: SealedBox.fromSecret(config.secretsKey),
+    host: config.lms.host,
+    keyPrefix: config.queuePrefix,
+  });
+  return new WebSession({
+    lmsUrl: config.lms.url,
+    store,
+    // Long enough for a slow login (launch, form, redirects, the landing probe).
+    lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
+    maxPdfBytes: config.maxPdfBytes,
+    landingPath: webLogin.landingPath,
+    logger,
+    login: new BrowserLogin({
+      lmsUrl: config.lms.url,
+      username: webLogin.username,
+      password: () => webLogin.password.reveal(),
+      loginPath: webLogin.loginPath,
+      landingPath: webLogin.landingPath,
+      chromiumPath: config.chromiumPath,
+      logger,
+    }),
+    loginGate: {
+      async heldBack() {
+        const held = await breaker.loginHold();
+        return held === null
+          ? undefined
+          : new LoginFailedError(`logins are held back until the password is fixed: ${held}`);
+      },
+      async refused(error) {
+        await breaker.holdLogins(error.message);
+        const d = decide(error);
+        if (d.action === 'pause') await breaker.trip(d);
+      },
+    },
+  });
+}
+
 /** Run the discover and download processors of this process until `stop()`. */
 export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   const { config, logger, redis } = options;
@@ -83,31 +137,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     logger: logger.child({ component: 'fleet' }),
   });
   const tokens = await createTokenProvider({ config, redis, logger: logger.child({ component: 'auth' }) });
-  const session =
-    config.downloadStrategy === 'api' || !config.webLogin
-      ? undefined
-      : new WebSession({
-          lmsUrl: lms.url,
-          username: config.webLogin.username,
-          password: () => config.webLogin?.password.reveal() ?? '',
-          loginPath: config.webLogin.loginPath,
-          landingPath: config.webLogin.landingPath,
-          chromiumPath: config.chromiumPath,
-          logger: logger.child({ component: 'browser' }),
-          loginGate: {
-            async heldBack() {
-              const held = await breaker.loginHold();
-              return held === null
-                ? undefined
-                : new LoginFailedError(`logins are held back until the password is fixed: ${held}`);
-            },
-            async refused(error) {
-              await breaker.holdLogins(error.message);
-              const d = decide(error);
-              if (d.action === 'pause') await breaker.trip(d);
-            },
-          },
-        });
+  const webLogin = config.downloadStrategy === 'api' ? undefined : config.webLogin;
+  const session = webLogin
+    ? createWebSession({ config, webLogin, redis, breaker, logger: logger.child({ component: 'browser' }) })
+    : undefined;
   const { directory, fetcher } = createBrightspaceAdapter({ lmsUrl: lms.url, tokens, session, logger });
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
   const accounting = new BatchAccounting(redis, config.queuePrefix);

@@ -46,6 +46,20 @@ export class BrowserFailedError extends CertharvestError {
   }
 }
 
+/** The session works, but the service user may not see this certificate (401/403 for it alone). */
+export class CertificateForbiddenError extends CertharvestError {
+  readonly retryable = false;
+  readonly status: number;
+
+  constructor(url: string, status: number) {
+    super(
+      'CERTIFICATE_FORBIDDEN',
+      `HTTP ${status} from ${new URL(url).pathname} although the web session works: the service user may not see this certificate (give its role the permission, then resubmit)`,
+    );
+    this.status = status;
+  }
+}
+
 /** A non-PDF HTTP answer from the certificate URL that is not a login page. */
 export class CertificateHttpError extends CertharvestError {
   readonly status: number;

@@ -7,16 +7,30 @@ export {
 } from './chromium.ts';
 export {
   WebSession,
-  BRIGHTSPACE_LOGIN_SELECTORS,
   type FetchedPdf,
   type LoginGate,
-  type LoginSelectors,
   type WebSessionOptions,
   type WebSessionStats,
 } from './web-session.ts';
 export {
+  BrowserLogin,
+  BRIGHTSPACE_LOGIN_SELECTORS,
+  type BrowserLoginOptions,
+  type LoginResult,
+  type LoginSelectors,
+} from './browser-login.ts';
+export { SessionStore, type SessionRecord } from './session-store.ts';
+export { classifyAnswer, type AnswerKind } from './classify-answer.ts';
+export {
+  fetchWithSession,
+  OffHostRedirectError,
+  PdfTooLargeError,
+  SessionRequestError,
+} from './session-fetch.ts';
+export {
   BrowserFailedError,
   BrowserLaunchError,
+  CertificateForbiddenError,
   CertificateHttpError,
   LoginFailedError,
   SessionExpiredError,

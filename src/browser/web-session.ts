@@ -1,56 +1,43 @@
-import type { Browser, BrowserContext } from 'playwright';
-import { parseRetryAfter } from '../lms/rate-budget.ts';
+import type { RedisLock } from '../auth/redis-lock.ts';
 import type { Logger } from '../log/index.ts';
-import { looksLikeHtml } from '../pdf/index.ts';
-import { withTimeout } from '../util/with-timeout.ts';
-import { launchChromium } from './chromium.ts';
-import { BrowserFailedError, CertificateHttpError, LoginFailedError, SessionExpiredError } from './errors.ts';
-
-/** CSS selectors of the LMS login form. Defaults match Brightspace's local login page. */
-export interface LoginSelectors {
-  /** Default `input[name="userName"]`. */
-  username: string;
-  /** Default `input[name="password"]`. */
-  password: string;
-  /** Default `button[type="submit"], input[type="submit"]`. */
-  submit: string;
-}
-
-export const BRIGHTSPACE_LOGIN_SELECTORS: LoginSelectors = {
-  username: 'input[name="userName"]',
-  password: 'input[name="password"]',
-  submit: 'button[type="submit"], input[type="submit"]',
-};
+import { sleep } from '../util/with-timeout.ts';
+import { DEFAULT_LANDING_PATH, type BrowserLogin } from './browser-login.ts';
+import {
+  BrowserFailedError,
+  CertificateForbiddenError,
+  CertificateHttpError,
+  LoginFailedError,
+  SessionExpiredError,
+} from './errors.ts';
+import { cookieHeader, fetchWithSession, type SessionCredentials } from './session-fetch.ts';
+import type { SessionRecord, SessionStore } from './session-store.ts';
 
 export interface WebSessionOptions {
   /** LMS base URL, e.g. https://school.brightspace.com */
   lmsUrl: string;
-  username: string;
-  /** A function, so the password is read only when a login needs it. */
-  password: () => string;
+  /** Does the Chromium login when the fleet needs a new session. */
+  login: BrowserLogin;
+  /** The fleet's session, sealed in Redis. */
+  store: SessionStore;
+  /** Admits one login at a time across the fleet (on `store.lockKey`). */
+  lock: RedisLock;
   logger: Logger;
-  chromiumPath?: string | undefined;
-  /** Path of the login form; default `/d2l/login?noredirect=1` (local form, not SSO). */
-  loginPath?: string;
-  /** Path the browser lands on after a successful login; default `/d2l/home`. */
+  /** Largest certificate accepted (MAX_PDF_BYTES). */
+  maxPdfBytes: number;
+  /** The page a logged-in user gets (LMS_LOGIN_LANDING); probed to tell "expired" from "forbidden". */
   landingPath?: string;
-  /** URL fragments that mean "this is the login page"; default Brightspace's. */
-  loginUrlPatterns?: readonly RegExp[];
-  /** URL fragments that mean "the login was refused". */
-  loginFailedPatterns?: readonly RegExp[];
-  selectors?: LoginSelectors;
-  /** Per-operation time limits in ms. Defaults: launch 30 s, login 30 s, request 60 s, close 10 s. */
-  timeouts?: Partial<Record<'launch' | 'login' | 'request' | 'close', number>>;
-  /** Start a fresh context (new cookies, freed memory) after this many downloads; default 2000. */
-  recycleAfter?: number;
-  /**
-   * Fleet-wide guard against posting a refused password again: `heldBack()` returns an error while
-   * logins are held back (the fleet is paused for a refused login); `refused()` is told before the
-   * refusal reaches any caller.
-   */
+  /** How long a worker waits for another worker's login. Default 90 000 ms. */
+  loginWaitMs?: number;
+  /** Fleet-wide guard against posting a refused password again. */
   loginGate?: LoginGate;
+  /** Default: the global fetch (Node's undici). */
+  fetch?: typeof fetch;
 }
 
+/**
+ * `heldBack()` returns an error while logins are held back (the LMS refused the password);
+ * `refused()` is told before the refusal reaches any caller.
+ */
 export interface LoginGate {
   heldBack(): Promise<LoginFailedError | undefined>;
   refused(error: LoginFailedError): Promise<void>;
@@ -63,249 +50,186 @@ export interface FetchedPdf {
 }
 
 export interface WebSessionStats {
-  launches: number;
+  /** Chromium launches by this process. */
+  readonly launches: number;
+  /** Logins this process did for the fleet. */
   logins: number;
   downloads: number;
   expiredAnswers: number;
 }
 
-const DEFAULT_LANDING_PATH = '/d2l/home';
-
-/** Logins one download may wait for before it gives up (and BullMQ retries it later). */
+/** Sessions one download may go through before it gives up (and BullMQ retries it later). */
 const MAX_SESSION_ATTEMPTS = 3;
 
-const DEFAULT_LOGIN_URL_PATTERNS = [/\/d2l\/login\b/, /\/d2l\/lp\/auth\/login\//, /\/d2l\/lp\/auth\/saml\//];
-const DEFAULT_LOGIN_FAILED_PATTERNS = [/loginFailed\.d2l/i];
-
 /**
- * The worker's one logged-in browser session: one Chromium, one context, logged in by filling the
- * service user's form. Downloads go through `context.request`, which shares the context's cookies
- * without rendering a page. When the LMS answers the login page, the session is re-established
- * once for every job of this process that saw the same session die (single-flight by generation).
+ * The fleet's one web session. Chromium logs in (in one process of the fleet, under a Redis lock);
+ * the cookies are sealed into Redis with a generation number; every worker downloads with them
+ * over plain HTTP. A download that meets an expired session asks for the generation after the one
+ * it used: the first process to ask logs in, the others wait for that generation and reuse it. A
+ * worker that never needs a login never starts Chromium.
  */
 export class WebSession {
-  readonly stats: WebSessionStats = { launches: 0, logins: 0, downloads: 0, expiredAnswers: 0 };
+  readonly stats: WebSessionStats;
   readonly #opts: WebSessionOptions;
-  readonly #timeouts: Record<'launch' | 'login' | 'request' | 'close', number>;
-  #browser: Browser | undefined;
-  #context: BrowserContext | undefined;
-  /** Bumped after each successful login; a job remembers which session it used. */
-  #generation = 0;
-  #loggingIn: Promise<void> | undefined;
-  #downloadsInContext = 0;
-  #closed = false;
+  #cached: SessionRecord | undefined;
+  #renewing: Promise<SessionRecord> | undefined;
 
   constructor(options: WebSessionOptions) {
     this.#opts = options;
-    this.#timeouts = { launch: 30_000, login: 30_000, request: 60_000, close: 10_000, ...options.timeouts };
+    const login = options.login;
+    this.stats = {
+      get launches() {
+        return login.stats.launches;
+      },
+      logins: 0,
+      downloads: 0,
+      expiredAnswers: 0,
+    };
   }
 
   /**
-   * Fetch a session-only URL that should answer a PDF. A login page answer triggers one re-login
-   * (shared with concurrent callers) and one retry; a second login page is a `SessionExpiredError`.
+   * Fetch a session-only URL that should answer a PDF. An expired session is renewed (once for the
+   * fleet) and the request retried; a 401/403 page is probed: if the session still works, this
+   * certificate is forbidden to the service user (`CertificateForbiddenError`).
    */
   async fetchPdf(url: string, log: (line: string) => void = () => {}): Promise<FetchedPdf> {
     for (let attempt = 1; ; attempt++) {
-      const generation = await this.#ready(log);
-      const context = this.#context;
-      if (!context) throw new BrowserFailedError('no browser context after login');
-      let response;
-      try {
-        response = await withTimeout(
-          context.request.get(url, { failOnStatusCode: false, timeout: this.#timeouts.request }),
-          this.#timeouts.request + 1_000,
-          'certificate request',
-        );
-      } catch (err) {
-        if (!this.#browser?.isConnected()) this.#forgetBrowser();
-        throw new BrowserFailedError(`request failed: ${(err as Error).message.split('\n')[0]}`, {
-          cause: err,
-        });
-      }
-      const status = response.status();
-      const headers = response.headers();
-      const contentType = headers['content-type'];
-      const finalUrl = response.url();
-      const body = await response.body();
-      // Playwright keeps every response body until the context closes unless it is disposed.
-      await response.dispose().catch(() => {});
+      const session = await this.#current(log);
+      const answer = await fetchWithSession(url, credentials(session), {
+        maxBytes: this.#opts.maxPdfBytes,
+        ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
+      });
       this.stats.downloads++;
-      this.#downloadsInContext++;
-      if (status === 200 && !this.#isLoginUrl(finalUrl) && !looksLikeHtml(body, contentType)) {
-        const length = headers['content-length'];
-        return { bytes: body, contentType, contentLength: length === undefined ? undefined : Number(length) };
+      if (answer.kind === 'pdf') {
+        return { bytes: answer.bytes, contentType: answer.contentType, contentLength: answer.contentLength };
       }
-      if (
-        (status === 200 && looksLikeHtml(body, contentType)) ||
-        this.#isLoginUrl(finalUrl) ||
-        status === 401
-      ) {
-        this.stats.expiredAnswers++;
-        // Another job's requests may have used up a short-lived session between our login and our
-        // request, so a few re-logins are allowed; past that, something is wrong with the session.
-        if (attempt >= MAX_SESSION_ATTEMPTS) {
-          throw new SessionExpiredError(
-            `login page answered ${attempt} times in a row, each after a fresh login (${status} ${finalUrl})`,
-          );
-        }
-        log('the LMS answered its login page: the session expired; logging in again');
-        await this.#relogin(generation, log);
-        continue;
+      if (answer.kind === 'throttled' || answer.kind === 'error') {
+        throw new CertificateHttpError(answer.status, url, answer.retryAfterSeconds);
       }
-      const retryAfterMs = parseRetryAfter(headers['retry-after'] ?? null);
-      throw new CertificateHttpError(
-        status,
-        url,
-        retryAfterMs === undefined ? undefined : Math.ceil(retryAfterMs / 1000),
-      );
+      if (answer.kind === 'ambiguous' && (await this.#stillLoggedIn(session))) {
+        throw new CertificateForbiddenError(url, answer.status);
+      }
+      this.stats.expiredAnswers++;
+      if (attempt >= MAX_SESSION_ATTEMPTS) {
+        throw new SessionExpiredError(
+          `the LMS refused ${attempt} sessions in a row for ${new URL(url).pathname} (${answer.status})`,
+        );
+      }
+      log(`the web session (generation ${session.generation}) expired; asking the fleet for a new one`);
+      await this.#renew(session.generation, log);
     }
   }
 
   /**
    * Log in now, even while the gate holds logins back (the start-up probe after an operator fixed
-   * the password); throws what a download would see.
+   * the password), and share the new session with the fleet.
    */
-  async probeLogin(log: (line: string) => void = () => {}): Promise<void> {
-    // No generation is newer than infinity: this always logs in (once, shared with concurrent callers).
-    await this.#relogin(Number.POSITIVE_INFINITY, log, { bypassGate: true });
+  async probeLogin(): Promise<void> {
+    const stored = await this.#opts.store.read();
+    this.#cached = undefined;
+    await this.#renewFleetWide(stored?.generation ?? 0, () => {}, { bypassGate: true });
   }
 
-  /** Close the browser; never hangs (a close that does not finish in time is abandoned). */
+  /** Close the browser, if one runs. */
   async close(): Promise<void> {
-    this.#closed = true;
-    const browser = this.#browser;
-    this.#forgetBrowser();
-    if (browser) await withTimeout(browser.close(), this.#timeouts.close, 'browser close').catch(() => {});
+    await this.#opts.login.close();
   }
 
-  /** Ensure a browser and a logged-in context exist; returns the session generation. */
-  async #ready(log: (line: string) => void): Promise<number> {
-    if (this.#closed) throw new BrowserFailedError('the web session is closed');
-    const recycle = this.#opts.recycleAfter ?? 2000;
-    if (this.#context && this.#downloadsInContext >= recycle && !this.#loggingIn) {
-      this.#opts.logger.info({ downloads: this.#downloadsInContext }, 'recycling the browser context');
-      const old = this.#context;
-      this.#context = undefined;
-      await withTimeout(old.close(), this.#timeouts.close, 'context close').catch(() => {});
-    }
-    if (this.#context && this.#browser?.isConnected()) return this.#generation;
-    await this.#relogin(this.#generation, log);
-    return this.#generation;
+  async #current(log: (line: string) => void): Promise<SessionRecord> {
+    if (this.#cached) return this.#cached;
+    const stored = await this.#opts.store.read();
+    if (stored) return (this.#cached = stored);
+    return this.#renew(0, log);
   }
 
-  async #relogin(
+  /** A session newer than `seenGeneration`: one renewal at a time in this process. */
+  #renew(seenGeneration: number, log: (line: string) => void): Promise<SessionRecord> {
+    if (this.#cached && this.#cached.generation > seenGeneration) return Promise.resolve(this.#cached);
+    this.#renewing ??= this.#renewFleetWide(seenGeneration, log).finally(() => (this.#renewing = undefined));
+    return this.#renewing;
+  }
+
+  async #renewFleetWide(
     seenGeneration: number,
     log: (line: string) => void,
     options: { bypassGate?: boolean } = {},
-  ): Promise<void> {
-    // Someone already logged in again after the session this caller saw die.
-    if (this.#generation > seenGeneration && this.#context) return;
-    if (!this.#loggingIn) {
-      const gate = this.#opts.loginGate;
-      this.#loggingIn = (async () => {
-        const held = options.bypassGate ? undefined : await gate?.heldBack();
-        if (held) throw held;
+  ): Promise<SessionRecord> {
+    const { store, lock, loginGate, logger } = this.#opts;
+    const deadline = Date.now() + (this.#opts.loginWaitMs ?? 90_000);
+    for (;;) {
+      const stored = await store.read();
+      if (!options.bypassGate && stored && stored.generation > seenGeneration) return (this.#cached = stored);
+      const held = options.bypassGate ? undefined : await loginGate?.heldBack();
+      if (held) throw held;
+      const holder = await lock.tryAcquire();
+      if (holder !== undefined) {
         try {
-          await this.#login(log);
+          const latest = await store.read();
+          if (!options.bypassGate && latest && latest.generation > seenGeneration) {
+            return (this.#cached = latest);
+          }
+          const record = await this.#loginOnce(latest?.generation ?? 0);
+          await store.write(record);
+          this.stats.logins++;
+          logger.info({ generation: record.generation }, 'logged in to the LMS web session for the fleet');
+          log(`logged in to the LMS web session for the fleet (generation ${record.generation})`);
+          return (this.#cached = record);
         } catch (err) {
           // Tell the fleet before anyone else can try: no process posts a refused password again.
-          if (err instanceof LoginFailedError) await gate?.refused(err).catch(() => {});
+          if (err instanceof LoginFailedError) await loginGate?.refused(err).catch(() => {});
           throw err;
+        } finally {
+          await lock.release(holder).catch(() => {});
         }
-      })().finally(() => (this.#loggingIn = undefined));
+      }
+      if (Date.now() > deadline) {
+        throw new BrowserFailedError('another worker has been logging in for too long; trying again later');
+      }
+      await sleep(250);
     }
-    await this.#loggingIn;
   }
 
-  async #login(log: (line: string) => void): Promise<void> {
-    const { logger, lmsUrl, username } = this.#opts;
-    const browser = await this.#launch();
-    const oldContext = this.#context;
-    this.#context = undefined;
-    if (oldContext)
-      await withTimeout(oldContext.close(), this.#timeouts.close, 'context close').catch(() => {});
-    const context = await withTimeout(
-      browser.newContext({ acceptDownloads: false }),
-      this.#timeouts.launch,
-      'new context',
-    );
-    const selectors = this.#opts.selectors ?? BRIGHTSPACE_LOGIN_SELECTORS;
-    const loginUrl = new URL(this.#opts.loginPath ?? '/d2l/login?noredirect=1', `${lmsUrl}/`).toString();
-    const page = await context.newPage();
+  /** One Chromium login, accepted only if the landing page then answers as a logged-in user. */
+  async #loginOnce(previousGeneration: number): Promise<SessionRecord> {
+    const result = await this.#opts.login.login();
+    const record: SessionRecord = {
+      v: 1,
+      generation: previousGeneration + 1,
+      cookies: result.cookies,
+      userAgent: result.userAgent,
+      obtainedAt: Date.now(),
+      source: 'login',
+    };
+    if (!(await this.#stillLoggedIn(record))) {
+      throw new LoginFailedError(
+        `the login reached ${this.#landingPath()}, but a request with its cookies was not answered as a logged-in user`,
+      );
+    }
+    return record;
+  }
+
+  /** GET the landing page with the session: 200 means the session is alive. */
+  async #stillLoggedIn(session: SessionRecord): Promise<boolean> {
+    const doFetch = this.#opts.fetch ?? fetch;
     try {
-      const timeout = this.#timeouts.login;
-      await page.goto(loginUrl, { timeout, waitUntil: 'domcontentloaded' });
-      await page.fill(selectors.username, username, { timeout });
-      await page.fill(selectors.password, this.#opts.password(), { timeout });
-      await Promise.all([
-        page.waitForURL((u) => !this.#isLoginFormUrl(u.toString()) || this.#isLoginFailedUrl(u.toString()), {
-          timeout,
-          waitUntil: 'domcontentloaded',
-        }),
-        page.click(selectors.submit, { timeout }),
-      ]);
-      const landed = page.url();
-      if (this.#isLoginFailedUrl(landed) || this.#isLoginFormUrl(landed)) {
-        throw new LoginFailedError(`the LMS answered ${new URL(landed).pathname}`);
-      }
-      // Leaving the form is not success: a two-factor step, terms of use or a password-change
-      // prompt also leave it. Only the known landing page counts.
-      const landing = this.#opts.landingPath ?? DEFAULT_LANDING_PATH;
-      if (!new URL(landed).pathname.startsWith(landing)) {
-        throw new LoginFailedError(
-          `the login stopped at ${new URL(landed).pathname}, not at the landing page ${landing} ` +
-            '(a two-factor step, terms of use or a password-change prompt? set LMS_LOGIN_LANDING if the landing page differs)',
-        );
-      }
-    } catch (err) {
-      await withTimeout(context.close(), this.#timeouts.close, 'context close').catch(() => {});
-      if (err instanceof LoginFailedError) throw err;
-      throw new BrowserFailedError(`login did not complete: ${(err as Error).message.split('\n')[0]}`, {
-        cause: err,
+      const creds = credentials(session);
+      const res = await doFetch(new URL(this.#landingPath(), `${this.#opts.lmsUrl}/`), {
+        headers: { cookie: creds.cookieHeader, 'user-agent': creds.userAgent },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(30_000),
       });
-    } finally {
-      await page.close().catch(() => {});
+      await res.body?.cancel().catch(() => {});
+      return res.status === 200;
+    } catch {
+      return false;
     }
-    this.#context = context;
-    this.#downloadsInContext = 0;
-    this.#generation++;
-    this.stats.logins++;
-    logger.info(
-      { generation: this.#generation, logins: this.stats.logins },
-      'logged in to the LMS web session',
-    );
-    log(`logged in to the LMS web session (login #${this.stats.logins} of this worker)`);
   }
 
-  async #launch(): Promise<Browser> {
-    if (this.#browser?.isConnected()) return this.#browser;
-    this.#forgetBrowser();
-    const browser = await launchChromium(this.#opts.chromiumPath, this.#timeouts.launch);
-    this.stats.launches++;
-    browser.on('disconnected', () => {
-      if (this.#browser === browser) {
-        this.#opts.logger.warn('the browser disconnected; it will be relaunched on the next download');
-        this.#forgetBrowser();
-      }
-    });
-    this.#browser = browser;
-    return browser;
+  #landingPath(): string {
+    return this.#opts.landingPath ?? DEFAULT_LANDING_PATH;
   }
+}
 
-  #forgetBrowser(): void {
-    this.#browser = undefined;
-    this.#context = undefined;
-  }
-
-  #isLoginUrl(url: string): boolean {
-    return (this.#opts.loginUrlPatterns ?? DEFAULT_LOGIN_URL_PATTERNS).some((p) => p.test(url));
-  }
-
-  #isLoginFormUrl(url: string): boolean {
-    return this.#isLoginUrl(url) && !this.#isLoginFailedUrl(url);
-  }
-
-  #isLoginFailedUrl(url: string): boolean {
-    return (this.#opts.loginFailedPatterns ?? DEFAULT_LOGIN_FAILED_PATTERNS).some((p) => p.test(url));
-  }
+function credentials(session: SessionRecord): SessionCredentials {
+  return { cookieHeader: cookieHeader(session.cookies), userAgent: session.userAgent };
 }

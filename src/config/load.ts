@@ -96,6 +96,8 @@ export interface Config {
   concurrency: { discover: number; download: number };
   /** Pause the fleet when the LMS has been unreachable this long (LMS_OUTAGE_PAUSE_MINUTES). */
   outagePauseAfterMs: number;
+  /** The largest certificate accepted; a bigger or endless body is cut (MAX_PDF_BYTES). */
+  maxPdfBytes: number;
 }
 
 /** What a command needs configured; anything missing from its list is a config error. */
@@ -200,6 +202,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     logLevel: raw.LOG_LEVEL,
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
     outagePauseAfterMs: raw.LMS_OUTAGE_PAUSE_MINUTES * 60_000,
+    maxPdfBytes: raw.MAX_PDF_BYTES,
   };
   return { config, lmsProblems: problems };
 }

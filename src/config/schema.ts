@@ -114,6 +114,7 @@ export const envSchema = z.object({
     .default('certharvest'),
   DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
+  MAX_PDF_BYTES: positiveInt('bytes: the largest certificate accepted', 2 ** 40).default(50 * 1024 * 1024),
   LMS_OUTAGE_PAUSE_MINUTES: positiveInt(
     'minutes the LMS may be unreachable before the fleet pauses',
     1440,

@@ -1,7 +1,6 @@
 import { CertharvestError } from '../errors/index.ts';
 
-export type PdfProblem =
-  'not-pdf-content-type' | 'no-pdf-header' | 'no-eof-trailer' | 'length-mismatch' | 'empty';
+export type PdfProblem = 'no-pdf-header' | 'no-eof-trailer' | 'length-mismatch' | 'empty';
 
 /** A body that is not a whole PDF. Retryable: a truncated transfer usually succeeds next time. */
 export class InvalidPdfError extends CertharvestError {
@@ -28,14 +27,12 @@ const TRAILER_WINDOW = 1024;
 
 /**
  * Check that `bytes` is a whole PDF without parsing it: the header, an `%%EOF` trailer near the
- * end, and the advertised length. A full parse is avoided on purpose: Brightspace serves
+ * end, and the advertised length. `Content-Type` is only a hint (servers send
+ * `application/octet-stream` or nothing for PDFs): the bytes decide, and an HTML page never has them. A full parse is avoided on purpose: Brightspace serves
  * owner-password-encrypted PDFs, which strict parsers reject but which are perfectly whole.
  */
 export function assertWholePdf(bytes: Uint8Array, facts: PdfResponseFacts = {}): void {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (facts.contentType !== undefined && !/^application\/(pdf|x-pdf)\b/i.test(facts.contentType.trim())) {
-    throw new InvalidPdfError('not-pdf-content-type', `Content-Type is "${facts.contentType}"`);
-  }
   if (buf.length === 0) throw new InvalidPdfError('empty', 'the body is empty');
   if (facts.contentLength !== undefined && facts.contentLength !== buf.length) {
     throw new InvalidPdfError(

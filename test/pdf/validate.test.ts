@@ -37,12 +37,18 @@ describe('assertWholePdf', () => {
     ).toBe('length-mismatch');
   });
 
+  it('takes Content-Type as a hint only: a whole PDF as octet-stream or untyped is a PDF', () => {
+    for (const contentType of ['application/octet-stream', 'binary/octet-stream', undefined]) {
+      expect(problemOf(() => assertWholePdf(pdf, { contentType }))).toBe('accepted');
+    }
+  });
+
   it('rejects HTML served as 200 (the login page)', () => {
     const html = Buffer.from(
       '<!DOCTYPE html><html><body><form action="/d2l/lp/auth/login/login.d2l"></form>',
     );
     expect(problemOf(() => assertWholePdf(html, { contentType: 'text/html; charset=utf-8' }))).toBe(
-      'not-pdf-content-type',
+      'no-pdf-header',
     );
     expect(problemOf(() => assertWholePdf(html))).toBe('no-pdf-header');
     expect(looksLikeHtml(html)).toBe(true);

@@ -64,35 +64,39 @@ describe('batch accounting from job outcomes', () => {
     ]);
   });
 
-  it('settles a batch whose download the stalled checker failed, with the reason', async () => {
-    p = await startPipeline({ worker: false, tuning: { maxStalledCount: 0, stalledIntervalMs: 500 } });
-    // A worker that takes one download and then dies without a word (its lock is never renewed).
-    const rogueConnection = p.redis.duplicate();
-    const rogue = new Worker(DOWNLOAD_QUEUE, () => new Promise<never>(() => {}), {
-      connection: rogueConnection,
-      prefix: p.config.queuePrefix,
-      lockDuration: 1_000,
-      concurrency: 1,
-    });
-    let taken: string | undefined;
-    rogue.on('active', (job) => (taken ??= job.id));
-    const users = studentsWithCertificates(p.sandbox, 3);
-    const { batchId } = await p.submit({ users });
-    await p.startWorker();
-    await sleepUntil(() => taken, 20_000);
-    rogueConnection.disconnect(); // its lock is never renewed again, as if the process died
-    await rogue.close(true);
-    const status = await p.waitDone(batchId, 60_000);
-    expect(status.certsFailed).toBe(1);
-    expect(status.certsStored).toBe(certificatesOf(p, users) - 1);
-    expect(status.failures).toEqual([
-      expect.objectContaining({
-        kind: 'certificate',
-        code: 'JOB_STALLED',
-        reason: expect.stringMatching(/stalled/),
-      }),
-    ]);
-  });
+  it(
+    'settles a batch whose download the stalled checker failed, with the reason',
+    { timeout: 120_000 },
+    async () => {
+      p = await startPipeline({ worker: false, tuning: { maxStalledCount: 0, stalledIntervalMs: 500 } });
+      // A worker that takes one download and then dies without a word (its lock is never renewed).
+      const rogueConnection = p.redis.duplicate();
+      const rogue = new Worker(DOWNLOAD_QUEUE, () => new Promise<never>(() => {}), {
+        connection: rogueConnection,
+        prefix: p.config.queuePrefix,
+        lockDuration: 1_000,
+        concurrency: 1,
+      });
+      let taken: string | undefined;
+      rogue.on('active', (job) => (taken ??= job.id));
+      const users = studentsWithCertificates(p.sandbox, 3);
+      const { batchId } = await p.submit({ users });
+      await p.startWorker();
+      await sleepUntil(() => taken, 20_000);
+      rogueConnection.disconnect(); // its lock is never renewed again, as if the process died
+      await rogue.close(true);
+      const status = await p.waitDone(batchId, 90_000);
+      expect(status.certsFailed).toBe(1);
+      expect(status.certsStored).toBe(certificatesOf(p, users) - 1);
+      expect(status.failures).toEqual([
+        expect.objectContaining({
+          kind: 'certificate',
+          code: 'JOB_STALLED',
+          reason: expect.stringMatching(/stalled/),
+        }),
+      ]);
+    },
+  );
 
   it('waits out 429 and 503 with Retry-After on the render URL without spending an attempt', async () => {
     p = await startPipeline({ knobs: { renderThrottleFirst: 1, retryAfterSeconds: 1 } });

@@ -38,7 +38,7 @@ describe('the pipeline under a difficult LMS', () => {
     const expiries = p.sandbox.stats.sessionsExpired.maxRequests;
     expect(expiries).toBeGreaterThanOrEqual(Math.floor(certs / 8) - 1);
     // Concurrent jobs that see the same dead session share one login: never one per job.
-    expect(p.sandbox.stats.webLogins).toBeLessThanOrEqual(expiries + 2);
+    expect(p.sandbox.stats.webLogins).toBeLessThanOrEqual(expiries + 1);
     expect(p.sandbox.stats.failedLogins).toBe(0);
   }, 150_000);
 
@@ -98,26 +98,44 @@ describe('the pipeline under a difficult LMS', () => {
 });
 
 describe('a crashed browser', () => {
-  it('is relaunched, and every certificate still lands whole', async () => {
+  it('is launched again when SIGKILLed around logins, and every certificate still lands whole', async () => {
     const { execFileSync } = await import('node:child_process');
-    p = await startPipeline({ knobs: { latencyMs: 80 } });
-    const users = studentsWithCertificates(p.sandbox, 12);
+    const children = () => {
+      try {
+        return execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' });
+      } catch {
+        return ''; // pgrep exits 1 when there is none
+      }
+    };
+    const chromiumPids = () =>
+      children()
+        .split('\n')
+        .filter(Boolean)
+        .filter((pid) => {
+          try {
+            return execFileSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).includes('chrom');
+          } catch {
+            return false;
+          }
+        });
+    // Sessions die every 6 renders, so logins keep happening while Chromium is killed.
+    p = await startPipeline({ knobs: { latencyMs: 80, sessionMaxRequests: 6 } });
+    const users = studentsWithCertificates(p.sandbox, 16);
     const { batchId } = await p.submit({ users });
-    const pipe = p;
-    // Wait until a few certificates are stored, then SIGKILL this process's Chromium.
-    await sleepUntil(async () => ((await pipe.tracker.status(batchId))?.certsStored ?? 0) >= 3, 60_000);
-    const pids = execFileSync('pgrep', ['-P', String(process.pid)], { encoding: 'utf8' })
-      .split('\n')
-      .filter(Boolean)
-      .filter((pid) => {
-        try {
-          return execFileSync('cat', [`/proc/${pid}/cmdline`], { encoding: 'utf8' }).includes('chrom');
-        } catch {
-          return false;
-        }
-      });
-    expect(pids.length).toBeGreaterThan(0);
-    for (const pid of pids) process.kill(Number(pid), 'SIGKILL');
+    const pipe = () => p!;
+    // Kill Chromium once it has logged in (it stays up, idle, between logins), then keep killing
+    // it for a while: the next logins meet a dead browser, some of them halfway through.
+    await sleepUntil(async () => ((await pipe().tracker.status(batchId))?.certsStored ?? 0) >= 3, 60_000);
+    let kills = 0;
+    const until = Date.now() + 3_000;
+    while (Date.now() < until) {
+      for (const pid of chromiumPids()) {
+        process.kill(Number(pid), 'SIGKILL');
+        kills++;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(kills).toBeGreaterThan(0);
     const status = await p.waitDone(batchId, 120_000);
     expect(status).toMatchObject({ usersFailed: 0, certsFailed: 0 });
     const certs = await expectAllStoredWhole(p, users);

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTokenProvider } from '../../src/auth/index.ts';
+import { createTokenProvider, SealedBox } from '../../src/auth/index.ts';
+import { SessionStore } from '../../src/browser/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { startBoardServer } from '../../src/server/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
@@ -48,6 +49,15 @@ describe('secrets never leave in plain text', () => {
       accessToken,
       secretsKey: p.env.SECRETS_KEY!,
     };
+    // The fleet's web session, read back through its sealed store (the only way to decrypt it).
+    const session = await new SessionStore({
+      redis: p.redis,
+      box: SealedBox.fromSecret(p.config.secretsKey),
+      host: p.config.lms.host,
+      keyPrefix: p.config.queuePrefix,
+    }).read();
+    expect(session?.cookies.length).toBeGreaterThan(0);
+    for (const c of session!.cookies) if (c.value.length >= 8) secrets[`cookie ${c.name}`] = c.value;
     for (const [name, value] of Object.entries(secrets)) expect(value.length, name).toBeGreaterThan(8);
 
     const board = await startBoardServer({

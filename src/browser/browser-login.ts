@@ -1,0 +1,187 @@
+import type { Browser } from 'playwright';
+import type { Logger } from '../log/index.ts';
+import { withTimeout } from '../util/with-timeout.ts';
+import { launchChromium } from './chromium.ts';
+import { BrowserFailedError, LoginFailedError } from './errors.ts';
+
+/** CSS selectors of the LMS login form. Defaults match Brightspace's local login page. */
+export interface LoginSelectors {
+  /** Default `input[name="userName"]`. */
+  username: string;
+  /** Default `input[name="password"]`. */
+  password: string;
+  /** Default `button[type="submit"], input[type="submit"]`. */
+  submit: string;
+}
+
+export const BRIGHTSPACE_LOGIN_SELECTORS: LoginSelectors = {
+  username: 'input[name="userName"]',
+  password: 'input[name="password"]',
+  submit: 'button[type="submit"], input[type="submit"]',
+};
+
+export interface BrowserLoginOptions {
+  lmsUrl: string;
+  username: string;
+  /** A function, so the password is read only when a login needs it. */
+  password: () => string;
+  logger: Logger;
+  chromiumPath?: string | undefined;
+  /** Path of the login form; default `/d2l/login?noredirect=1` (local form, not SSO). */
+  loginPath?: string;
+  /** Path the browser lands on after a successful login; default `/d2l/home`. */
+  landingPath?: string;
+  /** URL fragments that mean "this is the login page"; default Brightspace's. */
+  loginUrlPatterns?: readonly RegExp[];
+  /** URL fragments that mean "the login was refused". */
+  loginFailedPatterns?: readonly RegExp[];
+  selectors?: LoginSelectors;
+  /** Per-operation time limits in ms. Defaults: launch 30 s, login 30 s, close 10 s. */
+  timeouts?: Partial<Record<'launch' | 'login' | 'close', number>>;
+  /** Close the browser when no login needed it for this long. Default 180 000 ms. */
+  idleCloseMs?: number;
+}
+
+/** What a login yields: the cookies for the LMS host and the browser's user agent. */
+export interface LoginResult {
+  cookies: { name: string; value: string }[];
+  userAgent: string;
+}
+
+export const DEFAULT_LANDING_PATH = '/d2l/home';
+export const DEFAULT_LOGIN_URL_PATTERNS: readonly RegExp[] = [
+  /\/d2l\/login\b/,
+  /\/d2l\/lp\/auth\/login\//,
+  /\/d2l\/lp\/auth\/saml\//,
+];
+const DEFAULT_LOGIN_FAILED_PATTERNS = [/loginFailed\.d2l/i];
+
+/**
+ * The only part of certharvest that drives Chromium: a login. The browser is launched on the first
+ * login and closed again when idle; each login uses a fresh context that is closed as soon as its
+ * cookies are read. A login counts only when the browser lands on the known landing page.
+ */
+export class BrowserLogin {
+  readonly stats = { launches: 0, logins: 0 };
+  readonly #opts: BrowserLoginOptions;
+  readonly #timeouts: Record<'launch' | 'login' | 'close', number>;
+  #browser: Browser | undefined;
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(options: BrowserLoginOptions) {
+    this.#opts = options;
+    this.#timeouts = { launch: 30_000, login: 30_000, close: 10_000, ...options.timeouts };
+  }
+
+  /** Whether a browser is running now (a worker that never logs in never starts one). */
+  get running(): boolean {
+    return this.#browser?.isConnected() === true;
+  }
+
+  async login(): Promise<LoginResult> {
+    this.#cancelIdleClose();
+    try {
+      return await this.#login(await this.#launch());
+    } finally {
+      this.#scheduleIdleClose();
+    }
+  }
+
+  /** Close the browser; never hangs (a close that does not finish in time is abandoned). */
+  async close(): Promise<void> {
+    this.#cancelIdleClose();
+    const browser = this.#browser;
+    this.#browser = undefined;
+    if (browser) await withTimeout(browser.close(), this.#timeouts.close, 'browser close').catch(() => {});
+  }
+
+  async #login(browser: Browser): Promise<LoginResult> {
+    const { lmsUrl, username } = this.#opts;
+    const context = await withTimeout(
+      browser.newContext({ acceptDownloads: false }),
+      this.#timeouts.launch,
+      'new context',
+    );
+    const selectors = this.#opts.selectors ?? BRIGHTSPACE_LOGIN_SELECTORS;
+    const loginUrl = new URL(this.#opts.loginPath ?? '/d2l/login?noredirect=1', `${lmsUrl}/`).toString();
+    try {
+      const page = await context.newPage();
+      const timeout = this.#timeouts.login;
+      await page.goto(loginUrl, { timeout, waitUntil: 'domcontentloaded' });
+      await page.fill(selectors.username, username, { timeout });
+      await page.fill(selectors.password, this.#opts.password(), { timeout });
+      await Promise.all([
+        page.waitForURL((u) => !this.#isLoginFormUrl(u.toString()) || this.#isLoginFailedUrl(u.toString()), {
+          timeout,
+          waitUntil: 'domcontentloaded',
+        }),
+        page.click(selectors.submit, { timeout }),
+      ]);
+      const landed = page.url();
+      if (this.#isLoginFailedUrl(landed) || this.#isLoginFormUrl(landed)) {
+        throw new LoginFailedError(`the LMS answered ${new URL(landed).pathname}`);
+      }
+      // Leaving the form is not success: a two-factor step, terms of use or a password-change
+      // prompt also leave it. Only the known landing page counts.
+      const landing = this.#opts.landingPath ?? DEFAULT_LANDING_PATH;
+      if (!new URL(landed).pathname.startsWith(landing)) {
+        throw new LoginFailedError(
+          `the login stopped at ${new URL(landed).pathname}, not at the landing page ${landing} ` +
+            '(a two-factor step, terms of use or a password-change prompt? set LMS_LOGIN_LANDING if the landing page differs)',
+        );
+      }
+      const cookies = (await context.cookies(lmsUrl)).map((c) => ({ name: c.name, value: c.value }));
+      const userAgent = await page.evaluate(() => navigator.userAgent);
+      this.stats.logins++;
+      return { cookies, userAgent };
+    } catch (err) {
+      if (err instanceof LoginFailedError) throw err;
+      if (!browser.isConnected()) this.#browser = undefined;
+      throw new BrowserFailedError(`login did not complete: ${(err as Error).message.split('\n')[0]}`, {
+        cause: err,
+      });
+    } finally {
+      await withTimeout(context.close(), this.#timeouts.close, 'context close').catch(() => {});
+    }
+  }
+
+  async #launch(): Promise<Browser> {
+    if (this.#browser?.isConnected()) return this.#browser;
+    const browser = await launchChromium(this.#opts.chromiumPath, this.#timeouts.launch);
+    this.stats.launches++;
+    browser.on('disconnected', () => {
+      if (this.#browser === browser) {
+        this.#opts.logger.warn('the browser disconnected; it is launched again for the next login');
+        this.#browser = undefined;
+      }
+    });
+    this.#browser = browser;
+    return browser;
+  }
+
+  #scheduleIdleClose(): void {
+    this.#cancelIdleClose();
+    this.#idleTimer = setTimeout(() => {
+      this.#opts.logger.debug('closing the idle browser');
+      void this.close();
+    }, this.#opts.idleCloseMs ?? 180_000);
+    this.#idleTimer.unref();
+  }
+
+  #cancelIdleClose(): void {
+    if (this.#idleTimer) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #isLoginUrl(url: string): boolean {
+    return (this.#opts.loginUrlPatterns ?? DEFAULT_LOGIN_URL_PATTERNS).some((p) => p.test(url));
+  }
+
+  #isLoginFormUrl(url: string): boolean {
+    return this.#isLoginUrl(url) && !this.#isLoginFailedUrl(url);
+  }
+
+  #isLoginFailedUrl(url: string): boolean {
+    return (this.#opts.loginFailedPatterns ?? DEFAULT_LOGIN_FAILED_PATTERNS).some((p) => p.test(url));
+  }
+}

@@ -1,0 +1,189 @@
+import { CertharvestError } from '../errors/index.ts';
+import { parseRetryAfter } from '../lms/rate-budget.ts';
+import { BRIGHTSPACE_LOGIN_PATHS, classifyAnswer, type AnswerKind } from './classify-answer.ts';
+
+/** The cookies and user agent of the fleet's web session, as a download sends them. */
+export interface SessionCredentials {
+  cookieHeader: string;
+  userAgent: string;
+}
+
+export interface SessionFetchOptions {
+  /** Largest body accepted; a bigger or endless one is cut and refused. */
+  maxBytes: number;
+  /** Time until the response headers arrive. Default 30 000 ms. */
+  headerTimeoutMs?: number;
+  /** Time for the whole body. Default 120 000 ms. */
+  bodyTimeoutMs?: number;
+  /** Redirects followed (on the LMS origin only). Default 5. */
+  maxRedirects?: number;
+  loginPaths?: readonly RegExp[];
+  /** Default: the global fetch (Node's undici). */
+  fetch?: typeof fetch;
+}
+
+export type SessionAnswer =
+  | { kind: 'pdf'; bytes: Buffer; contentType: string | undefined; contentLength: number | undefined }
+  | {
+      kind: Exclude<AnswerKind, 'pdf' | 'redirect'>;
+      status: number;
+      url: string;
+      retryAfterSeconds?: number;
+    };
+
+/** A redirect to another origin: never followed, so the session's cookies never leave the LMS. */
+export class OffHostRedirectError extends CertharvestError {
+  readonly retryable = false;
+
+  constructor(from: string, to: string) {
+    super(
+      'REDIRECT_OFF_HOST',
+      `the LMS redirected ${new URL(from).pathname} to another host (${new URL(to).origin}); not followed, no cookie sent`,
+    );
+  }
+}
+
+/** A body over MAX_PDF_BYTES (or endless): cut, and that certificate is refused. */
+export class PdfTooLargeError extends CertharvestError {
+  readonly retryable = false;
+
+  constructor(url: string, maxBytes: number) {
+    super(
+      'PDF_TOO_LARGE',
+      `${new URL(url).pathname} sent more than MAX_PDF_BYTES (${maxBytes} bytes); the download was cut`,
+    );
+  }
+}
+
+/** The request itself failed (network, timeout): worth retrying. */
+export class SessionRequestError extends CertharvestError {
+  readonly retryable = true;
+
+  constructor(url: string, detail: string, options?: { cause?: unknown }) {
+    super('SESSION_REQUEST_FAILED', `${new URL(url).pathname}: ${detail}`, options);
+  }
+}
+
+const SNIFF_BYTES = 1024;
+
+/**
+ * GET a session-only URL over plain HTTP with the session's cookies: redirects followed on the
+ * same origin only, the body streamed with a byte limit and time limits, and the answer classified
+ * from its first bytes (a login page is never read whole, a PDF is).
+ */
+export async function fetchWithSession(
+  url: string,
+  session: SessionCredentials,
+  options: SessionFetchOptions,
+): Promise<SessionAnswer> {
+  const doFetch = options.fetch ?? fetch;
+  const origin = new URL(url).origin;
+  const controller = new AbortController();
+  const bodyTimer = setTimeout(
+    () => controller.abort(new Error('body timeout')),
+    (options.headerTimeoutMs ?? 30_000) + (options.bodyTimeoutMs ?? 120_000),
+  );
+  bodyTimer.unref();
+  try {
+    let current = url;
+    for (let hop = 0; ; hop++) {
+      const headerTimer = setTimeout(
+        () => controller.abort(new Error('no answer (header timeout)')),
+        options.headerTimeoutMs ?? 30_000,
+      );
+      let response: Response;
+      try {
+        response = await doFetch(current, {
+          headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent, accept: '*/*' },
+          redirect: 'manual',
+          signal: controller.signal,
+        });
+      } catch (err) {
+        throw new SessionRequestError(current, describe(err, controller.signal), { cause: err });
+      } finally {
+        clearTimeout(headerTimer);
+      }
+      const reader = response.body?.getReader();
+      const chunks: Uint8Array[] = [];
+      let received = 0;
+      // Read just enough to tell a PDF from a page.
+      while (reader && received < SNIFF_BYTES) {
+        const { done, value } = await read(reader, current, controller.signal);
+        if (done) break;
+        chunks.push(value);
+        received += value.byteLength;
+      }
+      const kind = classifyAnswer(
+        {
+          status: response.status,
+          url: current,
+          headers: response.headers,
+          firstBytes: Buffer.concat(chunks),
+        },
+        options.loginPaths ?? BRIGHTSPACE_LOGIN_PATHS,
+      );
+      if (kind !== 'pdf') await reader?.cancel().catch(() => {});
+      if (kind === 'redirect') {
+        const next = new URL(response.headers.get('location') ?? '', current).toString();
+        if (new URL(next).origin !== origin) throw new OffHostRedirectError(current, next);
+        if (hop >= (options.maxRedirects ?? 5)) {
+          return { kind: 'error', status: response.status, url: current };
+        }
+        current = next;
+        continue;
+      }
+      if (kind !== 'pdf') {
+        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        return {
+          kind,
+          status: response.status,
+          url: current,
+          ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
+        };
+      }
+      while (reader) {
+        if (received > options.maxBytes) {
+          await reader.cancel().catch(() => {});
+          throw new PdfTooLargeError(current, options.maxBytes);
+        }
+        const { done, value } = await read(reader, current, controller.signal);
+        if (done) break;
+        chunks.push(value);
+        received += value.byteLength;
+      }
+      if (received > options.maxBytes) throw new PdfTooLargeError(current, options.maxBytes);
+      const length = response.headers.get('content-length');
+      return {
+        kind: 'pdf',
+        bytes: Buffer.concat(chunks, received),
+        contentType: response.headers.get('content-type') ?? undefined,
+        contentLength: length === null ? undefined : Number(length),
+      };
+    }
+  } finally {
+    clearTimeout(bodyTimer);
+  }
+}
+
+async function read(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  url: string,
+  signal: AbortSignal,
+): Promise<ReadableStreamReadResult<Uint8Array>> {
+  try {
+    return await reader.read();
+  } catch (err) {
+    throw new SessionRequestError(url, describe(err, signal), { cause: err });
+  }
+}
+
+function describe(err: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return (signal.reason as Error | undefined)?.message ?? 'aborted';
+  const e = err as { message?: string; cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+/** `name=value; name2=value2` from cookies (what a browser would send to the LMS host). */
+export function cookieHeader(cookies: readonly { name: string; value: string }[]): string {
+  return cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+}
