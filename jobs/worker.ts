@@ -11,6 +11,7 @@ import {
   launchChromium,
   LoginFailedError,
   SessionStore,
+  totpCodes,
   WebSession,
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
@@ -30,6 +31,7 @@ import { decide } from '../src/worker/failure-policy.ts';
 import { startFleetMonitor } from '../src/worker/fleet-monitor.ts';
 import type { FleetControl } from '../src/worker/handle-job-error.ts';
 import { logProgress } from '../src/worker/progress-log.ts';
+import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
 import { checkBeforeStart } from '../src/worker/startup-checks.ts';
 import { createDiscoverProcessor } from './discover.ts';
 import { createDownloadProcessor } from './download.ts';
@@ -77,7 +79,7 @@ export interface StartWorkerOptions {
 }
 
 /** The fleet's web session: Chromium logs in (one process at a time), Redis keeps the cookies sealed. */
-function createWebSession(options: {
+export function createWebSession(options: {
   config: WorkerConfig;
   webLogin: WebLoginConfig;
   redis: Redis;
@@ -97,14 +99,17 @@ function createWebSession(options: {
     // Long enough for a slow login (launch, form, redirects, the landing probe).
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     maxPdfBytes: config.maxPdfBytes,
-    landingPath: webLogin.landingPath,
+    landingPath: config.webSession.landingPath,
     logger,
     login: new BrowserLogin({
       lmsUrl: config.lms.url,
       username: webLogin.username,
       password: () => webLogin.password.reveal(),
-      loginPath: webLogin.loginPath,
-      landingPath: webLogin.landingPath,
+      loginPath: config.webSession.loginPath,
+      landingPath: config.webSession.landingPath,
+      selectors: config.webSession.selectors,
+      script: config.webSession.script,
+      totp: webLogin.totpSecret ? totpCodes(webLogin.totpSecret) : undefined,
       chromiumPath: config.chromiumPath,
       logger,
     }),
@@ -246,6 +251,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     },
   });
   const stopProgress = logProgress(logger, { discover, download }, session);
+  const stopKeepAlive = session
+    ? startSessionKeepAlive({
+        session,
+        redis,
+        prefix: config.queuePrefix,
+        queues: [queues.discover, queues.download],
+        idleMs: config.webSession.idleMs,
+        logger,
+      })
+    : () => {};
   logger.info(
     {
       discover: config.concurrency.discover,
@@ -263,6 +278,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       logger.info('worker stopping: finishing active jobs');
       monitor.stop();
       stopProgress();
+      stopKeepAlive();
       const closing = Promise.all([discover.close(), download.close()]);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([closing, timer])) === 'timeout') {

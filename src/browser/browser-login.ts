@@ -1,4 +1,6 @@
-import type { Browser } from 'playwright';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Browser, Page } from 'playwright';
 import type { Logger } from '../log/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { launchChromium } from './chromium.ts';
@@ -40,6 +42,21 @@ export interface BrowserLoginOptions {
   timeouts?: Partial<Record<'launch' | 'login' | 'close', number>>;
   /** Close the browser when no login needed it for this long. Default 180 000 ms. */
   idleCloseMs?: number;
+  /** The current one-time code of the service user's native two-factor login, when configured. */
+  totp?: (() => string) | undefined;
+  /** Selector of the one-time-code field on the two-factor page. */
+  totpSelector?: string;
+  /** An ES module exporting `login(page, credentials)` that replaces the form fill (SSO tenants). */
+  script?: string | undefined;
+}
+
+/** What a login script (`LMS_LOGIN_SCRIPT`) receives besides the page. */
+export interface LoginScriptCredentials {
+  lmsUrl: string;
+  username: string;
+  password: string;
+  /** The current one-time code, or undefined without LMS_TOTP_SECRET. */
+  totp: () => string | undefined;
 }
 
 /** What a login yields: the cookies for the LMS host and the browser's user agent. */
@@ -55,6 +72,10 @@ export const DEFAULT_LOGIN_URL_PATTERNS: readonly RegExp[] = [
   /\/d2l\/lp\/auth\/saml\//,
 ];
 const DEFAULT_LOGIN_FAILED_PATTERNS = [/loginFailed\.d2l/i];
+/** D2L's native two-factor step (reference §5). */
+const TWO_FACTOR_PATTERN = /\/d2l\/lp\/auth\/twofactorauthentication\//i;
+const DEFAULT_TOTP_SELECTOR =
+  'input[autocomplete="one-time-code"], input[name="twoFactorCode"], input[name*="code" i], input[type="tel"]';
 
 /**
  * The only part of certharvest that drives Chromium: a login. The browser is launched on the first
@@ -107,16 +128,21 @@ export class BrowserLogin {
     try {
       const page = await context.newPage();
       const timeout = this.#timeouts.login;
-      await page.goto(loginUrl, { timeout, waitUntil: 'domcontentloaded' });
-      await page.fill(selectors.username, username, { timeout });
-      await page.fill(selectors.password, this.#opts.password(), { timeout });
-      await Promise.all([
-        page.waitForURL((u) => !this.#isLoginFormUrl(u.toString()) || this.#isLoginFailedUrl(u.toString()), {
-          timeout,
-          waitUntil: 'domcontentloaded',
-        }),
-        page.click(selectors.submit, { timeout }),
-      ]);
+      if (this.#opts.script) {
+        await this.#runScript(page, this.#opts.script, timeout);
+      } else {
+        await page.goto(loginUrl, { timeout, waitUntil: 'domcontentloaded' });
+        await page.fill(selectors.username, username, { timeout });
+        await page.fill(selectors.password, this.#opts.password(), { timeout });
+        await Promise.all([
+          page.waitForURL(
+            (u) => !this.#isLoginFormUrl(u.toString()) || this.#isLoginFailedUrl(u.toString()),
+            { timeout, waitUntil: 'domcontentloaded' },
+          ),
+          page.click(selectors.submit, { timeout }),
+        ]);
+      }
+      if (TWO_FACTOR_PATTERN.test(page.url())) await this.#twoFactor(page, timeout);
       const landed = page.url();
       if (this.#isLoginFailedUrl(landed) || this.#isLoginFormUrl(landed)) {
         throw new LoginFailedError(`the LMS answered ${new URL(landed).pathname}`);
@@ -143,6 +169,53 @@ export class BrowserLogin {
     } finally {
       await withTimeout(context.close(), this.#timeouts.close, 'context close').catch(() => {});
     }
+  }
+
+  /** D2L's native two-factor step: fill the current code, or stop with what to configure. */
+  async #twoFactor(page: Page, timeout: number): Promise<void> {
+    const totp = this.#opts.totp;
+    if (!totp) {
+      throw new LoginFailedError(
+        "the LMS asks for a two-factor code (native two-factor is on for the service user): set LMS_TOTP_SECRET to the base32 secret of the service user's authenticator, or turn two-factor off for it",
+        'LOGIN_TWO_FACTOR_REQUIRED',
+      );
+    }
+    const selector = this.#opts.totpSelector ?? DEFAULT_TOTP_SELECTOR;
+    await page.fill(selector, totp(), { timeout });
+    await Promise.all([
+      page.waitForURL((u) => !TWO_FACTOR_PATTERN.test(u.toString()), {
+        timeout,
+        waitUntil: 'domcontentloaded',
+      }),
+      page.click('button[type="submit"], input[type="submit"]', { timeout }),
+    ]).catch((err: unknown) => {
+      if (TWO_FACTOR_PATTERN.test(page.url())) {
+        throw new LoginFailedError(
+          'the LMS refused the two-factor code (is LMS_TOTP_SECRET right, and the clock of this machine?)',
+          'LOGIN_TWO_FACTOR_REFUSED',
+        );
+      }
+      throw err;
+    });
+  }
+
+  /** `LMS_LOGIN_SCRIPT`: the institution's own login steps (SSO/SAML), run in the same guarded login. */
+  async #runScript(page: Page, script: string, timeout: number): Promise<void> {
+    const mod = (await import(pathToFileURL(path.resolve(script)).href)) as { login?: unknown };
+    if (typeof mod.login !== 'function') {
+      throw new LoginFailedError(`LMS_LOGIN_SCRIPT ${script} exports no login(page, credentials) function`);
+    }
+    const credentials: LoginScriptCredentials = {
+      lmsUrl: this.#opts.lmsUrl,
+      username: this.#opts.username,
+      password: this.#opts.password(),
+      totp: () => this.#opts.totp?.(),
+    };
+    await withTimeout(
+      Promise.resolve((mod.login as (p: Page, c: LoginScriptCredentials) => unknown)(page, credentials)),
+      timeout * 2,
+      'the login script',
+    );
   }
 
   async #launch(): Promise<Browser> {

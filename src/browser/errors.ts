@@ -13,10 +13,10 @@ export class SessionExpiredError extends CertharvestError {
 export class LoginFailedError extends CertharvestError {
   readonly retryable = false;
 
-  constructor(detail: string) {
+  constructor(detail: string, code = 'LOGIN_FAILED') {
     super(
-      'LOGIN_FAILED',
-      `web login as the service user failed: ${detail} (check LMS_USERNAME and LMS_PASSWORD)`,
+      code,
+      `web login as the service user failed: ${detail}${code === 'LOGIN_FAILED' ? ' (check LMS_USERNAME and LMS_PASSWORD)' : ''}`,
     );
   }
 }

@@ -35,3 +35,5 @@ export {
   LoginFailedError,
   SessionExpiredError,
 } from './errors.ts';
+export { cookiesForLms, importStorageState, IMPORTED_USER_AGENT } from './storage-state.ts';
+export { totpCodes } from './totp.ts';

@@ -187,3 +187,23 @@ function describe(err: unknown, signal: AbortSignal): string {
 export function cookieHeader(cookies: readonly { name: string; value: string }[]): string {
   return cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 }
+
+/** GET `landingPath` with the session: a 200 (not a redirect to the login) means it is logged in. */
+export async function answersAsLoggedIn(
+  lmsUrl: string,
+  landingPath: string,
+  session: SessionCredentials,
+  doFetch: typeof fetch = fetch,
+): Promise<boolean> {
+  try {
+    const res = await doFetch(new URL(landingPath, `${lmsUrl}/`), {
+      headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent },
+      redirect: 'manual',
+      signal: AbortSignal.timeout(30_000),
+    });
+    await res.body?.cancel().catch(() => {});
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}

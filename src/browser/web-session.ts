@@ -9,7 +9,12 @@ import {
   LoginFailedError,
   SessionExpiredError,
 } from './errors.ts';
-import { cookieHeader, fetchWithSession, type SessionCredentials } from './session-fetch.ts';
+import {
+  answersAsLoggedIn,
+  cookieHeader,
+  fetchWithSession,
+  type SessionCredentials,
+} from './session-fetch.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
 
 export interface WebSessionOptions {
@@ -130,6 +135,29 @@ export class WebSession {
     await this.#renewFleetWide(stored?.generation ?? 0, () => {}, { bypassGate: true });
   }
 
+  /**
+   * Keep the session from idling out: `POST /d2l/lp/auth/session/extend` with its cookies.
+   * Returns false when there is no session or the LMS did not take it (it is renewed on demand).
+   */
+  async extend(): Promise<boolean> {
+    const session = this.#cached ?? (await this.#opts.store.read().catch(() => undefined));
+    if (!session) return false;
+    const doFetch = this.#opts.fetch ?? fetch;
+    const creds = credentials(session);
+    try {
+      const res = await doFetch(new URL('/d2l/lp/auth/session/extend', `${this.#opts.lmsUrl}/`), {
+        method: 'POST',
+        headers: { cookie: creds.cookieHeader, 'user-agent': creds.userAgent },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(30_000),
+      });
+      await res.body?.cancel().catch(() => {});
+      return res.status >= 200 && res.status < 300;
+    } catch {
+      return false;
+    }
+  }
+
   /** Close the browser, if one runs. */
   async close(): Promise<void> {
     await this.#opts.login.close();
@@ -209,20 +237,8 @@ export class WebSession {
   }
 
   /** GET the landing page with the session: 200 means the session is alive. */
-  async #stillLoggedIn(session: SessionRecord): Promise<boolean> {
-    const doFetch = this.#opts.fetch ?? fetch;
-    try {
-      const creds = credentials(session);
-      const res = await doFetch(new URL(this.#landingPath(), `${this.#opts.lmsUrl}/`), {
-        headers: { cookie: creds.cookieHeader, 'user-agent': creds.userAgent },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(30_000),
-      });
-      await res.body?.cancel().catch(() => {});
-      return res.status === 200;
-    } catch {
-      return false;
-    }
+  #stillLoggedIn(session: SessionRecord): Promise<boolean> {
+    return answersAsLoggedIn(this.#opts.lmsUrl, this.#landingPath(), credentials(session), this.#opts.fetch);
   }
 
   #landingPath(): string {
@@ -230,6 +246,6 @@ export class WebSession {
   }
 }
 
-function credentials(session: SessionRecord): SessionCredentials {
+export function credentials(session: SessionRecord): SessionCredentials {
   return { cookieHeader: cookieHeader(session.cookies), userAgent: session.userAgent };
 }

@@ -9,6 +9,7 @@ export {
   type LmsConfig,
   type LoadConfigOptions,
   type WebLoginConfig,
+  type WebSessionConfig,
 } from './load.ts';
 export type { AuthMode, DownloadStrategy, LmsKind, LogLevel } from './load.ts';
 export { Secret } from './secret.ts';

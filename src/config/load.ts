@@ -65,10 +65,22 @@ export interface LmsConfig {
 export interface WebLoginConfig {
   username: string;
   password: Secret;
+  /** Base32 secret of the service user's native two-factor login (LMS_TOTP_SECRET). */
+  totpSecret: Secret | undefined;
+}
+
+/** How the web session is obtained and kept (with or without a web login configured). */
+export interface WebSessionConfig {
   /** Where the login starts (LMS_LOGIN_URL), a path on the LMS host. */
   loginPath: string;
-  /** The page that proves the login succeeded (LMS_LOGIN_LANDING). */
+  /** The page that proves a login (or an imported session) works (LMS_LOGIN_LANDING). */
   landingPath: string;
+  /** CSS selectors of the login form's fields (LMS_LOGIN_*_SELECTOR). */
+  selectors: { username: string; password: string; submit: string };
+  /** An ES module exporting `login(page, credentials)` for SSO tenants (LMS_LOGIN_SCRIPT). */
+  script: string | undefined;
+  /** The tenant's idle logout: the session is extended before it (LMS_SESSION_IDLE_MINUTES). */
+  idleMs: number;
 }
 
 export interface BoardConfig {
@@ -86,6 +98,7 @@ export interface Config {
   lms: LmsConfig | undefined;
   /** Undefined without LMS_USERNAME/LMS_PASSWORD; `needs: ['browser-login']` guarantees it. */
   webLogin: WebLoginConfig | undefined;
+  webSession: WebSessionConfig;
   downloadStrategy: DownloadStrategy;
   /** Absolute path. */
   outputDir: string;
@@ -185,10 +198,20 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
         ? {
             username: raw.LMS_USERNAME,
             password: new Secret(raw.LMS_PASSWORD),
-            loginPath: raw.LMS_LOGIN_URL,
-            landingPath: raw.LMS_LOGIN_LANDING,
+            totpSecret: secret(raw.LMS_TOTP_SECRET),
           }
         : undefined,
+    webSession: {
+      loginPath: raw.LMS_LOGIN_URL,
+      landingPath: raw.LMS_LOGIN_LANDING,
+      selectors: {
+        username: raw.LMS_LOGIN_USER_SELECTOR,
+        password: raw.LMS_LOGIN_PASSWORD_SELECTOR,
+        submit: raw.LMS_LOGIN_SUBMIT_SELECTOR,
+      },
+      script: raw.LMS_LOGIN_SCRIPT,
+      idleMs: raw.LMS_SESSION_IDLE_MINUTES * 60_000,
+    },
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
     secretsKey: secret(raw.SECRETS_KEY),

@@ -92,6 +92,17 @@ export const envSchema = z.object({
     .trim()
     .regex(/^\/[^\s]*$/, 'expected a path on the LMS host, such as /d2l/login?noredirect=1')
     .default('/d2l/login?noredirect=1'),
+  LMS_LOGIN_USER_SELECTOR: nonEmpty.default('input[name="userName"]'),
+  LMS_LOGIN_PASSWORD_SELECTOR: nonEmpty.default('input[name="password"]'),
+  LMS_LOGIN_SUBMIT_SELECTOR: nonEmpty.default('button[type="submit"], input[type="submit"]'),
+  LMS_LOGIN_SCRIPT: existingFile('an ES module exporting login(page, credentials)').optional(),
+  LMS_TOTP_SECRET: z
+    .string()
+    .trim()
+    .transform((v) => v.replace(/\s+/g, '').toUpperCase())
+    .refine((v) => /^[A-Z2-7]{16,}=*$/.test(v), 'expected a base32 secret (letters A-Z and digits 2-7)')
+    .optional(),
+  LMS_SESSION_IDLE_MINUTES: positiveInt("minutes of the LMS's idle logout", 24 * 60).default(20),
   LMS_LOGIN_LANDING: z
     .string()
     .trim()
@@ -131,4 +142,5 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'SECRETS_KEY',
   'BOARD_PASSWORD',
   'REDIS_URL',
+  'LMS_TOTP_SECRET',
 ]);

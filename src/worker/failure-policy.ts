@@ -70,12 +70,13 @@ const RULES: readonly Rule<unknown>[] = [
   rule(TokenStoreError, (e, base) =>
     e.retryable ? { action: 'retry', ...base } : pause('SECRETS_KEY_MISMATCH', secretsFix())(e, base),
   ),
-  rule(
-    LoginFailedError,
+  rule(LoginFailedError, (e, base) =>
     pause(
       'LOGIN_REFUSED',
-      'fix LMS_USERNAME / LMS_PASSWORD (or unlock the service user) and restart the workers: the first one logs in once and resumes the fleet (or run `certharvest resume`)',
-    ),
+      e.code === 'LOGIN_TWO_FACTOR_REQUIRED' || e.code === 'LOGIN_TWO_FACTOR_REFUSED'
+        ? "set LMS_TOTP_SECRET to the base32 secret of the service user's authenticator (or turn two-factor off for it) and restart the workers: the first one logs in once and resumes the fleet"
+        : 'fix LMS_USERNAME / LMS_PASSWORD (or unlock the service user; see LMS_LOGIN_URL and LMS_LOGIN_LANDING for other login pages) and restart the workers: the first one logs in once and resumes the fleet (or run `certharvest resume`)',
+    )(e, base),
   ),
   rule(
     BrowserLaunchError,

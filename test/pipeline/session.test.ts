@@ -2,9 +2,12 @@
  * One web session for the whole fleet: Chromium logs in once (in one process), the cookies are
  * sealed in Redis, and every worker downloads with them over plain HTTP.
  */
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker, type WorkerHandle } from '../../jobs/worker.ts';
-import { captureLogger } from '../helpers/index.ts';
+import { launchChromium } from '../../src/browser/index.ts';
+import { captureLogger, runCli, tempDir } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
 let p: Pipeline | undefined;
@@ -31,5 +34,66 @@ describe('the fleet web session', () => {
     expect(launches.reduce((a, b) => a + b, 0)).toBe(1); // the other two never started Chromium
     const downloads = workers.map((w) => w.session?.stats.downloads ?? 0);
     expect(downloads.filter((d) => d > 0).length).toBeGreaterThanOrEqual(2); // all download with it
+  });
+
+  it('imports a storage state a person captured: the fleet downloads with it, no login', async () => {
+    p = await startPipeline({ worker: false });
+    // "A person" logs in in a real browser and saves the storage state.
+    const browser = await launchChromium();
+    const dir = await tempDir('state');
+    const file = path.join(dir.dir, 'state.json');
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      await page.goto(`${p.sandbox.url}/d2l/login?noredirect=1`);
+      await page.fill('input[name="userName"]', p.env.LMS_USERNAME!);
+      await page.fill('input[name="password"]', p.env.LMS_PASSWORD!);
+      await Promise.all([page.waitForURL(/\/d2l\/home/), page.click('button[type="submit"]')]);
+      await context.storageState({ path: file });
+    } finally {
+      await browser.close();
+    }
+    const loginsByPerson = p.sandbox.stats.webLogins;
+
+    const imported = await runCli(['auth', 'session', 'import', file], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(imported.code).toBe(0);
+    expect(imported.stdout).toMatch(/as the fleet's web session \(generation 1\)/);
+    await p.startWorker();
+    const users = studentsWithCertificates(p.sandbox, 3);
+    const { batchId } = await p.submit({ users });
+    expect(await p.waitDone(batchId)).toMatchObject({ certsFailed: 0 });
+    expect(p.sandbox.stats.webLogins).toBe(loginsByPerson); // no worker logged in
+    expect(p.worker.session?.stats.launches).toBe(0);
+
+    const refused = await runCli(['auth', 'session', 'import', path.join(dir.dir, 'nope.json')], p.env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/nope\.json: cannot read it/);
+    await dir.cleanup();
+  });
+
+  it('runs LMS_LOGIN_SCRIPT instead of the form fill (SSO tenants), in the same guarded login', async () => {
+    const dir = await tempDir('script');
+    const script = path.join(dir.dir, 'login.mjs');
+    const marker = path.join(dir.dir, 'ran');
+    await writeFile(
+      script,
+      `import { writeFile } from 'node:fs/promises';
+export async function login(page, { lmsUrl, username, password }) {
+  await writeFile(${JSON.stringify(marker)}, username);
+  await page.goto(lmsUrl + '/d2l/login?noredirect=1');
+  await page.fill('#userName', username);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForURL(/\\/d2l\\/home/), page.click('button[type="submit"]')]);
+}
+`,
+    );
+    p = await startPipeline({ env: { LMS_LOGIN_SCRIPT: script } });
+    const users = studentsWithCertificates(p.sandbox, 2);
+    const { batchId } = await p.submit({ users });
+    expect(await p.waitDone(batchId)).toMatchObject({ certsFailed: 0 });
+    const { readFile } = await import('node:fs/promises');
+    expect(await readFile(marker, 'utf8')).toBe(p.env.LMS_USERNAME);
+    expect(p.sandbox.stats.webLogins).toBe(1);
+    await dir.cleanup();
   });
 });

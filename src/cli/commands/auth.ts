@@ -7,6 +7,7 @@ import { createLogger } from '../../log/index.ts';
 import { FleetBreaker, type PauseRecord } from '../../fleet/index.ts';
 import { connectRedis, openQueues } from '../../queue/index.ts';
 import { describePause } from '../pause-report.ts';
+import { registerAuthSessionCommand } from './auth-session.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
 
 function describe(status: TokenStatus): string {
@@ -101,7 +102,7 @@ function awaitCallback(
 }
 
 export function registerAuthCommand(program: Command): void {
-  const auth = program.command('auth').description('the OAuth2 token the worker uses (bootstrap, status)');
+  const auth = program.command('auth').description('the OAuth2 token and the web session the workers use');
 
   auth
     .command('bootstrap')
@@ -154,6 +155,8 @@ export function registerAuthCommand(program: Command): void {
         await close();
       }
     });
+
+  registerAuthSessionCommand(auth);
 
   auth
     .command('status')

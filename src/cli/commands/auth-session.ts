@@ -1,0 +1,155 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { RedisLock, SealedBox } from '../../auth/index.ts';
+import { chromiumLaunchOptions, importStorageState, SessionStore } from '../../browser/index.ts';
+import { loadConfig } from '../../config/index.ts';
+import { UsageError } from '../../errors/index.ts';
+import { FleetBreaker } from '../../fleet/index.ts';
+import { createLogger } from '../../log/index.ts';
+import { connectRedis, openQueues } from '../../queue/index.ts';
+
+async function openSessionStore() {
+  const config = loadConfig({ needs: ['lms', 'secrets-key'] });
+  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
+  const redis = await connectRedis(config.redisUrl);
+  const store = new SessionStore({
+    redis,
+    box: SealedBox.fromSecret(config.secretsKey),
+    host: config.lms.host,
+    keyPrefix: config.queuePrefix,
+  });
+  const queues = openQueues(redis, config.queuePrefix);
+  const breaker = new FleetBreaker({
+    redis,
+    prefix: config.queuePrefix,
+    queues: [queues.discover, queues.download],
+    logger,
+  });
+  return {
+    config,
+    store,
+    breaker,
+    lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
+    close: async () => {
+      await queues.close();
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}
+
+/** Import a storage state as the fleet's session; a fleet paused for a refused login resumes on it. */
+async function importFile(file: string): Promise<void> {
+  const { config, store, lock, breaker, close } = await openSessionStore();
+  try {
+    const record = await importStorageState({
+      file,
+      lmsUrl: config.lms.url,
+      landingPath: config.webSession.landingPath,
+      store,
+      lock,
+    });
+    console.log(
+      `imported ${record.cookies.length} cookie(s) for ${config.lms.host} as the fleet's web session ` +
+        `(generation ${record.generation}); ${config.webSession.landingPath} answers as a logged-in user.`,
+    );
+    if (await breaker.resumeIf(['LOGIN_REFUSED'], 'auth session import')) {
+      console.log('The fleet was paused for a refused login: it resumes on this session.');
+    }
+    console.log('When it expires, a worker logs in with LMS_USERNAME/LMS_PASSWORD, or import a new one.');
+  } finally {
+    await close();
+  }
+}
+
+export function registerAuthSessionCommand(auth: Command): void {
+  const session = auth
+    .command('session')
+    .description("the fleet's web session (import one a person captured, capture one, status)");
+
+  session
+    .command('import')
+    .argument('<file>', 'a Playwright storage state (JSON) captured on the LMS')
+    .description("make a browser storage state captured by a person the fleet's web session")
+    .addHelpText(
+      'after',
+      `
+For SSO tenants a person can log in once in a real browser and hand the
+session over. The cookies for LMS_URL's host are checked against
+LMS_LOGIN_LANDING, sealed with SECRETS_KEY and shared with every worker.
+
+Examples:
+  certharvest auth session capture --out state.json   # where a display exists
+  certharvest auth session import state.json`,
+    )
+    .action(async (file: string) => {
+      await importFile(file);
+    });
+
+  session
+    .command('capture')
+    .description('open a visible browser on the LMS login; save the session when you close it')
+    .option('--out <file>', 'also write the storage state to this file')
+    .action(async (opts: { out?: string }) => {
+      if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
+        throw new UsageError(
+          'auth session capture needs a display (DISPLAY is not set): capture the state on a desktop with ' +
+            '`certharvest auth session capture --out state.json` (or Playwright codegen --save-storage) and run ' +
+            '`certharvest auth session import state.json` here',
+        );
+      }
+      const config = loadConfig({ needs: ['lms', 'secrets-key'] });
+      const { chromium } = await import('playwright');
+      const dir = await mkdtemp(path.join(tmpdir(), 'certharvest-capture-'));
+      const out = opts.out ?? path.join(dir, 'state.json');
+      const browser = await chromium.launch({
+        ...chromiumLaunchOptions(config.chromiumPath),
+        headless: false,
+      });
+      try {
+        const context = await browser.newContext();
+        const page = await context.newPage();
+        await page.goto(new URL(config.webSession.loginPath, `${config.lms.url}/`).toString());
+        console.log(
+          `Log in as the service user in the browser window; close the window when you see ${config.webSession.landingPath}.`,
+        );
+        await page.waitForEvent('close', { timeout: 0 });
+        await context.storageState({ path: out });
+      } finally {
+        await browser.close().catch(() => {});
+      }
+      await importFile(out);
+      if (!opts.out) await rm(dir, { recursive: true, force: true });
+    });
+
+  session
+    .command('status')
+    .description("show the fleet's web session: generation, age, origin (never a cookie)")
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const { store, breaker, close } = await openSessionStore();
+      try {
+        const record = await store.read();
+        const held = await breaker.loginHold();
+        const facts = record
+          ? {
+              generation: record.generation,
+              obtainedAt: new Date(record.obtainedAt).toISOString(),
+              source: record.source,
+              cookies: record.cookies.length,
+              loginsHeldBack: held,
+            }
+          : { generation: 0, loginsHeldBack: held };
+        if (opts.json) console.log(JSON.stringify(facts, null, 2));
+        else if (!record) console.log('no web session yet: the first download that needs one logs in.');
+        else
+          console.log(
+            `web session: generation ${record.generation}, obtained ${facts.obtainedAt} by ${record.source === 'import' ? 'an import' : 'a worker login'}, ${record.cookies.length} cookie(s) (sealed)` +
+              (held ? `\nlogins are held back: ${held}` : ''),
+          );
+      } finally {
+        await close();
+      }
+    });
+}
