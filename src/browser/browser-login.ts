@@ -132,6 +132,13 @@ export class BrowserLogin {
         await this.#runScript(page, this.#opts.script, timeout);
       } else {
         await page.goto(loginUrl, { timeout, waitUntil: 'domcontentloaded' });
+        await page.waitForSelector(selectors.username, { timeout: Math.min(timeout, 5_000) }).catch(() => {
+          throw new LoginFailedError(
+            `the login page ${new URL(page.url()).pathname} has no field ${selectors.username} ` +
+              '(an SSO redirect? set LMS_LOGIN_URL to the local form, the LMS_LOGIN_*_SELECTOR variables, or LMS_LOGIN_SCRIPT)',
+            'LOGIN_PAGE_UNKNOWN',
+          );
+        });
         await page.fill(selectors.username, username, { timeout });
         await page.fill(selectors.password, this.#opts.password(), { timeout });
         await Promise.all([

@@ -9,6 +9,8 @@ export interface SandboxEnv {
   OAUTH_SCOPE: string;
   LMS_USERNAME: string;
   LMS_PASSWORD: string;
+  /** The service user's base32 TOTP secret; only while the sandbox asks for two-factor codes. */
+  LMS_TOTP_SECRET?: string;
 }
 
 const ORDER: readonly (keyof SandboxEnv)[] = [
@@ -21,9 +23,17 @@ const ORDER: readonly (keyof SandboxEnv)[] = [
   'OAUTH_SCOPE',
   'LMS_USERNAME',
   'LMS_PASSWORD',
+  'LMS_TOTP_SECRET',
 ];
 
-/** `KEY=value` lines, one per variable, ending with a newline; values never need quoting here. */
+/**
+ * `KEY=value` lines, one per variable present, ending with a newline; values never need quoting
+ * here.
+ */
 export function formatEnvBlock(env: SandboxEnv): string {
-  return ORDER.map((key) => `${key}=${env[key]}`).join('\n') + '\n';
+  return (
+    ORDER.filter((key) => env[key] !== undefined)
+      .map((key) => `${key}=${env[key]}`)
+      .join('\n') + '\n'
+  );
 }

@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { KnobBox, RenderThrottleStatus, TruncateStyle } from './knobs.ts';
+import type { KnobBox, PdfContentType, RenderThrottleStatus, TruncateStyle } from './knobs.ts';
 import { SeededRandom } from './random.ts';
 import type { SandboxStats } from './stats.ts';
 
@@ -68,11 +68,18 @@ export class FaultInjector {
 
 /**
  * Send a PDF, whole or cut to half its length (see `SandboxKnobs.truncateStyle` for the two ways).
- * Written on the raw response so the framing (Content-Length or not) is exactly what we choose.
+ * Written on the raw response so the framing (Content-Length or not) and the Content-Type (or
+ * none: Node adds none by itself) are exactly what we choose.
  */
-export function sendPdf(res: ServerResponse, pdf: Uint8Array, filename: string, cut?: TruncateStyle): void {
+export function sendPdf(
+  res: ServerResponse,
+  pdf: Uint8Array,
+  filename: string,
+  cut?: TruncateStyle,
+  contentType: PdfContentType = 'application/pdf',
+): void {
   res.statusCode = 200;
-  res.setHeader('Content-Type', 'application/pdf');
+  if (contentType !== 'none') res.setHeader('Content-Type', contentType);
   res.setHeader('Content-Disposition', `inline; filename="${filename}"`);
   res.setHeader('Cache-Control', 'private, no-store');
   if (cut === undefined) {

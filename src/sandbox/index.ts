@@ -2,8 +2,12 @@ export { startSandbox, type RevokeOptions, type Sandbox, type SandboxOptions } f
 export { formatEnvBlock, type SandboxEnv } from './env.ts';
 export {
   DEFAULT_KNOBS,
+  EXPIRY_STYLES,
+  PDF_CONTENT_TYPES,
   RENDER_THROTTLE_STATUSES,
   TRUNCATE_STYLES,
+  type ExpiryStyle,
+  type PdfContentType,
   type RenderThrottleStatus,
   type SandboxKnobs,
   type TruncateStyle,
@@ -26,3 +30,4 @@ export { fromBasDate, toBasDate } from './dates.ts';
 export { APP_SCOPES, AUTHORIZE_PATH, DEFAULT_SCOPE, TOKEN_PATH } from './oauth.ts';
 export { PRODUCTS } from './valence.ts';
 export { SECURE_SESSION_COOKIE, SESSION_COOKIE } from './web-sessions.ts';
+export { IDP_LOGIN_PATH, PROCESS_LOGIN_PATH, TERMS_PATH, TWO_FACTOR_PATH } from './html.ts';

@@ -59,7 +59,58 @@ export interface SandboxKnobs {
    * of a response: to a client the LMS is unreachable (a network error, no status). Default false.
    */
   unreachable: boolean;
+  /**
+   * D2L's native two-factor login: after a correct password the login form redirects to the code
+   * entry page, and only a correct TOTP of `Sandbox.totpSecret` (RFC 6238, 30 s, 6 digits, SHA-1,
+   * ±1 step) leads on to the session. Default false.
+   */
+  twoFactor: boolean;
+  /**
+   * An SSO tenant: `GET /d2l/login` redirects to the identity provider's page (`/sso/idp/login`);
+   * only `/d2l/login?noredirect=1` shows the local form. Default false.
+   */
+  ssoRedirect: boolean;
+  /**
+   * After a successful login (and two-factor step), a terms-of-use page must be accepted before
+   * the new session is usable. Default false.
+   */
+  termsInterstitial: boolean;
+  /**
+   * How the certificate render URL answers a request without a live session: `login-page`
+   * (default: 200, the login page), `redirect` (302 to `/d2l/login?sessionExpired=1&target=…`),
+   * `forbidden` (403, HTML) or `unauthorized` (401, HTML). `/d2l/home` always redirects to the login.
+   */
+  expiryStyle: ExpiryStyle;
+  /**
+   * The Content-Type of the render URL's PDF: `application/pdf` (default),
+   * `application/octet-stream`, or `none` (no Content-Type header at all).
+   */
+  pdfContentType: PdfContentType;
+  /** Certificates whose render URL answers `403 text/html` even to a live session. Default []. */
+  forbiddenIssuedIds: readonly number[];
+  /**
+   * Certificates whose render URL (live session) streams `%PDF-1.7\n` and then `hugeBodyBytes`
+   * filler bytes, without a Content-Length. Default [].
+   */
+  hugeBodyIssuedIds: readonly number[];
+  /** Filler bytes of a huge body; 0 = endless, until the client goes away. Default 512 MiB. */
+  hugeBodyBytes: number;
+  /**
+   * Certificates whose render URL (live session) answers 302 to another origin (the sandbox's
+   * "elsewhere" server, `Sandbox.elsewhereUrl`). Default [].
+   */
+  offHostRedirectIssuedIds: readonly number[];
 }
+
+export type ExpiryStyle = 'login-page' | 'redirect' | 'forbidden' | 'unauthorized';
+export const EXPIRY_STYLES: readonly ExpiryStyle[] = ['login-page', 'redirect', 'forbidden', 'unauthorized'];
+
+export type PdfContentType = 'application/pdf' | 'application/octet-stream' | 'none';
+export const PDF_CONTENT_TYPES: readonly PdfContentType[] = [
+  'application/pdf',
+  'application/octet-stream',
+  'none',
+];
 
 export type RenderThrottleStatus = 429 | 503;
 export const RENDER_THROTTLE_STATUSES: readonly RenderThrottleStatus[] = [429, 503];
@@ -85,6 +136,15 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   renderThrottleStatus: 429,
   retryAfterSeconds: 1,
   unreachable: false,
+  twoFactor: false,
+  ssoRedirect: false,
+  termsInterstitial: false,
+  expiryStyle: 'login-page',
+  pdfContentType: 'application/pdf',
+  forbiddenIssuedIds: Object.freeze([]),
+  hugeBodyIssuedIds: Object.freeze([]),
+  hugeBodyBytes: 512 * 1024 * 1024,
+  offHostRedirectIssuedIds: Object.freeze([]),
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -98,13 +158,20 @@ const wholeNumber =
 const rate: Check = (v) =>
   typeof v === 'number' && v >= 0 && v <= 1 ? undefined : 'expected a number from 0 to 1';
 const flag: Check = (v) => (typeof v === 'boolean' ? undefined : 'expected true or false');
+const oneOf =
+  (values: readonly unknown[]): Check =>
+  (v) =>
+    values.includes(v) ? undefined : `expected ${values.join(' or ')}`;
+const issuedIds: Check = (v) =>
+  Array.isArray(v) && v.every((id) => wholeNumber(0)(id) === undefined)
+    ? undefined
+    : 'expected an array of whole numbers (IssuedIds)';
 
 const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   latencyMs: wholeNumber(0, 600_000),
   errorRate: rate,
   truncateRate: rate,
-  truncateStyle: (v) =>
-    TRUNCATE_STYLES.includes(v as TruncateStyle) ? undefined : `expected ${TRUNCATE_STYLES.join(' or ')}`,
+  truncateStyle: oneOf(TRUNCATE_STYLES),
   throttleRate: rate,
   rateLimitCredits: wholeNumber(0),
   requestCost: wholeNumber(0),
@@ -115,12 +182,18 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   replayRevokesChain: flag,
   renderThrottleRate: rate,
   renderThrottleFirst: wholeNumber(0),
-  renderThrottleStatus: (v) =>
-    RENDER_THROTTLE_STATUSES.includes(v as RenderThrottleStatus)
-      ? undefined
-      : `expected ${RENDER_THROTTLE_STATUSES.join(' or ')}`,
+  renderThrottleStatus: oneOf(RENDER_THROTTLE_STATUSES),
   retryAfterSeconds: wholeNumber(0, 3600),
   unreachable: flag,
+  twoFactor: flag,
+  ssoRedirect: flag,
+  termsInterstitial: flag,
+  expiryStyle: oneOf(EXPIRY_STYLES),
+  pdfContentType: oneOf(PDF_CONTENT_TYPES),
+  forbiddenIssuedIds: issuedIds,
+  hugeBodyIssuedIds: issuedIds,
+  hugeBodyBytes: wholeNumber(0),
+  offHostRedirectIssuedIds: issuedIds,
 };
 
 /** Check a patch; throws a RangeError naming every bad knob and what it expects. */
@@ -165,6 +238,11 @@ export class KnobBox {
   }
 }
 
+/** The patch without undefined values; arrays copied and frozen, so the caller keeps its own. */
 function definedOnly(patch: Partial<SandboxKnobs>): Partial<SandboxKnobs> {
-  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  return Object.fromEntries(
+    Object.entries(patch)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, Array.isArray(v) ? Object.freeze([...(v as unknown[])]) : v]),
+  );
 }

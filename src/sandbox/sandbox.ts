@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp } from './app.ts';
+import { startElsewhere } from './elsewhere.ts';
 import type { SandboxEnv } from './env.ts';
 import { FaultInjector } from './faults.ts';
 import { createInstitution, type Institution } from './institution.ts';
@@ -9,6 +10,7 @@ import { CertificateStore } from './pdf.ts';
 import { RateLimitBucket } from './rate-limit.ts';
 import { startHttpServer } from './server.ts';
 import { createStats, resetStats, type SandboxStats } from './stats.ts';
+import { SANDBOX_TOTP_SECRET } from './web-login.ts';
 import { WebSessionStore } from './web-sessions.ts';
 
 export interface SandboxOptions {
@@ -36,8 +38,22 @@ export interface RevokeOptions {
 export interface Sandbox {
   /** Base URL without a trailing slash, e.g. `http://127.0.0.1:41234`. */
   readonly url: string;
-  /** The worker's configuration for this sandbox (printed as the `.env` block). */
+  /**
+   * The worker's configuration for this sandbox (printed as the `.env` block); includes
+   * `LMS_TOTP_SECRET` while the `twoFactor` knob is on.
+   */
   readonly env: SandboxEnv;
+  /**
+   * The service user's base32 TOTP secret (RFC 6238: 30 s, 6 digits, SHA-1), the same on every
+   * start; the code it gives is asked for while `twoFactor` is on.
+   */
+  readonly totpSecret: string;
+  /**
+   * Base URL of "elsewhere", a second server on 127.0.0.1 (another port, so another origin) where
+   * `offHostRedirectIssuedIds` redirects; `stats.offHostRequests` and `offHostCookies` count
+   * what it received.
+   */
+  readonly elsewhereUrl: string;
   /** Current knob values (a snapshot; change them with `setKnobs`). */
   readonly knobs: Readonly<SandboxKnobs>;
   /** Change knobs while running; throws a RangeError for a bad value and changes nothing. */
@@ -87,6 +103,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const closing = new AbortController();
 
   const http = await startHttpServer(host, port);
+  const elsewhere = await startElsewhere(stats).catch(async (err: unknown) => {
+    await http.close();
+    throw err;
+  });
   try {
     const auth = await createAuthServer({ issuer: http.url, institution, knobs, stats });
     const faults = new FaultInjector(knobs, stats, institution.seed);
@@ -103,6 +123,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         certificates,
         sessions,
         password,
+        totpSecret: SANDBOX_TOTP_SECRET,
+        elsewhereUrl: elsewhere.url,
         usersPageSize,
         awardsPageSize,
         closing: closing.signal,
@@ -122,7 +144,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     };
     return {
       url: http.url,
-      env,
+      get env() {
+        return knobs.current.twoFactor ? { ...env, LMS_TOTP_SECRET: SANDBOX_TOTP_SECRET } : env;
+      },
+      totpSecret: SANDBOX_TOTP_SECRET,
+      elsewhereUrl: elsewhere.url,
       get knobs() {
         return knobs.current;
       },
@@ -136,11 +162,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       resetStats: () => resetStats(stats),
       close: async () => {
         closing.abort();
-        await http.close();
+        await Promise.all([http.close(), elsewhere.close()]);
       },
     };
   } catch (err) {
-    await http.close();
+    await Promise.all([http.close(), elsewhere.close()]);
     throw err;
   }
 }

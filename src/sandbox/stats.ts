@@ -17,8 +17,19 @@ export interface SandboxStats {
   unauthorized401: number;
   /** PDFs served by the render URL (truncated ones included). */
   renderPdf: number;
-  /** Render-URL requests answered with the login page (no or expired session). */
+  /**
+   * Render-URL requests without a live session (none, expired, or awaiting the terms), answered
+   * as `expiryStyle` says: the login page by default, or a 302, 403 or 401.
+   */
   renderLoginPage: number;
+  /** Render-URL requests refused 403 to a live session (`forbiddenIssuedIds`). */
+  renderForbidden: number;
+  /** Huge bodies the render URL started to stream (`hugeBodyIssuedIds`). */
+  hugeBodiesStarted: number;
+  /** Requests the "elsewhere" server (another origin, `Sandbox.elsewhereUrl`) received. */
+  offHostRequests: number;
+  /** The part of `offHostRequests` that carried any `Cookie` header. */
+  offHostCookies: number;
   /** Render requests refused by `renderThrottleRate` / `renderThrottleFirst` (429 or 503). */
   renderThrottled: number;
   /** PDFs served by the `/pdf` API route (truncated ones included). */
@@ -41,6 +52,12 @@ export interface SandboxStats {
   sessionsExpired: { idle: number; maxRequests: number };
   /** Successful calls of `/d2l/lp/auth/session/extend`. */
   sessionExtends: number;
+  /** Correct passwords sent on to the two-factor code entry page (`twoFactor`). */
+  twoFactorPrompts: number;
+  /** Two-factor codes refused (wrong, missing or out of the ±1 step window). */
+  twoFactorFailures: number;
+  /** New sessions sent to the terms-of-use page (`termsInterstitial`). */
+  termsShown: number;
   /** Requests per route, keyed like `GET /d2l/api/lp/:version/users/whoami`. */
   routes: Record<string, number>;
 }
@@ -55,6 +72,10 @@ export function createStats(): SandboxStats {
     unauthorized401: 0,
     renderPdf: 0,
     renderLoginPage: 0,
+    renderForbidden: 0,
+    hugeBodiesStarted: 0,
+    offHostRequests: 0,
+    offHostCookies: 0,
     renderThrottled: 0,
     pdfApi: 0,
     throttled429: 0,
@@ -66,6 +87,9 @@ export function createStats(): SandboxStats {
     valenceRequests: 0,
     sessionsExpired: { idle: 0, maxRequests: 0 },
     sessionExtends: 0,
+    twoFactorPrompts: 0,
+    twoFactorFailures: 0,
+    termsShown: 0,
     routes: {},
   };
 }

@@ -39,6 +39,18 @@ describe('certharvest sandbox', () => {
     [['--render-throttle-status', 'slow'], /^--render-throttle-status: expected 429 or 503/],
     [['--retry-after-seconds', '3601'], /^--retry-after-seconds: expected a whole number from 0 to 3600/],
     [['--retry-after-seconds', '1.5'], /^--retry-after-seconds: expected a whole number from 0 to 3600/],
+    [
+      ['--expiry-style', '404'],
+      /^--expiry-style: expected login-page or redirect or forbidden or unauthorized \(got "404"\)/,
+    ],
+    [['--pdf-content-type', 'text/plain'], /^--pdf-content-type: expected application\/pdf or /],
+    [
+      ['--forbidden-issued-ids', '10001,x'],
+      /^--forbidden-issued-ids: expected comma-separated whole numbers/,
+    ],
+    [['--huge-body-issued-ids', '1.5'], /^--huge-body-issued-ids: expected comma-separated whole numbers/],
+    [['--off-host-redirect-issued-ids', '1,,2'], /^--off-host-redirect-issued-ids: expected comma-separated/],
+    [['--huge-body-bytes', '-1'], /^--huge-body-bytes: expected a whole number 0 or more/],
   ])('refuses %j with a UsageError naming the flag', async (args, message) => {
     const run = program({ untilStop: () => Promise.resolve() }).parseAsync(['sandbox', ...args], {
       from: 'user',
@@ -88,6 +100,41 @@ describe('certharvest sandbox', () => {
     expect(parseOptions({ ...raw, retryAfterSeconds: '3600' }).knobs).toEqual({ retryAfterSeconds: 3600 });
   });
 
+  it('turns the real-tenant flags into knobs', () => {
+    const raw = {
+      host: '127.0.0.1',
+      port: '0',
+      seed: '1',
+      users: '40',
+      awardsPageSize: '5',
+      usersPageSize: '10',
+    };
+    expect(
+      parseOptions({
+        ...raw,
+        twoFactor: true,
+        ssoRedirect: true,
+        termsInterstitial: true,
+        expiryStyle: 'unauthorized',
+        pdfContentType: 'none',
+        forbiddenIssuedIds: '10001, 10002',
+        hugeBodyIssuedIds: '10003',
+        hugeBodyBytes: '0',
+        offHostRedirectIssuedIds: '',
+      }).knobs,
+    ).toEqual({
+      twoFactor: true,
+      ssoRedirect: true,
+      termsInterstitial: true,
+      expiryStyle: 'unauthorized',
+      pdfContentType: 'none',
+      forbiddenIssuedIds: [10001, 10002],
+      hugeBodyIssuedIds: [10003],
+      hugeBodyBytes: 0,
+      offHostRedirectIssuedIds: [],
+    });
+  });
+
   it('has --help that fits 80 columns and shows the render-throttle flags with an example', () => {
     const sandbox = program().commands.find((c) => c.name() === 'sandbox')!;
     let help = '';
@@ -99,6 +146,15 @@ describe('certharvest sandbox', () => {
       '--render-throttle-first <n>',
       '--render-throttle-status <429|503>',
       '--retry-after-seconds <s>',
+      '--two-factor',
+      '--sso-redirect',
+      '--terms-interstitial',
+      '--expiry-style <style>',
+      '--pdf-content-type <type>',
+      '--forbidden-issued-ids <ids>',
+      '--huge-body-issued-ids <ids>',
+      '--huge-body-bytes <n>',
+      '--off-host-redirect-issued-ids <ids>',
     ]) {
       expect(help).toContain(flag);
     }
@@ -170,5 +226,48 @@ describe('certharvest sandbox', () => {
     stop();
     await run;
     await expect(fetch(`${env.LMS_URL}/d2l/api/versions/`)).rejects.toThrow();
+  });
+
+  it('with --two-factor, adds LMS_TOTP_SECRET to the .env block and describes the special renders', async () => {
+    let output = '';
+    let started: Sandbox | undefined;
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    const run = program({
+      write: (text) => (output += text),
+      untilStop: () => stopped,
+      onStarted: (sb) => (started = sb),
+    }).parseAsync(
+      [
+        'sandbox',
+        '--users',
+        '3',
+        '--two-factor',
+        '--expiry-style',
+        'redirect',
+        '--forbidden-issued-ids',
+        '10001,10002',
+        '--off-host-redirect-issued-ids',
+        '10003',
+      ],
+      { from: 'user' },
+    );
+    const sb: Sandbox = await sleepUntil(() => started as Sandbox);
+    const env = parseDotenv(output);
+    expect(Object.keys(env).at(-1)).toBe('LMS_TOTP_SECRET');
+    expect(env.LMS_TOTP_SECRET).toBe(sb.totpSecret);
+    expect(env).toEqual({ ...sb.env });
+    expect(output).toMatch(
+      /^# .*login: two-factor on, SSO redirect off, terms page off; render without a session: redirect/m,
+    );
+    expect(output).toContain('#        render of IssuedIds 10001,10002: answered 403');
+    expect(output).toContain(`#        render of IssuedIds 10003: a 302 to ${sb.elsewhereUrl}`);
+    expect(sb.knobs).toMatchObject({
+      twoFactor: true,
+      expiryStyle: 'redirect',
+      forbiddenIssuedIds: [10001, 10002],
+    });
+    stop();
+    await run;
   });
 });

@@ -111,3 +111,23 @@ export function someCertificate(sb: Sandbox) {
   if (!award) throw new Error('the sandbox has no certificates');
   return award;
 }
+
+/** POST a urlencoded form with the jar's cookies, without following redirects. */
+export async function webPost(
+  sb: Sandbox,
+  path: string,
+  fields: Record<string, string>,
+  jar?: CookieJar,
+): Promise<Response> {
+  const res = await fetch(`${sb.url}${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(jar ? { cookie: jar.header() } : {}),
+    },
+    body: new URLSearchParams(fields),
+    redirect: 'manual',
+  });
+  jar?.store(res);
+  return res;
+}

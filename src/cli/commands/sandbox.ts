@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import {
+  EXPIRY_STYLES,
   formatEnvBlock,
+  PDF_CONTENT_TYPES,
   RENDER_THROTTLE_STATUSES,
   startSandbox,
   TRUNCATE_STYLES,
@@ -9,7 +11,6 @@ import {
   type Sandbox,
   type SandboxKnobs,
   type SandboxOptions,
-  type TruncateStyle,
 } from '../../sandbox/index.ts';
 import { untilSignal } from '../signals.ts';
 
@@ -46,6 +47,15 @@ interface RawOptions {
   renderThrottleFirst?: string;
   renderThrottleStatus?: string;
   retryAfterSeconds?: string;
+  twoFactor?: boolean;
+  ssoRedirect?: boolean;
+  termsInterstitial?: boolean;
+  expiryStyle?: string;
+  pdfContentType?: string;
+  forbiddenIssuedIds?: string;
+  hugeBodyIssuedIds?: string;
+  hugeBodyBytes?: string;
+  offHostRedirectIssuedIds?: string;
 }
 
 export function registerSandboxCommand(program: Command, io: SandboxCommandIo = {}): void {
@@ -89,6 +99,21 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     )
     .option('--render-throttle-status <429|503>', 'status of a refused render (default 429)')
     .option('--retry-after-seconds <s>', 'Retry-After of a refused render in seconds, 0 to 3600 (default 1)')
+    .option('--two-factor', 'ask for a TOTP code after the password (adds LMS_TOTP_SECRET)')
+    .option('--sso-redirect', 'GET /d2l/login redirects to an SSO page unless ?noredirect=1')
+    .option('--terms-interstitial', 'a new session must accept a terms page before it works')
+    .option(
+      '--expiry-style <style>',
+      `render URL without a session: ${EXPIRY_STYLES.join(', ')} (default login-page)`,
+    )
+    .option(
+      '--pdf-content-type <type>',
+      `Content-Type of a rendered PDF: ${PDF_CONTENT_TYPES.join(', ')} (default application/pdf)`,
+    )
+    .option('--forbidden-issued-ids <ids>', 'render answers 403 for these IssuedIds, e.g. 10001,10002')
+    .option('--huge-body-issued-ids <ids>', 'render streams a huge body without Content-Length for these')
+    .option('--huge-body-bytes <n>', 'size of a huge body; 0 = endless (default 536870912 = 512 MiB)')
+    .option('--off-host-redirect-issued-ids <ids>', 'render redirects these to another origin (302)')
     .addHelpText(
       'after',
       `
@@ -101,7 +126,9 @@ Examples:
   certharvest sandbox --port 8080 --seed 7 --users 200 --pdf-api
   certharvest sandbox --truncate-rate 0.05 --truncate-style connection-close
   certharvest sandbox --render-throttle-first 1 --retry-after-seconds 2
-  certharvest sandbox --render-throttle-rate 0.2 --render-throttle-status 503`,
+  certharvest sandbox --render-throttle-rate 0.2 --render-throttle-status 503
+  certharvest sandbox --two-factor --terms-interstitial --expiry-style redirect
+  certharvest sandbox --forbidden-issued-ids 10001,10002 --huge-body-bytes 0`,
     )
     .action(async (raw: RawOptions) => {
       const options = parseOptions(raw);
@@ -127,7 +154,7 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('latencyMs', optionalWhole('--latency-ms', raw.latencyMs, 0, 600_000));
   setIf('errorRate', optionalRate('--error-rate', raw.errorRate));
   setIf('truncateRate', optionalRate('--truncate-rate', raw.truncateRate));
-  setIf('truncateStyle', optionalStyle(raw.truncateStyle));
+  setIf('truncateStyle', optionalOneOf('--truncate-style', raw.truncateStyle, TRUNCATE_STYLES));
   setIf('throttleRate', optionalRate('--throttle-rate', raw.throttleRate));
   setIf('rateLimitCredits', optionalWhole('--rate-limit-credits', raw.rateLimitCredits, 0));
   setIf('requestCost', optionalWhole('--request-cost', raw.requestCost, 0));
@@ -140,6 +167,18 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('renderThrottleFirst', optionalWhole('--render-throttle-first', raw.renderThrottleFirst, 0));
   setIf('renderThrottleStatus', optionalStatus(raw.renderThrottleStatus));
   setIf('retryAfterSeconds', optionalWhole('--retry-after-seconds', raw.retryAfterSeconds, 0, 3600));
+  setIf('twoFactor', raw.twoFactor);
+  setIf('ssoRedirect', raw.ssoRedirect);
+  setIf('termsInterstitial', raw.termsInterstitial);
+  setIf('expiryStyle', optionalOneOf('--expiry-style', raw.expiryStyle, EXPIRY_STYLES));
+  setIf('pdfContentType', optionalOneOf('--pdf-content-type', raw.pdfContentType, PDF_CONTENT_TYPES));
+  setIf('forbiddenIssuedIds', optionalIds('--forbidden-issued-ids', raw.forbiddenIssuedIds));
+  setIf('hugeBodyIssuedIds', optionalIds('--huge-body-issued-ids', raw.hugeBodyIssuedIds));
+  setIf('hugeBodyBytes', optionalWhole('--huge-body-bytes', raw.hugeBodyBytes, 0));
+  setIf(
+    'offHostRedirectIssuedIds',
+    optionalIds('--off-host-redirect-issued-ids', raw.offHostRedirectIssuedIds),
+  );
   if (raw.host.trim() === '') throw new UsageError('--host: expected an interface address such as 127.0.0.1');
   return {
     host: raw.host,
@@ -173,12 +212,24 @@ function optionalRate(flag: string, value: string | undefined): number | undefin
   return n;
 }
 
-function optionalStyle(value: string | undefined): TruncateStyle | undefined {
+function optionalOneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]) {
   if (value === undefined) return undefined;
-  if (!TRUNCATE_STYLES.includes(value as TruncateStyle)) {
-    throw new UsageError(`--truncate-style: expected ${TRUNCATE_STYLES.join(' or ')} (got "${value}")`);
+  const found = allowed.find((a) => a === value.trim());
+  if (found === undefined) throw new UsageError(`${flag}: expected ${allowed.join(' or ')} (got "${value}")`);
+  return found;
+}
+
+/** Comma-separated IssuedIds, e.g. `10001,10002`; an empty value is an empty list. */
+function optionalIds(flag: string, value: string | undefined): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.trim() === '' ? [] : value.split(',').map((p) => p.trim());
+  const ids = parts.map((p) => (/^\d+$/.test(p) ? Number(p) : NaN));
+  if (ids.some((id) => !Number.isSafeInteger(id))) {
+    throw new UsageError(
+      `${flag}: expected comma-separated whole numbers, e.g. 10001,10002 (got "${value}")`,
+    );
   }
-  return value as TruncateStyle;
+  return ids;
 }
 
 function optionalStatus(value: string | undefined): RenderThrottleStatus | undefined {
@@ -209,7 +260,27 @@ function header(sandbox: Sandbox): string {
       `access tokens ${k.accessTokenTtlSeconds} s; /pdf API ${k.pdfApi ? 'on' : 'off'}`,
     `#        throttled renders: ${pct(k.renderThrottleRate)} and the first ${k.renderThrottleFirst} per ` +
       `certificate, answered ${k.renderThrottleStatus} with Retry-After: ${k.retryAfterSeconds}`,
+    `#        login: two-factor ${onOff(k.twoFactor)}, SSO redirect ${onOff(k.ssoRedirect)}, terms page ` +
+      `${onOff(k.termsInterstitial)}; render without a session: ${k.expiryStyle}; PDF Content-Type: ` +
+      `${k.pdfContentType}`,
+    ...specialCertificates(sandbox),
     '# The lines below are a ready .env for the worker (test credentials). Ctrl+C stops the sandbox.',
     '',
   ].join('\n');
+}
+
+const onOff = (on: boolean) => (on ? 'on' : 'off');
+
+/** One comment line per non-empty list of certificates the render URL treats specially. */
+function specialCertificates(sandbox: Sandbox): string[] {
+  const k = sandbox.knobs;
+  const size = k.hugeBodyBytes === 0 ? 'endless' : `${k.hugeBodyBytes} bytes`;
+  const lists: [readonly number[], string][] = [
+    [k.forbiddenIssuedIds, 'answered 403'],
+    [k.hugeBodyIssuedIds, `a huge body (${size})`],
+    [k.offHostRedirectIssuedIds, `a 302 to ${sandbox.elsewhereUrl}`],
+  ];
+  return lists
+    .filter(([ids]) => ids.length > 0)
+    .map(([ids, what]) => `#        render of IssuedIds ${ids.join(',')}: ${what}`);
 }
