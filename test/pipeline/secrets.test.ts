@@ -26,7 +26,10 @@ async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
 let p: Pipeline;
 beforeAll(async () => {
   // Short-lived tokens, so several rotated pairs pass through the store during the run.
-  p = await startPipeline({ knobs: { accessTokenTtlSeconds: 2, sessionMaxRequests: 6, latencyMs: 30 } });
+  // Two-factor on, so the TOTP secret is in play too.
+  p = await startPipeline({
+    knobs: { accessTokenTtlSeconds: 2, sessionMaxRequests: 6, latencyMs: 30, twoFactor: true },
+  });
   const users = studentsWithCertificates(p.sandbox, 12);
   const { batchId } = await p.submit({ users: [...users, 999999] });
   await p.waitDone(batchId);
@@ -48,6 +51,7 @@ describe('secrets never leave in plain text', () => {
       initialRefreshToken: p.env.OAUTH_REFRESH_TOKEN!,
       accessToken,
       secretsKey: p.env.SECRETS_KEY!,
+      totpSecret: p.env.LMS_TOTP_SECRET!,
     };
     // The fleet's web session, read back through its sealed store (the only way to decrypt it).
     const session = await new SessionStore({
