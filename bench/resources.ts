@@ -1,7 +1,8 @@
 /**
- * What a benchmark phase costs, read from /proc every 100 ms: peak RSS of this Node process and
+ * What a benchmark run costs, read from /proc every 100 ms: peak RSS of this Node process and
  * of the Chromium processes below it, and the CPU time of this process and of its helpers
- * (Chromium, the sandbox LMS child, redis-server).
+ * (Chromium, the sandbox LMS child, redis-server). `cpuSeconds()` reads the CPU figures at any
+ * moment, so a phase of the run (the downloads) can be charged on its own.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 
@@ -26,8 +27,23 @@ export interface ResourceUsage {
   /** Peak RSS of descendant redis-server processes, bytes. */
   redisRss: number;
   /** CPU seconds (user + system) used while sampling. */
-  cpuSeconds: { node: number; chromium: number; sandbox: number; redis: number };
+  cpuSeconds: CpuSeconds;
   samples: number;
+}
+
+/** CPU seconds (user + system) of this Node process and of each kind of helper process. */
+export interface CpuSeconds {
+  node: number;
+  chromium: number;
+  sandbox: number;
+  redis: number;
+}
+
+export interface ResourceSampler {
+  /** CPU used since sampling began, read now (helpers to the 10 ms of /proc's clock ticks). */
+  cpuSeconds(): CpuSeconds;
+  /** End sampling and return the figures. */
+  stop(): ResourceUsage;
 }
 
 interface ProcStat {
@@ -42,7 +58,7 @@ interface ProcStat {
  * processes are read; the whole of /proc is scanned for new descendants every fifth sample only,
  * which keeps the sampler's own cost (charged to this process) small.
  */
-export function sampleResources(intervalMs = 100): { stop(): ResourceUsage } {
+export function sampleResources(intervalMs = 100): ResourceSampler {
   const usage: ResourceUsage = {
     nodeRss: 0,
     chromiumRss: 0,
@@ -98,16 +114,27 @@ export function sampleResources(intervalMs = 100): { stop(): ResourceUsage } {
     n++;
     firstScan = false;
   };
+  const cpuSeconds = (): CpuSeconds => {
+    scan();
+    const cpu: CpuSeconds = { node: 0, chromium: 0, sandbox: 0, redis: 0 };
+    for (const [pid, t] of tracked) {
+      const stat = readStat(pid);
+      if (stat) t.last = stat.cpuTicks;
+      cpu[t.kind] += (t.last - t.first) / TICKS_PER_SECOND;
+    }
+    const own = process.cpuUsage(cpuStart);
+    cpu.node = (own.user + own.system) / 1e6;
+    return cpu;
+  };
   tick();
   const timer = setInterval(tick, intervalMs);
   return {
+    cpuSeconds,
     stop() {
       clearInterval(timer);
       n = 0; // one last full look
       tick();
-      const cpu = process.cpuUsage(cpuStart);
-      usage.cpuSeconds.node = (cpu.user + cpu.system) / 1e6;
-      for (const t of tracked.values()) usage.cpuSeconds[t.kind] += (t.last - t.first) / TICKS_PER_SECOND;
+      usage.cpuSeconds = cpuSeconds();
       return structuredClone(usage);
     },
   };

@@ -1,0 +1,201 @@
+/**
+ * What every benchmark mode shares: the result it returns, the download-phase clock, logging, and
+ * the cleanup list that stops whatever a mode started (also on Ctrl-C).
+ */
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import type { SandboxStats } from '../src/sandbox/index.ts';
+import type { DownloadJobTimes } from './diagnostics.ts';
+import { helperDescendants, type CpuSeconds, type ResourceSampler, type ResourceUsage } from './resources.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Results
+
+/**
+ * The download phase: from the first download request (the download queue resumed, or the loop
+ * started) until the last certificate is done. Logins and discovery come before it.
+ */
+export interface DownloadPhase {
+  seconds: number;
+  /** Verified certificates / seconds. */
+  perSecond: number;
+  /** CPU (user + system) of the measuring process during the phase, ms per certificate. */
+  cpuMsPerCertificate: number;
+  /** CPU seconds during the phase, of the measuring process and of each kind of helper. */
+  cpuSeconds: CpuSeconds;
+}
+
+export interface RunResult {
+  mode: string;
+  /** Certificates in the batch. */
+  expected: number;
+  /** Their total size. */
+  pdfBytes: number;
+  /** Certificates stored (or fetched) with exactly the sandbox's bytes. */
+  verified: number;
+  ok: boolean;
+  problems: string[];
+  /** End to end: from the submission (certharvest) or the start of the login, to the last certificate. */
+  seconds: number;
+  perSecond: number;
+  /** null when the run has no separate download phase (certharvest with `--pipelined`). */
+  download: DownloadPhase | null;
+  /** Seconds the web login took (Chromium launch and form, or one POST): never inside `download`. */
+  loginSeconds: number | null;
+  resources: ResourceUsage;
+  /** Whether Chromium figures apply (the plain fetch loop has no browser). */
+  browser: boolean;
+  /**
+   * Each certificate's HTTP request during the download phase: created → last byte (undici's
+   * diagnostics channel); playwright mode: `context.request.get` called → body hashed.
+   */
+  requestTimes: DurationStats | null;
+  /** Successful web logins the sandbox saw. */
+  logins: number;
+  sandbox: {
+    valenceRequests: number;
+    renderPdf: number;
+    renderLoginPage: number;
+    tokenGrants: number;
+    /** Requests per route. */
+    routes: Record<string, number>;
+  };
+  /** certharvest only. */
+  phases?: {
+    workerStartSeconds: number;
+    /** Seconds from the submission until every user was discovered (downloads held back meanwhile). */
+    discoveryDoneSeconds: number | null;
+    users: number;
+    discoverConcurrency: number;
+    /** Whether downloads were held back until discovery ended (false with `--pipelined`). */
+    paused: boolean;
+    outputDir: string;
+    /** The filesystem OUTPUT_DIR is on (each stored certificate waits for its fsyncs). */
+    outputFilesystem: string;
+    /** The download jobs' own timings; null with `--pipelined`. */
+    jobs: DownloadJobTimes | null;
+  };
+}
+
+export function sandboxFigures(stats: SandboxStats): RunResult['sandbox'] {
+  const g = stats.tokenGrants;
+  return {
+    valenceRequests: stats.valenceRequests,
+    renderPdf: stats.renderPdf,
+    renderLoginPage: stats.renderLoginPage,
+    tokenGrants: g.refresh_token + g.authorization_code + g.client_credentials,
+    routes: stats.routes,
+  };
+}
+
+/** What the download-phase clock read: wall seconds and CPU seconds. */
+export interface PhaseClock {
+  seconds: number;
+  cpuSeconds: CpuSeconds;
+}
+
+/**
+ * Start the download-phase clock: wall time and CPU (this process from `process.cpuUsage()`,
+ * helpers from /proc). The returned function reads it at the end of the phase.
+ */
+export function startDownloadPhase(sampler: ResourceSampler): () => PhaseClock {
+  const cpuAtStart = sampler.cpuSeconds();
+  const startedAt = performance.now();
+  return () => {
+    const seconds = (performance.now() - startedAt) / 1000;
+    const cpuNow = sampler.cpuSeconds();
+    return {
+      seconds,
+      cpuSeconds: {
+        node: cpuNow.node - cpuAtStart.node,
+        chromium: cpuNow.chromium - cpuAtStart.chromium,
+        sandbox: cpuNow.sandbox - cpuAtStart.sandbox,
+        redis: cpuNow.redis - cpuAtStart.redis,
+      },
+    };
+  };
+}
+
+/** The phase's rates, per verified certificate. */
+export function downloadPhase(clock: PhaseClock, verified: number): DownloadPhase {
+  return {
+    ...clock,
+    perSecond: verified / clock.seconds,
+    cpuMsPerCertificate: verified > 0 ? (clock.cpuSeconds.node * 1000) / verified : 0,
+  };
+}
+
+/** Mean, median and 90th percentile of some durations, ms. */
+export interface DurationStats {
+  meanMs: number;
+  p50Ms: number;
+  p90Ms: number;
+}
+
+export function durationStats(durations: readonly number[]): DurationStats {
+  const sorted = [...durations].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] ?? 0;
+  return {
+    meanMs: sorted.reduce((sum, d) => sum + d, 0) / Math.max(1, sorted.length),
+    p50Ms: at(0.5),
+    p90Ms: at(0.9),
+  };
+}
+
+export const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+export const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+/** The render URL of one certificate: what the worker downloads, and what the loops fetch. */
+export const renderUrl = (lmsUrl: string, cert: { orgUnitId: number; issuedId: number }) =>
+  `${lmsUrl}/d2l/awards/v1/${cert.orgUnitId}/certificate/render/${cert.issuedId}`;
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: everything started is stopped, in reverse order, also on Ctrl-C.
+
+const cleanups: (() => Promise<void>)[] = [];
+let cleaning: Promise<void> | undefined;
+
+/** Run every pending cleanup, newest first, one at a time; a second caller waits for the same run. */
+export function cleanupAll(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const fn = cleanups.pop()!;
+      await fn().catch((err: unknown) => log(`cleanup step failed: ${(err as Error).message}`));
+    }
+  })().finally(() => (cleaning = undefined));
+  return cleaning;
+}
+
+/** Register a cleanup step; the returned function runs it now (once) and unregisters it. */
+export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
+  let done = false;
+  const once = async () => {
+    if (done) return;
+    done = true;
+    await fn();
+  };
+  cleanups.push(once);
+  return async () => {
+    const i = cleanups.indexOf(once);
+    if (i >= 0) cleanups.splice(i, 1);
+    await once();
+  };
+}
+
+/**
+ * Last resort when the process exits before the cleanups ran: Playwright's own SIGINT handler
+ * (Chromium is launched with Playwright's default `handleSIGINT: true`) closes the browser and
+ * calls `process.exit(130)` at once. Remove the temp folders, stop our helpers.
+ */
+export const tempDirs = new Set<string>();
+process.on('exit', () => {
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  for (const pid of helperDescendants()) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+});

@@ -1,0 +1,105 @@
+/**
+ * Mode playwright (off by default): Chromium launched with the product's `launchChromium`, a login
+ * by filling the form on a page, then a `p-limit` loop of `context.request.get` on every render
+ * URL. This was the worker's download primitive before downloads moved to plain HTTP with the
+ * fleet's cookies; it stays for comparison. Bodies are hashed in memory and every response is
+ * disposed. The download phase is the loop alone.
+ */
+import pLimit from 'p-limit';
+import {
+  downloadPhase,
+  durationStats,
+  log,
+  onCleanup,
+  renderUrl,
+  sandboxFigures,
+  sha256,
+  startDownloadPhase,
+  type RunResult,
+} from './harness.ts';
+import type { Options } from './options.ts';
+import { sampleResources } from './resources.ts';
+import { startSandboxProcess } from './sandbox-process.ts';
+
+export async function runPlaywright(opts: Options): Promise<RunResult> {
+  const { launchChromium } = await import('../src/browser/index.ts');
+  log(`playwright: starting a fresh sandbox LMS (latency ${opts.latencyMs} ms)`);
+  const sandbox = await startSandboxProcess({ certificates: opts.certificates, latencyMs: opts.latencyMs });
+  const closeSandbox = onCleanup(() => sandbox.close());
+  const expected = sandbox.certificates;
+  log(
+    `playwright: ${expected.length} certificates through context.request, concurrency ${opts.concurrency}; ` +
+      'bodies are hashed, not written',
+  );
+
+  const sampler = sampleResources(100);
+  const started = Date.now();
+  const browser = await launchChromium(process.env.CHROMIUM_PATH);
+  const closeBrowser = onCleanup(() => browser.close());
+  const context = await browser.newContext({ acceptDownloads: false });
+  const page = await context.newPage();
+  await page.goto(`${sandbox.url}/d2l/login?noredirect=1`, { waitUntil: 'domcontentloaded' });
+  await page.fill('input[name="userName"]', sandbox.env.LMS_USERNAME);
+  await page.fill('input[name="password"]', sandbox.env.LMS_PASSWORD);
+  await Promise.all([
+    page.waitForURL(
+      (u) => !u.pathname.startsWith('/d2l/lp/auth/login') && !u.pathname.startsWith('/d2l/login'),
+      { waitUntil: 'domcontentloaded' },
+    ),
+    page.click('button[type="submit"], input[type="submit"]'),
+  ]);
+  await page.close();
+  const loginSeconds = (Date.now() - started) / 1000;
+
+  const stopClock = startDownloadPhase(sampler);
+  const limit = pLimit(opts.concurrency);
+  const wrong: string[] = [];
+  const durations: number[] = [];
+  let verified = 0;
+  await Promise.all(
+    expected.map((cert) =>
+      limit(async () => {
+        const sent = performance.now();
+        try {
+          const res = await context.request.get(renderUrl(sandbox.url, cert), { failOnStatusCode: false });
+          const body = await res.body();
+          await res.dispose();
+          if (res.status() !== 200) wrong.push(`${cert.issuedId}: HTTP ${res.status()}`);
+          else if (sha256(body) !== cert.sha256)
+            wrong.push(`${cert.issuedId}: bytes differ from the sandbox's`);
+          else verified++;
+          durations.push(performance.now() - sent);
+        } catch (err) {
+          wrong.push(`${cert.issuedId}: ${(err as Error).message.split('\n')[0]}`);
+        }
+      }),
+    ),
+  );
+  const phase = stopClock();
+  const ended = Date.now();
+  const resources = sampler.stop();
+  const stats = await sandbox.stats();
+  await closeBrowser();
+  await closeSandbox();
+
+  const problems =
+    wrong.length > 0 ? [`${wrong.length} request(s) failed, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
+  const seconds = (ended - started) / 1000;
+  return {
+    mode: 'context.request',
+    expected: expected.length,
+    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
+    verified,
+    ok: problems.length === 0 && verified === expected.length,
+    problems,
+    seconds,
+    perSecond: verified / seconds,
+    download: downloadPhase(phase, verified),
+    requestTimes: durationStats(durations),
+    loginSeconds,
+    resources,
+    browser: true,
+    logins: stats.webLogins,
+    sandbox: sandboxFigures(stats),
+  };
+}
