@@ -130,4 +130,19 @@ describe('chaos', () => {
     expect(await submit.exited).toBe(0);
     await expectAllStoredOnce(p, users);
   }, 240_000);
+
+  it('three worker processes and no expiry: exactly one login for the whole fleet', async () => {
+    p = await startPipeline({ worker: false, knobs: { latencyMs: 25 }, sandbox: { userCount: 40 } });
+    const users = studentsWithCertificates(p.sandbox, 25);
+    const workers = [0, 1, 2].map(() => spawnCli(['worker'], workerEnv(p!)));
+    children.push(...workers);
+    for (const w of workers) await sleepUntil(() => /worker started/.test(w.stdout()), 60_000);
+    const submit = await runCli(['submit', '--users', users.join(','), '--wait', '--batch-id', 'three'], {
+      ...p.env,
+      LOG_LEVEL: 'warn',
+    });
+    expect(submit.code).toBe(0);
+    await expectAllStoredOnce(p, users);
+    expect(p.sandbox.stats.webLogins).toBe(1);
+  }, 240_000);
 });
