@@ -51,7 +51,10 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
 
       const { body, source } = await fetchCertificate(deps, certificate, log);
       assertWholePdf(body.bytes, body);
-      const saved = await deps.store.save(certificate, body.bytes, source, userRef ? { userRef } : {});
+      const saved = await deps.store.save(certificate, body.bytes, source, {
+        knownAbsent: true,
+        ...(userRef ? { userRef } : {}),
+      });
       log(
         `${saved.status} ${saved.path} via ${source} (${saved.bytes} bytes, sha256 ${saved.sha256.slice(0, 12)}…)`,
       );

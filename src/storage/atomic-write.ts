@@ -29,13 +29,17 @@ export function tempFileOwner(name: string): { host: string; pid: number } | nul
  * Write `data` to a new temp file in `partialDir` and fsync it, so that a rename publishes the
  * whole content. Returns the temp file's path; on any failure the file is removed.
  */
-export async function writeTempFile(partialDir: string, data: Uint8Array | string): Promise<string> {
+export async function writeTempFile(
+  partialDir: string,
+  data: Uint8Array | string,
+  options: { sync?: boolean } = {},
+): Promise<string> {
   const tmp = path.join(partialDir, tempFileName());
   const handle = await open(tmp, 'wx', 0o644);
   try {
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (options.sync !== false) await handle.sync();
     } finally {
       // close() can report a deferred write error (NFS), so it is awaited on the success path too.
       await handle.close();

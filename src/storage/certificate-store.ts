@@ -81,12 +81,16 @@ export class CertificateStore {
     cert: Certificate,
     pdf: Uint8Array,
     source: CertificateSource,
-    extra: { userRef?: string } = {},
+    extra: {
+      userRef?: string;
+      /** The caller just found `existing()` null (the download path): skip reading it again. */
+      knownAbsent?: boolean;
+    } = {},
     now = new Date(),
   ): Promise<SaveOutcome> {
     const paths = this.paths(cert);
     const sha256 = sha256Hex(pdf);
-    const current = await this.existing(cert);
+    const current = extra.knownAbsent ? null : await this.existing(cert);
     if (current?.sha256 === sha256) return { status: 'already-stored', ...current };
 
     const stored: StoredCertificate = {
@@ -156,7 +160,9 @@ export class CertificateStore {
     await this.#folders.ensure(paths.dir, true);
     const temps = await Promise.allSettled([
       writeTempFile(this.#partialDir, pdf),
-      writeTempFile(this.#partialDir, sidecar),
+      // The sidecar needs no fsync: after a crash an empty or torn sidecar reads as "not stored"
+      // and the certificate is downloaded again; the PDF it vouches for is fsynced.
+      writeTempFile(this.#partialDir, sidecar, { sync: false }),
     ]);
     const [pdfTemp, sidecarTemp] = temps.map((t) => (t.status === 'fulfilled' ? t.value : undefined));
     try {
