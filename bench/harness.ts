@@ -77,6 +77,26 @@ export interface RunResult {
   };
 }
 
+/** The fields every mode derives the same way: sizes, the verdict and the end-to-end rate. */
+export function outcomeOf(
+  expected: readonly { bytes: number }[],
+  verified: number,
+  problems: string[],
+  started: number,
+  ended: number,
+): Pick<RunResult, 'expected' | 'pdfBytes' | 'verified' | 'ok' | 'problems' | 'seconds' | 'perSecond'> {
+  const seconds = (ended - started) / 1000;
+  return {
+    expected: expected.length,
+    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
+    verified,
+    ok: problems.length === 0 && verified === expected.length,
+    problems,
+    seconds,
+    perSecond: verified / seconds,
+  };
+}
+
 export function sandboxFigures(stats: SandboxStats): RunResult['sandbox'] {
   const g = stats.tokenGrants;
   return {

@@ -16,15 +16,16 @@ import type { Queue } from 'bullmq';
 import type { BatchStatus } from '../src/queue/index.ts';
 import {
   downloadPhase,
+  type DurationStats,
   log,
   onCleanup,
+  outcomeOf,
+  type PhaseClock,
+  type RunResult,
   sandboxFigures,
   sha256,
   startDownloadPhase,
   tempDirs,
-  type DurationStats,
-  type PhaseClock,
-  type RunResult,
 } from './harness.ts';
 import {
   downloadJobTimes,
@@ -198,16 +199,9 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
     }
   }
 
-  const seconds = (ended - started) / 1000;
   return {
     mode: 'certharvest',
-    expected: expected.length,
-    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
-    verified,
-    ok: problems.length === 0 && verified === expected.length,
-    problems,
-    seconds,
-    perSecond: verified / seconds,
+    ...outcomeOf(expected, verified, problems, started, ended),
     download: phase && downloadPhase(phase, verified),
     requestTimes,
     loginSeconds,

@@ -9,11 +9,12 @@ import {
   downloadPhase,
   log,
   onCleanup,
+  outcomeOf,
   renderUrl,
+  type RunResult,
   sandboxFigures,
   sha256,
   startDownloadPhase,
-  type RunResult,
 } from './harness.ts';
 import { watchRenderRequests } from './diagnostics.ts';
 import type { Options } from './options.ts';
@@ -65,16 +66,9 @@ export async function runPlainFetch(opts: Options): Promise<RunResult> {
 
   const problems =
     wrong.length > 0 ? [`${wrong.length} fetch(es) failed, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
-  const seconds = (ended - started) / 1000;
   return {
     mode: 'plain fetch',
-    expected: expected.length,
-    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
-    verified,
-    ok: problems.length === 0 && verified === expected.length,
-    problems,
-    seconds,
-    perSecond: verified / seconds,
+    ...outcomeOf(expected, verified, problems, started, ended),
     download: downloadPhase(phase, verified),
     requestTimes,
     loginSeconds,

@@ -11,11 +11,12 @@ import {
   durationStats,
   log,
   onCleanup,
+  outcomeOf,
   renderUrl,
+  type RunResult,
   sandboxFigures,
   sha256,
   startDownloadPhase,
-  type RunResult,
 } from './harness.ts';
 import type { Options } from './options.ts';
 import { sampleResources } from './resources.ts';
@@ -84,16 +85,9 @@ export async function runPlaywright(opts: Options): Promise<RunResult> {
 
   const problems =
     wrong.length > 0 ? [`${wrong.length} request(s) failed, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
-  const seconds = (ended - started) / 1000;
   return {
     mode: 'context.request',
-    expected: expected.length,
-    pdfBytes: expected.reduce((sum, c) => sum + c.bytes, 0),
-    verified,
-    ok: problems.length === 0 && verified === expected.length,
-    problems,
-    seconds,
-    perSecond: verified / seconds,
+    ...outcomeOf(expected, verified, problems, started, ended),
     download: downloadPhase(phase, verified),
     requestTimes: durationStats(durations),
     loginSeconds,

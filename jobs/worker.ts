@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { createTokenProvider, RedisLock, SealedBox } from '../src/auth/index.ts';
 import {
   BrowserLogin,
-  launchChromium,
+  checkChromiumStarts,
   LoginFailedError,
   SessionStore,
   totpCodes,
@@ -241,11 +241,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       },
       ...(session
         ? {
-            BROWSER_UNAVAILABLE: async () => {
-              const browser = await launchChromium(config.chromiumPath);
-              await browser.close().catch(() => {});
-              return true;
-            },
+            BROWSER_UNAVAILABLE: async () => (await checkChromiumStarts(config.chromiumPath), true),
           }
         : {}),
     },

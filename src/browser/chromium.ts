@@ -66,3 +66,9 @@ export async function launchChromium(executablePath?: string, timeoutMs = 30_000
     });
   }
 }
+
+/** Start Chromium and close it again: throws `BrowserLaunchError` when it cannot start. */
+export async function checkChromiumStarts(executablePath?: string): Promise<void> {
+  const browser = await launchChromium(executablePath);
+  await browser.close().catch(() => {});
+}

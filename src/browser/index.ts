@@ -1,4 +1,5 @@
 export {
+  checkChromiumStarts,
   chromiumArgs,
   chromiumLaunchOptions,
   launchChromium,

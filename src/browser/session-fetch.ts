@@ -188,22 +188,36 @@ export function cookieHeader(cookies: readonly { name: string; value: string }[]
   return cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 }
 
-/** GET `landingPath` with the session: a 200 (not a redirect to the login) means it is logged in. */
-export async function answersAsLoggedIn(
+/**
+ * One bodiless exchange with the session on an LMS path (not following redirects): its status, or
+ * undefined when the LMS did not answer in time.
+ */
+export async function sessionStatus(
   lmsUrl: string,
-  landingPath: string,
+  pathname: string,
   session: SessionCredentials,
-  doFetch: typeof fetch = fetch,
-): Promise<boolean> {
+  options: { method?: 'GET' | 'POST'; fetch?: typeof fetch } = {},
+): Promise<number | undefined> {
   try {
-    const res = await doFetch(new URL(landingPath, `${lmsUrl}/`), {
+    const res = await (options.fetch ?? fetch)(new URL(pathname, `${lmsUrl}/`), {
+      method: options.method ?? 'GET',
       headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent },
       redirect: 'manual',
       signal: AbortSignal.timeout(30_000),
     });
     await res.body?.cancel().catch(() => {});
-    return res.status === 200;
+    return res.status;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** GET `landingPath` with the session: a 200 (not a redirect to the login) means it is logged in. */
+export async function answersAsLoggedIn(
+  lmsUrl: string,
+  landingPath: string,
+  session: SessionCredentials,
+  doFetch?: typeof fetch,
+): Promise<boolean> {
+  return (await sessionStatus(lmsUrl, landingPath, session, doFetch ? { fetch: doFetch } : {})) === 200;
 }

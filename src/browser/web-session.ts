@@ -13,6 +13,7 @@ import {
   answersAsLoggedIn,
   cookieHeader,
   fetchWithSession,
+  sessionStatus,
   type SessionCredentials,
 } from './session-fetch.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
@@ -142,20 +143,16 @@ export class WebSession {
   async extend(): Promise<boolean> {
     const session = this.#cached ?? (await this.#opts.store.read().catch(() => undefined));
     if (!session) return false;
-    const doFetch = this.#opts.fetch ?? fetch;
-    const creds = credentials(session);
-    try {
-      const res = await doFetch(new URL('/d2l/lp/auth/session/extend', `${this.#opts.lmsUrl}/`), {
+    const status = await sessionStatus(
+      this.#opts.lmsUrl,
+      '/d2l/lp/auth/session/extend',
+      credentials(session),
+      {
         method: 'POST',
-        headers: { cookie: creds.cookieHeader, 'user-agent': creds.userAgent },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(30_000),
-      });
-      await res.body?.cancel().catch(() => {});
-      return res.status >= 200 && res.status < 300;
-    } catch {
-      return false;
-    }
+        ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
+      },
+    );
+    return status !== undefined && status >= 200 && status < 300;
   }
 
   /** Close the browser, if one runs. */

@@ -17,10 +17,15 @@ export interface CommandContext<N extends ConfigNeed = never> {
 
 export async function openContext<N extends ConfigNeed = never>(
   needs: readonly N[] = [],
-  env?: NodeJS.ProcessEnv,
+  options: {
+    env?: NodeJS.ProcessEnv;
+    /** Log `warn` and above when LOG_LEVEL is the default `info`: the command's output is the point. */
+    quiet?: boolean;
+  } = {},
 ): Promise<CommandContext<N>> {
-  const config = loadConfig<N>({ needs, ...(env ? { env } : {}) });
-  const logger = createLogger({ level: config.logLevel });
+  const config = loadConfig<N>({ needs, ...(options.env ? { env: options.env } : {}) });
+  const level = options.quiet && config.logLevel === 'info' ? 'warn' : config.logLevel;
+  const logger = createLogger({ level });
   const redis = await connectRedis(config.redisUrl);
   const queues = openQueues(redis, config.queuePrefix);
   return {

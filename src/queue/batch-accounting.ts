@@ -59,6 +59,14 @@ local function note(b, kind, ref, code, reason, at)
   redis.call('RPUSH', list, cjson.encode({kind = kind, ref = ref, code = code, reason = reason, at = at}))
   redis.call('EXPIRE', list, tonumber(ARGV[2]))
 end
+-- Close an open job once: its accounting entry (decoded), or nil when it was not open.
+local function closeJob(queue, jobId)
+  local info = redis.call('HGET', prefix .. ':acct:' .. queue, jobId)
+  if not info then return nil end
+  redis.call('HDEL', prefix .. ':acct:' .. queue, jobId)
+  redis.call('ZREM', prefix .. ':acct:open:' .. queue, jobId)
+  return cjson.decode(info)
+end
 local function fail(b, kind, ref, code, reason, at)
   redis.call('HINCRBY', batchKey(b), kind == 'user' and 'usersFailed' or 'certsFailed', 1)
   note(b, kind, ref, code, reason, at)
@@ -124,11 +132,8 @@ return toAdd`;
 /** ARGV: prefix, ttl, jobId, status, code, reason, at → batches credited (-1: not open). */
 const SETTLE_DOWNLOAD = `${LUA_HELPERS}
 local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local info = redis.call('HGET', prefix .. ':acct:download', jobId)
+local info = closeJob('download', jobId)
 if not info then return -1 end
-info = cjson.decode(info)
-redis.call('HDEL', prefix .. ':acct:download', jobId)
-redis.call('ZREM', prefix .. ':acct:open:download', jobId)
 local markerKey = prefix .. ':acct:cert:' .. info.c
 if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
 local waitingKey = prefix .. ':acct:waiting:' .. jobId
@@ -148,11 +153,8 @@ return #batches`;
  */
 const SETTLE_DISCOVER = `${LUA_HELPERS}
 local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local info = redis.call('HGET', prefix .. ':acct:discover', jobId)
+local info = closeJob('discover', jobId)
 if not info then return -1 end
-info = cjson.decode(info)
-redis.call('HDEL', prefix .. ':acct:discover', jobId)
-redis.call('ZREM', prefix .. ':acct:open:discover', jobId)
 local b = info.b
 if info.k == 'enumeration' then
   redis.call('HSET', batchKey(b), 'enumerating', 0)

@@ -6,7 +6,12 @@ import {
   TokenStoreError,
   type TokenProvider,
 } from '../auth/index.ts';
-import { launchChromium, LoginFailedError, BrowserLaunchError, type WebSession } from '../browser/index.ts';
+import {
+  checkChromiumStarts,
+  LoginFailedError,
+  BrowserLaunchError,
+  type WebSession,
+} from '../browser/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import type { FleetBreaker, PauseReason } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -48,8 +53,7 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
 
   if (ctx.session) {
     try {
-      const browser = await launchChromium(ctx.chromiumPath);
-      await browser.close().catch(() => {});
+      await checkChromiumStarts(ctx.chromiumPath);
     } catch (err) {
       if (err instanceof BrowserLaunchError) throw new ConfigError([`CHROMIUM_PATH: ${err.message}`]);
       throw err;

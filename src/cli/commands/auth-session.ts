@@ -6,36 +6,23 @@ import { RedisLock, SealedBox } from '../../auth/index.ts';
 import { chromiumLaunchOptions, importStorageState, SessionStore } from '../../browser/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { FleetBreaker } from '../../fleet/index.ts';
-import { createLogger } from '../../log/index.ts';
-import { connectRedis, openQueues } from '../../queue/index.ts';
+import { openContext } from '../context.ts';
 
 async function openSessionStore() {
-  const config = loadConfig({ needs: ['lms', 'secrets-key'] });
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const redis = await connectRedis(config.redisUrl);
+  const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
+  const { config, redis } = ctx;
   const store = new SessionStore({
     redis,
     box: SealedBox.fromSecret(config.secretsKey),
     host: config.lms.host,
     keyPrefix: config.queuePrefix,
   });
-  const queues = openQueues(redis, config.queuePrefix);
-  const breaker = new FleetBreaker({
-    redis,
-    prefix: config.queuePrefix,
-    queues: [queues.discover, queues.download],
-    logger,
-  });
   return {
     config,
     store,
-    breaker,
+    breaker: ctx.breaker,
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
-    close: async () => {
-      await queues.close();
-      await redis.quit().catch(() => redis.disconnect());
-    },
+    close: () => ctx.close(),
   };
 }
 

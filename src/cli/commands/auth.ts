@@ -1,11 +1,9 @@
 import { createServer } from 'node:http';
 import { Command } from 'commander';
 import { beginAuthorization, createTokenProvider, type TokenStatus } from '../../auth/index.ts';
-import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { createLogger } from '../../log/index.ts';
-import { FleetBreaker, type PauseRecord } from '../../fleet/index.ts';
-import { connectRedis, openQueues } from '../../queue/index.ts';
+import type { FleetBreaker, PauseRecord } from '../../fleet/index.ts';
+import { openContext } from '../context.ts';
 import { describePause } from '../pause-report.ts';
 import { registerAuthSessionCommand } from './auth-session.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
@@ -28,26 +26,9 @@ function describe(status: TokenStatus): string {
 }
 
 async function openProvider() {
-  const config = loadConfig({ needs: ['lms', 'secrets-key'] });
-  const logger = createLogger({ level: config.logLevel === 'info' ? 'warn' : config.logLevel });
-  const redis = await connectRedis(config.redisUrl);
-  const provider = await createTokenProvider({ config, redis, logger });
-  const queues = openQueues(redis, config.queuePrefix);
-  const breaker = new FleetBreaker({
-    redis,
-    prefix: config.queuePrefix,
-    queues: [queues.discover, queues.download],
-    logger,
-  });
-  return {
-    config,
-    provider,
-    breaker,
-    close: async () => {
-      await queues.close();
-      await redis.quit().catch(() => redis.disconnect());
-    },
-  };
+  const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
+  const provider = await createTokenProvider({ config: ctx.config, redis: ctx.redis, logger: ctx.logger });
+  return { config: ctx.config, provider, breaker: ctx.breaker, close: () => ctx.close() };
 }
 
 const TOKEN_PAUSES = ['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'] as const;
