@@ -3,9 +3,10 @@
  *
  *   1. parse the job data into a `Certificate` (malformed → fails at once, with the reason);
  *   2. already stored whole for this LMS? → done, nothing downloaded;
- *   3. fetch the PDF the cheapest way that works (bearer API route, else the web session);
+ *   3. fetch the PDF the cheapest way that works (bearer API route, else the web session),
+ *      streaming it into the store's temp file with a byte limit;
  *   4. check the bytes are a whole PDF;
- *   5. store it atomically beside its sidecar, and return the outcome.
+ *   5. publish it atomically beside its sidecar, and return the outcome.
  *
  * Errors go through the failure policy (`handleJobError`); the outcome settles every batch that
  * waits for this certificate (`BatchAccounting`, from the job's completed/failed event).
@@ -13,9 +14,9 @@
 import type { Processor } from 'bullmq';
 import type { Certificate, CertificateSource } from '../src/certificate/index.ts';
 import type { DownloadStrategy } from '../src/config/index.ts';
-import type { CertificateFetcher, PdfBody } from '../src/lms/index.ts';
+import type { CertificateFetcher } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
-import { assertWholePdf } from '../src/pdf/index.ts';
+import { assertWholePdf, type PdfResponseFacts, type PdfSink } from '../src/pdf/index.ts';
 import { downloadJobSchema, type DownloadJobData, type DownloadResult } from '../src/queue/index.ts';
 import type { CertificateStore } from '../src/storage/index.ts';
 import { ApiRouteMissingError, ApiSupportMemo } from '../src/worker/api-support.ts';
@@ -49,16 +50,21 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
         return { status: 'already-stored', ...present };
       }
 
-      const { body, source } = await fetchCertificate(deps, certificate, log);
-      assertWholePdf(body.bytes, body);
-      const saved = await deps.store.save(certificate, body.bytes, source, {
-        knownAbsent: true,
-        ...(userRef ? { userRef } : {}),
-      });
-      log(
-        `${saved.status} ${saved.path} via ${source} (${saved.bytes} bytes, sha256 ${saved.sha256.slice(0, 12)}…)`,
-      );
-      return saved;
+      const incoming = deps.store.receive();
+      try {
+        const { facts, source } = await fetchCertificate(deps, certificate, incoming, log);
+        assertWholePdf(incoming.evidence, facts);
+        const saved = await deps.store.commit(certificate, incoming, source, {
+          knownAbsent: true,
+          ...(userRef ? { userRef } : {}),
+        });
+        log(
+          `${saved.status} ${saved.path} via ${source} (${saved.bytes} bytes, sha256 ${saved.sha256.slice(0, 12)}…)`,
+        );
+        return saved;
+      } finally {
+        await incoming.discard();
+      }
     } catch (err) {
       throw await handleJobError(job, token, err, deps.fleet);
     }
@@ -69,13 +75,14 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
 async function fetchCertificate(
   deps: DownloadDeps,
   certificate: Certificate,
+  sink: PdfSink,
   log: (line: string) => void,
-): Promise<{ body: PdfBody; source: CertificateSource }> {
+): Promise<{ facts: PdfResponseFacts; source: CertificateSource }> {
   if (deps.strategy !== 'browser' && deps.apiSupport.worthTrying()) {
-    const answer = await deps.fetcher.viaApi(certificate);
+    const answer = await deps.fetcher.viaApi(certificate, sink);
     if (answer !== 'unsupported') {
       deps.apiSupport.record(true);
-      return { body: answer, source: 'api' };
+      return { facts: answer, source: 'api' };
     }
     deps.apiSupport.record(false);
     if (deps.strategy === 'api') throw new ApiRouteMissingError();
@@ -83,5 +90,5 @@ async function fetchCertificate(
   } else if (deps.strategy === 'api') {
     throw new ApiRouteMissingError();
   }
-  return { body: await deps.fetcher.viaBrowser(certificate, log), source: 'browser' };
+  return { facts: await deps.fetcher.viaBrowser(certificate, sink, log), source: 'browser' };
 }

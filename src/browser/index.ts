@@ -6,13 +6,7 @@ export {
   resolveChromiumPath,
   DEFAULT_CHROMIUM_PATH,
 } from './chromium.ts';
-export {
-  WebSession,
-  type FetchedPdf,
-  type LoginGate,
-  type WebSessionOptions,
-  type WebSessionStats,
-} from './web-session.ts';
+export { WebSession, type LoginGate, type WebSessionOptions, type WebSessionStats } from './web-session.ts';
 export {
   BrowserLogin,
   BRIGHTSPACE_LOGIN_SELECTORS,

@@ -1,5 +1,6 @@
 import { CertharvestError } from '../errors/index.ts';
 import { parseRetryAfter } from '../lms/rate-budget.ts';
+import { drainInto, type PdfResponseFacts, type PdfSink } from '../pdf/index.ts';
 import { BRIGHTSPACE_LOGIN_PATHS, classifyAnswer, type AnswerKind } from './classify-answer.ts';
 
 /** The cookies and user agent of the fleet's web session, as a download sends them. */
@@ -9,6 +10,8 @@ export interface SessionCredentials {
 }
 
 export interface SessionFetchOptions {
+  /** Where a PDF's body goes as it arrives (nothing else is written to it). */
+  sink: PdfSink;
   /** Largest body accepted; a bigger or endless one is cut and refused. */
   maxBytes: number;
   /** Time until the response headers arrive. Default 30 000 ms. */
@@ -23,7 +26,7 @@ export interface SessionFetchOptions {
 }
 
 export type SessionAnswer =
-  | { kind: 'pdf'; bytes: Buffer; contentType: string | undefined; contentLength: number | undefined }
+  | ({ kind: 'pdf' } & PdfResponseFacts)
   | {
       kind: Exclude<AnswerKind, 'pdf' | 'redirect'>;
       status: number;
@@ -68,8 +71,8 @@ const SNIFF_BYTES = 1024;
 
 /**
  * GET a session-only URL over plain HTTP with the session's cookies: redirects followed on the
- * same origin only, the body streamed with a byte limit and time limits, and the answer classified
- * from its first bytes (a login page is never read whole, a PDF is).
+ * same origin only, the answer classified from its first bytes (a login page is never read whole),
+ * and a PDF's body streamed into `options.sink` with a byte limit and time limits.
  */
 export async function fetchWithSession(
   url: string,
@@ -141,21 +144,23 @@ export async function fetchWithSession(
           ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
         };
       }
-      while (reader) {
-        if (received > options.maxBytes) {
-          await reader.cancel().catch(() => {});
-          throw new PdfTooLargeError(current, options.maxBytes);
-        }
-        const { done, value } = await read(reader, current, controller.signal);
-        if (done) break;
-        chunks.push(value);
-        received += value.byteLength;
+      if (reader) {
+        const at = current;
+        await drainInto(
+          reader,
+          options.sink,
+          {
+            maxBytes: options.maxBytes,
+            tooLarge: () => new PdfTooLargeError(at, options.maxBytes),
+            readFailed: (err) =>
+              new SessionRequestError(at, describe(err, controller.signal), { cause: err }),
+          },
+          chunks,
+        );
       }
-      if (received > options.maxBytes) throw new PdfTooLargeError(current, options.maxBytes);
       const length = response.headers.get('content-length');
       return {
         kind: 'pdf',
-        bytes: Buffer.concat(chunks, received),
         contentType: response.headers.get('content-type') ?? undefined,
         contentLength: length === null ? undefined : Number(length),
       };

@@ -1,3 +1,4 @@
+import type { PdfResponseFacts, PdfSink } from '../pdf/index.ts';
 import type { RedisLock } from '../auth/redis-lock.ts';
 import type { Logger } from '../log/index.ts';
 import { sleep } from '../util/with-timeout.ts';
@@ -49,12 +50,6 @@ export interface LoginGate {
   refused(error: LoginFailedError): Promise<void>;
 }
 
-export interface FetchedPdf {
-  bytes: Buffer;
-  contentType: string | undefined;
-  contentLength: number | undefined;
-}
-
 export interface WebSessionStats {
   /** Chromium launches by this process. */
   readonly launches: number;
@@ -96,18 +91,24 @@ export class WebSession {
   /**
    * Fetch a session-only URL that should answer a PDF. An expired session is renewed (once for the
    * fleet) and the request retried; a 401/403 page is probed: if the session still works, this
-   * certificate is forbidden to the service user (`CertificateForbiddenError`).
+   * certificate is forbidden to the service user (`CertificateForbiddenError`). The PDF's body is
+   * streamed into `sink`.
    */
-  async fetchPdf(url: string, log: (line: string) => void = () => {}): Promise<FetchedPdf> {
+  async fetchPdf(
+    url: string,
+    sink: PdfSink,
+    log: (line: string) => void = () => {},
+  ): Promise<PdfResponseFacts> {
     for (let attempt = 1; ; attempt++) {
       const session = await this.#current(log);
       const answer = await fetchWithSession(url, credentials(session), {
+        sink,
         maxBytes: this.#opts.maxPdfBytes,
         ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
       });
       this.stats.downloads++;
       if (answer.kind === 'pdf') {
-        return { bytes: answer.bytes, contentType: answer.contentType, contentLength: answer.contentLength };
+        return { contentType: answer.contentType, contentLength: answer.contentLength };
       }
       if (answer.kind === 'throttled' || answer.kind === 'error') {
         throw new CertificateHttpError(answer.status, url, answer.retryAfterSeconds);

@@ -1,3 +1,4 @@
+import { drainInto, MemoryPdfSink, type PdfSink } from '../pdf/index.ts';
 import type { Logger } from '../log/index.ts';
 import { LmsDataError, LmsRequestError, LmsUnavailableError, RateLimitedError } from './errors.ts';
 import { parseRetryAfter, RateBudget, readRateHeaders, type RateBudgetOptions } from './rate-budget.ts';
@@ -180,31 +181,35 @@ export class LmsHttpClient {
 
   /** Read a body within the request's timeout; a broken or timed-out body is LmsUnavailableError. */
   async bytes(response: Response, route: string, maxBytes: number): Promise<Uint8Array> {
+    const memory = new MemoryPdfSink();
+    await this.drain(response, route, memory, maxBytes);
+    return memory.bytes();
+  }
+
+  /**
+   * Stream a body into `sink`, cut past `maxBytes` (LmsDataError, never read whole); a broken or
+   * timed-out body is LmsUnavailableError.
+   */
+  async drain(response: Response, route: string, sink: PdfSink, maxBytes: number): Promise<void> {
+    const tooLarge = (size: string) =>
+      new LmsDataError(route, '', `body of ${size} bytes is over the ${maxBytes}-byte limit`);
     const declared = Number(response.headers.get('content-length') ?? NaN);
     if (declared > maxBytes) {
       await discard(response);
-      throw new LmsDataError(route, '', `body of ${declared} bytes is over the ${maxBytes}-byte limit`);
+      throw tooLarge(String(declared));
     }
-    let buffer: ArrayBuffer;
-    try {
-      buffer = await response.arrayBuffer();
-    } catch (cause) {
-      throw new LmsUnavailableError(
-        `${route}: reading the body failed (${describeFetchError(cause)})`,
-        response.status,
-        {
-          cause,
-        },
-      );
-    }
-    if (buffer.byteLength > maxBytes) {
-      throw new LmsDataError(
-        route,
-        '',
-        `body of ${buffer.byteLength} bytes is over the ${maxBytes}-byte limit`,
-      );
-    }
-    return new Uint8Array(buffer);
+    const reader = response.body?.getReader();
+    if (!reader) return sink.reset();
+    await drainInto(reader, sink, {
+      maxBytes,
+      tooLarge: () => tooLarge('more than ' + maxBytes),
+      readFailed: (cause) =>
+        new LmsUnavailableError(
+          `${route}: reading the body failed (${describeFetchError(cause)})`,
+          response.status,
+          { cause },
+        ),
+    });
   }
 
   async json(response: Response, route: string, maxBytes = 20 * 1024 * 1024): Promise<unknown> {

@@ -29,7 +29,6 @@ export type {
   AwardKind,
   CertificateFetcher,
   LmsAdapter,
-  PdfBody,
   UserDirectory,
   UserRefKind,
 } from './ports.ts';

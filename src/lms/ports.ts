@@ -1,4 +1,5 @@
 import type { Certificate } from '../certificate/index.ts';
+import type { PdfResponseFacts, PdfSink } from '../pdf/index.ts';
 import type { UserReferenceKind } from './errors.ts';
 
 /**
@@ -28,17 +29,14 @@ export interface UserDirectory {
   reachable(): Promise<boolean>;
 }
 
-export interface PdfBody {
-  bytes: Uint8Array;
-  contentType: string | undefined;
-  contentLength: number | undefined;
-}
-
 export interface CertificateFetcher {
-  /** The bearer `/pdf` API route; 'unsupported' when this tenant does not offer it. */
-  viaApi(certificate: Certificate): Promise<PdfBody | 'unsupported'>;
-  /** The session-only render URL through the fleet's logged-in web session. */
-  viaBrowser(certificate: Certificate, log: (line: string) => void): Promise<PdfBody>;
+  /**
+   * The bearer `/pdf` API route, its body streamed into `sink`; 'unsupported' when this tenant does
+   * not offer it.
+   */
+  viaApi(certificate: Certificate, sink: PdfSink): Promise<PdfResponseFacts | 'unsupported'>;
+  /** The session-only render URL through the fleet's logged-in web session, streamed into `sink`. */
+  viaBrowser(certificate: Certificate, sink: PdfSink, log: (line: string) => void): Promise<PdfResponseFacts>;
 }
 
 /** An LMS behind the processors' ports. */

@@ -1,7 +1,12 @@
+export { assertWholePdf, looksLikeHtml, InvalidPdfError, type PdfProblem } from './validate.ts';
 export {
-  assertWholePdf,
-  looksLikeHtml,
-  InvalidPdfError,
-  type PdfProblem,
+  BodyDigest,
+  drainInto,
+  EVIDENCE_BYTES,
+  MemoryPdfSink,
+  pdfEvidence,
+  type DrainLimits,
+  type PdfEvidence,
   type PdfResponseFacts,
-} from './validate.ts';
+  type PdfSink,
+} from './receive.ts';

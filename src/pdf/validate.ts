@@ -1,4 +1,5 @@
 import { CertharvestError } from '../errors/index.ts';
+import { EVIDENCE_BYTES, pdfEvidence, type PdfEvidence, type PdfResponseFacts } from './receive.ts';
 
 export type PdfProblem = 'no-pdf-header' | 'no-eof-trailer' | 'length-mismatch' | 'empty';
 
@@ -13,38 +14,33 @@ export class InvalidPdfError extends CertharvestError {
   }
 }
 
-export interface PdfResponseFacts {
-  /** The Content-Type header, when the bytes came over HTTP. */
-  contentType?: string | undefined;
-  /** The Content-Length header, when given. */
-  contentLength?: number | undefined;
-}
-
 const HEADER = Buffer.from('%PDF-');
 const EOF_MARK = Buffer.from('%%EOF');
 /** PDF writers may put whitespace or a little junk after the last %%EOF; 1 KiB is generous. */
-const TRAILER_WINDOW = 1024;
+const TRAILER_WINDOW = EVIDENCE_BYTES;
 
 /**
- * Check that `bytes` is a whole PDF without parsing it: the header, an `%%EOF` trailer near the
+ * Check that a body is a whole PDF without parsing it: the header, an `%%EOF` trailer near the
  * end, and the advertised length. `Content-Type` is only a hint (servers send
- * `application/octet-stream` or nothing for PDFs): the bytes decide, and an HTML page never has them. A full parse is avoided on purpose: Brightspace serves
- * owner-password-encrypted PDFs, which strict parsers reject but which are perfectly whole.
+ * `application/octet-stream` or nothing for PDFs): the bytes decide, and an HTML page never has
+ * them. A full parse is avoided on purpose: Brightspace serves owner-password-encrypted PDFs, which
+ * strict parsers reject but which are perfectly whole. Takes the bytes, or the evidence a sink kept
+ * of a body streamed to disk.
  */
-export function assertWholePdf(bytes: Uint8Array, facts: PdfResponseFacts = {}): void {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length === 0) throw new InvalidPdfError('empty', 'the body is empty');
-  if (facts.contentLength !== undefined && facts.contentLength !== buf.length) {
+export function assertWholePdf(body: Uint8Array | PdfEvidence, facts: PdfResponseFacts = {}): void {
+  const { length, head, tail } = body instanceof Uint8Array ? pdfEvidence(body) : body;
+  if (length === 0) throw new InvalidPdfError('empty', 'the body is empty');
+  if (facts.contentLength !== undefined && facts.contentLength !== length) {
     throw new InvalidPdfError(
       'length-mismatch',
-      `got ${buf.length} bytes, Content-Length said ${facts.contentLength}`,
+      `got ${length} bytes, Content-Length said ${facts.contentLength}`,
     );
   }
   // Some servers send a byte-order mark or blank line first; the header must be within 1 KiB.
-  const headerAt = buf.subarray(0, 1024).indexOf(HEADER);
-  if (headerAt < 0) throw new InvalidPdfError('no-pdf-header', 'the body does not start with %PDF-');
-  const tail = buf.subarray(Math.max(0, buf.length - TRAILER_WINDOW));
-  if (tail.lastIndexOf(EOF_MARK) < 0) {
+  if (Buffer.from(head).subarray(0, EVIDENCE_BYTES).indexOf(HEADER) < 0) {
+    throw new InvalidPdfError('no-pdf-header', 'the body does not start with %PDF-');
+  }
+  if (Buffer.from(tail).subarray(-TRAILER_WINDOW).lastIndexOf(EOF_MARK) < 0) {
     throw new InvalidPdfError('no-eof-trailer', `no %%EOF in the last ${TRAILER_WINDOW} bytes (truncated?)`);
   }
 }

@@ -91,6 +91,22 @@ export class Folders {
     this.#made.add(dir);
   }
 
+  /**
+   * Make `dir` (once), then `create` something in it. If the folder was removed behind this
+   * process's back (ENOENT), make it again and try once more.
+   */
+  async within<T>(dir: string, create: () => Promise<T>): Promise<T> {
+    await this.ensure(dir);
+    try {
+      return await create();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.forget();
+      await this.ensure(dir);
+      return create();
+    }
+  }
+
   /** Forget every folder: one was removed behind this process's back. */
   forget(): void {
     this.#made.clear();

@@ -13,6 +13,7 @@ import type {
 import { Folders, fsyncDir, PARTIAL_DIR, writeTempFile } from './atomic-write.ts';
 import { certificatePaths, type CertificatePaths } from './certificate-path.ts';
 import { errnoOf, toOutputError } from './errors.ts';
+import { IncomingPdf } from './incoming-pdf.ts';
 import { sweepPartials } from './partial-sweep.ts';
 import { formatSidecar, readSidecar } from './sidecar.ts';
 
@@ -22,6 +23,12 @@ export interface CertificateStoreOptions {
 }
 
 export type SaveOutcome = Extract<CertificateOutcome, { status: 'stored' | 'already-stored' }>;
+
+export interface CommitOptions {
+  userRef?: string;
+  /** The caller just found `existing()` null (the download path): skip reading it again. */
+  knownAbsent?: boolean;
+}
 
 /** How much `checkWritable()` writes: about a certificate's size, so "writable" means one fits. */
 const PROBE_BYTES = 256 * 1024;
@@ -74,6 +81,14 @@ export class CertificateStore {
   }
 
   /**
+   * Somewhere for a download to stream into: memory for the first MiB, then a temp file in
+   * `OUTPUT_DIR/.partial/`. Publish it with `commit()`; `discard()` it on every other path.
+   */
+  receive(): IncomingPdf {
+    return new IncomingPdf(this.#partialDir, this.#folders);
+  }
+
+  /**
    * Store a validated PDF with its sidecar. When the same bytes are already stored, nothing is
    * written. Throws `OutputUnavailableError` when OUTPUT_DIR is full or not writable.
    */
@@ -81,15 +96,32 @@ export class CertificateStore {
     cert: Certificate,
     pdf: Uint8Array,
     source: CertificateSource,
-    extra: {
-      userRef?: string;
-      /** The caller just found `existing()` null (the download path): skip reading it again. */
-      knownAbsent?: boolean;
-    } = {},
+    extra: CommitOptions = {},
+    now = new Date(),
+  ): Promise<SaveOutcome> {
+    const incoming = this.receive();
+    try {
+      await incoming.write(pdf);
+      return await this.commit(cert, incoming, source, extra, now);
+    } finally {
+      await incoming.discard();
+    }
+  }
+
+  /**
+   * Publish a received PDF (already validated) with its sidecar: see `save()`. The caller still
+   * discards `incoming` on its way out (a no-op once committed).
+   */
+  async commit(
+    cert: Certificate,
+    incoming: IncomingPdf,
+    source: CertificateSource,
+    extra: CommitOptions = {},
     now = new Date(),
   ): Promise<SaveOutcome> {
     const paths = this.paths(cert);
-    const sha256 = sha256Hex(pdf);
+    const sha256 = incoming.sha256();
+    const bytes = incoming.length;
     const current = extra.knownAbsent ? null : await this.existing(cert);
     if (current?.sha256 === sha256) return { status: 'already-stored', ...current };
 
@@ -101,27 +133,18 @@ export class CertificateStore {
       title: cert.title,
       issuedDate: cert.issuedDate,
       sha256,
-      bytes: pdf.length,
+      bytes,
       source,
       downloadedAt: now.toISOString(),
       lmsHost: this.lmsHost,
       ...(extra.userRef !== undefined && { userRef: extra.userRef }),
     };
-    const write = () => this.#write(paths, pdf, formatSidecar(stored), current !== null);
     try {
-      try {
-        await write();
-      } catch (err) {
-        // A folder this process made was removed behind its back (or a sweep on another
-        // container with this hostname took the temp file): make the folders again, once.
-        if (errnoOf(err) !== 'ENOENT') throw err;
-        this.#folders.forget();
-        await write();
-      }
+      await this.#write(paths, incoming, formatSidecar(stored), current !== null);
     } catch (err) {
       throw toOutputError(err, this.outputDir, paths.pdf);
     }
-    return { status: 'stored', source, path: paths.pdf, sha256, bytes: pdf.length };
+    return { status: 'stored', source, path: paths.pdf, sha256, bytes };
   }
 
   /** Delete what writers that died mid-write left behind; returns how many files it removed. */
@@ -150,31 +173,50 @@ export class CertificateStore {
   }
 
   /**
-   * Both temp files are written and fsynced together; then the PDF is renamed into place before
-   * the sidecar, and the folder is fsynced once for both renames. When `replacing`, the old
-   * sidecar goes first: a crash between the renames must not leave it vouching for a new PDF of
-   * the same size.
+   * The PDF's temp file is fsynced while the sidecar's is written; then the PDF is renamed into
+   * place before the sidecar, and the folder is fsynced once for both renames. When `replacing`,
+   * the old sidecar goes first: a crash between the renames must not leave it vouching for a new
+   * PDF of the same size.
    */
-  async #write(paths: CertificatePaths, pdf: Uint8Array, sidecar: string, replacing: boolean): Promise<void> {
-    await this.#folders.ensure(this.#partialDir);
-    await this.#folders.ensure(paths.dir, true);
+  async #write(
+    paths: CertificatePaths,
+    incoming: IncomingPdf,
+    sidecar: string,
+    replacing: boolean,
+  ): Promise<void> {
     const temps = await Promise.allSettled([
-      writeTempFile(this.#partialDir, pdf),
+      incoming.settle(),
       // The sidecar needs no fsync: after a crash an empty or torn sidecar reads as "not stored"
       // and the certificate is downloaded again; the PDF it vouches for is fsynced.
-      writeTempFile(this.#partialDir, sidecar, { sync: false }),
+      this.#folders.within(this.#partialDir, () => writeTempFile(this.#partialDir, sidecar, { sync: false })),
     ]);
     const [pdfTemp, sidecarTemp] = temps.map((t) => (t.status === 'fulfilled' ? t.value : undefined));
     try {
       for (const t of temps) if (t.status === 'rejected') throw t.reason;
+      await this.#folders.ensure(paths.dir, true);
       if (replacing) await rm(paths.sidecar, { force: true });
-      await rename(pdfTemp!, paths.pdf);
+      await this.#renameRetryingFolder(pdfTemp!, paths.pdf, paths.dir);
       await rename(sidecarTemp!, paths.sidecar);
     } catch (err) {
       await Promise.all([pdfTemp, sidecarTemp].map((t) => t && rm(t, { force: true })));
       throw err;
     }
     await fsyncDir(paths.dir);
+  }
+
+  /**
+   * A folder this process made may have been removed behind its back: then the rename meets
+   * ENOENT, and the folders are made again, once.
+   */
+  async #renameRetryingFolder(from: string, to: string, dir: string): Promise<void> {
+    try {
+      await rename(from, to);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+      this.#folders.forget();
+      await this.#folders.ensure(dir, true);
+      await rename(from, to);
+    }
   }
 
   async #readIfThere(file: string): Promise<string | null> {

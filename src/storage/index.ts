@@ -2,7 +2,9 @@ export {
   CertificateStore,
   sha256Hex,
   type CertificateStoreOptions,
+  type CommitOptions,
   type SaveOutcome,
 } from './certificate-store.ts';
 export { certificatePaths, safeId, UnsafeIdError, type CertificatePaths } from './certificate-path.ts';
 export { OutputUnavailableError, toOutputError } from './errors.ts';
+export { IncomingPdf, SPILL_BYTES } from './incoming-pdf.ts';

@@ -1,3 +1,4 @@
+import { MemoryPdfSink } from '../../src/pdf/index.ts';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -93,18 +94,17 @@ describe('BrightspaceClient against the sandbox LMS', () => {
 
   it('downloads a certificate through the /pdf route where the tenant has it', async () => {
     const certificate = sb.institution.certificates()[0]!;
-    expect(await client.fetchCertificatePdf(certificate.IssuedId)).toEqual({
+    expect(await client.fetchCertificatePdf(certificate.IssuedId, new MemoryPdfSink())).toEqual({
       kind: 'unsupported',
       status: 404,
     });
     sb.setKnobs({ pdfApi: true });
-    const pdf = await client.fetchCertificatePdf(certificate.IssuedId);
+    const sink = new MemoryPdfSink();
+    const pdf = await client.fetchCertificatePdf(certificate.IssuedId, sink);
     expect(pdf.kind).toBe('pdf');
     if (pdf.kind !== 'pdf') return;
     expect(pdf.contentType).toMatch(/^application\/pdf/);
-    expect(Buffer.from(pdf.bytes).equals(Buffer.from(await sb.certificatePdf(certificate.IssuedId)))).toBe(
-      true,
-    );
+    expect(sink.bytes().equals(Buffer.from(await sb.certificatePdf(certificate.IssuedId)))).toBe(true);
   });
 
   it('a 401 makes it ask the provider for a new token and retry once', async () => {

@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 /**
  * What real Brightspace tenants do to a web session, taught to the sandbox behind knobs, and how the
  * fleet copes: two-factor logins, expiry in every form, Content-Type variants, a certificate the
@@ -106,6 +108,8 @@ describe('a real tenant', () => {
     const [failed] = await p.queues.download.getJobs(['failed']);
     expect(failed?.attemptsMade).toBe(1); // not retried eight times
     expect(peak).toBeLessThan(400 * 1024 * 1024);
+    // The cut body went to a temp file, which was removed with the failure.
+    expect(await readdir(path.join(p.outputDir, '.partial'))).toEqual([]);
   });
 
   it('a redirect to another host is not followed: no cookie leaves the LMS', async () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import {
   certificatePaths,
   OutputUnavailableError,
   sha256Hex,
+  SPILL_BYTES,
   UnsafeIdError,
 } from '../../src/storage/index.ts';
 import { tempFileName } from '../../src/storage/atomic-write.ts';
@@ -224,5 +226,63 @@ describe('new CertificateStore', () => {
   it('says what is wrong with its options', () => {
     expect(() => new CertificateStore(dir, { lmsHost: '' })).toThrow(/lmsHost/);
     expect(() => new CertificateStore('', { lmsHost })).toThrow(/outputDir/);
+  });
+});
+
+describe('receive and commit (a body streamed to the store)', () => {
+  const bigPdf = () =>
+    Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(SPILL_BYTES + 300_000), Buffer.from('\n%%EOF\n')]);
+
+  it('keeps a small body in memory until the commit writes it once', async () => {
+    const incoming = store.receive();
+    await incoming.write(pdf.subarray(0, 10));
+    await incoming.write(pdf.subarray(10));
+    await expect(partials()).rejects.toThrow(/ENOENT/); // nothing on disk yet
+    const saved = await store.commit(cert, incoming, 'browser');
+    expect(saved).toMatchObject({ status: 'stored', sha256: sha256Hex(pdf), bytes: pdf.length });
+    expect((await readFile(pdfPath())).equals(pdf)).toBe(true);
+    expect(await partials()).toEqual([]);
+  });
+
+  it('streams a big body to a temp file in .partial/ and publishes it byte-identical', async () => {
+    const body = bigPdf();
+    const incoming = store.receive();
+    for (let at = 0; at < body.length; at += 64 * 1024)
+      await incoming.write(body.subarray(at, at + 64 * 1024));
+    expect(await partials()).toHaveLength(1);
+    const saved = await store.commit(cert, incoming, 'browser');
+    expect(saved).toMatchObject({ status: 'stored', sha256: sha256Hex(body), bytes: body.length });
+    expect((await readFile(pdfPath())).equals(body)).toBe(true);
+    expect(await partials()).toEqual([]);
+    await incoming.discard(); // harmless after the commit
+    expect(await store.existing(cert)).toMatchObject({ sha256: sha256Hex(body) });
+  });
+
+  it('a reset starts the body over, in memory and on disk', async () => {
+    const incoming = store.receive();
+    await incoming.write(randomBytes(SPILL_BYTES + 10));
+    await incoming.reset();
+    await incoming.write(pdf);
+    await store.commit(cert, incoming, 'api');
+    expect((await readFile(pdfPath())).equals(pdf)).toBe(true);
+  });
+
+  it('discard removes the temp file and writes nothing', async () => {
+    const incoming = store.receive();
+    await incoming.write(randomBytes(SPILL_BYTES * 2));
+    expect(await partials()).toHaveLength(1);
+    await incoming.discard();
+    expect(await partials()).toEqual([]);
+    expect(await store.existing(cert)).toBeNull();
+    await expect(incoming.write(pdf)).rejects.toThrow(/after commit or discard/);
+  });
+
+  it('makes .partial/ again when it was removed mid-download', async () => {
+    const incoming = store.receive();
+    await store.save(cert, pdf, 'api'); // .partial/ exists and is remembered
+    await rm(path.join(dir, '.partial'), { recursive: true });
+    await incoming.write(bigPdf());
+    expect(await partials()).toHaveLength(1);
+    await incoming.discard();
   });
 });

@@ -1,7 +1,8 @@
 import type { WebSession } from '../../browser/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AccessTokenSource } from '../http-client.ts';
-import type { AwardEntry, LmsAdapter, PdfBody } from '../ports.ts';
+import type { PdfResponseFacts } from '../../pdf/index.ts';
+import type { AwardEntry, LmsAdapter } from '../ports.ts';
 import { BrightspaceClient } from './client.ts';
 import type { IssuedAward } from './types.ts';
 
@@ -66,15 +67,16 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       },
     },
     fetcher: {
-      async viaApi(certificate): Promise<PdfBody | 'unsupported'> {
-        const answer = await client.fetchCertificatePdf(certificate.issuedId);
+      async viaApi(certificate, sink): Promise<PdfResponseFacts | 'unsupported'> {
+        const answer = await client.fetchCertificatePdf(certificate.issuedId, sink);
         if (answer.kind === 'unsupported') return 'unsupported';
-        return { bytes: answer.bytes, contentType: answer.contentType, contentLength: answer.contentLength };
+        return { contentType: answer.contentType, contentLength: answer.contentLength };
       },
-      async viaBrowser(certificate, log): Promise<PdfBody> {
+      async viaBrowser(certificate, sink, log): Promise<PdfResponseFacts> {
         if (!options.session) throw new Error('no web session (LMS_USERNAME/LMS_PASSWORD not set)');
         return options.session.fetchPdf(
           renderUrl(options.lmsUrl, certificate.orgUnitId, certificate.issuedId),
+          sink,
           log,
         );
       },

@@ -1,3 +1,4 @@
+import type { PdfSink } from '../../pdf/index.ts';
 import type { z } from 'zod';
 import type { Logger } from '../../log/index.ts';
 import {
@@ -218,8 +219,8 @@ export class BrightspaceClient {
     return { awards, invalid };
   }
 
-  /** The certificate PDF through the bearer API route, where the tenant has it. */
-  async fetchCertificatePdf(issuedId: number | string): Promise<CertificatePdf> {
+  /** The certificate PDF through the bearer API route, where the tenant has it; its body goes to `sink`. */
+  async fetchCertificatePdf(issuedId: number | string, sink: PdfSink): Promise<CertificatePdf> {
     const id = toId(issuedId, 'issued id');
     const { bas } = await this.negotiateVersions();
     const url = this.#url(`/d2l/api/bas/${bas}/issued/certificates/${id}/pdf`);
@@ -239,10 +240,9 @@ export class BrightspaceClient {
       throw new LmsRequestError(`${route}: the LMS answered ${status}`, status);
     }
     const declared = Number(response.headers.get('content-length') ?? NaN);
-    const bytes = await this.#http.bytes(response, route, this.#maxPdfBytes);
+    await this.#http.drain(response, route, sink, this.#maxPdfBytes);
     return {
       kind: 'pdf',
-      bytes,
       contentType: response.headers.get('content-type') ?? 'application/octet-stream',
       ...(Number.isSafeInteger(declared) ? { contentLength: declared } : {}),
     };

@@ -42,10 +42,12 @@ export interface IssuedAward {
  */
 export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: LmsDataError; raw: unknown };
 
-/** The bearer `/pdf` route's answer: the bytes, or "this tenant has no such route or permission". */
+/**
+ * The bearer `/pdf` route's answer: a PDF (its body went to the sink), or "this tenant has no such
+ * route or permission".
+ */
 export type CertificatePdf =
-  | { kind: 'pdf'; bytes: Uint8Array; contentType: string; contentLength?: number }
-  | { kind: 'unsupported'; status: number };
+  { kind: 'pdf'; contentType: string; contentLength?: number } | { kind: 'unsupported'; status: number };
 
 /** How a batch names a user. */
 export type UserReference =
