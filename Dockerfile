@@ -6,7 +6,8 @@ FROM node:20-bookworm-slim
 ENV DEBIAN_FRONTEND=noninteractive \
     CHROMIUM_PATH=/usr/bin/chromium \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
-    NODE_ENV=production
+    NODE_ENV=production \
+    UV_THREADPOOL_SIZE=32
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends chromium redis-server ca-certificates tini \

@@ -109,3 +109,41 @@ export async function startCpuProfile(): Promise<() => Promise<object>> {
     return profile;
   };
 }
+
+/** Calls per Redis command (`INFO commandstats`): Lua scripts count as `evalsha`, their inner calls apart. */
+export type CommandCounts = Map<string, number>;
+
+export async function redisCommandCounts(redis: { info(section: string): Promise<string> }): Promise<CommandCounts> {
+  const counts: CommandCounts = new Map();
+  for (const line of (await redis.info('commandstats')).split('\n')) {
+    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (match) counts.set(match[1]!, Number(match[2]));
+  }
+  return counts;
+}
+
+export interface RedisCommandFigures {
+  /** Every command the server ran during the phase (Lua's inner calls included), per certificate. */
+  perCertificate: number;
+  /** The commands sent by clients (not Lua's inner calls): `perCertificate` minus what scripts ran. */
+  top: { command: string; perCertificate: number }[];
+}
+
+/** The commands run between two `redisCommandCounts`, per certificate, largest first. */
+export function commandsPerCertificate(
+  before: CommandCounts,
+  after: CommandCounts,
+  certificates: number,
+): RedisCommandFigures {
+  const diff: { command: string; perCertificate: number }[] = [];
+  let total = 0;
+  for (const [command, calls] of after) {
+    // The INFO calls themselves are the bench's, not the worker's.
+    const delta = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
+    if (delta <= 0) continue;
+    total += delta;
+    diff.push({ command, perCertificate: delta / certificates });
+  }
+  diff.sort((a, b) => b.perCertificate - a.perCertificate);
+  return { perCertificate: total / certificates, top: diff.slice(0, 30) };
+}

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { SandboxStats } from '../src/sandbox/index.ts';
-import type { DownloadJobTimes } from './diagnostics.ts';
+import type { DownloadJobTimes, RedisCommandFigures } from './diagnostics.ts';
 import { helperDescendants, type CpuSeconds, type ResourceSampler, type ResourceUsage } from './resources.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -74,6 +74,8 @@ export interface RunResult {
     outputFilesystem: string;
     /** The download jobs' own timings; null with `--pipelined`. */
     jobs: DownloadJobTimes | null;
+    /** Redis commands run during the download phase (`INFO commandstats`); null with `--pipelined`. */
+    redisCommands: RedisCommandFigures | null;
   };
 }
 

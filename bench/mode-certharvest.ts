@@ -30,9 +30,13 @@ import {
 import {
   downloadJobTimes,
   filesystemType,
+  commandsPerCertificate,
+  redisCommandCounts,
   startCpuProfile,
   watchRenderRequests,
+  type CommandCounts,
   type DownloadJobTimes,
+  type RedisCommandFigures,
 } from './diagnostics.ts';
 import type { Options } from './options.ts';
 import { chromiumDescendants, sampleResources, type ResourceSampler } from './resources.ts';
@@ -123,6 +127,7 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
   let finished: BatchStatus | null;
   let phase: PhaseClock | null = null;
   let jobs: DownloadJobTimes | null = null;
+  let redisCommands: RedisCommandFigures | null = null;
   let requestTimes: DurationStats | null = null;
   if (paused) {
     // The fleet's one login, while discovery runs (as it would at the first download), so the
@@ -154,8 +159,10 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
         sampler,
         queue: queues.download,
         profile: opts.profile,
+        commandCounts: () => redisCommandCounts(redis),
       });
       ({ finished, phase, requestTimes, jobs } = timed);
+      redisCommands = commandsPerCertificate(timed.commandsBefore, timed.commandsAfter, expected.length);
     } else {
       finished = null;
     }
@@ -218,6 +225,7 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
       outputDir,
       outputFilesystem,
       jobs,
+      redisCommands,
     },
   };
 }
@@ -229,13 +237,17 @@ async function timeDownloads(args: {
   sampler: ResourceSampler;
   queue: Queue;
   profile: string | undefined;
+  commandCounts: () => Promise<CommandCounts>;
 }): Promise<{
   finished: BatchStatus | null;
   phase: PhaseClock;
   requestTimes: DurationStats | null;
   jobs: DownloadJobTimes | null;
+  commandsBefore: CommandCounts;
+  commandsAfter: CommandCounts;
 }> {
   const stopProfile = args.profile ? await startCpuProfile() : undefined;
+  const commandsBefore = await args.commandCounts();
   const requests = watchRenderRequests();
   const stopClock = startDownloadPhase(args.sampler);
   const resumedAt = Date.now();
@@ -243,13 +255,14 @@ async function timeDownloads(args: {
   const finished = await args.untilDone();
   const doneSeenAt = Date.now();
   const phase = stopClock();
+  const commandsAfter = await args.commandCounts();
   const requestTimes = requests.stop();
   if (stopProfile && args.profile) {
     await writeFile(args.profile, JSON.stringify(await stopProfile()));
     log(`certharvest: CPU profile of the download phase written to ${args.profile}`);
   }
   const jobs = await downloadJobTimes(args.queue, resumedAt, doneSeenAt);
-  return { finished, phase, requestTimes, jobs };
+  return { finished, phase, requestTimes, jobs, commandsBefore, commandsAfter };
 }
 
 /**

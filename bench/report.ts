@@ -82,7 +82,8 @@ export function printReport(opts: Options, machine: Machine, results: RunResult[
   out.push(
     `  settings  sandbox latency ${opts.latencyMs} ms, concurrency ${opts.concurrency}` +
       (opts.discoverConcurrency === undefined ? '' : `, discover concurrency ${opts.discoverConcurrency}`) +
-      (opts.pipelined ? ', certharvest pipelined' : ''),
+      (opts.pipelined ? ', certharvest pipelined' : '') +
+      `, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'}`,
   );
   out.push('');
   out.push(
@@ -156,6 +157,14 @@ export function printReport(opts: Options, machine: Machine, results: RunResult[
             `(start to end as BullMQ records it), ` +
             `${j.meanRunning.toFixed(1)} running at once; the first started ${j.firstStartMs} ms after the resume, ` +
             `the batch was seen done ${j.doneSeenAfterLastMs} ms after the last ended`,
+        );
+      }
+      if (p.redisCommands) {
+        const c = p.redisCommands;
+        out.push(
+          `  redis commands per certificate: ${c.perCertificate.toFixed(1)} (Lua's inner calls included; ` +
+            `the bench's own polling too), most: ` +
+            c.top.map((t) => `${t.command} ${t.perCertificate.toFixed(1)}`).join(', '),
         );
       }
     } else if (login) {

@@ -3,6 +3,7 @@
  * parts (token store, web session, breaker, accounting). `checkBeforeStart` runs first when asked
  * (`certharvest worker` does); the library and tests may start without it.
  */
+import { threadpoolAdvice } from '../src/worker/threadpool.ts';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createTokenProvider, RedisLock, SealedBox } from '../src/auth/index.ts';
@@ -265,6 +266,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     },
     'worker started',
   );
+  const poolAdvice = threadpoolAdvice(process.env, config.concurrency.download);
+  if (poolAdvice) logger.warn(poolAdvice);
 
   return {
     session,

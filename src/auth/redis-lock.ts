@@ -1,9 +1,12 @@
+import { LuaScript } from '../util/lua-script.ts';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 // Delete the key only if it still holds our token: a holder whose lock expired must not free
 // the lock a newer holder took in the meantime.
-const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const RELEASE_SCRIPT = new LuaScript(
+  `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`,
+);
 
 export interface RedisLockOptions {
   /**
@@ -40,7 +43,7 @@ export class RedisLock {
 
   /** @returns whether we still held the lock (false: it had expired and maybe passed on). */
   async release(token: string): Promise<boolean> {
-    const deleted = await this.#redis.eval(RELEASE_SCRIPT, 1, this.#key, token);
+    const deleted = await RELEASE_SCRIPT.run(this.#redis, [this.#key], [token]);
     return deleted === 1;
   }
 }

@@ -1,3 +1,5 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { Agent, request, type Dispatcher } from 'undici';
 import { CertharvestError } from '../errors/index.ts';
 import { parseRetryAfter } from '../lms/rate-budget.ts';
 import { drainInto, type PdfResponseFacts, type PdfSink } from '../pdf/index.ts';
@@ -21,8 +23,8 @@ export interface SessionFetchOptions {
   /** Redirects followed (on the LMS origin only). Default 5. */
   maxRedirects?: number;
   loginPaths?: readonly RegExp[];
-  /** Default: the global fetch (Node's undici). */
-  fetch?: typeof fetch;
+  /** Default: this module's keep-alive pool. */
+  dispatcher?: Dispatcher;
 }
 
 export type SessionAnswer =
@@ -70,6 +72,21 @@ export class SessionRequestError extends CertharvestError {
 const SNIFF_BYTES = 1024;
 
 /**
+ * Downloads go through undici's `request` rather than `fetch`: the same HTTP client without the
+ * WHATWG layers, about half the CPU per request (measured 0.2–0.4 ms against 0.45–0.6 ms for a
+ * 3 KB body), and certificates are the hot path. One keep-alive pool per process.
+ */
+const downloads = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+
+/** undici's header object (`string | string[]` values) read like `Headers`. */
+const headerReader = (headers: IncomingHttpHeaders) => ({
+  get(name: string): string | null {
+    const value = headers[name];
+    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+  },
+});
+
+/**
  * GET a session-only URL over plain HTTP with the session's cookies: redirects followed on the
  * same origin only, the answer classified from its first bytes (a login page is never read whole),
  * and a PDF's body streamed into `options.sink` with a byte limit and time limits.
@@ -79,106 +96,96 @@ export async function fetchWithSession(
   session: SessionCredentials,
   options: SessionFetchOptions,
 ): Promise<SessionAnswer> {
-  const doFetch = options.fetch ?? fetch;
   const origin = new URL(url).origin;
   const controller = new AbortController();
+  const headersTimeout = options.headerTimeoutMs ?? 30_000;
   const bodyTimer = setTimeout(
     () => controller.abort(new Error('body timeout')),
-    (options.headerTimeoutMs ?? 30_000) + (options.bodyTimeoutMs ?? 120_000),
+    headersTimeout + (options.bodyTimeoutMs ?? 120_000),
   );
   bodyTimer.unref();
   try {
     let current = url;
     for (let hop = 0; ; hop++) {
-      const headerTimer = setTimeout(
-        () => controller.abort(new Error('no answer (header timeout)')),
-        options.headerTimeoutMs ?? 30_000,
-      );
-      let response: Response;
+      let response: Dispatcher.ResponseData;
       try {
-        response = await doFetch(current, {
+        response = await request(current, {
+          method: 'GET',
           headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent, accept: '*/*' },
-          redirect: 'manual',
           signal: controller.signal,
+          headersTimeout,
+          dispatcher: options.dispatcher ?? downloads,
         });
       } catch (err) {
         throw new SessionRequestError(current, describe(err, controller.signal), { cause: err });
-      } finally {
-        clearTimeout(headerTimer);
       }
-      const reader = response.body?.getReader();
+      const body = response.body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+      const headers = headerReader(response.headers);
       const chunks: Uint8Array[] = [];
       let received = 0;
+      const at = current;
+      const readFailed = (err: unknown) =>
+        new SessionRequestError(at, describe(err, controller.signal), { cause: err });
       // Read just enough to tell a PDF from a page.
-      while (reader && received < SNIFF_BYTES) {
-        const { done, value } = await read(reader, current, controller.signal);
-        if (done) break;
-        chunks.push(value);
-        received += value.byteLength;
+      while (received < SNIFF_BYTES) {
+        let next: IteratorResult<Uint8Array>;
+        try {
+          next = await body.next();
+        } catch (err) {
+          throw readFailed(err);
+        }
+        if (next.done) break;
+        chunks.push(next.value);
+        received += next.value.byteLength;
       }
       const kind = classifyAnswer(
-        {
-          status: response.status,
-          url: current,
-          headers: response.headers,
-          firstBytes: Buffer.concat(chunks),
-        },
+        { status: response.statusCode, url: current, headers, firstBytes: Buffer.concat(chunks) },
         options.loginPaths ?? BRIGHTSPACE_LOGIN_PATHS,
       );
-      if (kind !== 'pdf') await reader?.cancel().catch(() => {});
+      if (kind !== 'pdf') response.body.destroy();
       if (kind === 'redirect') {
-        const next = new URL(response.headers.get('location') ?? '', current).toString();
+        const next = new URL(headers.get('location') ?? '', current).toString();
         if (new URL(next).origin !== origin) throw new OffHostRedirectError(current, next);
         if (hop >= (options.maxRedirects ?? 5)) {
-          return { kind: 'error', status: response.status, url: current };
+          return { kind: 'error', status: response.statusCode, url: current };
         }
         current = next;
         continue;
       }
       if (kind !== 'pdf') {
-        const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+        const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
         return {
           kind,
-          status: response.status,
+          status: response.statusCode,
           url: current,
           ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
         };
       }
-      if (reader) {
-        const at = current;
+      try {
         await drainInto(
-          reader,
+          body,
           options.sink,
           {
             maxBytes: options.maxBytes,
             tooLarge: () => new PdfTooLargeError(at, options.maxBytes),
-            readFailed: (err) =>
-              new SessionRequestError(at, describe(err, controller.signal), { cause: err }),
+            readFailed,
           },
           chunks,
         );
+      } catch (err) {
+        // A full disk, say: the rest of the body is not wanted, and the connection is not reused.
+        response.body.destroy();
+        throw err;
       }
-      const length = response.headers.get('content-length');
+      const length = headers.get('content-length');
       return {
         kind: 'pdf',
-        contentType: response.headers.get('content-type') ?? undefined,
+        contentType: headers.get('content-type') ?? undefined,
         contentLength: length === null ? undefined : Number(length),
       };
     }
   } finally {
     clearTimeout(bodyTimer);
-  }
-}
-
-async function read(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  url: string,
-  signal: AbortSignal,
-): Promise<ReadableStreamReadResult<Uint8Array>> {
-  try {
-    return await reader.read();
-  } catch (err) {
-    throw new SessionRequestError(url, describe(err, signal), { cause: err });
   }
 }
 

@@ -104,7 +104,6 @@ export class WebSession {
       const answer = await fetchWithSession(url, credentials(session), {
         sink,
         maxBytes: this.#opts.maxPdfBytes,
-        ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
       });
       this.stats.downloads++;
       if (answer.kind === 'pdf') {

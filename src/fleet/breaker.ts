@@ -1,3 +1,4 @@
+import { LuaScript } from '../util/lua-script.ts';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -12,14 +13,14 @@ export interface Trip {
 }
 
 /** Delete the record only if it still holds the reason we resume for (compare-and-delete). */
-const RESUME_IF_SCRIPT = `
+const RESUME_IF_SCRIPT = new LuaScript(`
 local current = redis.call('GET', KEYS[1])
 if not current then return 0 end
 local reason = cjson.decode(current).reason
 for i = 1, #ARGV do
   if ARGV[i] == reason then redis.call('DEL', KEYS[1]); return 1 end
 end
-return 0`;
+return 0`);
 
 /**
  * The fleet's breaker: one pause record in Redis and BullMQ's queue-level pause, so every worker on
@@ -108,7 +109,7 @@ export class FleetBreaker {
   /** Resume only if the fleet is paused for one of `reasons` (its cause is known to be gone). */
   async resumeIf(reasons: readonly PauseReason[], by: string): Promise<boolean> {
     if (reasons.length === 0) return false;
-    const done = (await this.#redis.eval(RESUME_IF_SCRIPT, 1, this.key, ...reasons)) === 1;
+    const done = (await RESUME_IF_SCRIPT.run(this.#redis, [this.key], reasons)) === 1;
     if (done) {
       await Promise.all(this.#queues.map((q) => q.resume()));
       this.#logger.warn({ reasons, by }, 'fleet resumed: the cause of the pause is gone');

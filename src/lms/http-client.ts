@@ -1,4 +1,4 @@
-import { drainInto, MemoryPdfSink, type PdfSink } from '../pdf/index.ts';
+import { drainInto, MemoryPdfSink, streamChunks, type PdfSink } from '../pdf/index.ts';
 import type { Logger } from '../log/index.ts';
 import { LmsDataError, LmsRequestError, LmsUnavailableError, RateLimitedError } from './errors.ts';
 import { parseRetryAfter, RateBudget, readRateHeaders, type RateBudgetOptions } from './rate-budget.ts';
@@ -198,9 +198,8 @@ export class LmsHttpClient {
       await discard(response);
       throw tooLarge(String(declared));
     }
-    const reader = response.body?.getReader();
-    if (!reader) return sink.reset();
-    await drainInto(reader, sink, {
+    if (!response.body) return sink.reset();
+    await drainInto(streamChunks(response.body), sink, {
       maxBytes,
       tooLarge: () => tooLarge('more than ' + maxBytes),
       readFailed: (cause) =>

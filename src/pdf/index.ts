@@ -5,6 +5,7 @@ export {
   EVIDENCE_BYTES,
   MemoryPdfSink,
   pdfEvidence,
+  streamChunks,
   type DrainLimits,
   type PdfEvidence,
   type PdfResponseFacts,

@@ -124,11 +124,12 @@ export interface DrainLimits {
 
 /**
  * Copy a response body into `sink`, chunk by chunk, awaiting each write (so a slow disk slows the
- * download instead of filling memory), and cut it once it passes `maxBytes`. `first` holds chunks
- * already read from `reader` (to sniff what the answer is).
+ * download instead of filling memory), and cut it once it passes `maxBytes` (the body's iterator
+ * is closed, which cancels the transfer). `first` holds chunks already taken from `body` (to sniff
+ * what the answer is).
  */
 export async function drainInto(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  body: AsyncIterator<Uint8Array>,
   sink: PdfSink,
   limits: DrainLimits,
   first: readonly Uint8Array[] = [],
@@ -138,20 +139,32 @@ export async function drainInto(
   const take = async (chunk: Uint8Array): Promise<void> => {
     received += chunk.byteLength;
     if (received > limits.maxBytes) {
-      await reader.cancel().catch(() => {});
+      await Promise.resolve(body.return?.()).catch(() => {});
       throw limits.tooLarge();
     }
     await sink.write(chunk);
   };
   for (const chunk of first) await take(chunk);
   for (;;) {
-    let result: ReadableStreamReadResult<Uint8Array>;
+    let result: IteratorResult<Uint8Array>;
     try {
-      result = await reader.read();
+      result = await body.next();
     } catch (err) {
       throw limits.readFailed(err);
     }
     if (result.done) return;
     await take(result.value);
   }
+}
+
+/** A web `ReadableStream` as the iterator `drainInto` reads; closing it cancels the stream. */
+export function streamChunks(stream: ReadableStream<Uint8Array>): AsyncIterator<Uint8Array> {
+  const reader = stream.getReader();
+  return {
+    next: () => reader.read() as Promise<IteratorResult<Uint8Array>>,
+    async return() {
+      await reader.cancel();
+      return { done: true, value: undefined };
+    },
+  };
 }

@@ -18,6 +18,7 @@
  * can never miss each other's download: a batch either joins the open job before it settles (and
  * is credited by it) or finds none and opens a new one (which finds the PDF already stored).
  */
+import { LuaScript } from '../util/lua-script.ts';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { CertificateStatus } from '../certificate/index.ts';
@@ -74,7 +75,7 @@ end
 `;
 
 /** ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), opener, jobId... → how many were new. */
-const REGISTER_DISCOVER = `${LUA_HELPERS}
+const REGISTER_DISCOVER = new LuaScript(`${LUA_HELPERS}
 local batch, now, kind, opener = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local users = batchKey(batch) .. ':jobs'
 local added = 0
@@ -88,7 +89,7 @@ for i = 7, #ARGV do
 end
 redis.call('EXPIRE', users, tonumber(ARGV[2]))
 if added > 0 then redis.call('HINCRBY', batchKey(batch), 'usersTotal', added) end
-return added`;
+return added`);
 
 /**
  * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 4: certKey, jobIdBase,
@@ -96,7 +97,7 @@ return added`;
  * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open ones this batch joined: adding an
  * existing id is a no-op in BullMQ, and re-adding covers a crash between this script and the add).
  */
-const EXPECT_CERTIFICATES = `${LUA_HELPERS}
+const EXPECT_CERTIFICATES = new LuaScript(`${LUA_HELPERS}
 local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
 local seen = batchKey(batch) .. ':certs'
 local toAdd = {}
@@ -127,10 +128,10 @@ for i = 6, #ARGV, 4 do
 end
 redis.call('EXPIRE', seen, ttl)
 redis.call('EXPIRE', batchKey(batch), ttl)
-return toAdd`;
+return toAdd`);
 
 /** ARGV: prefix, ttl, jobId, status, code, reason, at → batches credited (-1: not open). */
-const SETTLE_DOWNLOAD = `${LUA_HELPERS}
+const SETTLE_DOWNLOAD = new LuaScript(`${LUA_HELPERS}
 local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local info = closeJob('download', jobId)
 if not info then return -1 end
@@ -144,14 +145,14 @@ for _, b in ipairs(batches) do
   elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
   else redis.call('HINCRBY', batchKey(b), 'certsAlreadyStored', 1) end
 end
-return #batches`;
+return #batches`);
 
 /**
  * ARGV: prefix, ttl, jobId, status, code, reason, at, userRef, badges, rejectedCount, then groups
  * of 3 (ref, code, reason) listing some of the awards the LMS sent that cannot become downloads
  * → 1 settled, -1 not open.
  */
-const SETTLE_DISCOVER = `${LUA_HELPERS}
+const SETTLE_DISCOVER = new LuaScript(`${LUA_HELPERS}
 local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local info = closeJob('discover', jobId)
 if not info then return -1 end
@@ -179,7 +180,7 @@ else
   end
 end
 redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
-return 1`;
+return 1`);
 
 export class BatchAccounting {
   readonly #redis: Redis;
@@ -190,8 +191,8 @@ export class BatchAccounting {
     this.#prefix = prefix;
   }
 
-  #run(script: string, args: readonly (string | number)[]): Promise<unknown> {
-    return this.#redis.eval(script, 0, this.#prefix, BATCH_TTL_SECONDS, ...args);
+  #run(script: LuaScript, args: readonly (string | number)[]): Promise<unknown> {
+    return script.run(this.#redis, [], [this.#prefix, BATCH_TTL_SECONDS, ...args]);
   }
 
   /** Open discover jobs for `batchId` (before adding them). Returns how many users were new. */

@@ -8,17 +8,20 @@ import {
   InvalidPdfError,
   MemoryPdfSink,
   pdfEvidence,
+  streamChunks,
 } from '../../src/pdf/index.ts';
 
 const streamOf = (chunks: Uint8Array[], thenFail?: Error) =>
-  new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = chunks.shift();
-      if (next) controller.enqueue(next);
-      else if (thenFail) controller.error(thenFail);
-      else controller.close();
-    },
-  }).getReader();
+  streamChunks(
+    new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = chunks.shift();
+        if (next) controller.enqueue(next);
+        else if (thenFail) controller.error(thenFail);
+        else controller.close();
+      },
+    }),
+  );
 
 /** `bytes` cut into chunks of random sizes, some smaller and some larger than the evidence window. */
 const chunked = (bytes: Buffer): Buffer[] => {
@@ -85,15 +88,17 @@ describe('drainInto', () => {
   it('cuts a body past the limit, even one that never ends, and cancels the stream', async () => {
     let pulled = 0;
     let cancelled = false;
-    const endless = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        pulled++;
-        controller.enqueue(new Uint8Array(64 * 1024));
-      },
-      cancel() {
-        cancelled = true;
-      },
-    }).getReader();
+    const endless = streamChunks(
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled++;
+          controller.enqueue(new Uint8Array(64 * 1024));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      }),
+    );
     await expect(drainInto(endless, new MemoryPdfSink(), limits(1024 * 1024))).rejects.toThrow('too large');
     expect(cancelled).toBe(true);
     expect(pulled).toBeLessThan(20);

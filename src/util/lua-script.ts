@@ -1,0 +1,34 @@
+import { createHash } from 'node:crypto';
+
+/** The part of an ioredis client a script needs (a `Redis`, or a `Cluster` node). */
+export interface ScriptRunner {
+  evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
+}
+
+/**
+ * A Lua script run by its SHA1 (`EVALSHA`): the body crosses the wire and is hashed by Redis only
+ * the first time, or after Redis forgot it (`NOSCRIPT`: a restart or `SCRIPT FLUSH`).
+ */
+export class LuaScript {
+  readonly source: string;
+  readonly sha: string;
+
+  constructor(source: string) {
+    this.source = source;
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(
+    redis: ScriptRunner,
+    keys: readonly string[],
+    args: readonly (string | number)[] = [],
+  ): Promise<unknown> {
+    try {
+      return await redis.evalsha(this.sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!String((err as Error).message).startsWith('NOSCRIPT')) throw err;
+      return redis.eval(this.source, keys.length, ...keys, ...args);
+    }
+  }
+}
