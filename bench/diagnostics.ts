@@ -113,7 +113,9 @@ export async function startCpuProfile(): Promise<() => Promise<object>> {
 /** Calls per Redis command (`INFO commandstats`): Lua scripts count as `evalsha`, their inner calls apart. */
 export type CommandCounts = Map<string, number>;
 
-export async function redisCommandCounts(redis: { info(section: string): Promise<string> }): Promise<CommandCounts> {
+export async function redisCommandCounts(redis: {
+  info(section: string): Promise<string>;
+}): Promise<CommandCounts> {
   const counts: CommandCounts = new Map();
   for (const line of (await redis.info('commandstats')).split('\n')) {
     const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());

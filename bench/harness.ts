@@ -27,6 +27,8 @@ export interface DownloadPhase {
 
 export interface RunResult {
   mode: string;
+  /** Which round of the run (1 when the bench ran one round). */
+  round?: number;
   /** Certificates in the batch. */
   expected: number;
   /** Their total size. */

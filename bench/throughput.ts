@@ -1,6 +1,6 @@
 /**
  * Throughput benchmark: the download phase of certharvest against the sandbox LMS, next to a
- * plain `fetch` loop with the session cookie (the reference), in one run.
+ * plain `fetch` loop with the session cookie (the reference), in one run of interleaved rounds.
  *
  *   npm run bench -- --concurrency 16              # 1000 certificates, 50 ms latency
  *   npm run bench -- --modes certharvest,fetch,playwright --json
@@ -55,6 +55,8 @@ async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
     String(opts.concurrency),
     '--timeout-s',
     String(opts.timeoutSeconds),
+    '--rounds',
+    '1',
     ...(opts.pipelined ? ['--pipelined'] : []),
     ...(opts.profile && mode === 'certharvest' ? ['--cpu-profile', opts.profile] : []),
     ...(opts.discoverConcurrency === undefined
@@ -107,17 +109,22 @@ async function main(): Promise<number> {
   const loadStart = os.loadavg();
   const results: RunResult[] = [];
   try {
-    for (const mode of opts.modes) {
-      const inProcess = opts.modes.length === 1;
-      const run = inProcess ? await RUNNERS[mode](opts) : await runInChild(opts, mode);
-      results.push(run);
-      if (inProcess)
-        log(
-          `${run.mode}: ${run.verified}/${run.expected} in ${run.seconds.toFixed(1)} s end to end` +
-            (run.download
-              ? `; download phase ${run.download.seconds.toFixed(2)} s (${run.download.perSecond.toFixed(1)}/s)`
-              : ''),
-        );
+    for (let round = 1; round <= opts.rounds; round++) {
+      // Interleaved, the order alternating, so a drift of the machine does not favour one mode.
+      const order = round % 2 === 1 ? opts.modes : [...opts.modes].reverse();
+      if (opts.rounds > 1) log(`round ${round} of ${opts.rounds}: ${order.join(', ')}`);
+      for (const mode of order) {
+        const inProcess = opts.modes.length === 1 && opts.rounds === 1;
+        const run = { ...(inProcess ? await RUNNERS[mode](opts) : await runInChild(opts, mode)), round };
+        results.push(run);
+        if (inProcess)
+          log(
+            `${run.mode}: ${run.verified}/${run.expected} in ${run.seconds.toFixed(1)} s end to end` +
+              (run.download
+                ? `; download phase ${run.download.seconds.toFixed(2)} s (${run.download.perSecond.toFixed(1)}/s)`
+                : ''),
+          );
+      }
     }
   } finally {
     await cleanupAll();
