@@ -213,6 +213,9 @@ export function onCleanup(fn: () => Promise<void>): () => Promise<void> {
  * calls `process.exit(130)` at once. Remove the temp folders, stop our helpers.
  */
 export const tempDirs = new Set<string>();
+
+/** Set by the parent for its mode processes: leave OUTPUT_DIR for the parent to remove at the end. */
+export const KEEP_OUTPUT_ENV = 'CERTHARVEST_BENCH_KEEP_OUTPUT';
 process.on('exit', () => {
   for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   for (const pid of helperDescendants()) {

@@ -18,7 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cleanupAll, log, type RunResult } from './harness.ts';
+import { cleanupAll, KEEP_OUTPUT_ENV, log, tempDirs, type RunResult } from './harness.ts';
 import { runCertharvest } from './mode-certharvest.ts';
 import { runPlainFetch } from './mode-fetch.ts';
 import { runPlaywright } from './mode-playwright.ts';
@@ -65,7 +65,11 @@ async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
   ];
   // A process group of its own: Ctrl-C reaches only us, and we stop the run with SIGTERM, which
   // it handles in order (a SIGINT would let Playwright exit it before its cleanup).
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+    env: { ...process.env, [KEEP_OUTPUT_ENV]: '1' },
+  });
   currentChild = child;
   let stdout = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -74,6 +78,7 @@ async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
   try {
     const report = JSON.parse(stdout) as { runs: RunResult[] };
     const run = report.runs[0];
+    if (run?.phases) tempDirs.add(run.phases.outputDir); // removed by cleanupAll() at the end
     if (run) return run;
   } catch {
     // no JSON: the run crashed; its error is already on stderr
