@@ -50,7 +50,7 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
         return { status: 'already-stored', ...present };
       }
 
-      const incoming = deps.store.receive();
+      const incoming = deps.store.receive(certificate);
       try {
         const { facts, source } = await fetchCertificate(deps, certificate, incoming, log);
         assertWholePdf(incoming.evidence, facts);

@@ -10,7 +10,7 @@ import type {
   CertificateSource,
   StoredCertificate,
 } from '../certificate/index.ts';
-import { Folders, fsyncDir, PARTIAL_DIR, writeTempFile } from './atomic-write.ts';
+import { Folders, fsyncDir, PARTIAL_DIR, partialShard, writeTempFile } from './atomic-write.ts';
 import { certificatePaths, type CertificatePaths } from './certificate-path.ts';
 import { errnoOf, toOutputError } from './errors.ts';
 import { IncomingPdf } from './incoming-pdf.ts';
@@ -84,8 +84,8 @@ export class CertificateStore {
    * Somewhere for a download to stream into: memory for the first MiB, then a temp file in
    * `OUTPUT_DIR/.partial/`. Publish it with `commit()`; `discard()` it on every other path.
    */
-  receive(): IncomingPdf {
-    return new IncomingPdf(this.#partialDir, this.#folders);
+  receive(ids: CertificateIds): IncomingPdf {
+    return new IncomingPdf(path.join(this.#partialDir, partialShard(ids.userId)), this.#folders);
   }
 
   /**
@@ -99,7 +99,7 @@ export class CertificateStore {
     extra: CommitOptions = {},
     now = new Date(),
   ): Promise<SaveOutcome> {
-    const incoming = this.receive();
+    const incoming = this.receive(cert);
     try {
       await incoming.write(pdf);
       return await this.commit(cert, incoming, source, extra, now);
@@ -188,7 +188,7 @@ export class CertificateStore {
       incoming.settle(),
       // The sidecar needs no fsync: after a crash an empty or torn sidecar reads as "not stored"
       // and the certificate is downloaded again; the PDF it vouches for is fsynced.
-      this.#folders.within(this.#partialDir, () => writeTempFile(this.#partialDir, sidecar, { sync: false })),
+      this.#folders.within(incoming.dir, () => writeTempFile(incoming.dir, sidecar, { sync: false })),
     ]);
     const [pdfTemp, sidecarTemp] = temps.map((t) => (t.status === 'fulfilled' ? t.value : undefined));
     try {

@@ -16,7 +16,8 @@ export const SPILL_BYTES = 1024 * 1024;
  * it; `discard()` drops it (and is harmless after a commit).
  */
 export class IncomingPdf implements PdfSink {
-  readonly #partialDir: string;
+  /** The `.partial/` shard folder this body's temp files go in. */
+  readonly dir: string;
   readonly #folders: Folders;
   readonly #digest = new BodyDigest();
   #buffered: Uint8Array[] = [];
@@ -28,7 +29,7 @@ export class IncomingPdf implements PdfSink {
   #sha256: string | undefined;
 
   constructor(partialDir: string, folders: Folders) {
-    this.#partialDir = partialDir;
+    this.dir = partialDir;
     this.#folders = folders;
   }
 
@@ -78,7 +79,7 @@ export class IncomingPdf implements PdfSink {
     if (!this.#file) {
       const data = Buffer.concat(this.#buffered, this.#bufferedBytes);
       this.#buffered = [];
-      return this.#folders.within(this.#partialDir, () => writeTempFile(this.#partialDir, data));
+      return this.#folders.within(this.dir, () => writeTempFile(this.dir, data));
     }
     const { handle, path: tempPath } = this.#file;
     this.#file = undefined;
@@ -108,10 +109,10 @@ export class IncomingPdf implements PdfSink {
   }
 
   async #openFile(): Promise<{ path: string; handle: FileHandle }> {
-    const tempPath = path.join(this.#partialDir, tempFileName());
+    const tempPath = path.join(this.dir, tempFileName());
     this.#file = {
       path: tempPath,
-      handle: await this.#folders.within(this.#partialDir, () => open(tempPath, 'wx', 0o644)),
+      handle: await this.#folders.within(this.dir, () => open(tempPath, 'wx', 0o644)),
     };
     return this.#file;
   }

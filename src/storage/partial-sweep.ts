@@ -1,7 +1,7 @@
 import { lstat, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import pLimit from 'p-limit';
-import { PARTIAL_DIR, tempFileOwner, thisHost } from './atomic-write.ts';
+import { PARTIAL_DIR, SHARD_NAME, tempFileOwner, thisHost } from './atomic-write.ts';
 import { errnoOf } from './errors.ts';
 
 /** A temp file this old is abandoned whoever wrote it: no certificate takes an hour to write. */
@@ -13,7 +13,8 @@ const LEGACY_TEMP = /^\..+\.[0-9a-f]+\.tmp$/;
 const USER_DIR = /^[1-9][0-9]*$/;
 
 /**
- * Remove leftovers of writers that died mid-write: files in `OUTPUT_DIR/.partial/` of a dead
+ * Remove leftovers of writers that died mid-write: files in `OUTPUT_DIR/.partial/` (and its shard
+ * folders) of a dead
  * process on this host or older than an hour, and the old writer's hidden temp files in the user
  * folders older than ten minutes. Returns how many files it removed; an absent OUTPUT_DIR has none.
  */
@@ -21,13 +22,22 @@ export async function sweepPartials(outputDir: string, now = Date.now()): Promis
   const host = thisHost();
   let removed = 0;
 
-  for (const name of await listOrEmpty(path.join(outputDir, PARTIAL_DIR))) {
-    const file = path.join(outputDir, PARTIAL_DIR, name);
-    const mtimeMs = await fileMtime(file);
-    if (mtimeMs === null) continue;
-    const owner = tempFileOwner(name);
-    const orphan = owner !== null && owner.host === host && !isAlive(owner.pid);
-    if (orphan || mtimeMs < now - PARTIAL_MAX_AGE_MS) removed += await remove(file);
+  const partialDir = path.join(outputDir, PARTIAL_DIR);
+  const sweepFolder = async (dir: string, names: string[]): Promise<void> => {
+    for (const name of names) {
+      const file = path.join(dir, name);
+      const mtimeMs = await fileMtime(file);
+      if (mtimeMs === null) continue;
+      const owner = tempFileOwner(name);
+      const orphan = owner !== null && owner.host === host && !isAlive(owner.pid);
+      if (orphan || mtimeMs < now - PARTIAL_MAX_AGE_MS) removed += await remove(file);
+    }
+  };
+  // `.partial/` itself (the writability probe, older versions) and its shard folders.
+  const top = await listOrEmpty(partialDir);
+  await sweepFolder(partialDir, top);
+  for (const shard of top.filter((name) => SHARD_NAME.test(name))) {
+    await sweepFolder(path.join(partialDir, shard), await listOrEmpty(path.join(partialDir, shard)));
   }
 
   // A full scan of the user folders: start-up only, a few folders at a time.

@@ -8,7 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServerHandle } from '../../src/util/redis-server.ts';
-import { runCli, sleepUntil, spawnCli, tempDir, type CliChild } from '../helpers/index.ts';
+import { partialFiles, runCli, sleepUntil, spawnCli, tempDir, type CliChild } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from '../pipeline/harness.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -78,7 +78,7 @@ describe('chaos', () => {
     const c = spawnCli(['worker'], workerEnv(p));
     children.push(c);
     await sleepUntil(() => /worker started/.test(c.stdout()), 60_000);
-    expect(await readdir(path.join(p.outputDir, '.partial'))).toEqual([]);
+    expect(await partialFiles(p.outputDir)).toEqual([]);
   }, 240_000);
 
   it('Redis restarted mid-batch (AOF on): everything stored', async () => {

@@ -1,12 +1,10 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
 /**
  * What real Brightspace tenants do to a web session, taught to the sandbox behind knobs, and how the
  * fleet copes: two-factor logins, expiry in every form, Content-Type variants, a certificate the
  * service user may not see, a huge body, a redirect to another host.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { sleepUntil } from '../helpers/index.ts';
+import { partialFiles, sleepUntil } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
 
 let p: Pipeline | undefined;
@@ -109,7 +107,7 @@ describe('a real tenant', () => {
     expect(failed?.attemptsMade).toBe(1); // not retried eight times
     expect(peak).toBeLessThan(400 * 1024 * 1024);
     // The cut body went to a temp file, which was removed with the failure.
-    expect(await readdir(path.join(p.outputDir, '.partial'))).toEqual([]);
+    expect(await partialFiles(p.outputDir)).toEqual([]);
   });
 
   it('a redirect to another host is not followed: no cookie leaves the LMS', async () => {

@@ -12,7 +12,7 @@ import {
   UnsafeIdError,
 } from '../../src/storage/index.ts';
 import { tempFileName } from '../../src/storage/atomic-write.ts';
-import { tempDir } from '../helpers/index.ts';
+import { partialFiles, tempDir } from '../helpers/index.ts';
 
 const cert: Certificate = {
   userId: 101,
@@ -38,7 +38,7 @@ afterEach(() => cleanup());
 const userDir = () => path.join(dir, '101');
 const pdfPath = () => path.join(dir, '101', '6606-42.pdf');
 const sidecarPath = () => path.join(dir, '101', '6606-42.json');
-const partials = () => readdir(path.join(dir, '.partial'));
+const partials = () => partialFiles(dir);
 
 describe('certificatePaths', () => {
   it('builds OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf', () => {
@@ -208,7 +208,7 @@ describe('CertificateStore.checkWritable', () => {
   it('creates OUTPUT_DIR and leaves no probe behind', async () => {
     const fresh = new CertificateStore(path.join(dir, 'a', 'b'), { lmsHost });
     await fresh.checkWritable();
-    expect(await readdir(path.join(dir, 'a', 'b', '.partial'))).toEqual([]);
+    expect(await partialFiles(path.join(dir, 'a', 'b'))).toEqual([]);
   });
 
   it('throws OUTPUT_UNWRITABLE when OUTPUT_DIR lies under a regular file', async () => {
@@ -234,10 +234,10 @@ describe('receive and commit (a body streamed to the store)', () => {
     Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(SPILL_BYTES + 300_000), Buffer.from('\n%%EOF\n')]);
 
   it('keeps a small body in memory until the commit writes it once', async () => {
-    const incoming = store.receive();
+    const incoming = store.receive(cert);
     await incoming.write(pdf.subarray(0, 10));
     await incoming.write(pdf.subarray(10));
-    await expect(partials()).rejects.toThrow(/ENOENT/); // nothing on disk yet
+    expect(await partials()).toEqual([]); // nothing on disk yet
     const saved = await store.commit(cert, incoming, 'browser');
     expect(saved).toMatchObject({ status: 'stored', sha256: sha256Hex(pdf), bytes: pdf.length });
     expect((await readFile(pdfPath())).equals(pdf)).toBe(true);
@@ -246,7 +246,7 @@ describe('receive and commit (a body streamed to the store)', () => {
 
   it('streams a big body to a temp file in .partial/ and publishes it byte-identical', async () => {
     const body = bigPdf();
-    const incoming = store.receive();
+    const incoming = store.receive(cert);
     for (let at = 0; at < body.length; at += 64 * 1024)
       await incoming.write(body.subarray(at, at + 64 * 1024));
     expect(await partials()).toHaveLength(1);
@@ -259,7 +259,7 @@ describe('receive and commit (a body streamed to the store)', () => {
   });
 
   it('a reset starts the body over, in memory and on disk', async () => {
-    const incoming = store.receive();
+    const incoming = store.receive(cert);
     await incoming.write(randomBytes(SPILL_BYTES + 10));
     await incoming.reset();
     await incoming.write(pdf);
@@ -268,7 +268,7 @@ describe('receive and commit (a body streamed to the store)', () => {
   });
 
   it('discard removes the temp file and writes nothing', async () => {
-    const incoming = store.receive();
+    const incoming = store.receive(cert);
     await incoming.write(randomBytes(SPILL_BYTES * 2));
     expect(await partials()).toHaveLength(1);
     await incoming.discard();
@@ -278,7 +278,7 @@ describe('receive and commit (a body streamed to the store)', () => {
   });
 
   it('makes .partial/ again when it was removed mid-download', async () => {
-    const incoming = store.receive();
+    const incoming = store.receive(cert);
     await store.save(cert, pdf, 'api'); // .partial/ exists and is remembered
     await rm(path.join(dir, '.partial'), { recursive: true });
     await incoming.write(bigPdf());

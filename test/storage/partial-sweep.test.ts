@@ -41,6 +41,18 @@ describe('CertificateStore.sweepPartials', () => {
     expect(left).not.toContain(strangerOld);
   });
 
+  it('sweeps the shard folders of .partial/ by the same rules, and leaves the folders', async () => {
+    const live = await file(`.partial/05/${tempFileName(process.pid)}`);
+    await file(`.partial/05/${tempFileName(DEAD_PID)}`);
+    await file(`.partial/1f/${tempFileName(process.pid)}`, minutesAgo(61));
+    const notAShard = await file(`.partial/zz/${tempFileName(DEAD_PID)}`);
+
+    expect(await new CertificateStore(dir, { lmsHost: 'lms' }).sweepPartials()).toBe(2);
+    expect(await readdir(path.join(dir, '.partial', '05'))).toEqual([live]);
+    expect(await readdir(path.join(dir, '.partial', '1f'))).toEqual([]);
+    expect(await readdir(path.join(dir, '.partial', 'zz'))).toEqual([notAShard]); // not ours to judge
+  });
+
   it("removes the old writer's hidden temp files beside the PDFs after ten minutes", async () => {
     await file('101/6606-42.pdf', minutesAgo(60));
     await file('101/.6606-42.pdf.0123456789ab.tmp', minutesAgo(11));
