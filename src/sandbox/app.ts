@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
 import type { KnobBox } from './knobs.ts';
@@ -43,6 +44,8 @@ function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler {
 }
 
 function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {
+  // Every request in flight waits on `closing`: many listeners is the design, not a leak.
+  setMaxListeners(0, closing);
   return async (_req, _res, next) => {
     const ms = knobs.current.latencyMs;
     if (ms > 0) {
