@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { partialFiles } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from './harness.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -12,9 +13,14 @@ beforeAll(async () => {
 });
 afterAll(() => p?.close());
 
+/** What a person sees in OUTPUT_DIR: every file but the temp-file area `.partial/` (checked apart). */
 async function storedFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const user of await readdir(dir).catch(() => [])) {
+    if (user === '.partial') {
+      expect(await partialFiles(dir)).toEqual([]);
+      continue;
+    }
     for (const f of await readdir(path.join(dir, user))) out.push(`${user}/${f}`);
   }
   return out.sort();
