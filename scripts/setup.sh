@@ -3,10 +3,19 @@
 #   - npm packages, when node_modules is missing or older than package.json / package-lock.json;
 #   - Debian's redis-server, when no redis-server is on PATH and REDIS_URL is not set;
 #   - Debian's chromium, when CHROMIUM_PATH is not set and /usr/bin/chromium is missing.
+#   - with --tests: Debian's xvfb, when Xvfb is missing (the test of `auth session capture` runs a
+#     headed browser on a virtual display).
 # Prints what it installs and why; skips what is already there. Safe to run again.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+for_tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --tests) for_tests=true ;;
+    *) printf 'setup: unknown option %s (known: --tests)\n' "$arg" >&2; exit 2 ;;
+  esac
+done
 say() { printf 'setup: %s\n' "$*"; }
 die() { printf 'setup: error: %s\n' "$*" >&2; exit 2; }
 
@@ -44,6 +53,11 @@ if [ -n "${CHROMIUM_PATH:-}" ]; then
 elif [ ! -x /usr/bin/chromium ]; then
   say "Chromium is missing (/usr/bin/chromium, CHROMIUM_PATH not set): will install Debian's chromium"
   apt_packages+=(chromium)
+fi
+
+if [ "$for_tests" = true ] && ! command -v Xvfb >/dev/null 2>&1; then
+  say "Xvfb is missing (needed by the tests): will install Debian's xvfb"
+  apt_packages+=(xvfb)
 fi
 
 if [ "${#apt_packages[@]}" -gt 0 ]; then

@@ -3,6 +3,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -130,4 +131,26 @@ export async function partialFiles(outputDir: string): Promise<string[]> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
+}
+
+/**
+ * A virtual display (Debian's Xvfb, installed by `scripts/setup.sh --tests`) for the one test
+ * that needs a headed browser. Resolves once the X server accepts clients.
+ */
+export async function startXvfb(): Promise<{ name: string; stop: () => void }> {
+  const number = 90 + Math.floor(Math.random() * 400);
+  const name = `:${number}`;
+  const server = spawn('Xvfb', [name, '-screen', '0', '1280x800x24', '-nolisten', 'tcp'], {
+    stdio: 'ignore',
+  });
+  const failed = new Promise<never>((_, reject) => {
+    server.once('error', (err) =>
+      reject(new Error(`Xvfb did not start (run scripts/setup.sh --tests): ${err.message}`)),
+    );
+    server.once('exit', (code) => reject(new Error(`Xvfb exited with code ${code}`)));
+  });
+  const socket = `/tmp/.X11-unix/X${number}`;
+  await Promise.race([failed, sleepUntil(() => existsSync(socket), 10_000)]);
+  failed.catch(() => {});
+  return { name, stop: () => server.kill('SIGTERM') };
 }

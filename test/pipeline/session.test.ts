@@ -4,10 +4,12 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { chromium, type Browser } from 'playwright';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker, type WorkerHandle } from '../../jobs/worker.ts';
 import { launchChromium } from '../../src/browser/index.ts';
-import { captureLogger, runCli, tempDir } from '../helpers/index.ts';
+import { getFreePort } from '../../src/util/free-port.ts';
+import { captureLogger, runCli, sleepUntil, spawnCli, startXvfb, tempDir } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
 let p: Pipeline | undefined;
@@ -69,6 +71,55 @@ describe('the fleet web session', () => {
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/nope\.json: cannot read it/);
     await dir.cleanup();
+  });
+
+  it('auth session capture: a person logs in in a visible browser (Xvfb here), the fleet gets the session', async () => {
+    p = await startPipeline({ worker: false });
+    const display = await startXvfb();
+    const port = await getFreePort();
+    const capture = spawnCli(['auth', 'session', 'capture', '--remote-debugging-port', String(port)], {
+      ...p.env,
+      DISPLAY: display.name,
+      LOG_LEVEL: 'warn',
+    });
+    let person: Browser | undefined;
+    try {
+      // "The person" at the window: driven over the DevTools protocol of the headed browser.
+      person = await sleepUntil(() =>
+        chromium.connectOverCDP(`http://127.0.0.1:${port}`).catch(() => undefined),
+      );
+      const page = await sleepUntil(() =>
+        person!
+          .contexts()[0]
+          ?.pages()
+          .find((pg) => /\/d2l\/login/.test(pg.url())),
+      );
+      await page.fill('input[name="userName"]', p.env.LMS_USERNAME!);
+      await page.fill('input[name="password"]', p.env.LMS_PASSWORD!);
+      await Promise.all([page.waitForURL(/\/d2l\/home/), page.click('button[type="submit"]')]);
+      await page.close(); // "close the window when you see /d2l/home"
+      expect(await capture.exited).toBe(0);
+    } finally {
+      await person?.close().catch(() => {});
+      capture.child.kill('SIGKILL');
+      display.stop();
+    }
+    expect(capture.stdout()).toMatch(/Log in as the service user in the browser window/);
+    expect(capture.stdout()).toMatch(/as the fleet's web session \(generation 1\)/);
+    const loginsByPerson = p.sandbox.stats.webLogins;
+
+    await p.startWorker();
+    const { batchId } = await p.submit({ users: studentsWithCertificates(p.sandbox, 2) });
+    expect(await p.waitDone(batchId)).toMatchObject({ certsFailed: 0 });
+    expect(p.sandbox.stats.webLogins).toBe(loginsByPerson); // the worker used the captured session
+    expect(p.worker.session?.stats.launches).toBe(0);
+  });
+
+  it('auth session capture without a display says how to capture elsewhere, exit 2', async () => {
+    p = await startPipeline({ worker: false });
+    const run = await runCli(['auth', 'session', 'capture'], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/needs a display \(DISPLAY is not set\).*auth session import state\.json/s);
   });
 
   it('runs LMS_LOGIN_SCRIPT instead of the form fill (SSO tenants), in the same guarded login', async () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { RedisLock, SealedBox } from '../../auth/index.ts';
 import { chromiumLaunchOptions, importStorageState, SessionStore } from '../../browser/index.ts';
 import { loadConfig } from '../../config/index.ts';
@@ -78,7 +78,9 @@ Examples:
     .command('capture')
     .description('open a visible browser on the LMS login; save the session when you close it')
     .option('--out <file>', 'also write the storage state to this file')
-    .action(async (opts: { out?: string }) => {
+    // For the test suite, which drives the window under Xvfb through the DevTools protocol.
+    .addOption(new Option('--remote-debugging-port <port>').hideHelp().argParser(parsePort))
+    .action(async (opts: { out?: string; remoteDebuggingPort?: number }) => {
       if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
         throw new UsageError(
           'auth session capture needs a display (DISPLAY is not set): capture the state on a desktop with ' +
@@ -90,9 +92,14 @@ Examples:
       const { chromium } = await import('playwright');
       const dir = await mkdtemp(path.join(tmpdir(), 'certharvest-capture-'));
       const out = opts.out ?? path.join(dir, 'state.json');
+      const launch = chromiumLaunchOptions(config.chromiumPath);
       const browser = await chromium.launch({
-        ...chromiumLaunchOptions(config.chromiumPath),
+        ...launch,
         headless: false,
+        args: [
+          ...(launch.args ?? []),
+          ...(opts.remoteDebuggingPort ? [`--remote-debugging-port=${opts.remoteDebuggingPort}`] : []),
+        ],
       });
       try {
         const context = await browser.newContext();
@@ -139,4 +146,12 @@ Examples:
         await close();
       }
     });
+}
+
+function parsePort(raw: string): number {
+  const port = Number(raw);
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new UsageError(`--remote-debugging-port: expected a port number, got "${raw}"`);
+  }
+  return port;
 }
