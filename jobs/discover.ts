@@ -54,7 +54,13 @@ async function discoverUser(
   jobId: string,
   log: (line: string) => void,
 ): Promise<DiscoverResult> {
-  const { userId } = await deps.directory.resolveUser(data.by, data.value);
+  // A plain user id needs no lookup: an unknown one is told by the awards listing itself (404 →
+  // LMS_USER_NOT_FOUND), one Valence call per user saved. Anything else is resolved (and a
+  // malformed id refused with the directory's message).
+  const userId =
+    data.by === 'userId' && /^[1-9]\d{0,14}$/.test(data.value)
+      ? Number(data.value)
+      : (await deps.directory.resolveUser(data.by, data.value)).userId;
 
   const certificates: Certificate[] = [];
   const rejected: RejectedAward[] = [];

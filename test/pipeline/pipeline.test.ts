@@ -35,8 +35,11 @@ describe('a batch end to end (sandbox, real Redis, real Chromium)', () => {
     expect(expected.length).toBeGreaterThan(20);
     expect(badges.length).toBeGreaterThan(0);
 
+    const lookupsBefore = p.sandbox.stats.routes['GET /d2l/api/lp/:version/users/:userId'] ?? 0;
     const { batchId } = await p.submit({ users });
     const status = await p.waitDone(batchId);
+    // Users given by id are not looked up: their awards listing is the first call.
+    expect(p.sandbox.stats.routes['GET /d2l/api/lp/:version/users/:userId'] ?? 0).toBe(lookupsBefore);
     expect(status).toMatchObject({
       usersTotal: 30,
       usersDone: 30,
