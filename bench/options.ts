@@ -26,6 +26,10 @@ export interface Options {
   timeoutSeconds: number;
   /** Rounds of every mode, interleaved (the order alternates), for pairwise ratios. Default 3. */
   rounds: number;
+  /** After the rounds, time `submit` of a batch of this many user ids (0: skip). Default 100 000. */
+  submitUsers: number;
+  /** Internal: this process only times the submission (the parent's child for it). */
+  submitOnly: boolean;
 }
 
 export const HELP = `usage: npm run bench -- [options]
@@ -47,6 +51,8 @@ export const HELP = `usage: npm run bench -- [options]
   --rounds <n>                 run every mode n times, interleaved, the order alternating from
                                round to round (default 3); the ratio is taken round by round
                                and its median is held against the target
+  --submit-users <n>           after the rounds, time \`submit\` of a batch of n user ids on a
+                               private redis-server (default 100000; 0 skips it)
   --timeout-s <s>              give up on a run after this many seconds (default 600)
   --json                       print the results as JSON instead of the table
   -h, --help
@@ -75,6 +81,8 @@ export function parseOptions(argv: string[]): Options {
       'cpu-profile': { type: 'string' },
       'timeout-s': { type: 'string', default: '600' },
       rounds: { type: 'string', default: '3' },
+      'submit-users': { type: 'string', default: '100000' },
+      'submit-only': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -106,6 +114,8 @@ export function parseOptions(argv: string[]): Options {
     json: values.json,
     timeoutSeconds: whole('timeout-s', values['timeout-s'], 1, 86_400),
     rounds: whole('rounds', values.rounds, 1, 20),
+    submitUsers: whole('submit-users', values['submit-users'], 0, 1_000_000),
+    submitOnly: values['submit-only'],
   };
 }
 

@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import { mb, type DurationStats, type RunResult } from './harness.ts';
 import { TARGET_RATIO, type Options } from './options.ts';
+import type { SubmitResult } from './mode-submit.ts';
 import type { CpuSeconds } from './resources.ts';
 
 export interface Machine {
@@ -103,7 +104,13 @@ function table(rows: string[][]): string {
   return [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n');
 }
 
-export function printReport(opts: Options, machine: Machine, results: RunResult[], load: number[][]): void {
+export function printReport(
+  opts: Options,
+  machine: Machine,
+  results: RunResult[],
+  load: number[][],
+  submit: SubmitResult | null = null,
+): void {
   const bound = opts.latencyMs > 0 ? opts.concurrency / (opts.latencyMs / 1000) : Infinity;
   const out: string[] = [];
   out.push('certharvest throughput benchmark');
@@ -232,6 +239,13 @@ export function printReport(opts: Options, machine: Machine, results: RunResult[
     );
     if (r.phases) out.push(`  redis-server peak RSS ${mb(r.resources.redisRss)}`);
     else out.push('  bodies hashed in memory, nothing written');
+  }
+  if (submit) {
+    out.push(
+      `submit: ${submit.queued} of ${submit.users} user ids queued in ${submit.seconds.toFixed(2)} s ` +
+        `(target < ${submit.targetSeconds} s: ${submit.seconds < submit.targetSeconds ? 'met' : 'NOT met'}), ` +
+        `CPU ${submit.cpuSeconds.toFixed(2)} s, RSS after ${mb(submit.rssBytes)}`,
+    );
   }
   for (const r of results) {
     out.push(r.ok ? `${r.mode}: OK, every certificate verified (sha256)` : `${r.mode}: FAILED`);

@@ -22,6 +22,7 @@ import { cleanupAll, KEEP_OUTPUT_ENV, log, tempDirs, type RunResult } from './ha
 import { runCertharvest } from './mode-certharvest.ts';
 import { runPlainFetch } from './mode-fetch.ts';
 import { runPlaywright } from './mode-playwright.ts';
+import { runSubmit, type SubmitResult } from './mode-submit.ts';
 import { HELP, parseOptions, type Mode, type Options } from './options.ts';
 import { downloadRatio, machineInfo, printReport } from './report.ts';
 
@@ -39,11 +40,30 @@ const RUNNERS: Record<Mode, (opts: Options) => Promise<RunResult>> = {
  */
 let currentChild: ChildProcess | undefined;
 let interrupted = false;
+
+/** This script in a child process with `args`; returns the JSON it printed on stdout. */
+async function runChild(args: string[], what: string): Promise<unknown> {
+  // A process group of its own: Ctrl-C reaches only us, and we stop the run with SIGTERM, which
+  // it handles in order (a SIGINT would let Playwright exit it before its cleanup).
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+    env: { ...process.env, [KEEP_OUTPUT_ENV]: '1' },
+  });
+  currentChild = child;
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  currentChild = undefined;
+  try {
+    return JSON.parse(stdout) as unknown;
+  } catch {
+    throw new Error(`the ${what} run exited with code ${code} without results (see above)`);
+  }
+}
+
 async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
   const args = [
-    '--import',
-    'tsx',
-    fileURLToPath(import.meta.url),
     '--modes',
     mode,
     '--json',
@@ -57,33 +77,19 @@ async function runInChild(opts: Options, mode: Mode): Promise<RunResult> {
     String(opts.timeoutSeconds),
     '--rounds',
     '1',
+    '--submit-users',
+    '0',
     ...(opts.pipelined ? ['--pipelined'] : []),
     ...(opts.profile && mode === 'certharvest' ? ['--cpu-profile', opts.profile] : []),
     ...(opts.discoverConcurrency === undefined
       ? []
       : ['--discover-concurrency', String(opts.discoverConcurrency)]),
   ];
-  // A process group of its own: Ctrl-C reaches only us, and we stop the run with SIGTERM, which
-  // it handles in order (a SIGINT would let Playwright exit it before its cleanup).
-  const child = spawn(process.execPath, args, {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
-    env: { ...process.env, [KEEP_OUTPUT_ENV]: '1' },
-  });
-  currentChild = child;
-  let stdout = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
-  currentChild = undefined;
-  try {
-    const report = JSON.parse(stdout) as { runs: RunResult[] };
-    const run = report.runs[0];
-    if (run?.phases) tempDirs.add(run.phases.outputDir); // removed by cleanupAll() at the end
-    if (run) return run;
-  } catch {
-    // no JSON: the run crashed; its error is already on stderr
-  }
-  throw new Error(`the ${mode} run exited with code ${code} without results (see above)`);
+  const report = (await runChild(args, mode)) as { runs?: RunResult[] };
+  const run = report.runs?.[0];
+  if (!run) throw new Error(`the ${mode} run printed no result (see above)`);
+  if (run.phases) tempDirs.add(run.phases.outputDir); // removed by cleanupAll() at the end
+  return run;
 }
 
 async function main(): Promise<number> {
@@ -111,8 +117,16 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  if (opts.submitOnly) {
+    const submit = await runSubmit(opts.submitUsers);
+    await cleanupAll();
+    console.log(JSON.stringify({ submit }));
+    return 0;
+  }
+
   const loadStart = os.loadavg();
   const results: RunResult[] = [];
+  let submit: SubmitResult | null = null;
   try {
     for (let round = 1; round <= opts.rounds; round++) {
       // Interleaved, the order alternating, so a drift of the machine does not favour one mode.
@@ -131,6 +145,13 @@ async function main(): Promise<number> {
           );
       }
     }
+    if (opts.submitUsers > 0) {
+      const answer = (await runChild(
+        ['--submit-only', '--submit-users', String(opts.submitUsers)],
+        'submit',
+      )) as { submit: SubmitResult };
+      submit = answer.submit;
+    }
   } finally {
     await cleanupAll();
   }
@@ -146,6 +167,7 @@ async function main(): Promise<number> {
           options: opts,
           theoreticalPerSecond: bound,
           downloadRatio: downloadRatio(results),
+          submit,
           runs: results,
         },
         null,
@@ -153,7 +175,7 @@ async function main(): Promise<number> {
       ),
     );
   } else {
-    printReport(opts, machine, results, [loadStart, loadEnd]);
+    printReport(opts, machine, results, [loadStart, loadEnd], submit);
   }
   return results.every((r) => r.ok) ? 0 : 1;
 }
