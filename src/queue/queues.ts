@@ -17,6 +17,14 @@ export const DOWNLOAD_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
+/**
+ * Entries kept in each queue's events stream (BullMQ's default is 10,000, about 2 MB of Redis per
+ * queue). Nothing of ours reads the stream: batches settle from the workers' own events and the
+ * reconciler, and the board reads the job sets. It is kept short for a live `QueueEvents`
+ * listener a producer may run, which needs only the recent past.
+ */
+export const EVENTS_MAX_LEN = 2_000;
+
 export interface CertharvestQueues {
   discover: Queue<DiscoverJobData>;
   download: Queue<DownloadJobData>;
@@ -28,11 +36,13 @@ export function openQueues(connection: ConnectionOptions, prefix = DEFAULT_QUEUE
     connection,
     prefix,
     defaultJobOptions: DISCOVER_JOB_OPTIONS,
+    streams: { events: { maxLen: EVENTS_MAX_LEN } },
   });
   const download = new Queue<DownloadJobData>(DOWNLOAD_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: DOWNLOAD_JOB_OPTIONS,
+    streams: { events: { maxLen: EVENTS_MAX_LEN } },
   });
   return {
     discover,

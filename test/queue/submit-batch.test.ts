@@ -11,6 +11,7 @@ import {
   submitBatch,
   type CertharvestQueues,
 } from '../../src/queue/index.ts';
+import { EVENTS_MAX_LEN } from '../../src/queue/queues.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 let redis: Redis;
@@ -30,6 +31,16 @@ afterAll(async () => {
 });
 
 const deps = () => ({ queues, redis, prefix });
+
+describe('the queues', () => {
+  it('keep a short events stream: BullMQ trims it to EVENTS_MAX_LEN, not 10,000', async () => {
+    await submitBatch({ batchId: 'b-events', users: [1] }, deps()); // the queue writes its meta on first use
+    for (const queue of [queues.discover, queues.download]) {
+      await queue.waitUntilReady();
+      expect(await queue.getMeta()).toMatchObject({ maxLenEvents: EVENTS_MAX_LEN });
+    }
+  });
+});
 
 describe('submitBatch', () => {
   it('queues one discover job per distinct user and records the batch', async () => {
