@@ -8,7 +8,7 @@ import { CertharvestError } from '../errors/index.ts';
 
 const BOOTSTRAP_HINT =
   'Run `certharvest auth bootstrap` to sign in again as the service user, or import a new refresh ' +
-  'token with `certharvest auth bootstrap --refresh-token <token>`.';
+  'token with `certharvest auth bootstrap --refresh-token -` (the token on stdin).';
 
 export type ReauthReason = 'invalid_grant' | 'not-bootstrapped';
 

@@ -110,13 +110,15 @@ export function spawnCli(args: string[], env: Record<string, string>, cwd = proc
   return { child, stdout: () => out, stderr: () => err, exited };
 }
 
-/** Run the real CLI to its end. */
+/** Run the real CLI to its end; `stdin`, when given, is written to it and closed. */
 export async function runCli(
   args: string[],
   env: Record<string, string>,
   cwd?: string,
+  stdin?: string,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const run = spawnCli(args, env, cwd);
+  if (stdin !== undefined) run.child.stdin?.end(stdin);
   const code = await run.exited;
   return { code, stdout: run.stdout(), stderr: run.stderr() };
 }

@@ -124,7 +124,7 @@ describe('the fleet breaker', () => {
 
     const pause = await sleepUntil(() => p!.breaker.current(), 30_000);
     expect(pause.reason).toBe('AUTH_REFRESH_REFUSED');
-    expect(pause.fix).toMatch(/certharvest auth bootstrap/);
+    expect(pause.fix).toMatch(/certharvest auth bootstrap --refresh-token -/);
     await new Promise((r) => setTimeout(r, 1_500)); // let every in-flight job meet the dead token
     expect(await failedJobs(p)).toBe(0);
     expect(await p.queues.discover.isPaused()).toBe(true);
@@ -133,9 +133,12 @@ describe('the fleet breaker', () => {
     expect(pauseLines[0]).toMatch(/auth bootstrap/);
     await sleepUntil(() => waiting.stdout().includes('PAUSED'), 10_000);
 
+    // As the pause's fix says: the new token on stdin, out of shell history.
     const bootstrap = await runCli(
-      ['auth', 'bootstrap', '--refresh-token', await p.sandbox.issueRefreshToken()],
+      ['auth', 'bootstrap', '--refresh-token', '-'],
       env,
+      undefined,
+      `${await p.sandbox.issueRefreshToken()}\n`,
     );
     expect(bootstrap.code).toBe(0);
     expect(bootstrap.stdout).toMatch(/fleet .*(resumed|running)/);

@@ -1,6 +1,12 @@
 import { createServer } from 'node:http';
 import { Command } from 'commander';
-import { beginAuthorization, createTokenProvider, type TokenStatus } from '../../auth/index.ts';
+import {
+  beginAuthorization,
+  createTokenProvider,
+  ReauthRequiredError,
+  type TokenProvider,
+  type TokenStatus,
+} from '../../auth/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import type { FleetBreaker, PauseRecord } from '../../fleet/index.ts';
 import { openContext } from '../context.ts';
@@ -20,7 +26,10 @@ function describe(status: TokenStatus): string {
   lines.push(`refresh token:   ${status.hasRefreshToken ? 'stored' : 'none'}`);
   if (status.scope) lines.push(`scope:           ${status.scope}`);
   if (status.state === 'not-bootstrapped' || status.state === 'reauth-required') {
-    lines.push('', 'Run `certharvest auth bootstrap` (or `auth bootstrap --refresh-token <token>`).');
+    lines.push(
+      '',
+      'Run `certharvest auth bootstrap` (or `auth bootstrap --refresh-token -` with the token on stdin).',
+    );
   }
   return lines.join('\n');
 }
@@ -92,7 +101,7 @@ export function registerAuthCommand(program: Command): void {
     )
     .option(
       '--refresh-token <token>',
-      'import this refresh token instead of signing in (exchanged once, then rotated)',
+      'import this refresh token instead of signing in (exchanged once, then rotated); "-" reads it from stdin, out of shell history',
     )
     .option(
       '--port <port>',
@@ -100,23 +109,36 @@ export function registerAuthCommand(program: Command): void {
       '8765',
     )
     .option('--timeout <seconds>', 'how long to wait for the sign-in', '300')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  # sign in as the service user in a browser:
+  certharvest auth bootstrap
+  # import a refresh token from stdin (out of shell history):
+  printf %s "$TOKEN" | certharvest auth bootstrap --refresh-token -
+
+A token the LMS refuses exits 2 and says it was the token given.`,
+    )
     .action(async (opts: { refreshToken?: string; port: string; timeout: string }) => {
       const port = Number(opts.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`--port: expected 0-65535, got "${opts.port}"`);
+      const given = opts.refreshToken === '-' ? await readTokenFromStdin() : opts.refreshToken;
       const { config, provider, breaker, close } = await openProvider();
       try {
-        const before = await breaker.current();
-        if (opts.refreshToken) {
-          console.log(describe(await provider.importRefreshToken(opts.refreshToken)));
-          await resumeAfterNewToken(breaker, before);
-          return;
-        }
         const auth = config.lms.auth;
         if (auth.kind !== 'refresh-token') {
           throw new UsageError(
-            `AUTH_MODE=${auth.mode}: client credentials need no bootstrap (the worker gets its own tokens)`,
+            `AUTH_MODE=${auth.mode}: client credentials need no bootstrap (the worker gets its own tokens)` +
+              (given === undefined ? '' : '; --refresh-token does not apply'),
           );
+        }
+        const before = await breaker.current();
+        if (given !== undefined) {
+          console.log(describe(await importGivenToken(provider, given, opts.refreshToken === '-')));
+          await resumeAfterNewToken(breaker, before);
+          return;
         }
         const waiting = awaitCallback(port, Number(opts.timeout) * 1000 || 300_000);
         const boundPort = await waiting.ready;
@@ -154,4 +176,36 @@ export function registerAuthCommand(program: Command): void {
         await close();
       }
     });
+}
+
+/** `--refresh-token -`: the token from stdin (one line, trimmed), so it stays out of shell history. */
+async function readTokenFromStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Paste the refresh token, then press Enter and Ctrl-D:\n');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  const token = Buffer.concat(chunks).toString('utf8').trim();
+  if (token === '')
+    throw new UsageError(
+      '--refresh-token -: stdin was empty; pipe the token in, e.g. printf %s "$TOKEN" | certharvest auth bootstrap --refresh-token -',
+    );
+  if (/\s/.test(token))
+    throw new UsageError('--refresh-token -: stdin holds more than one word; give the refresh token alone');
+  return token;
+}
+
+/**
+ * Import the token an admin gave. When the LMS refuses it, say it was that token (exit 2), not
+ * "the stored token", and never print it.
+ */
+async function importGivenToken(provider: TokenProvider, token: string, fromStdin: boolean) {
+  try {
+    return await provider.importRefreshToken(token);
+  } catch (err) {
+    if (!(err instanceof ReauthRequiredError)) throw err;
+    throw new UsageError(
+      `the LMS refused the refresh token given ${fromStdin ? 'on stdin' : 'with --refresh-token'} (invalid_grant). ` +
+        'It was already used or rotated, revoked, expired through disuse, or issued to another client ' +
+        '(OAUTH_CLIENT_ID) or another LMS (LMS_URL). Get a new one, or run `certharvest auth bootstrap` to sign in.',
+    );
+  }
 }

@@ -1,0 +1,72 @@
+/**
+ * `certharvest auth bootstrap --refresh-token`: from the command line or stdin, and a refused
+ * token named as the one given (exit 2), never printed.
+ */
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/index.ts';
+import { startPipeline, type Pipeline } from '../pipeline/harness.ts';
+
+let p: Pipeline;
+beforeAll(async () => {
+  p = await startPipeline({ worker: false });
+});
+afterAll(() => p?.close());
+
+const bootstrap = (stdin?: string, token = '-', env: Record<string, string> = {}) =>
+  runCli(
+    ['auth', 'bootstrap', '--refresh-token', token],
+    { ...p.env, LOG_LEVEL: 'warn', ...env },
+    undefined,
+    stdin,
+  );
+
+describe('auth bootstrap --refresh-token', () => {
+  it('reads the token from stdin with "-" and stores it', async () => {
+    const run = await bootstrap(`  ${await p.sandbox.issueRefreshToken()}\n`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/refresh-token/);
+  });
+
+  it('an empty stdin is a usage error (exit 2) showing how to pipe the token', async () => {
+    const run = await bootstrap('');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/stdin was empty; pipe the token in/);
+  });
+
+  it('a token the LMS refuses exits 2, says it was the given token, and never prints it', async () => {
+    const revoked = await p.sandbox.issueRefreshToken();
+    await p.sandbox.revokeRefreshTokens();
+    for (const [stdin, token, where] of [
+      [`${revoked}\n`, '-', 'on stdin'],
+      [undefined, revoked, 'with --refresh-token'],
+    ] as const) {
+      const run = await bootstrap(stdin, token);
+      expect(run.code).toBe(2);
+      expect(run.stderr).toContain(`the LMS refused the refresh token given ${where}`);
+      expect(run.stderr).not.toMatch(/stored refresh token/);
+      expect(run.stdout + run.stderr).not.toContain(revoked);
+    }
+  });
+
+  it('is refused in client-credentials mode, before anything is sent', async () => {
+    const dir = await tempDir('key');
+    const key = path.join(dir.dir, 'key.pem');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(key, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    try {
+      const run = await bootstrap(undefined, 'some-token', {
+        AUTH_MODE: 'client-credentials',
+        OAUTH_PRIVATE_KEY_FILE: key,
+        OAUTH_KEY_ID: 'k1',
+      });
+      expect(run.code).toBe(2);
+      expect(run.stderr).toMatch(/client credentials need no bootstrap.*--refresh-token does not apply/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+});
