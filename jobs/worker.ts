@@ -147,7 +147,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const session = webLogin
     ? createWebSession({ config, webLogin, redis, breaker, logger: logger.child({ component: 'browser' }) })
     : undefined;
-  const { directory, fetcher } = createBrightspaceAdapter({ lmsUrl: lms.url, tokens, session, logger });
+  const { directory, fetcher } = createBrightspaceAdapter({
+    lmsUrl: lms.url,
+    tokens,
+    session,
+    logger,
+    versionOverrides: lms.versionOverrides,
+  });
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
   const accounting = new BatchAccounting(redis, config.queuePrefix);
   const outage = new OutageClock(redis, config.queuePrefix);

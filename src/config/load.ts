@@ -59,6 +59,8 @@ export interface LmsConfig {
   /** `host[:port]` of `url`: part of every certificate's identity. */
   host: string;
   auth: AuthConfig;
+  /** Valence versions an operator forces (`LP_VERSION`, `BAS_VERSION`); the rest is negotiated. */
+  versionOverrides: { lp?: string; bas?: string };
 }
 
 /** The service user's web login, for the browser session. */
@@ -304,7 +306,14 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
       problems: parsed.error.issues.map((i) => `auth ${i.path.join('.')}: ${i.message}`),
     };
   }
-  return { lms: { kind: raw.LMS, url, host: new URL(url).host, auth: parsed.data }, problems };
+  const versionOverrides = {
+    ...(raw.LP_VERSION ? { lp: raw.LP_VERSION } : {}),
+    ...(raw.BAS_VERSION ? { bas: raw.BAS_VERSION } : {}),
+  };
+  return {
+    lms: { kind: raw.LMS, url, host: new URL(url).host, auth: parsed.data, versionOverrides },
+    problems,
+  };
 }
 
 function missingFor(

@@ -48,6 +48,8 @@ const port = z
   .refine((n) => n >= 1 && n <= 65535, 'expected a TCP port number from 1 to 65535');
 
 const nonEmpty = z.string().min(1, 'must not be empty');
+/** A Valence API version (`1.53`): forces the version instead of negotiating it. */
+const apiVersion = z.string().regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
 
 /** 32 random bytes, base64, as printed by `openssl rand -base64 32`. */
 const secretsKey = z
@@ -126,6 +128,8 @@ export const envSchema = z.object({
   DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
   MAX_PDF_BYTES: positiveInt('bytes: the largest certificate accepted', 2 ** 40).default(50 * 1024 * 1024),
+  LP_VERSION: apiVersion.optional(),
+  BAS_VERSION: apiVersion.optional(),
   LMS_OUTAGE_PAUSE_MINUTES: positiveInt(
     'minutes the LMS may be unreachable before the fleet pauses',
     1440,

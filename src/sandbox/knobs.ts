@@ -32,6 +32,11 @@ export interface SandboxKnobs {
   /** Serve `GET /d2l/api/bas/(v)/issued/certificates/(issuedId)/pdf`; 404 when off. Default false. */
   pdfApi: boolean;
   /**
+   * A tenant newer than the client: `/d2l/api/versions/` offers only `lp` 1.54–1.56 and `bas`
+   * 1.5–1.6, and the routes answer under those versions only. Default false.
+   */
+  newerApiVersions: boolean;
+  /**
    * What a replayed (already used) refresh token does besides failing with `400 invalid_grant`.
    * false (default): nothing — the newer token of the chain keeps working, as IdentityServer's
    * one-time refresh tokens behave. true: the whole grant is revoked (oidc-provider's own reuse
@@ -130,6 +135,7 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   sessionMaxRequests: 0,
   accessTokenTtlSeconds: 3600,
   pdfApi: false,
+  newerApiVersions: false,
   replayRevokesChain: false,
   renderThrottleRate: 0,
   renderThrottleFirst: 0,
@@ -179,6 +185,7 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   sessionMaxRequests: wholeNumber(0),
   accessTokenTtlSeconds: wholeNumber(1),
   pdfApi: flag,
+  newerApiVersions: flag,
   replayRevokesChain: flag,
   renderThrottleRate: rate,
   renderThrottleFirst: wholeNumber(0),

@@ -1,7 +1,7 @@
 import { type NextFunction, type Request, type Response, Router } from 'express';
 import { type FaultInjector, type InjectedStatus, sendPdf } from './faults.ts';
 import { AwardType, type Institution, type IssuedAward, type SandboxUser } from './institution.ts';
-import type { KnobBox } from './knobs.ts';
+import type { KnobBox, SandboxKnobs } from './knobs.ts';
 import type { AuthServer } from './oauth.ts';
 import type { CertificateStore } from './pdf.ts';
 import type { RateLimitBucket } from './rate-limit.ts';
@@ -39,6 +39,13 @@ export const PRODUCTS: readonly ProductVersions[] = [
   { ProductCode: 'lp', LatestVersion: '1.53', SupportedVersions: minorRange(46, 53) },
   { ProductCode: 'le', LatestVersion: '1.94', SupportedVersions: minorRange(80, 94) },
   { ProductCode: 'bas', LatestVersion: '1.4', SupportedVersions: minorRange(0, 4) },
+];
+
+/** The `newerApiVersions` knob: a tenant that has moved past every version certharvest knows. */
+const NEWER_PRODUCTS: readonly ProductVersions[] = [
+  { ProductCode: 'lp', LatestVersion: '1.56', SupportedVersions: minorRange(54, 56) },
+  { ProductCode: 'le', LatestVersion: '1.94', SupportedVersions: minorRange(80, 94) },
+  { ProductCode: 'bas', LatestVersion: '1.6', SupportedVersions: minorRange(5, 6) },
 ];
 
 const MAX_AWARDS_LIMIT = 200;
@@ -86,15 +93,15 @@ export function valenceRouter(deps: ValenceDeps): Router {
   });
 
   router.get('/versions', (_req, res) => {
-    res.json(PRODUCTS);
+    res.json(productsFor(knobs.current));
   });
   router.get('/:product/versions', (req, res) => {
-    const product = PRODUCTS.find((p) => p.ProductCode === req.params.product);
+    const product = productsFor(knobs.current).find((p) => p.ProductCode === req.params.product);
     if (!product) return sendNotFound(res);
     res.json(product);
   });
 
-  const lp = supports('lp');
+  const lp = supports('lp', knobs);
   router.get('/lp/:version/users/whoami', lp, (_req, res) => {
     const me = institution.user(Number(res.locals.accountId));
     if (!me) return sendNotFound(res);
@@ -141,7 +148,7 @@ export function valenceRouter(deps: ValenceDeps): Router {
     return user ? res.json(userData(user, institution)) : sendNotFound(res);
   });
 
-  const bas = supports('bas');
+  const bas = supports('bas', knobs);
   router.get('/bas/:version/issued/users/:userId', bas, (req, res) => {
     const userId = req.params.userId as string;
     const user = /^\d+$/.test(userId) ? institution.user(Number(userId)) : undefined;
@@ -175,10 +182,17 @@ export function valenceRouter(deps: ValenceDeps): Router {
 }
 
 /** An unsupported version in the path is a 404, as for any unknown route. */
-function supports(product: string) {
-  const versions = new Set(PRODUCTS.find((p) => p.ProductCode === product)?.SupportedVersions ?? []);
-  return (req: Request, res: Response, next: NextFunction) =>
-    versions.has(req.params.version as string) ? next() : sendNotFound(res);
+function supports(product: string, knobs: KnobBox) {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const offered =
+      productsFor(knobs.current).find((p) => p.ProductCode === product)?.SupportedVersions ?? [];
+    return offered.includes(req.params.version as string) ? next() : sendNotFound(res);
+  };
+}
+
+/** What the tenant offers: `PRODUCTS`, or only versions newer than certharvest knows. */
+function productsFor(knobs: SandboxKnobs): readonly ProductVersions[] {
+  return knobs.newerApiVersions ? NEWER_PRODUCTS : PRODUCTS;
 }
 
 export function sendErrors(res: Response, status: number, message: string): void {

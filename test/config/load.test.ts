@@ -104,6 +104,23 @@ describe('loadConfig', () => {
     expect(problems.find((p) => p.startsWith('LOG_LEVEL:'))).toMatch(/info/);
   });
 
+  it('takes LP_VERSION and BAS_VERSION as version overrides, and refuses other shapes', () => {
+    const env = {
+      LMS_URL: 'https://lms.example',
+      OAUTH_CLIENT_ID: 'id',
+      OAUTH_CLIENT_SECRET: 'secret',
+      LP_VERSION: '1.60',
+    };
+    const config = loadConfig({ env, envFile: false, needs: ['lms'] });
+    expect(config.lms.versionOverrides).toEqual({ lp: '1.60' });
+    const problems = problemsOf(() =>
+      loadConfig({ env: { ...env, LP_VERSION: 'latest', BAS_VERSION: '1' }, envFile: false, needs: ['lms'] }),
+    );
+    expect(
+      problems.filter((p) => /^(LP|BAS)_VERSION: expected a Valence API version such as 1\.53/.test(p)),
+    ).toHaveLength(2);
+  });
+
   it('never echoes a secret value, even a wrong one', () => {
     const problems = problemsOf(() =>
       loadConfig({ env: { SECRETS_KEY: 'my-very-secret-value' }, envFile: false }),

@@ -4,6 +4,7 @@ import {
   AmbiguousUserError,
   certificatesOnly,
   compareVersions,
+  pickVersions,
   InvalidReferenceError,
   LmsDataError,
   LmsVersionUnsupportedError,
@@ -44,15 +45,65 @@ describe('BrightspaceClient', () => {
     it('says which product has no common version, and asks again after a failure', async () => {
       let answer: unknown = [
         { ProductCode: 'lp', LatestVersion: '1.53' },
-        { ProductCode: 'bas', LatestVersion: '2.0' },
+        { ProductCode: 'bas', LatestVersion: '0.9' },
       ];
       server = await startValence({ 'GET /d2l/api/versions/': (_q, res) => sendJson(res, 200, answer) });
       const { client: c } = client(server);
       const error = await c.negotiateVersions().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(LmsVersionUnsupportedError);
-      expect((error as Error).message).toMatch(/bas API versions 2\.0; this client supports 1\.0–1\.4/);
+      expect((error as Error).message).toMatch(
+        /bas API versions 0\.9; this client supports 1\.0–1\.4 \(set BAS_VERSION to force one\)/,
+      );
       answer = VERSIONS;
       await expect(c.negotiateVersions()).resolves.toEqual({ lp: '1.53', bas: '1.4' });
+    });
+  });
+
+  describe('pickVersions', () => {
+    const tenant = (lp: string[], bas: string[]) => [
+      { ProductCode: 'lp', LatestVersion: lp.at(-1)!, SupportedVersions: lp },
+      { ProductCode: 'bas', LatestVersion: bas.at(-1)!, SupportedVersions: bas },
+    ];
+    it.each([
+      [
+        'the newest both know',
+        tenant(['1.40', '1.53', '1.60'], ['1.2', '1.4']),
+        {},
+        { lp: '1.53', bas: '1.4' },
+        0,
+      ],
+      [
+        'only newer: the oldest above ours, with a warning',
+        tenant(['1.56', '1.54', '1.55'], ['1.6', '1.5']),
+        {},
+        { lp: '1.54', bas: '1.5' },
+        2,
+      ],
+      [
+        'an override the tenant lists',
+        tenant(['1.50', '1.53'], ['1.4']),
+        { lp: '1.50' },
+        { lp: '1.50', bas: '1.4' },
+        0,
+      ],
+      [
+        'an override the tenant does not list: used, with a warning',
+        tenant(['1.53'], ['1.4']),
+        { bas: '1.9' },
+        { lp: '1.53', bas: '1.9' },
+        1,
+      ],
+    ] as const)('%s', (_name, server, overrides, versions, warnings) => {
+      const picked = pickVersions(server, overrides);
+      expect(picked.versions).toEqual(versions);
+      expect(picked.warnings).toHaveLength(warnings);
+    });
+
+    it('names the versions and the variable in its warning', () => {
+      const { warnings } = pickVersions(tenant(['1.54'], ['1.4']));
+      expect(warnings[0]).toMatch(
+        /only lp API versions newer than this client knows \(1\.54; known up to 1\.53\): using 1\.54.*LP_VERSION/,
+      );
     });
   });
 

@@ -110,6 +110,35 @@ describe('a real tenant', () => {
     expect(await partialFiles(p.outputDir)).toEqual([]);
   });
 
+  it('a tenant newer than the client: the oldest newer API version, one warning, every certificate', async () => {
+    p = await startPipeline({ worker: false, knobs: { newerApiVersions: true } });
+    await p.startWorker();
+    const users = studentsWithCertificates(p.sandbox, 4);
+    const { batchId } = await p.submit({ users });
+    expect(await p.waitDone(batchId)).toMatchObject({
+      usersFailed: 0,
+      certsFailed: 0,
+      certsStored: certsOf(p, users).length,
+    });
+    const warnings = p.logs.filter((l) => l.includes('newer than this client knows'));
+    expect(warnings).toHaveLength(2); // lp and bas, once each for the process
+    expect(warnings.join('\n')).toMatch(/using 1\.54[\s\S]*using 1\.5,/);
+  });
+
+  it('LP_VERSION and BAS_VERSION win over the negotiation', async () => {
+    p = await startPipeline({
+      worker: false,
+      knobs: { newerApiVersions: true },
+      env: { LP_VERSION: '1.56', BAS_VERSION: '1.6' },
+    });
+    await p.startWorker();
+    const users = studentsWithCertificates(p.sandbox, 2);
+    const { batchId } = await p.submit({ users });
+    expect(await p.waitDone(batchId)).toMatchObject({ usersFailed: 0, certsFailed: 0 });
+    expect(p.logs.filter((l) => /newer than this client knows|not among/.test(l))).toEqual([]);
+    expect(p.sandbox.stats.routes['GET /d2l/api/bas/:version/issued/users/:userId']).toBeGreaterThan(0);
+  });
+
   it('a redirect to another host is not followed: no cookie leaves the LMS', async () => {
     p = await startPipeline({ worker: false });
     const users = studentsWithCertificates(p.sandbox, 3);

@@ -42,6 +42,7 @@ interface RawOptions {
   sessionMaxRequests?: string;
   accessTokenTtl?: string;
   pdfApi?: boolean;
+  newerApiVersions?: boolean;
   replayRevokesChain?: boolean;
   renderThrottleRate?: string;
   renderThrottleFirst?: string;
@@ -88,6 +89,7 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     )
     .option('--access-token-ttl <s>', 'access token lifetime (default 3600)')
     .option('--pdf-api', 'serve GET .../certificates/(id)/pdf to bearer tokens (default: 404)')
+    .option('--newer-api-versions', 'offer only lp 1.54-1.56 and bas 1.5-1.6 (newer than certharvest knows)')
     .option('--replay-revokes-chain', 'a replayed refresh token also revokes its whole grant')
     .option(
       '--render-throttle-rate <0..1>',
@@ -162,6 +164,7 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('sessionMaxRequests', optionalWhole('--session-max-requests', raw.sessionMaxRequests, 0));
   setIf('accessTokenTtlSeconds', optionalWhole('--access-token-ttl', raw.accessTokenTtl, 1));
   setIf('pdfApi', raw.pdfApi);
+  setIf('newerApiVersions', raw.newerApiVersions);
   setIf('replayRevokesChain', raw.replayRevokesChain);
   setIf('renderThrottleRate', optionalRate('--render-throttle-rate', raw.renderThrottleRate));
   setIf('renderThrottleFirst', optionalWhole('--render-throttle-first', raw.renderThrottleFirst, 0));

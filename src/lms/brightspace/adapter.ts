@@ -5,6 +5,7 @@ import type { PdfResponseFacts } from '../../pdf/index.ts';
 import type { AwardEntry, LmsAdapter } from '../ports.ts';
 import { BrightspaceClient } from './client.ts';
 import type { IssuedAward } from './types.ts';
+import type { ApiVersions } from './versions.ts';
 
 export interface BrightspaceAdapterOptions {
   lmsUrl: string;
@@ -14,6 +15,8 @@ export interface BrightspaceAdapterOptions {
   logger: Logger;
   /** Default: the global fetch (for the reachability probe). */
   fetch?: typeof fetch;
+  /** `LP_VERSION` / `BAS_VERSION`: versions that win over the negotiation. */
+  versionOverrides?: Partial<ApiVersions>;
 }
 
 /** The render URL Brightspace serves certificates at; it needs the web session's cookies. */
@@ -28,6 +31,7 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     baseUrl: options.lmsUrl,
     tokens: options.tokens,
     logger: options.logger.child({ component: 'brightspace' }),
+    ...(options.versionOverrides ? { versionOverrides: options.versionOverrides } : {}),
   });
   const doFetch = options.fetch ?? fetch;
   return {

@@ -40,6 +40,8 @@ export interface BrightspaceClientOptions extends Omit<
   fetch?: typeof fetch;
   /** Use these versions instead of asking `/d2l/api/versions/`. */
   versions?: ApiVersions;
+  /** Versions an operator set (`LP_VERSION`, `BAS_VERSION`): they win over the negotiation. */
+  versionOverrides?: Partial<ApiVersions>;
   /** Timeout of a PDF download. Default 60 000 ms. */
   pdfTimeoutMs?: number;
   /** Largest PDF accepted. Default 50 MiB. */
@@ -60,21 +62,30 @@ export class BrightspaceClient {
   readonly #pdfTimeoutMs: number;
   readonly #maxPdfBytes: number;
   #versions: Promise<ApiVersions> | undefined;
+  readonly #overrides: Partial<ApiVersions>;
+  readonly #logger: Logger;
 
   constructor(options: BrightspaceClientOptions) {
-    const { versions, pdfTimeoutMs, maxPdfBytes, logger, ...http } = options;
+    const { versions, versionOverrides, pdfTimeoutMs, maxPdfBytes, logger, ...http } = options;
+    this.#overrides = versionOverrides ?? {};
+    this.#logger = logger;
     this.#http = new LmsHttpClient({ ...http, logger: logger.child({ component: 'brightspace' }) });
     this.#pdfTimeoutMs = pdfTimeoutMs ?? 60_000;
     this.#maxPdfBytes = maxPdfBytes ?? 50 * 1024 * 1024;
     if (versions) this.#versions = Promise.resolve(versions);
   }
 
-  /** The newest `lp` and `bas` versions both sides support; asked once, then cached. */
+  /**
+   * The `lp` and `bas` versions to call (see `pickVersions`): asked once, then cached; what the
+   * choice needs an operator to know is logged once, as a warning.
+   */
   negotiateVersions(): Promise<ApiVersions> {
     this.#versions ??= (async () => {
       const url = this.#url('/d2l/api/versions/');
       const route = `GET ${url.pathname}`;
-      return pickVersions(parseLms(versionsSchema, await this.#getJson(url), route));
+      const picked = pickVersions(parseLms(versionsSchema, await this.#getJson(url), route), this.#overrides);
+      for (const warning of picked.warnings) this.#logger.warn({ versions: picked.versions }, warning);
+      return picked.versions;
     })().catch((error: unknown) => {
       this.#versions = undefined; // a failed negotiation is asked again next time
       throw error;

@@ -17,27 +17,62 @@ export interface ServerProduct {
   SupportedVersions?: string[] | null | undefined;
 }
 
+/** The versions picked, and what an operator should hear about the choice (once). */
+export interface PickedVersions {
+  versions: ApiVersions;
+  warnings: string[];
+}
+
+const OVERRIDE_VARIABLE: Record<Product, string> = { lp: 'LP_VERSION', bas: 'BAS_VERSION' };
+
 /**
- * Pick, per product, the newest version both sides know. Versions newer than ours are ignored:
- * we cannot know what changed in them.
- * @throws LmsVersionUnsupportedError naming the product and what the server offers
+ * Pick, per product, the version to call:
+ *   - an override (`LP_VERSION`, `BAS_VERSION`) when set, with a warning when the LMS does not
+ *     list it;
+ *   - else the newest version both sides know;
+ *   - else, when the LMS offers only versions newer than ours, its oldest one above ours, with a
+ *     warning: the routes certharvest uses have been stable across versions, and failing every job
+ *     because the tenant upgraded would be worse.
+ * @throws LmsVersionUnsupportedError when the LMS offers only versions older than ours
  */
-export function pickVersions(server: readonly ServerProduct[]): ApiVersions {
+export function pickVersions(
+  server: readonly ServerProduct[],
+  overrides: Partial<ApiVersions> = {},
+): PickedVersions {
+  const warnings: string[] = [];
   const pick = (product: Product): string => {
     const entry = server.find((p) => p.ProductCode.toLowerCase() === product);
-    const offered = entry ? [...(entry.SupportedVersions ?? []), entry.LatestVersion] : [];
-    const common = KNOWN_VERSIONS[product].filter((v) => offered.includes(v));
-    const newest = common.sort(compareVersions).at(-1);
-    if (newest === undefined) {
-      const known = KNOWN_VERSIONS[product];
-      throw new LmsVersionUnsupportedError(
-        `the LMS offers ${product} API versions ${offered.length ? offered.join(', ') : '(none)'}; ` +
-          `this client supports ${known[0]}–${known.at(-1)}`,
-      );
+    const offered = entry ? [...new Set([...(entry.SupportedVersions ?? []), entry.LatestVersion])] : [];
+    const listed = offered.length ? [...offered].sort(compareVersions).join(', ') : '(none)';
+    const override = overrides[product];
+    if (override !== undefined) {
+      if (!offered.includes(override)) {
+        warnings.push(
+          `${OVERRIDE_VARIABLE[product]}=${override} is not among the ${product} versions the LMS offers (${listed}); using it as set`,
+        );
+      }
+      return override;
     }
-    return newest;
+    const known = KNOWN_VERSIONS[product];
+    const newest = known
+      .filter((v) => offered.includes(v))
+      .sort(compareVersions)
+      .at(-1);
+    if (newest !== undefined) return newest;
+    const newer = offered.filter((v) => compareVersions(v, known.at(-1)!) > 0).sort(compareVersions);
+    if (newer[0] !== undefined) {
+      warnings.push(
+        `the LMS offers only ${product} API versions newer than this client knows (${listed}; known up to ${known.at(-1)}): ` +
+          `using ${newer[0]}, the oldest of them. Set ${OVERRIDE_VARIABLE[product]} to choose another.`,
+      );
+      return newer[0];
+    }
+    throw new LmsVersionUnsupportedError(
+      `the LMS offers ${product} API versions ${listed}; this client supports ${known[0]}–${known.at(-1)}` +
+        ` (set ${OVERRIDE_VARIABLE[product]} to force one)`,
+    );
   };
-  return { lp: pick('lp'), bas: pick('bas') };
+  return { versions: { lp: pick('lp'), bas: pick('bas') }, warnings };
 }
 
 /** Numeric compare of `major.minor` (1.10 > 1.9). */
