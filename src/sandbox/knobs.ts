@@ -37,6 +37,11 @@ export interface SandboxKnobs {
    */
   newerApiVersions: boolean;
   /**
+   * The app lacks the scope of the bearer `/pdf` route: it answers 403 "Insufficient scope …
+   * Required: awards:certificate:read" (with `pdfApi` on). Default false.
+   */
+  pdfApiScopeMissing: boolean;
+  /**
    * What a replayed (already used) refresh token does besides failing with `400 invalid_grant`.
    * false (default): nothing — the newer token of the chain keeps working, as IdentityServer's
    * one-time refresh tokens behave. true: the whole grant is revoked (oidc-provider's own reuse
@@ -136,6 +141,7 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   accessTokenTtlSeconds: 3600,
   pdfApi: false,
   newerApiVersions: false,
+  pdfApiScopeMissing: false,
   replayRevokesChain: false,
   renderThrottleRate: 0,
   renderThrottleFirst: 0,
@@ -186,6 +192,7 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   accessTokenTtlSeconds: wholeNumber(1),
   pdfApi: flag,
   newerApiVersions: flag,
+  pdfApiScopeMissing: flag,
   replayRevokesChain: flag,
   renderThrottleRate: rate,
   renderThrottleFirst: wholeNumber(0),

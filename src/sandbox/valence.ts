@@ -169,6 +169,9 @@ export function valenceRouter(deps: ValenceDeps): Router {
   });
   router.get('/bas/:version/issued/certificates/:issuedId/pdf', bas, async (req, res) => {
     if (!knobs.current.pdfApi) return sendNotFound(res);
+    if (knobs.current.pdfApiScopeMissing) {
+      return sendErrors(res, 403, 'Insufficient scope to call this route. Required: awards:certificate:read');
+    }
     const issuedId = req.params.issuedId as string;
     const award = /^\d+$/.test(issuedId) ? institution.issuedAward(Number(issuedId)) : undefined;
     if (!award || award.Award.AwardType !== AwardType.Certificate) return sendNotFound(res);

@@ -125,6 +125,21 @@ describe('a real tenant', () => {
     expect(warnings.join('\n')).toMatch(/using 1\.54[\s\S]*using 1\.5,/);
   });
 
+  it('a /pdf route gated by a scope the app lacks: one warning naming it, every certificate via the web session', async () => {
+    p = await startPipeline({ worker: false, knobs: { pdfApi: true, pdfApiScopeMissing: true } });
+    await p.startWorker();
+    const users = studentsWithCertificates(p.sandbox, 3);
+    const { batchId } = await p.submit({ users });
+    expect(await p.waitDone(batchId)).toMatchObject({
+      certsFailed: 0,
+      certsStored: certsOf(p, users).length,
+    });
+    const warnings = p.logs.filter((l) => l.includes('for want of the scope'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/"awards:certificate:read".*auth bootstrap/);
+    expect(p.sandbox.stats.pdfApi).toBe(0); // nothing came through the route
+  });
+
   it('LP_VERSION and BAS_VERSION win over the negotiation', async () => {
     p = await startPipeline({
       worker: false,

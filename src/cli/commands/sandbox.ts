@@ -43,6 +43,7 @@ interface RawOptions {
   accessTokenTtl?: string;
   pdfApi?: boolean;
   newerApiVersions?: boolean;
+  pdfApiScopeMissing?: boolean;
   replayRevokesChain?: boolean;
   renderThrottleRate?: string;
   renderThrottleFirst?: string;
@@ -90,6 +91,10 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     .option('--access-token-ttl <s>', 'access token lifetime (default 3600)')
     .option('--pdf-api', 'serve GET .../certificates/(id)/pdf to bearer tokens (default: 404)')
     .option('--newer-api-versions', 'offer only lp 1.54-1.56 and bas 1.5-1.6 (newer than certharvest knows)')
+    .option(
+      '--pdf-api-scope-missing',
+      'the bearer /pdf route answers 403 naming the awards:certificate:read scope',
+    )
     .option('--replay-revokes-chain', 'a replayed refresh token also revokes its whole grant')
     .option(
       '--render-throttle-rate <0..1>',
@@ -165,6 +170,7 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('accessTokenTtlSeconds', optionalWhole('--access-token-ttl', raw.accessTokenTtl, 1));
   setIf('pdfApi', raw.pdfApi);
   setIf('newerApiVersions', raw.newerApiVersions);
+  setIf('pdfApiScopeMissing', raw.pdfApiScopeMissing);
   setIf('replayRevokesChain', raw.replayRevokesChain);
   setIf('renderThrottleRate', optionalRate('--render-throttle-rate', raw.renderThrottleRate));
   setIf('renderThrottleFirst', optionalWhole('--render-throttle-first', raw.renderThrottleFirst, 0));

@@ -34,6 +34,8 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     ...(options.versionOverrides ? { versionOverrides: options.versionOverrides } : {}),
   });
   const doFetch = options.fetch ?? fetch;
+  /** The missing-scope warning is said once per process, not once per certificate. */
+  let scopeWarned = false;
   return {
     client,
     directory: {
@@ -73,7 +75,17 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     fetcher: {
       async viaApi(certificate, sink): Promise<PdfResponseFacts | 'unsupported'> {
         const answer = await client.fetchCertificatePdf(certificate.issuedId, sink);
-        if (answer.kind === 'unsupported') return 'unsupported';
+        if (answer.kind === 'unsupported') {
+          if (answer.missingScope !== undefined && !scopeWarned) {
+            scopeWarned = true;
+            options.logger.warn(
+              { status: answer.status, missingScope: answer.missingScope },
+              `the bearer /pdf route answered 403 for want of the scope "${answer.missingScope}": add it to the app's ` +
+                'registration (and OAUTH_SCOPE), then `certharvest auth bootstrap`; downloading through the web session meanwhile',
+            );
+          }
+          return 'unsupported';
+        }
         return { contentType: answer.contentType, contentLength: answer.contentLength };
       },
       async viaBrowser(certificate, sink, log): Promise<PdfResponseFacts> {

@@ -242,6 +242,17 @@ export class BrightspaceClient {
       passStatuses: [501],
     });
     const { status } = response;
+    if (status === 403) {
+      // A 403 here is often the app's scope, not a missing route: say which, when the body tells.
+      const message = await this.#http
+        .bytes(response, route, 16 * 1024)
+        .then((b) => new TextDecoder().decode(b))
+        .catch(() => '');
+      const scope = /scope/i.test(message)
+        ? (/Required:\s*([\w:*.-]+)/i.exec(message)?.[1] ?? 'unknown')
+        : undefined;
+      return { kind: 'unsupported', status, ...(scope ? { missingScope: scope } : {}) };
+    }
     if (PDF_UNSUPPORTED.has(status) || (status >= 300 && status < 400)) {
       await response.body?.cancel().catch(() => undefined);
       return { kind: 'unsupported', status };

@@ -47,7 +47,13 @@ export type ItemResult<T> = { ok: true; value: T } | { ok: false; error: LmsData
  * route or permission".
  */
 export type CertificatePdf =
-  { kind: 'pdf'; contentType: string; contentLength?: number } | { kind: 'unsupported'; status: number };
+  | { kind: 'pdf'; contentType: string; contentLength?: number }
+  | {
+      kind: 'unsupported';
+      status: number;
+      /** A 403 naming the scope the app lacks ("Insufficient scope … Required: x"). */
+      missingScope?: string;
+    };
 
 /** How a batch names a user. */
 export type UserReference =
