@@ -17,7 +17,7 @@ export interface CreateTokenProviderOptions {
   fetch?: typeof fetch;
   /** Redis key prefix. Default: `config.queuePrefix` (`certharvest`). */
   keyPrefix?: string;
-  /** `aud` of a private-key-JWT assertion. Default: the token endpoint URL. */
+  /** `aud` of a private-key-JWT assertion. Default: `OAUTH_ASSERTION_AUD`, else the token endpoint URL. */
   assertionAudience?: string;
   /** Fine-tuning passed on to the provider (refresh margins, lock waits). */
   tuning?: Pick<
@@ -40,7 +40,9 @@ export async function createTokenProvider(options: CreateTokenProviderOptions): 
           method: 'private_key_jwt',
           privateKey: await loadPrivateKey(auth.privateKeyFile),
           keyId: auth.keyId,
-          ...(options.assertionAudience ? { audience: options.assertionAudience } : {}),
+          ...((options.assertionAudience ?? auth.assertionAudience)
+            ? { audience: options.assertionAudience ?? auth.assertionAudience }
+            : {}),
         }
       : { method: 'client_secret_basic', clientSecret: auth.clientSecret };
 

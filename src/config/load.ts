@@ -40,6 +40,8 @@ export const authConfigSchema = z.discriminatedUnion('kind', [
     ...common,
     privateKeyFile: z.string().min(1),
     keyId: z.string().min(1),
+    /** `aud` of the client assertion (`OAUTH_ASSERTION_AUD`); the token URL when absent. */
+    assertionAudience: z.string().min(1).optional(),
   }),
   /** Blackboard Learn client credentials: HTTP Basic `key:secret`. */
   z.object({
@@ -277,6 +279,7 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
         'expected a PEM private key for client-credentials with a private-key JWT',
       ),
       keyId: need(raw.OAUTH_KEY_ID, 'OAUTH_KEY_ID', 'expected the key id (kid) registered in the JWKS'),
+      ...(raw.OAUTH_ASSERTION_AUD ? { assertionAudience: raw.OAUTH_ASSERTION_AUD } : {}),
     };
   } else {
     const clientSecret = need(

@@ -87,6 +87,8 @@ export const envSchema = z.object({
   OAUTH_REFRESH_TOKEN: nonEmpty.optional(),
   OAUTH_PRIVATE_KEY_FILE: existingFile('a PEM private key').optional(),
   OAUTH_KEY_ID: nonEmpty.optional(),
+  /** `aud` of the private-key-JWT client assertion; default: the token URL. */
+  OAUTH_ASSERTION_AUD: nonEmpty.optional(),
   LMS_USERNAME: nonEmpty.optional(),
   LMS_PASSWORD: nonEmpty.optional(),
   LMS_LOGIN_URL: z

@@ -87,6 +87,31 @@ describe('TokenProvider, client-credentials mode', () => {
       expect(h.server.grants[0]?.form.get('scope')).toBe('core:*:*');
       expect((await provider.status()).storeKey).toMatch(new RegExp(`^${h.prefix}:auth:[0-9a-f]{16}$`));
 
+      // OAUTH_ASSERTION_AUD goes into the assertion's aud: this stub accepts only its token URL.
+      const elsewhere = loadConfig({
+        needs: ['lms', 'secrets-key'],
+        envFile: false,
+        env: {
+          LMS_URL: 'https://school.example.edu',
+          AUTH_MODE: 'client-credentials',
+          OAUTH_CLIENT_ID: h.server.clientId,
+          OAUTH_TOKEN_URL: h.server.tokenUrl,
+          OAUTH_PRIVATE_KEY_FILE: keyFile,
+          OAUTH_KEY_ID: 'kid-2',
+          OAUTH_ASSERTION_AUD: 'https://auth.example/other-audience',
+          SECRETS_KEY: randomBytes(32).toString('base64'),
+        },
+      });
+      expect(elsewhere.lms.auth).toMatchObject({ assertionAudience: 'https://auth.example/other-audience' });
+      const refused = await createTokenProvider({
+        config: elsewhere,
+        redis: h.redis,
+        logger: h.logger,
+        keyPrefix: `${h.prefix}-aud`,
+      });
+      await expect(refused.getAccessToken()).rejects.toThrow();
+      expect(h.server.grants.at(-1)?.outcome).not.toBe('issued');
+
       await writeFile(keyFile, 'not a key');
       await expect(loadPrivateKey(keyFile)).rejects.toThrow(
         /OAUTH_PRIVATE_KEY_FILE.*expected a PEM private key/,
