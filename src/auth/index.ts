@@ -12,7 +12,7 @@ export {
 } from './errors.ts';
 export { createTokenProvider, type CreateTokenProviderOptions } from './from-config.ts';
 export { assertSecureUrl, isLoopbackUrl } from './loopback.ts';
-export { importPrivateKeyPem, loadPrivateKey } from './private-key.ts';
+export { importPrivateKeyPem, loadPrivateKey, publicJwks } from './private-key.ts';
 export { RedisLock, type RedisLockOptions } from './redis-lock.ts';
 export { SealedBox } from './sealed-box.ts';
 export {

@@ -5,6 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from '../pipeline/harness.ts';
@@ -68,5 +69,51 @@ describe('auth bootstrap --refresh-token', () => {
     } finally {
       await dir.cleanup();
     }
+  });
+});
+
+describe('auth jwks', () => {
+  it.each([
+    ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'RS256'],
+    ['EC P-256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ES256'],
+    ['Ed25519', () => generateKeyPairSync('ed25519').privateKey, 'EdDSA'],
+  ] as const)(
+    'prints the public JWKS of a %s key: a JWT it signs verifies against it',
+    async (_kind, make, alg) => {
+      const dir = await tempDir('jwks');
+      const keyFile = path.join(dir.dir, 'key.pem');
+      const privateKey = make();
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      await writeFile(keyFile, pem);
+      try {
+        const run = await runCli(['auth', 'jwks'], {
+          ...p.env,
+          AUTH_MODE: 'client-credentials',
+          OAUTH_PRIVATE_KEY_FILE: keyFile,
+          OAUTH_KEY_ID: 'kid-7',
+          LOG_LEVEL: 'warn',
+        });
+        expect(run.stderr).toBe('');
+        expect(run.code).toBe(0);
+        const jwks = JSON.parse(run.stdout) as { keys: Record<string, unknown>[] };
+        expect(jwks.keys).toHaveLength(1);
+        expect(jwks.keys[0]).toMatchObject({ kid: 'kid-7', use: 'sig', alg });
+        expect(jwks.keys[0]).not.toHaveProperty('d'); // never the private part
+        const jwt = await new SignJWT({ sub: 'client' })
+          .setProtectedHeader({ alg, kid: 'kid-7' })
+          .setIssuedAt()
+          .setExpirationTime('1m')
+          .sign(privateKey);
+        await expect(jwtVerify(jwt, createLocalJWKSet(jwks as never))).resolves.toBeTruthy();
+      } finally {
+        await dir.cleanup();
+      }
+    },
+  );
+
+  it('says it does not apply to a client-secret configuration (exit 2)', async () => {
+    const run = await runCli(['auth', 'jwks'], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/auth jwks is for AUTH_MODE=client-credentials on Brightspace/);
   });
 });

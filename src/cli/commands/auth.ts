@@ -3,10 +3,12 @@ import { Command } from 'commander';
 import {
   beginAuthorization,
   createTokenProvider,
+  publicJwks,
   ReauthRequiredError,
   type TokenProvider,
   type TokenStatus,
 } from '../../auth/index.ts';
+import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import type { FleetBreaker, PauseRecord } from '../../fleet/index.ts';
 import { openContext } from '../context.ts';
@@ -157,6 +159,34 @@ A token the LMS refuses exits 2 and says it was the token given.`,
       } finally {
         await close();
       }
+    });
+
+  auth
+    .command('jwks')
+    .description("print the public JWKS of OAUTH_PRIVATE_KEY_FILE, for the app's registration")
+    .addHelpText(
+      'after',
+      `
+For AUTH_MODE=client-credentials on Brightspace (a private-key JWT). The key's
+public half, with kid OAUTH_KEY_ID, use "sig" and its alg (RS256, ES256,
+ES384 or EdDSA). Never prints the private key.
+
+Examples:
+  # paste into D2L's registration form:
+  certharvest auth jwks
+  # or serve it at the JWKS URL you register:
+  certharvest auth jwks > /var/www/jwks.json`,
+    )
+    .action(async () => {
+      const config = loadConfig({ needs: ['lms'] });
+      const auth = config.lms.auth;
+      if (auth.kind !== 'private-key-jwt') {
+        throw new UsageError(
+          'auth jwks is for AUTH_MODE=client-credentials on Brightspace (a private-key JWT); ' +
+            `this configuration authenticates the client with ${auth.kind === 'refresh-token' ? 'a client secret' : 'HTTP Basic key:secret'}`,
+        );
+      }
+      console.log(JSON.stringify(await publicJwks(auth.privateKeyFile, auth.keyId), null, 2));
     });
 
   registerAuthSessionCommand(auth);
