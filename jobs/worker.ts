@@ -90,7 +90,7 @@ export function createWebSession(options: {
   const { config, webLogin, redis, breaker, logger } = options;
   const store = new SessionStore({
     redis,
-    box: SealedBox.fromSecret(config.secretsKey),
+    box: SealedBox.fromSecret(config.secretsKey, config.secretsKeyPrevious),
     host: config.lms.host,
     keyPrefix: config.queuePrefix,
   });

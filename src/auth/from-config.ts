@@ -10,7 +10,8 @@ import { TokenStore } from './token-store.ts';
 
 export interface CreateTokenProviderOptions {
   /** The parsed config, with the LMS and SECRETS_KEY guaranteed (`loadConfig({ needs: ['lms', 'secrets-key'] })`). */
-  config: Pick<ConfigWith<'lms' | 'secrets-key'>, 'lms' | 'secretsKey' | 'queuePrefix'>;
+  config: Pick<ConfigWith<'lms' | 'secrets-key'>, 'lms' | 'secretsKey' | 'queuePrefix'> &
+    Partial<Pick<ConfigWith<'lms' | 'secrets-key'>, 'secretsKeyPrevious'>>;
   redis: Redis;
   logger: Logger;
   /** Default: the global fetch. */
@@ -48,7 +49,7 @@ export async function createTokenProvider(options: CreateTokenProviderOptions): 
 
   const store = new TokenStore({
     redis: options.redis,
-    box: SealedBox.fromSecret(secretsKey),
+    box: SealedBox.fromSecret(secretsKey, options.config.secretsKeyPrevious),
     host: lms.host,
     clientId: auth.clientId,
     keyPrefix: options.keyPrefix ?? queuePrefix,

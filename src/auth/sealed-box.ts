@@ -16,18 +16,27 @@ const KEY_BYTES = 32;
  */
 export class SealedBox {
   readonly #key: Buffer;
+  /** Keys of before a rotation: values still open with them; nothing is sealed with them. */
+  readonly #previous: Buffer[];
 
-  /** @param key exactly 32 bytes */
-  constructor(key: Uint8Array) {
-    if (key.length !== KEY_BYTES) {
-      throw new SealedBoxError(`SECRETS_KEY must be ${KEY_BYTES} bytes, got ${key.length}`);
+  /** @param key exactly 32 bytes; `previous`, the same, for values sealed before a rotation */
+  constructor(key: Uint8Array, previous: readonly Uint8Array[] = []) {
+    for (const k of [key, ...previous]) {
+      if (k.length !== KEY_BYTES) {
+        throw new SealedBoxError(`SECRETS_KEY must be ${KEY_BYTES} bytes, got ${k.length}`);
+      }
     }
     this.#key = Buffer.from(key);
+    this.#previous = previous.map((k) => Buffer.from(k));
   }
 
-  /** From `SECRETS_KEY` (32 random bytes, base64), as `config.secretsKey` holds it. */
-  static fromSecret(secretsKey: Secret): SealedBox {
-    return new SealedBox(Buffer.from(secretsKey.reveal(), 'base64'));
+  /**
+   * From `SECRETS_KEY` (32 random bytes, base64), as `config.secretsKey` holds it, and
+   * `SECRETS_KEY_PREVIOUS` when a rotation is under way: read with either, write with the new.
+   */
+  static fromSecret(secretsKey: Secret, previous?: Secret): SealedBox {
+    const bytes = (s: Secret) => Buffer.from(s.reveal(), 'base64');
+    return new SealedBox(bytes(secretsKey), previous ? [bytes(previous)] : []);
   }
 
   seal(plaintext: string | Uint8Array, context: string): string {
@@ -51,17 +60,22 @@ export class SealedBox {
     const iv = packed.subarray(0, IV_BYTES);
     const tag = packed.subarray(IV_BYTES, IV_BYTES + TAG_BYTES);
     const ciphertext = packed.subarray(IV_BYTES + TAG_BYTES);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#key, iv);
-      decipher.setAAD(Buffer.from(context, 'utf8'));
-      decipher.setAuthTag(tag);
-      return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
-    } catch (cause) {
-      throw new SealedBoxError(
-        'sealed value does not open: it was sealed with another SECRETS_KEY or for another context, or it was modified',
-        { cause },
-      );
+    let failure: unknown;
+    for (const key of [this.#key, ...this.#previous]) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv);
+        decipher.setAAD(Buffer.from(context, 'utf8'));
+        decipher.setAuthTag(tag);
+        return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+      } catch (cause) {
+        failure ??= cause;
+      }
     }
+    throw new SealedBoxError(
+      'sealed value does not open: it was sealed with another SECRETS_KEY or for another context, or it was modified ' +
+        '(after a key rotation, set the old key as SECRETS_KEY_PREVIOUS)',
+      { cause: failure },
+    );
   }
 
   openString(sealed: string, context: string): string {

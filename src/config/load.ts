@@ -107,6 +107,8 @@ export interface Config {
   /** Absolute path. */
   outputDir: string;
   secretsKey: Secret | undefined;
+  /** `SECRETS_KEY_PREVIOUS`: read-only, for values sealed before a key rotation. */
+  secretsKeyPrevious: Secret | undefined;
   chromiumPath: string | undefined;
   board: BoardConfig;
   logLevel: LogLevel;
@@ -219,6 +221,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
     secretsKey: secret(raw.SECRETS_KEY),
+    secretsKeyPrevious: secret(raw.SECRETS_KEY_PREVIOUS),
     chromiumPath: raw.CHROMIUM_PATH ?? (existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : undefined),
     board: {
       user: raw.BOARD_USER,

@@ -117,6 +117,8 @@ export const envSchema = z.object({
     .default('auto'),
   OUTPUT_DIR: nonEmpty.default('./certificates'),
   SECRETS_KEY: secretsKey.optional(),
+  /** The key before a rotation: sealed values are still read with it, and written with SECRETS_KEY. */
+  SECRETS_KEY_PREVIOUS: secretsKey.optional(),
   CHROMIUM_PATH: existingFile('the Chromium executable, e.g. /usr/bin/chromium').optional(),
   BOARD_USER: nonEmpty.optional(),
   BOARD_PASSWORD: nonEmpty.optional(),
@@ -146,6 +148,7 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'OAUTH_REFRESH_TOKEN',
   'LMS_PASSWORD',
   'SECRETS_KEY',
+  'SECRETS_KEY_PREVIOUS',
   'BOARD_PASSWORD',
   'REDIS_URL',
   'LMS_TOTP_SECRET',

@@ -22,6 +22,22 @@ describe('SealedBox', () => {
     expect(new SealedBox(key).openString(sealed, 'c')).toBe('x');
   });
 
+  it('rotates keys: reads with SECRETS_KEY_PREVIOUS, writes with the new SECRETS_KEY', () => {
+    const oldKey = randomBytes(32).toString('base64');
+    const newKey = randomBytes(32).toString('base64');
+    const sealedBefore = SealedBox.fromSecret(new Secret(oldKey)).seal('token-a', 'c');
+    const rotating = SealedBox.fromSecret(new Secret(newKey), new Secret(oldKey));
+    expect(rotating.openString(sealedBefore, 'c')).toBe('token-a');
+    const sealedAfter = rotating.seal('token-b', 'c');
+    // Written with the new key only: it opens without the old one, and not with the old one alone.
+    expect(SealedBox.fromSecret(new Secret(newKey)).openString(sealedAfter, 'c')).toBe('token-b');
+    expect(() => SealedBox.fromSecret(new Secret(oldKey)).open(sealedAfter, 'c')).toThrow(SealedBoxError);
+    // Without the previous key the old value does not open, and the error says what to set.
+    expect(() => SealedBox.fromSecret(new Secret(newKey)).open(sealedBefore, 'c')).toThrow(
+      /SECRETS_KEY_PREVIOUS/,
+    );
+  });
+
   it('refuses another key, another context, modified bytes and garbage', () => {
     const sealed = box.seal('secret', 'key-a');
     expect(() => new SealedBox(randomBytes(32)).open(sealed, 'key-a')).toThrow(SealedBoxError);

@@ -13,7 +13,7 @@ async function openSessionStore() {
   const { config, redis } = ctx;
   const store = new SessionStore({
     redis,
-    box: SealedBox.fromSecret(config.secretsKey),
+    box: SealedBox.fromSecret(config.secretsKey, config.secretsKeyPrevious),
     host: config.lms.host,
     keyPrefix: config.queuePrefix,
   });
