@@ -49,7 +49,7 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
   const swept = await ctx.store.sweepPartials();
   if (swept > 0) log.info({ swept }, 'removed partial files left by a stopped worker');
 
-  const tokenWorks = await checkToken(ctx, log);
+  const token = await checkToken(ctx, log);
 
   if (ctx.session) {
     try {
@@ -78,22 +78,27 @@ export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> 
   const pause = await ctx.breaker.current();
   if (!pause) return;
   log.warn({ pauseReason: pause.reason }, `the fleet is paused (${pause.reason}): ${pause.message}`);
-  const gone: PauseReason[] = ['SECRETS_KEY_MISMATCH', 'OUTPUT_UNAVAILABLE'];
-  if (tokenWorks) gone.push('AUTH_REFRESH_REFUSED', 'AUTH_CLIENT_REJECTED');
+  const gone: PauseReason[] = ['OUTPUT_UNAVAILABLE'];
+  if (token !== 'sealed-shut') gone.push('SECRETS_KEY_MISMATCH');
+  if (token === 'works') gone.push('AUTH_REFRESH_REFUSED', 'AUTH_CLIENT_REJECTED');
   if (ctx.session) gone.push('BROWSER_UNAVAILABLE');
   if (loginWorks) gone.push('LOGIN_REFUSED');
   if (await ctx.breaker.resumeIf(gone, 'startup')) log.warn('the cause of the pause is gone: fleet resumed');
 }
 
-/** @returns whether a token was obtained (false: the token is dead and the fleet is paused for it). */
-async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<boolean> {
+/**
+ * @returns 'works' when a token was obtained; 'dead' when the token is refused and 'sealed-shut'
+ * when the store does not open with this SECRETS_KEY, the fleet paused for either (never a crash
+ * loop: the worker starts, paused, and the fix resumes it).
+ */
+async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<'works' | 'dead' | 'sealed-shut'> {
   try {
     await ctx.tokens.status();
   } catch (err) {
     if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
-      throw new ConfigError([
-        `SECRETS_KEY: the token store does not open with this key (${err.message}); use the key that sealed it, or run \`certharvest auth bootstrap\` to start a new store`,
-      ]);
+      const d = decide(err);
+      if (d.action === 'pause') await ctx.breaker.trip(d);
+      return 'sealed-shut';
     }
     throw err;
   }
@@ -101,7 +106,7 @@ async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<boolea
   for (let attempt = 1; ; attempt++) {
     try {
       await ctx.tokens.getAccessToken();
-      return true;
+      return 'works';
     } catch (err) {
       if (err instanceof ReauthRequiredError) {
         if (err.reason === 'not-bootstrapped') {
@@ -112,7 +117,7 @@ async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<boolea
         // The token died while nobody watched: start, paused, and resume once a new one is imported.
         const d = decide(err);
         if (d.action === 'pause') await ctx.breaker.trip(d);
-        return false;
+        return 'dead';
       }
       if (err instanceof TokenRequestRejectedError) {
         throw new ConfigError([

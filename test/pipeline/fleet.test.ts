@@ -3,6 +3,7 @@
  * settle from job outcomes whatever ends a job, waits cost no attempt, and conditions that hit
  * every job pause the fleet instead of failing jobs one by one.
  */
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker } from '../../jobs/worker.ts';
@@ -155,6 +156,42 @@ describe('the fleet breaker', () => {
     });
     expect(await failedJobs(p)).toBe(0);
   }, 120_000);
+
+  it('a token store sealed with another SECRETS_KEY: the worker starts paused (no crash loop); the right key resumes', async () => {
+    p = await startPipeline({ worker: false });
+    await p.startWorker();
+    const first = await p.submit({ users: studentsWithCertificates(p.sandbox, 1) });
+    await p.waitDone(first.batchId); // the token store is now sealed with the pipeline's key
+    await p.worker.stop(2_000);
+    const { logger } = captureLogger('warn');
+    const wrongKey = { ...p.config, secretsKey: new Secret(randomBytes(32).toString('base64')) };
+    const paused = await startWorker({
+      config: wrongKey,
+      logger,
+      redis: p.redis,
+      checks: true,
+      tuning: TEST_TUNING,
+    });
+    extra.push({ stop: () => paused.stop(2_000) });
+    expect(await p.breaker.current()).toMatchObject({
+      reason: 'SECRETS_KEY_MISMATCH',
+      fix: expect.stringMatching(/SECRETS_KEY/),
+    });
+    expect(await p.queues.download.isPaused()).toBe(true);
+    await paused.stop(2_000);
+
+    const right = await startWorker({
+      config: p.config,
+      logger,
+      redis: p.redis,
+      checks: true,
+      tuning: TEST_TUNING,
+    });
+    extra.push({ stop: () => right.stop(2_000) });
+    expect(await p.breaker.current()).toBeNull();
+    const { batchId } = await p.submit({ users: studentsWithCertificates(p.sandbox, 2) });
+    expect(await p.waitDone(batchId)).toMatchObject({ certsFailed: 0, usersFailed: 0 });
+  });
 
   it('pauses on a refused password after one post, and a restart with the right one resumes it', async () => {
     p = await startPipeline({ env: { LMS_PASSWORD: 'not-the-password' } });
