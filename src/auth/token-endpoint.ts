@@ -176,6 +176,19 @@ export class TokenEndpoint {
         { cause },
       );
     }
+    if (cause instanceof oauth.WWWAuthenticateChallengeError) {
+      // A 401 with `WWW-Authenticate` (client authentication failed): the error is in the challenge.
+      const challenge = cause.cause[0];
+      const error = challenge?.parameters.error ?? 'invalid_client';
+      const description = challenge?.parameters.error_description;
+      return new TokenRequestRejectedError(
+        cause.status,
+        error,
+        `token endpoint refused the ${grant} request (${cause.status} ${error}${description ? `: ${description.slice(0, 200)}` : ''}); ` +
+          hintFor(error, grant),
+        { cause },
+      );
+    }
     if (response.ok) {
       // A 200 we cannot read. Retryable: a proxy hiccup is likelier than a broken server.
       return new TokenEndpointUnavailableError(
@@ -199,8 +212,11 @@ function clientAuthFor(auth: ClientAuthentication, tokenUrl: string): oauth.Clie
   return oauth.PrivateKeyJwt(
     { key: auth.privateKey, ...(auth.keyId ? { kid: auth.keyId } : {}) },
     {
-      [oauth.modifyAssertion]: (_header, payload) => {
+      [oauth.modifyAssertion]: (header, payload) => {
         payload.aud = audience;
+        // oauth4webapi names Ed25519 signatures with the newer fully-specified `Ed25519`; the JWKS
+        // we publish (and most servers) say `EdDSA`, the same signature.
+        if (header.alg === 'Ed25519') header.alg = 'EdDSA';
       },
     },
   );

@@ -146,6 +146,11 @@ export interface LoadConfigOptions<N extends ConfigNeed = never> {
 
 const BRIGHTSPACE_TOKEN_URL = 'https://auth.brightspace.com/core/connect/token';
 const BRIGHTSPACE_AUTHORIZE_URL = 'https://auth.brightspace.com/oauth2/auth';
+/**
+ * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing
+ * and the bearer `/pdf` route (scope names as transcribed from D2L's table; docs/auth.md).
+ */
+export const BRIGHTSPACE_SCOPE = 'core:*:* users:userdata:read awards:issued:read awards:certificate:read';
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
 /** Read the environment (and `.env`) once, validate it, and return the typed config. */
@@ -262,14 +267,17 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
     'OAUTH_CLIENT_ID',
     'expected the OAuth2 client id of the registered app',
   );
-  const scope = raw.OAUTH_SCOPE ?? (blackboard ? '' : 'core:*:*');
+  const scope = raw.OAUTH_SCOPE ?? (blackboard ? '' : BRIGHTSPACE_SCOPE);
   const tokenUrl =
     raw.OAUTH_TOKEN_URL ?? (blackboard ? bbOauth && `${bbOauth}/token` : BRIGHTSPACE_TOKEN_URL);
   const authorizeUrl =
     raw.OAUTH_AUTHORIZE_URL ??
     (blackboard ? bbOauth && `${bbOauth}/authorizationcode` : BRIGHTSPACE_AUTHORIZE_URL);
   let auth: unknown;
-  if (mode === 'client-credentials' && !blackboard) {
+  // Brightspace's client credentials use a private-key JWT; a client secret (HTTP Basic) is for
+  // Learn, or for an authorization server in front of the LMS that takes one.
+  const privateKeyJwt = !blackboard && (raw.OAUTH_PRIVATE_KEY_FILE !== undefined || !raw.OAUTH_CLIENT_SECRET);
+  if (mode === 'client-credentials' && privateKeyJwt) {
     auth = {
       kind: 'private-key-jwt',
       mode,

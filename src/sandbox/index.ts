@@ -27,7 +27,14 @@ export {
   type SandboxUserRole,
 } from './institution.ts';
 export { fromBasDate, toBasDate } from './dates.ts';
-export { APP_SCOPES, AUTHORIZE_PATH, DEFAULT_SCOPE, TOKEN_PATH } from './oauth.ts';
+export {
+  APP_SCOPES,
+  AUTHORIZE_PATH,
+  DEFAULT_SCOPE,
+  JWT_CLIENT_ID,
+  SANDBOX_HTTPS_REDIRECT_URI,
+  TOKEN_PATH,
+} from './oauth.ts';
 export { PRODUCTS } from './valence.ts';
 export { SECURE_SESSION_COOKIE, SESSION_COOKIE } from './web-sessions.ts';
 export { IDP_LOGIN_PATH, PROCESS_LOGIN_PATH, TERMS_PATH, TWO_FACTOR_PATH } from './html.ts';

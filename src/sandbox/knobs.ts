@@ -29,6 +29,11 @@ export interface SandboxKnobs {
   sessionMaxRequests: number;
   /** Lifetime of new access tokens, in seconds. Default 3600. */
   accessTokenTtlSeconds: number;
+  /**
+   * A refresh token not used for this many seconds expires (a tenant's disuse limit; each rotation
+   * starts a new one). Default 2592000 (30 days).
+   */
+  refreshTokenDisuseSeconds: number;
   /** Serve `GET /d2l/api/bas/(v)/issued/certificates/(issuedId)/pdf`; 404 when off. Default false. */
   pdfApi: boolean;
   /**
@@ -139,6 +144,7 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   sessionIdleSeconds: 1800,
   sessionMaxRequests: 0,
   accessTokenTtlSeconds: 3600,
+  refreshTokenDisuseSeconds: 30 * 24 * 60 * 60,
   pdfApi: false,
   newerApiVersions: false,
   pdfApiScopeMissing: false,
@@ -190,6 +196,7 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   sessionIdleSeconds: wholeNumber(1),
   sessionMaxRequests: wholeNumber(0),
   accessTokenTtlSeconds: wholeNumber(1),
+  refreshTokenDisuseSeconds: wholeNumber(1),
   pdfApi: flag,
   newerApiVersions: flag,
   pdfApiScopeMissing: flag,

@@ -96,6 +96,11 @@ export class OAuthStore {
     return revoked;
   }
 
+  /** A client oidc-provider was not configured with (it asks the adapter for unknown ids). */
+  putClient(clientId: string, metadata: AdapterPayload): void {
+    this.#entries.set(`Client:${clientId}`, { payload: metadata, expiresAt: Infinity });
+  }
+
   #get(k: string): AdapterPayload | undefined {
     const entry = this.#entries.get(k);
     if (!entry) return undefined;

@@ -14,13 +14,13 @@ export const AUTHORIZE_PATH = '/oauth2/auth';
 export const TOKEN_PATH = '/core/connect/token';
 export const INTERACTION_PATH = '/oauth2/interaction';
 
-/** What the worker asks for by default (src/config); `core:*:*` appears in D2L's samples. */
-export const DEFAULT_SCOPE = 'core:*:*';
+/** What the worker asks for by default (src/config/load.ts, `OAUTH_SCOPE`). */
+export const DEFAULT_SCOPE = 'core:*:* users:userdata:read awards:issued:read awards:certificate:read';
 
 /**
- * The scopes the sandbox's one registered app may be granted. [I] The sandbox does not check a
- * token's scope per route: which scope covers the Awards routes is not verified (§1.4), so
- * `core:*:*` alone is enough here.
+ * The scopes the sandbox's apps may be granted. [I] Only the bearer `/pdf` route checks a scope
+ * (`awards:certificate:read`, as D2L's scope table is transcribed); which scope covers the other
+ * Awards routes is not verified (§1.4), so `core:*:*` is enough for them here.
  */
 export const APP_SCOPES: readonly string[] = [
   'core:*:*',
@@ -36,10 +36,21 @@ export const APP_SCOPES: readonly string[] = [
 const OIDC_SCOPES = new Set(['openid', 'offline_access']);
 const DAY = 24 * 60 * 60;
 
+/**
+ * A redirect URI registered the way real Brightspace demands (HTTPS only): for paste-mode
+ * bootstraps (`auth bootstrap --redirect-uri … --paste`). Nothing listens there.
+ */
+export const SANDBOX_HTTPS_REDIRECT_URI = 'https://certharvest.example.edu/oauth/callback';
+
+/** The client id of the private-key-JWT client registered with `registerJwtClient`. */
+export const JWT_CLIENT_ID = 'certharvest-sandbox-jwt';
+
 export interface AuthServerOptions {
   /** The sandbox's base URL, which is also the issuer. */
   issuer: string;
   institution: Institution;
+  /** The account a client-credentials token acts as (Brightspace: the app's service user). */
+  serviceAccountId: string;
   knobs: KnobBox;
   stats: SandboxStats;
 }
@@ -53,6 +64,13 @@ export interface AccessTokenInfo {
 export interface AuthServer {
   readonly clientId: string;
   readonly clientSecret: string;
+  /** A client-credentials client authenticated with HTTP Basic `key:secret` (Learn's way). */
+  readonly basicClient: { clientId: string; clientSecret: string };
+  /**
+   * Register (or replace) the private-key-JWT client-credentials client with this public JWKS,
+   * as an admin pasting `certharvest auth jwks` into the registration form. Returns its client id.
+   */
+  registerJwtClient(jwks: { keys: readonly object[] }): string;
   /** The resource indicator (audience) of every access token: the Valence API. */
   readonly resource: string;
   /** Whether oidc-provider answers this path. */
@@ -79,6 +97,11 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   const { Provider, errors } = await loadOidcProvider();
   const clientId = 'certharvest-sandbox';
   const clientSecret = randomBytes(24).toString('base64url');
+  const basicClient = {
+    clientId: 'certharvest-sandbox-service',
+    clientSecret: randomBytes(24).toString('base64url'),
+  };
+  const serviceClients = new Set([basicClient.clientId, JWT_CLIENT_ID]);
   const resource = `${issuer}/d2l/api`;
   const store = new OAuthStore({
     onRefreshTokenReplay: () => stats.replayRejections++,
@@ -95,13 +118,29 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
         // "native" is what makes oidc-provider accept a loopback redirect on any port
         // (RFC 8252 §7.3), which `certharvest auth bootstrap` needs for its local callback.
         application_type: 'native',
-        redirect_uris: ['http://127.0.0.1/callback', 'http://localhost/callback', 'http://[::1]/callback'],
+        redirect_uris: [
+          'http://127.0.0.1/callback',
+          'http://localhost/callback',
+          'http://[::1]/callback',
+          SANDBOX_HTTPS_REDIRECT_URI,
+        ],
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
         token_endpoint_auth_method: 'client_secret_basic',
       },
+      {
+        client_id: basicClient.clientId,
+        client_secret: basicClient.clientSecret,
+        client_name: 'certharvest (sandbox, client credentials with a secret)',
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
     ],
-    clientAuthMethods: ['client_secret_basic'],
+    // The private-key-JWT client is not listed: its JWKS comes later (registerJwtClient), so it
+    // lives in the store, where oidc-provider looks for clients it was not configured with.
+    clientAuthMethods: ['client_secret_basic', 'private_key_jwt'],
     responseTypes: ['code'],
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     jwks: { keys: [await signingKey()] },
@@ -109,6 +148,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       institution.user(Number(sub)) ? { accountId: sub, claims: async () => ({ sub }) } : undefined,
     features: {
       devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
       revocation: { enabled: true },
       // Brightspace scopes (`core:*:*`) are not OIDC scopes: oidc-provider only puts non-OIDC
       // scopes in access tokens through a resource server. Every request gets the Valence API
@@ -159,7 +199,8 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       IdToken: 3600,
       Interaction: 600,
       Session: DAY,
-      RefreshToken: 30 * DAY,
+      // Each rotation issues a token with a fresh lifetime: this is a disuse limit, as on tenants.
+      RefreshToken: () => knobs.current.refreshTokenDisuseSeconds,
       Grant: 365 * DAY,
     },
     clientBasedCORS: () => false,
@@ -192,12 +233,31 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     handle: async (req, res) => {
       await callback(req, res);
     },
+    basicClient,
+    registerJwtClient: (jwks) => {
+      store.putClient(JWT_CLIENT_ID, {
+        client_id: JWT_CLIENT_ID,
+        client_name: 'certharvest (sandbox, client credentials with a private-key JWT)',
+        redirect_uris: [],
+        grant_types: ['client_credentials'],
+        response_types: [],
+        token_endpoint_auth_method: 'private_key_jwt',
+        jwks: { keys: [...jwks.keys] },
+      });
+      return JWT_CLIENT_ID;
+    },
     verifyAccessToken: async (value) => {
-      const token = await provider.AccessToken.find(value);
-      if (!token || token.isExpired || token.clientId !== clientId) return undefined;
+      const user = await provider.AccessToken.find(value);
+      // Client-credentials tokens act as the app's service user (D2L: the user the app runs as).
+      const service = user ? undefined : await provider.ClientCredentials.find(value);
+      const token = user ?? service;
+      if (!token || token.isExpired) return undefined;
+      const known = user ? token.clientId === clientId : serviceClients.has(token.clientId ?? '');
+      if (!known) return undefined;
       const audience = Array.isArray(token.aud) ? token.aud : [token.aud];
       if (!audience.includes(resource)) return undefined;
-      return { accountId: token.accountId, scope: token.scope ?? '' };
+      const accountId = user ? user.accountId : options.serviceAccountId;
+      return { accountId, scope: token.scope ?? '' };
     },
     issueRefreshToken: async (accountId) => {
       const client = await provider.Client.find(clientId);

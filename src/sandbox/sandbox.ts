@@ -28,6 +28,8 @@ export interface SandboxOptions {
   usersPageSize?: number;
   /** Initial knob values; defaults in `DEFAULT_KNOBS`. */
   knobs?: Partial<SandboxKnobs>;
+  /** Register the private-key-JWT client with this public JWKS at start (see `registerJwtClient`). */
+  clientJwks?: { keys: readonly object[] };
 }
 
 export interface RevokeOptions {
@@ -62,6 +64,17 @@ export interface Sandbox {
   readonly institution: Institution;
   /** The exact bytes served for a certificate (render URL and `/pdf`). Rejects for badges. */
   certificatePdf(issuedId: number): Promise<Uint8Array>;
+  /**
+   * A client-credentials client authenticated with HTTP Basic `key:secret` (Blackboard Learn's
+   * way); its tokens act as the service user. Use with `AUTH_MODE=client-credentials`.
+   */
+  readonly basicClient: { readonly clientId: string; readonly clientSecret: string };
+  /**
+   * Register (or replace) the client-credentials client that authenticates with a private-key JWT
+   * (Brightspace's way), with the public JWKS an admin would paste into the registration form
+   * (`certharvest auth jwks`). Returns its client id; its tokens act as the service user.
+   */
+  registerJwtClient(jwks: { keys: readonly object[] }): string;
   /** A fresh refresh token for the service user, on a grant of its own (its own rotation chain). */
   issueRefreshToken(): Promise<string>;
   /**
@@ -108,7 +121,14 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     throw err;
   });
   try {
-    const auth = await createAuthServer({ issuer: http.url, institution, knobs, stats });
+    const auth = await createAuthServer({
+      issuer: http.url,
+      institution,
+      knobs,
+      stats,
+      serviceAccountId: String(institution.serviceUser.UserId),
+    });
+    if (options.clientJwks) auth.registerJwtClient(options.clientJwks);
     const faults = new FaultInjector(knobs, stats, institution.seed);
     const sessions = new WebSessionStore(knobs, stats);
     http.setHandler(
@@ -156,6 +176,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       institution,
       certificatePdf: async (issuedId) => (await certificates.get(issuedId)).slice(),
       issueRefreshToken: () => auth.issueRefreshToken(serviceAccount),
+      basicClient: auth.basicClient,
+      registerJwtClient: (jwks) => auth.registerJwtClient(jwks),
       revokeRefreshTokens: async (revokeOptions = {}) =>
         auth.revokeRefreshTokens({ accessTokens: revokeOptions.accessTokens ?? false }),
       stats,

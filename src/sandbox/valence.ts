@@ -89,6 +89,7 @@ export function valenceRouter(deps: ValenceDeps): Router {
       return sendErrors(res, 401, token ? 'Invalid or expired token' : 'Missing bearer token');
     }
     res.locals.accountId = info.accountId;
+    res.locals.scope = info.scope;
     next();
   });
 
@@ -169,8 +170,12 @@ export function valenceRouter(deps: ValenceDeps): Router {
   });
   router.get('/bas/:version/issued/certificates/:issuedId/pdf', bas, async (req, res) => {
     if (!knobs.current.pdfApi) return sendNotFound(res);
-    if (knobs.current.pdfApiScopeMissing) {
-      return sendErrors(res, 403, 'Insufficient scope to call this route. Required: awards:certificate:read');
+    // The route has a scope of its own (reference §9): a token without it is refused, as is every
+    // token while the knob says the registration lacks it.
+    const scopes = String(res.locals.scope ?? '').split(' ');
+    const scoped = scopes.includes(CERTIFICATE_SCOPE) || scopes.includes('awards:*:*');
+    if (knobs.current.pdfApiScopeMissing || !scoped) {
+      return sendErrors(res, 403, `Insufficient scope to call this route. Required: ${CERTIFICATE_SCOPE}`);
     }
     const issuedId = req.params.issuedId as string;
     const award = /^\d+$/.test(issuedId) ? institution.issuedAward(Number(issuedId)) : undefined;
@@ -183,6 +188,9 @@ export function valenceRouter(deps: ValenceDeps): Router {
   router.use((_req, res) => sendNotFound(res));
   return router;
 }
+
+/** The scope of the bearer `/pdf` route ([V-3p] reference §1.4). */
+const CERTIFICATE_SCOPE = 'awards:certificate:read';
 
 /** An unsupported version in the path is a 404, as for any unknown route. */
 function supports(product: string, knobs: KnobBox) {

@@ -7,7 +7,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/index.ts';
+import { createTokenProvider } from '../../src/auth/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import { BrightspaceClient } from '../../src/lms/index.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { JWT_CLIENT_ID } from '../../src/sandbox/index.ts';
+import { runCli, tempDir, uniquePrefix } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from '../pipeline/harness.ts';
 
 let p: Pipeline;
@@ -78,7 +83,7 @@ describe('auth jwks', () => {
     ['EC P-256', () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'ES256'],
     ['Ed25519', () => generateKeyPairSync('ed25519').privateKey, 'EdDSA'],
   ] as const)(
-    'prints the public JWKS of a %s key: a JWT it signs verifies against it',
+    "prints the public JWKS of a %s key: it verifies the key's JWTs and the LMS accepts it",
     async (_kind, make, alg) => {
       const dir = await tempDir('jwks');
       const keyFile = path.join(dir.dir, 'key.pem');
@@ -105,6 +110,27 @@ describe('auth jwks', () => {
           .setExpirationTime('1m')
           .sign(privateKey);
         await expect(jwtVerify(jwt, createLocalJWKSet(jwks as never))).resolves.toBeTruthy();
+        // Pasted into the (sandbox) LMS's registration, it gets the fleet its tokens.
+        p.sandbox.registerJwtClient(jwks);
+        const env = {
+          ...p.env,
+          AUTH_MODE: 'client-credentials',
+          OAUTH_CLIENT_ID: JWT_CLIENT_ID,
+          OAUTH_PRIVATE_KEY_FILE: keyFile,
+          OAUTH_KEY_ID: 'kid-7',
+        };
+        const tokens = await createTokenProvider({
+          config: loadConfig({ needs: ['lms', 'secrets-key'], envFile: false, env }),
+          redis: p.redis,
+          logger: createLogger({ level: 'silent' }),
+          keyPrefix: uniquePrefix('jwks'),
+        });
+        const client = new BrightspaceClient({
+          baseUrl: p.sandbox.url,
+          tokens,
+          logger: createLogger({ level: 'silent' }),
+        });
+        expect((await client.whoami()).userId).toBe(p.sandbox.institution.serviceUser.UserId);
       } finally {
         await dir.cleanup();
       }

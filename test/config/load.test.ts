@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       mode: 'refresh-token',
       tokenUrl: 'https://auth.brightspace.com/core/connect/token',
       authorizeUrl: 'https://auth.brightspace.com/oauth2/auth',
-      scope: 'core:*:*',
+      scope: 'core:*:* users:userdata:read awards:issued:read awards:certificate:read',
     });
     expect(config.downloadStrategy).toBe('auto');
     expect(config.outputDir).toBe('/srv/x/certificates');

@@ -45,7 +45,8 @@ export interface Pipeline {
 export interface PipelineOptions {
   sandbox?: SandboxOptions;
   knobs?: Partial<SandboxKnobs>;
-  env?: Record<string, string>;
+  /** Worker configuration on top of the sandbox's; a function when it needs the started sandbox. */
+  env?: Record<string, string> | ((sandbox: Sandbox) => Record<string, string>);
   /** Default: the test run's Redis server. */
   redisUrl?: string;
   /** Start the in-process worker now (default) or later, with `startWorker()`. */
@@ -80,7 +81,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     DOWNLOAD_CONCURRENCY: '4',
     DISCOVER_CONCURRENCY: '2',
     LOG_LEVEL: 'debug',
-    ...options.env,
+    ...(typeof options.env === 'function' ? options.env(sandbox) : options.env),
   };
   const config = loadConfig({ env, envFile: false, needs: ['lms', 'secrets-key'] });
   const tuning = { ...TEST_TUNING, ...options.tuning };

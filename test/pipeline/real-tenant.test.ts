@@ -125,8 +125,33 @@ describe('a real tenant', () => {
     expect(warnings.join('\n')).toMatch(/using 1\.54[\s\S]*using 1\.5,/);
   });
 
-  it('a /pdf route gated by a scope the app lacks: one warning naming it, every certificate via the web session', async () => {
-    p = await startPipeline({ worker: false, knobs: { pdfApi: true, pdfApiScopeMissing: true } });
+  it.each([
+    ['the registration lacks it', { pdfApiScopeMissing: true }, {}],
+    [
+      'the token was not asked for it',
+      {},
+      { OAUTH_SCOPE: 'core:*:* users:userdata:read awards:issued:read' },
+    ],
+  ])(
+    'the /pdf route gated by a scope (%s): one warning naming it, every certificate via the web session',
+    async (_name, knobs, env) => {
+      p = await startPipeline({ worker: false, knobs: { pdfApi: true, ...knobs }, env });
+      await p.startWorker();
+      const users = studentsWithCertificates(p.sandbox, 3);
+      const { batchId } = await p.submit({ users });
+      expect(await p.waitDone(batchId)).toMatchObject({
+        certsFailed: 0,
+        certsStored: certsOf(p, users).length,
+      });
+      const warnings = p.logs.filter((l) => l.includes('for want of the scope'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/"awards:certificate:read".*auth bootstrap/);
+      expect(p.sandbox.stats.pdfApi).toBe(0); // nothing came through the route
+    },
+  );
+
+  it('the /pdf route with its scope (the default OAUTH_SCOPE): every certificate through it, no web login', async () => {
+    p = await startPipeline({ worker: false, knobs: { pdfApi: true } });
     await p.startWorker();
     const users = studentsWithCertificates(p.sandbox, 3);
     const { batchId } = await p.submit({ users });
@@ -134,10 +159,9 @@ describe('a real tenant', () => {
       certsFailed: 0,
       certsStored: certsOf(p, users).length,
     });
-    const warnings = p.logs.filter((l) => l.includes('for want of the scope'));
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/"awards:certificate:read".*auth bootstrap/);
-    expect(p.sandbox.stats.pdfApi).toBe(0); // nothing came through the route
+    expect(p.sandbox.stats.pdfApi).toBe(certsOf(p, users).length);
+    expect(p.sandbox.stats.webLogins).toBe(0);
+    expect(p.logs.filter((l) => l.includes('for want of the scope'))).toEqual([]);
   });
 
   it('LP_VERSION and BAS_VERSION win over the negotiation', async () => {

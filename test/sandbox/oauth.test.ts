@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { DEFAULT_SCOPE, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { api, CookieJar, json, pkcePair, refresh, sleep, tokenRequest, webGet, webLogin } from './helpers.ts';
 
 describe('sandbox OAuth2 (oidc-provider)', () => {
@@ -14,7 +14,7 @@ describe('sandbox OAuth2 (oidc-provider)', () => {
   it('rotates refresh tokens: every refresh returns a new pair', async () => {
     const first = await refresh(sb, await sb.issueRefreshToken());
     expect(first.status).toBe(200);
-    expect(first.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: 'core:*:*' });
+    expect(first.body).toMatchObject({ token_type: 'Bearer', expires_in: 3600, scope: DEFAULT_SCOPE });
     const second = await refresh(sb, first.body.refresh_token as string);
     expect(second.status).toBe(200);
     expect(second.body.refresh_token).not.toBe(first.body.refresh_token);
@@ -171,7 +171,7 @@ describe('sandbox OAuth2 (oidc-provider)', () => {
         code_verifier: verifier,
       });
       expect(tokens.status).toBe(200);
-      expect(tokens.body).toMatchObject({ token_type: 'Bearer', scope: 'core:*:*' });
+      expect(tokens.body).toMatchObject({ token_type: 'Bearer', scope: DEFAULT_SCOPE });
       expect(typeof tokens.body.refresh_token).toBe('string');
       expect(sb.stats.tokenGrants.authorization_code).toBe(grantsBefore + 1);
 

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import {
   EXPIRY_STYLES,
   formatEnvBlock,
+  JWT_CLIENT_ID,
   PDF_CONTENT_TYPES,
   RENDER_THROTTLE_STATUSES,
   startSandbox,
@@ -43,6 +45,8 @@ interface RawOptions {
   accessTokenTtl?: string;
   pdfApi?: boolean;
   newerApiVersions?: boolean;
+  refreshTokenDisuse?: string;
+  clientJwks?: string;
   pdfApiScopeMissing?: boolean;
   replayRevokesChain?: boolean;
   renderThrottleRate?: string;
@@ -89,6 +93,14 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
       'web session dies after N authenticated requests; 0 = never (default 0)',
     )
     .option('--access-token-ttl <s>', 'access token lifetime (default 3600)')
+    .option(
+      '--refresh-token-disuse <s>',
+      'a refresh token unused this long expires (default 2592000, 30 days)',
+    )
+    .option(
+      '--client-jwks <file>',
+      'register a private-key-JWT client-credentials client with this JWKS (certharvest auth jwks)',
+    )
     .option('--pdf-api', 'serve GET .../certificates/(id)/pdf to bearer tokens (default: 404)')
     .option('--newer-api-versions', 'offer only lp 1.54-1.56 and bas 1.5-1.6 (newer than certharvest knows)')
     .option(
@@ -168,6 +180,7 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('sessionIdleSeconds', optionalWhole('--session-idle-seconds', raw.sessionIdleSeconds, 1));
   setIf('sessionMaxRequests', optionalWhole('--session-max-requests', raw.sessionMaxRequests, 0));
   setIf('accessTokenTtlSeconds', optionalWhole('--access-token-ttl', raw.accessTokenTtl, 1));
+  setIf('refreshTokenDisuseSeconds', optionalWhole('--refresh-token-disuse', raw.refreshTokenDisuse, 1));
   setIf('pdfApi', raw.pdfApi);
   setIf('newerApiVersions', raw.newerApiVersions);
   setIf('pdfApiScopeMissing', raw.pdfApiScopeMissing);
@@ -197,7 +210,26 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
     awardsPageSize: whole('--awards-page-size', raw.awardsPageSize, 1, 200),
     usersPageSize: whole('--users-page-size', raw.usersPageSize, 1, 1000),
     knobs,
+    ...(raw.clientJwks === undefined ? {} : { clientJwks: readJwks(raw.clientJwks) }),
   };
+}
+
+/** `--client-jwks FILE`: a public JWKS (`{"keys": [...]}`, as `certharvest auth jwks` prints). */
+function readJwks(file: string): { keys: object[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`--client-jwks: cannot read ${file} as JSON (${(err as Error).message})`);
+  }
+  const keys = (parsed as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((k) => k && typeof k === 'object')) {
+    throw new UsageError(`--client-jwks: ${file} is not a JWKS (expected {"keys": [ … ]})`);
+  }
+  for (const key of keys as Record<string, unknown>[]) {
+    if ('d' in key) throw new UsageError(`--client-jwks: ${file} holds a private key; give the public JWKS`);
+  }
+  return { keys: keys as object[] };
 }
 
 function whole(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -273,6 +305,9 @@ function header(sandbox: Sandbox): string {
       `${onOff(k.termsInterstitial)}; render without a session: ${k.expiryStyle}; PDF Content-Type: ` +
       `${k.pdfContentType}`,
     ...specialCertificates(sandbox),
+    `# client credentials: AUTH_MODE=client-credentials with OAUTH_CLIENT_ID=${sandbox.basicClient.clientId} ` +
+      `and OAUTH_CLIENT_SECRET=${sandbox.basicClient.clientSecret} (HTTP Basic), or OAUTH_CLIENT_ID=` +
+      `${JWT_CLIENT_ID} with OAUTH_PRIVATE_KEY_FILE and OAUTH_KEY_ID (the key of --client-jwks)`,
     '# The lines below are a ready .env for the worker (test credentials). Ctrl+C stops the sandbox.',
     '',
   ].join('\n');
