@@ -6,7 +6,7 @@
  */
 import type { Processor, Queue } from 'bullmq';
 import { certificateKey, certificateRef, type Certificate } from '../src/certificate/index.ts';
-import type { UserDirectory } from '../src/lms/index.ts';
+import type { ListAwardsOptions, UserDirectory } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchAccounting,
@@ -67,7 +67,9 @@ async function discoverUser(
   let rejectedCount = 0;
   let badges = 0;
   let filteredOut = 0;
-  for await (const entry of deps.directory.listAwards(userId)) {
+  // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
+  // a listing that leaves them out never shows them to us.
+  for await (const entry of deps.directory.listAwards(userId, listingOptions(data.filters))) {
     if (!entry.ok) {
       rejectedCount++;
       if (rejected.length < MAX_REJECTED_LISTED)
@@ -152,6 +154,11 @@ async function enumerateUsers(
     rejected: [],
     rejectedCount: 0,
   };
+}
+
+/** Expired certificates are harvested unless the batch says `includeExpired: false`. */
+function listingOptions(filters: BatchFilters | undefined): Required<ListAwardsOptions> {
+  return { includeExpired: filters?.includeExpired ?? true };
 }
 
 function passes(certificate: Certificate, filters: BatchFilters | undefined): boolean {

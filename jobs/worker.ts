@@ -142,11 +142,19 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     queues: [queues.discover, queues.download],
     logger: logger.child({ component: 'fleet' }),
   });
-  const tokens = await createTokenProvider({ config, redis, logger: logger.child({ component: 'auth' }) });
-  const webLogin = config.downloadStrategy === 'api' ? undefined : config.webLogin;
-  const session = webLogin
+  const webLogin = config.webLogin;
+  // The web session heals a refused refresh token whenever the service user's login is configured;
+  // it downloads too unless DOWNLOAD_STRATEGY=api. Chromium starts only when a login is needed.
+  const webSession = webLogin
     ? createWebSession({ config, webLogin, redis, breaker, logger: logger.child({ component: 'browser' }) })
     : undefined;
+  const session = config.downloadStrategy === 'api' ? undefined : webSession;
+  const tokens = await createTokenProvider({
+    config,
+    redis,
+    logger: logger.child({ component: 'auth' }),
+    ...(webSession ? { session: webSession } : {}),
+  });
   const { directory, fetcher } = createBrightspaceAdapter({
     lmsUrl: lms.url,
     tokens,
@@ -174,7 +182,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       breaker,
       logger,
     }).catch(async (err: unknown) => {
-      await session?.close();
+      await webSession?.close();
       await queues.close();
       throw err;
     });
@@ -293,7 +301,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         );
         await Promise.all([discover.close(true), download.close(true)]);
       }
-      await session?.close();
+      await webSession?.close();
       await queues.close();
       logger.info('worker stopped');
     },

@@ -1,12 +1,13 @@
 import * as oauth from 'oauth4webapi';
 import { ConfigError } from '../errors/index.ts';
 import { AuthorizationFailedError } from './errors.ts';
-import { assertSecureUrl, isLoopbackUrl } from './loopback.ts';
+import { assertSecureUrl } from './loopback.ts';
 import type { TokenEndpoint } from './token-endpoint.ts';
 
 /**
- * The first sign-in of `certharvest auth bootstrap`: an authorization-code request with PKCE
- * (S256) and a random `state`, redirected to a local callback server on loopback.
+ * An authorization-code request with PKCE (S256) and a random `state`: the first sign-in of
+ * `certharvest auth bootstrap` (a local callback on loopback, or any registered HTTPS URI whose
+ * redirect the admin pastes back), and the healing through the web session.
  */
 export interface AuthorizationRequest {
   /** Open this in the admin's browser. */
@@ -21,7 +22,10 @@ export interface BeginAuthorizationOptions {
   /** `OAUTH_AUTHORIZE_URL`, e.g. https://auth.brightspace.com/oauth2/auth */
   authorizeUrl: string;
   clientId: string;
-  /** A loopback URL the CLI listens on, e.g. http://127.0.0.1:8765/callback (must be registered). */
+  /**
+   * The redirect URI registered with the app: https:// anywhere (Brightspace accepts only those),
+   * http:// on loopback (the CLI's local callback, the sandbox).
+   */
   redirectUri: string;
   scope: string;
   /** Extra query parameters (e.g. `prompt`). */
@@ -30,15 +34,10 @@ export interface BeginAuthorizationOptions {
 
 export async function beginAuthorization(options: BeginAuthorizationOptions): Promise<AuthorizationRequest> {
   const url = assertSecureUrl(options.authorizeUrl, 'OAUTH_AUTHORIZE_URL');
-  let redirect: URL;
-  try {
-    redirect = new URL(options.redirectUri);
-  } catch {
-    throw new ConfigError([`redirect URI: expected a loopback URL such as http://127.0.0.1:8765/callback`]);
-  }
-  if (!isLoopbackUrl(redirect) || (redirect.protocol !== 'http:' && redirect.protocol !== 'https:')) {
+  const redirect = assertSecureUrl(options.redirectUri, 'OAUTH_REDIRECT_URI (--redirect-uri)');
+  if (redirect.hash) {
     throw new ConfigError([
-      `redirect URI: expected a loopback URL such as http://127.0.0.1:8765/callback (got "${options.redirectUri}")`,
+      `OAUTH_REDIRECT_URI (--redirect-uri): must not have a #fragment (got "${options.redirectUri}")`,
     ]);
   }
   const codeVerifier = oauth.generateRandomCodeVerifier();

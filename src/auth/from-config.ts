@@ -4,6 +4,7 @@ import type { Logger } from '../log/index.ts';
 import { loadPrivateKey } from './private-key.ts';
 import { RedisLock } from './redis-lock.ts';
 import { SealedBox } from './sealed-box.ts';
+import { createSessionHealer, type SessionRunner } from './session-consent.ts';
 import { TokenEndpoint, type ClientAuthentication } from './token-endpoint.ts';
 import { TokenProvider, type TokenProviderOptions } from './token-provider.ts';
 import { TokenStore } from './token-store.ts';
@@ -20,6 +21,11 @@ export interface CreateTokenProviderOptions {
   keyPrefix?: string;
   /** `aud` of a private-key-JWT assertion. Default: `OAUTH_ASSERTION_AUD`, else the token endpoint URL. */
   assertionAudience?: string;
+  /**
+   * The fleet's web session: when the LMS refuses the refresh token, a new pair is obtained
+   * through it (authorization code + PKCE) before anyone is asked to bootstrap again.
+   */
+  session?: SessionRunner;
   /** Fine-tuning passed on to the provider (refresh margins, lock waits). */
   tuning?: Pick<
     TokenProviderOptions,
@@ -62,8 +68,20 @@ export async function createTokenProvider(options: CreateTokenProviderOptions): 
     ...(auth.kind === 'refresh-token' ? { authorizeUrl: auth.authorizeUrl } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
+  const heal =
+    auth.kind === 'refresh-token' && options.session
+      ? createSessionHealer(options.session, endpoint, {
+          authorizeUrl: auth.authorizeUrl,
+          clientId: auth.clientId,
+          redirectUri: auth.redirectUri,
+          scope: auth.scope,
+          lmsUrl: lms.url,
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        })
+      : undefined;
   return new TokenProvider({
     ...options.tuning,
+    ...(heal ? { heal } : {}),
     mode: auth.mode,
     store,
     lock: new RedisLock(options.redis, store.lockKey),

@@ -16,6 +16,13 @@ export { importPrivateKeyPem, loadPrivateKey, publicJwks } from './private-key.t
 export { RedisLock, type RedisLockOptions } from './redis-lock.ts';
 export { SealedBox } from './sealed-box.ts';
 export {
+  authorizeThroughSession,
+  createSessionHealer,
+  walkAuthorization,
+  type SessionRunner,
+  type WebSessionCredentials,
+} from './session-consent.ts';
+export {
   TokenEndpoint,
   type ClientAuthentication,
   type TokenEndpointOptions,

@@ -8,6 +8,11 @@ const RELEASE_SCRIPT = new LuaScript(
   `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`,
 );
 
+// Push the expiry out only while the key still holds our token.
+const EXTEND_SCRIPT = new LuaScript(
+  `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`,
+);
+
 export interface RedisLockOptions {
   /**
    * How long the lock lives if its holder dies without releasing it. Default 30 000 ms; keep it
@@ -39,6 +44,22 @@ export class RedisLock {
     const token = randomBytes(16).toString('hex');
     const ok = await this.#redis.set(this.#key, token, 'PX', this.#ttlMs, 'NX');
     return ok === 'OK' ? token : undefined;
+  }
+
+  /**
+   * Keep the lock while a long piece of work runs (a login inside a token renewal): its expiry is
+   * pushed out every third of the TTL until the returned function is called. A holder that dies
+   * still loses the lock one TTL later.
+   */
+  hold(token: string): () => void {
+    const timer = setInterval(
+      () => {
+        void EXTEND_SCRIPT.run(this.#redis, [this.#key], [token, String(this.#ttlMs)]).catch(() => undefined);
+      },
+      Math.max(1, Math.floor(this.#ttlMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** @returns whether we still held the lock (false: it had expired and maybe passed on). */

@@ -31,6 +31,12 @@ export interface TokenProviderOptions {
   lockPollMs?: number;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Get a new pair without a person when the LMS refuses the refresh token: the
+   * authorization-code flow through the service user's web session (`createSessionHealer`).
+   * Only when it fails too is the refusal reported.
+   */
+  heal?: () => Promise<TokenResponse>;
 }
 
 /** What `certharvest auth status` shows. Never a secret. */
@@ -67,8 +73,11 @@ export class TokenProvider {
   readonly #lockWaitMs: number;
   readonly #lockPollMs: number;
   readonly #now: () => number;
+  readonly #heal: (() => Promise<TokenResponse>) | undefined;
 
   #cached: LiveToken | undefined;
+  /** Why the last healing through the web session failed, for the refusal's message. */
+  #healFailure: string | undefined;
   #rejected: string | undefined;
   #inflight: Promise<LiveToken> | undefined;
   /** A renewed pair Redis refused to take: written before anything else happens. */
@@ -88,6 +97,7 @@ export class TokenProvider {
     this.#lockWaitMs = options.lockWaitMs ?? 30_000;
     this.#lockPollMs = options.lockPollMs ?? 50;
     this.#now = options.now ?? Date.now;
+    this.#heal = options.heal;
     if (this.#ahead.ratio < 0 || this.#ahead.ratio >= 1) {
       throw new TypeError(`TokenProvider: refreshAheadRatio must be in [0, 1), got ${this.#ahead.ratio}`);
     }
@@ -98,6 +108,23 @@ export class TokenProvider {
     if (cached && this.#usable(cached)) return cached.accessToken;
     this.#inflight ??= this.#obtain().finally(() => (this.#inflight = undefined));
     return (await this.#inflight).accessToken;
+  }
+
+  /**
+   * Renew now even though the access token is still good (the idle keep-alive): a refresh token
+   * nobody uses expires on many tenants. Every process of the fleet sees the rotated pair. In
+   * client-credentials mode there is nothing to keep alive; this only makes sure a token is at hand.
+   */
+  async rotate(): Promise<TokenStatus> {
+    if (this.mode === 'refresh-token') {
+      await this.#inflight?.catch(() => undefined);
+      const since = this.#now();
+      this.#inflight ??= this.#obtain(since).finally(() => (this.#inflight = undefined));
+      await this.#inflight;
+    } else {
+      await this.getAccessToken();
+    }
+    return this.status();
   }
 
   invalidate(accessToken?: string): void {
@@ -186,16 +213,19 @@ export class TokenProvider {
     );
   }
 
-  async #obtain(): Promise<LiveToken> {
+  /** @param freshSince when set, a stored token obtained before this instant is renewed anyway. */
+  async #obtain(freshSince?: number): Promise<LiveToken> {
     if (this.#unsaved) {
       await this.#persist(this.#unsaved);
       if (this.#keptLock) await this.#lock.release(this.#keptLock).catch(() => undefined);
       this.#keptLock = undefined;
     }
     const deadline = this.#now() + this.#lockWaitMs;
+    const fresh = (record: StoredToken | undefined): record is LiveToken =>
+      this.#usable(record) && (freshSince === undefined || record.obtainedAt >= freshSince);
     for (;;) {
       const current = await this.#store.read();
-      if (this.#usable(current)) return (this.#cached = current);
+      if (fresh(current)) return (this.#cached = current);
       this.#assertRenewable(current);
       const holder = await this.#lock.tryAcquire();
       if (holder !== undefined) {
@@ -203,8 +233,8 @@ export class TokenProvider {
         try {
           // Re-read under the lock: the holder before us may have just renewed.
           const latest = await this.#store.read();
-          if (this.#usable(latest)) return (this.#cached = latest);
-          const renewed = await this.#renew(latest);
+          if (fresh(latest)) return (this.#cached = latest);
+          const renewed = await this.#renew(latest, holder);
           if (renewed === 'retry') continue;
           persisted = false;
           await this.#persist(renewed);
@@ -231,6 +261,8 @@ export class TokenProvider {
   #assertRenewable(record: StoredToken | undefined): void {
     if (this.mode !== 'refresh-token') return;
     if (this.#refreshTokenOf(record) !== undefined || this.#importable(record) !== undefined) return;
+    // A refused token may still be healed through the web session (e.g. after a session import).
+    if (this.#heal && record?.mode === this.mode && record.reauthRequired) return;
     throw this.#reauthError(record);
   }
 
@@ -259,7 +291,7 @@ export class TokenProvider {
   }
 
   /** @returns the renewed record, or 'retry' when the store changed under us and should be re-read. */
-  async #renew(latest: StoredToken | undefined): Promise<LiveToken | 'retry'> {
+  async #renew(latest: StoredToken | undefined, holder: string): Promise<LiveToken | 'retry'> {
     const requestedAt = this.#now();
     if (this.mode === 'client-credentials') {
       const response = await this.#endpoint.clientCredentials();
@@ -269,7 +301,11 @@ export class TokenProvider {
     const stored = this.#refreshTokenOf(latest);
     const imported = stored === undefined ? this.#importable(latest) : undefined;
     const refreshToken = stored ?? imported;
-    if (refreshToken === undefined) throw this.#reauthError(latest);
+    if (refreshToken === undefined) {
+      const healed = await this.#healed(latest, holder);
+      if (healed) return healed;
+      throw this.#withHealFailure(this.#reauthError(latest));
+    }
     try {
       const response = await this.#endpoint.refresh(refreshToken);
       const fp = imported !== undefined ? fingerprint(imported) : latest?.importedFingerprint;
@@ -290,6 +326,8 @@ export class TokenProvider {
       // holder): then the store holds a newer token and the refusal says nothing about it.
       const newer = this.#refreshTokenOf(await this.#store.read());
       if (newer !== undefined && newer !== refreshToken) return 'retry';
+      const healed = await this.#healed(latest, holder);
+      if (healed) return healed;
       await this.#markDead(latest, imported, requestedAt);
       this.#cached = undefined;
       this.#log.error(
@@ -297,7 +335,48 @@ export class TokenProvider {
           ? 'OAUTH_REFRESH_TOKEN was refused (invalid_grant): run `certharvest auth bootstrap`'
           : 'stored refresh token was refused (invalid_grant): run `certharvest auth bootstrap`',
       );
-      throw error;
+      throw this.#withHealFailure(error);
+    }
+  }
+
+  /** Say why the web session could not heal it, when it was tried. */
+  #withHealFailure(error: ReauthRequiredError): ReauthRequiredError {
+    const failure = this.#healFailure;
+    if (failure === undefined) return error;
+    this.#healFailure = undefined;
+    return new ReauthRequiredError(
+      error.reason,
+      `The LMS refused the refresh token, and a new pair could not be had through the web session (${failure}).`,
+      { cause: error },
+    );
+  }
+
+  /**
+   * The refresh token was refused: get a new pair through the web session, under the token lock
+   * (kept alive meanwhile: a login may take longer than the lock's TTL), so the fleet heals once.
+   */
+  async #healed(latest: StoredToken | undefined, holder: string): Promise<LiveToken | undefined> {
+    if (!this.#heal) return undefined;
+    this.#log.warn(
+      'the LMS refused the refresh token (invalid_grant); getting a new pair through the web session',
+    );
+    const release = this.#lock.hold(holder);
+    try {
+      const requestedAt = this.#now();
+      const response = await this.#heal();
+      this.#log.warn(
+        'new token pair obtained through the web session (authorization code); no action needed',
+      );
+      return this.#toRecord(response, latest, {
+        requestedAt,
+        importedFingerprint: latest?.importedFingerprint,
+      });
+    } catch (err) {
+      this.#healFailure = err instanceof Error ? err.message : String(err);
+      this.#log.error({ err }, 'could not get a new token pair through the web session');
+      return undefined;
+    } finally {
+      release();
     }
   }
 

@@ -137,6 +137,26 @@ export class WebSession {
   }
 
   /**
+   * Run `use` with the fleet's session (logging in for the fleet when there is none). When `use`
+   * says the session is logged out, it is renewed once for the fleet and `use` runs again; a fresh
+   * session that is logged out too is a SessionExpiredError.
+   */
+  async withSession<T>(
+    use: (session: SessionCredentials) => Promise<T | 'logged-out'>,
+    log: (line: string) => void = () => {},
+  ): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const session = await this.#current(log);
+      const result = await use(credentials(session));
+      if (result !== 'logged-out') return result;
+      if (attempt >= 2) {
+        throw new SessionExpiredError('the LMS asked a freshly logged-in web session to log in again');
+      }
+      await this.#renew(session.generation, log);
+    }
+  }
+
+  /**
    * Keep the session from idling out: `POST /d2l/lp/auth/session/extend` with its cookies.
    * Returns false when there is no session or the LMS did not take it (it is renewed on demand).
    */

@@ -1,5 +1,7 @@
 export {
   authConfigSchema,
+  BRIGHTSPACE_SCOPE,
+  DEFAULT_REDIRECT_URI,
   loadConfig,
   type AuthConfig,
   type BoardConfig,

@@ -30,6 +30,11 @@ export const authConfigSchema = z.discriminatedUnion('kind', [
     ...common,
     clientSecret: secretValue,
     authorizeUrl: z.string().min(1),
+    /**
+     * `OAUTH_REDIRECT_URI`: registered with the app; where bootstraps and healing send the code.
+     * Default: the loopback callback `auth bootstrap` listens on.
+     */
+    redirectUri: z.string().min(1),
     /** `OAUTH_REFRESH_TOKEN`: imported once into the store, then rotated there. */
     initialRefreshToken: secretValue.optional(),
   }),
@@ -117,6 +122,11 @@ export interface Config {
   outagePauseAfterMs: number;
   /** The largest certificate accepted; a bigger or endless body is cut (MAX_PDF_BYTES). */
   maxPdfBytes: number;
+  /**
+   * The fleet's scheduled keep-alive (TOKEN_KEEPALIVE, TOKEN_KEEPALIVE_SESSION); undefined when
+   * off. Rotates the refresh token while nothing else uses it, and may extend the web session.
+   */
+  keepAlive: { everyMs: number; webSession: boolean } | undefined;
 }
 
 /** What a command needs configured; anything missing from its list is a config error. */
@@ -150,6 +160,8 @@ const BRIGHTSPACE_AUTHORIZE_URL = 'https://auth.brightspace.com/oauth2/auth';
  * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing
  * and the bearer `/pdf` route (scope names as transcribed from D2L's table; docs/auth.md).
  */
+/** The loopback callback `certharvest auth bootstrap` listens on when nothing else is registered. */
+export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:8765/callback';
 export const BRIGHTSPACE_SCOPE = 'core:*:* users:userdata:read awards:issued:read awards:certificate:read';
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
@@ -238,6 +250,10 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
     outagePauseAfterMs: raw.LMS_OUTAGE_PAUSE_MINUTES * 60_000,
     maxPdfBytes: raw.MAX_PDF_BYTES,
+    keepAlive:
+      raw.TOKEN_KEEPALIVE > 0
+        ? { everyMs: raw.TOKEN_KEEPALIVE, webSession: raw.TOKEN_KEEPALIVE_SESSION }
+        : undefined,
   };
   return { config, lmsProblems: problems };
 }
@@ -309,6 +325,7 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
             tokenUrl,
             clientSecret,
             authorizeUrl,
+            redirectUri: raw.OAUTH_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
             initialRefreshToken: secret(raw.OAUTH_REFRESH_TOKEN),
           };
   }

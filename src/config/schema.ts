@@ -66,6 +66,33 @@ const existingFile = (what: string) =>
     .trim()
     .refine((p) => existsSync(p), `expected the path of an existing file (${what})`);
 
+/** `30s`, `15m`, `4h`, `1d` → milliseconds; `off` (or `0`) → 0. */
+const duration = (what: string, minMs: number) =>
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .transform((v, ctx) => {
+      if (v === 'off' || v === '0') return 0;
+      const m = /^(\d+)\s*(s|m|h|d)$/.exec(v);
+      const ms = m ? Number(m[1]) * { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 's'] : NaN;
+      if (!Number.isSafeInteger(ms) || ms < minMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration such as 30s, 15m, 4h or 1d, at least ${minMs / 1000}s, or "off" (${what})`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const boolean = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'expected true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
@@ -85,6 +112,14 @@ export const envSchema = z.object({
   OAUTH_TOKEN_URL: httpUrl('https://auth.brightspace.com/core/connect/token').optional(),
   OAUTH_AUTHORIZE_URL: httpUrl('https://auth.brightspace.com/oauth2/auth').optional(),
   OAUTH_REFRESH_TOKEN: nonEmpty.optional(),
+  /** The redirect URI registered with the app (HTTPS on Brightspace), for bootstraps and healing. */
+  OAUTH_REDIRECT_URI: httpUrl('https://certharvest.example.edu/oauth/callback').optional(),
+  /** How often the idle fleet rotates its refresh token (tenants expire unused ones). */
+  TOKEN_KEEPALIVE: duration('how often the refresh token is rotated while idle', 1_000).default(
+    4 * 3_600_000,
+  ),
+  /** The keep-alive also extends the web session (keeps one logged-in session alive while idle). */
+  TOKEN_KEEPALIVE_SESSION: boolean.default(false),
   OAUTH_PRIVATE_KEY_FILE: existingFile('a PEM private key').optional(),
   OAUTH_KEY_ID: nonEmpty.optional(),
   /** `aud` of the private-key-JWT client assertion; default: the token URL. */

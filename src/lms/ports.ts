@@ -16,6 +16,16 @@ export type AwardEntry =
   | { ok: true; kind: AwardKind; certificate: Certificate }
   | { ok: false; ref: string; code: string; reason: string };
 
+/** What an awards listing asks the LMS for. */
+export interface ListAwardsOptions {
+  /**
+   * Ask for expired awards too (Brightspace's `includeExpired`). Default true: the listing's own
+   * default is not documented (reference/lms-apis.md §9.9), and an expired certificate is still a
+   * certificate.
+   */
+  includeExpired?: boolean;
+}
+
 export interface UserDirectory {
   /** The LMS host, part of every certificate's identity. */
   readonly host: string;
@@ -24,7 +34,7 @@ export interface UserDirectory {
   /** Every user id of the institution (for `--all-users`). */
   listAllUserIds(): AsyncIterable<number>;
   /** Every issued award of a user, following the LMS's paging. */
-  listAwards(userId: number): AsyncIterable<AwardEntry>;
+  listAwards(userId: number, options?: ListAwardsOptions): AsyncIterable<AwardEntry>;
   /** Whether the LMS answers HTTP at all (any status): the breaker's outage probe. */
   reachable(): Promise<boolean>;
 }

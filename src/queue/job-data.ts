@@ -19,6 +19,10 @@ const filtersSchema = z
     orgUnitIds: z.array(z.number().int().positive()).optional().describe('Keep only these org units.'),
     issuedAfter: z.iso.datetime().optional().describe('Keep certificates issued at or after this time.'),
     issuedBefore: z.iso.datetime().optional().describe('Keep certificates issued before this time.'),
+    includeExpired: z
+      .boolean()
+      .optional()
+      .describe('Harvest expired certificates too (the default, true); false leaves them out.'),
   })
   .strict();
 

@@ -1,4 +1,4 @@
-import { toBasDate } from './dates.ts';
+import { fromBasDate, toBasDate } from './dates.ts';
 import { COURSES, FIRST_NAMES, INSTITUTION_NAME, LAST_NAMES } from './institution-data.ts';
 import { SeededRandom } from './random.ts';
 
@@ -45,6 +45,8 @@ export interface IssuedAward {
   OrgUnitId: number;
   /** BAS date, e.g. `U2026-05-13T20:01:00.827`. */
   IssuedDate: string;
+  /** BAS date when the award expires (or expired); null for one that never does. */
+  ExpiryDate: string | null;
   IssuedBy: number;
   Award: AwardDefinition;
 }
@@ -66,7 +68,7 @@ export interface Institution {
   readonly students: readonly SandboxUser[];
   readonly courses: readonly Course[];
   readonly awards: readonly AwardDefinition[];
-  /** Every issued award, badges included, by ascending IssuedId. */
+  /** Every issued award, badges and expired ones included, by ascending IssuedId. */
   readonly issued: readonly IssuedAward[];
   user(userId: number): SandboxUser | undefined;
   /** Case-insensitive, as Brightspace user names are. */
@@ -74,12 +76,17 @@ export interface Institution {
   usersByOrgDefinedId(orgDefinedId: string): SandboxUser[];
   course(orgUnitId: number): Course | undefined;
   issuedAward(issuedId: number): IssuedAward | undefined;
-  /** Everything issued to the user (badges and certificates), by ascending IssuedId. */
+  /** Everything issued to the user (badges, certificates, expired ones), by ascending IssuedId. */
   awardsOf(userId: number): readonly IssuedAward[];
-  /** Only the certificates (AwardType 2): what a worker must download for this user. */
+  /**
+   * Only the certificates (AwardType 2), expired ones included: what a worker must download for
+   * this user by default.
+   */
   certificatesOf(userId: number): readonly IssuedAward[];
-  /** Every certificate in the institution. */
+  /** Every certificate in the institution, expired ones included. */
   certificates(): readonly IssuedAward[];
+  /** Whether the award's ExpiryDate is at or before `at` (default: now). */
+  isExpired(award: IssuedAward, at?: Date): boolean;
   profileOf(userId: number): AwardProfile | undefined;
 }
 
@@ -159,7 +166,8 @@ class GeneratedInstitution implements Institution {
 
     const profiles = assignProfiles(rng, this.students);
     for (const [userId, profile] of profiles) this.#profiles.set(userId, profile);
-    this.issued = issueAwards(rng, this.students, profiles, this.awards, this.registrar.UserId);
+    const drafts = issueAwards(rng, this.students, profiles, this.awards, this.registrar.UserId);
+    this.issued = assignExpiry(seed, drafts);
     for (const award of this.issued) {
       this.#issuedById.set(award.IssuedId, award);
       const list = this.#issuedByUser.get(award.UserId) ?? [];
@@ -203,6 +211,10 @@ class GeneratedInstitution implements Institution {
 
   profileOf(userId: number) {
     return this.#profiles.get(userId);
+  }
+
+  isExpired(award: IssuedAward, at: Date = new Date()): boolean {
+    return award.ExpiryDate !== null && fromBasDate(award.ExpiryDate).getTime() <= at.getTime();
   }
 }
 
@@ -321,7 +333,7 @@ function issueAwards(
   profiles: ReadonlyMap<number, AwardProfile>,
   awards: readonly AwardDefinition[],
   issuedBy: number,
-): IssuedAward[] {
+): Omit<IssuedAward, 'ExpiryDate'>[] {
   const drafts: { userId: number; award: AwardDefinition; at: number }[] = [];
   for (const student of students) {
     for (const award of pickAwards(rng, profiles.get(student.UserId) ?? 'none', awards)) {
@@ -341,5 +353,34 @@ function issueAwards(
       IssuedBy: issuedBy,
       Award: d.award,
     };
+  });
+}
+
+const DAY_MS = 86_400_000;
+/** Awards issued before this may have expired: their expiry (≤ 180 days on) is before 2025-12. */
+const EXPIRABLE_BEFORE = Date.UTC(2025, 5, 1);
+const EXPIRED_SHARE = 0.25;
+/** A few later awards carry an expiry years ahead: an ExpiryDate is not the same as expired. */
+const FUTURE_EXPIRY_SHARE = 0.1;
+const FUTURE_EXPIRY_YEARS = 10;
+
+/**
+ * Give a small share of awards an ExpiryDate: about a quarter of those issued before June 2025
+ * expired 30–180 days after issue, and a tenth of the later ones expire ten years on. Both dates
+ * lie far from any clock a test runs under, so "expired" does not depend on the day. The draws
+ * come from a stream of their own, so users, ids and issue dates stay what they were before
+ * awards could expire (the demo's 62 certificates among them).
+ */
+function assignExpiry(seed: number, drafts: readonly Omit<IssuedAward, 'ExpiryDate'>[]): IssuedAward[] {
+  const rng = new SeededRandom(seed ^ 0x5eed_e4b1);
+  return drafts.map((award) => {
+    const issued = fromBasDate(award.IssuedDate).getTime();
+    let expiry: number | undefined;
+    if (issued < EXPIRABLE_BEFORE) {
+      if (rng.chance(EXPIRED_SHARE)) expiry = issued + rng.int(30, 180) * DAY_MS;
+    } else if (rng.chance(FUTURE_EXPIRY_SHARE)) {
+      expiry = Date.UTC(new Date(issued).getUTCFullYear() + FUTURE_EXPIRY_YEARS, 0, 1);
+    }
+    return { ...award, ExpiryDate: expiry === undefined ? null : toBasDate(new Date(expiry)) };
   });
 }

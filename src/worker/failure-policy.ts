@@ -56,7 +56,7 @@ const RULES: readonly Rule<unknown>[] = [
     ReauthRequiredError,
     pause(
       'AUTH_REFRESH_REFUSED',
-      'import a new refresh token: `certharvest auth bootstrap --refresh-token -` (or sign in again with `certharvest auth bootstrap`); the fleet resumes by itself',
+      'import a new refresh token: `certharvest auth bootstrap --refresh-token -` (or sign in again with `certharvest auth bootstrap`, or `certharvest auth bootstrap --via-session`); the fleet resumes by itself',
     ),
   ),
   rule(
@@ -75,7 +75,7 @@ const RULES: readonly Rule<unknown>[] = [
       'LOGIN_REFUSED',
       e.code === 'LOGIN_TWO_FACTOR_REQUIRED' || e.code === 'LOGIN_TWO_FACTOR_REFUSED'
         ? "set LMS_TOTP_SECRET to the base32 secret of the service user's authenticator (or turn two-factor off for it) and restart the workers: the first one logs in once and resumes the fleet"
-        : 'fix LMS_USERNAME / LMS_PASSWORD (or unlock the service user; see LMS_LOGIN_URL and LMS_LOGIN_LANDING for other login pages) and restart the workers: the first one logs in once and resumes the fleet (or run `certharvest resume`)',
+        : 'fix LMS_USERNAME / LMS_PASSWORD (or unlock the service user; see LMS_LOGIN_URL and LMS_LOGIN_LANDING for other login pages) and restart the workers: the first one logs in once and resumes the fleet (or run `certharvest resume`); or give the fleet a session a person logged in: `certharvest auth session import FILE`',
     )(e, base),
   ),
   rule(

@@ -35,12 +35,21 @@ describe('auth bootstrap helpers', () => {
     expect((await begin()).state).not.toBe(request.state);
   });
 
-  it('refuses a redirect that is not on loopback, and an http authorize URL elsewhere', async () => {
+  it('takes any https redirect URI, refuses http:// off loopback, and an http authorize URL elsewhere', async () => {
+    const https = await beginAuthorization({
+      authorizeUrl: h.server.authorizeUrl,
+      clientId: 'c',
+      redirectUri: 'https://certharvest.example.edu/oauth/callback',
+      scope: '',
+    });
+    expect(new URL(https.url).searchParams.get('redirect_uri')).toBe(
+      'https://certharvest.example.edu/oauth/callback',
+    );
     await expect(
       beginAuthorization({
         authorizeUrl: h.server.authorizeUrl,
         clientId: 'c',
-        redirectUri: 'https://evil.example.com/cb',
+        redirectUri: 'http://evil.example.com/cb',
         scope: '',
       }),
     ).rejects.toBeInstanceOf(ConfigError);

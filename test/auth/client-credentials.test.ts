@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenProvider, importPrivateKeyPem, loadPrivateKey } from '../../src/auth/index.ts';
-import { loadConfig } from '../../src/config/index.ts';
+import { BRIGHTSPACE_SCOPE, loadConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { tempDir } from '../helpers/index.ts';
 import { authHarness, type AuthHarness } from './harness.ts';
@@ -84,7 +84,7 @@ describe('TokenProvider, client-credentials mode', () => {
         keyPrefix: h.prefix,
       });
       await expect(provider.getAccessToken()).resolves.toMatch(/^at-/);
-      expect(h.server.grants[0]?.form.get('scope')).toBe('core:*:*');
+      expect(h.server.grants[0]?.form.get('scope')).toBe(BRIGHTSPACE_SCOPE);
       expect((await provider.status()).storeKey).toMatch(new RegExp(`^${h.prefix}:auth:[0-9a-f]{16}$`));
 
       // OAUTH_ASSERTION_AUD goes into the assertion's aud: this stub accepts only its token URL.

@@ -100,8 +100,14 @@ describe('chaos', () => {
     expect(status.certsStored + status.certsAlreadyStored).toBe(certs);
   }, 240_000);
 
-  it('a token revoked under two worker processes: one pause line, 0 failed, completes after bootstrap', async () => {
-    p = await startPipeline({ worker: false, knobs: { latencyMs: 40 }, sandbox: { userCount: 50 } });
+  it('a token revoked under two worker processes, no web login to heal it: one pause line, 0 failed, completes after bootstrap', async () => {
+    p = await startPipeline({
+      worker: false,
+      knobs: { latencyMs: 40, pdfApi: true },
+      sandbox: { userCount: 50 },
+      // Downloads through the bearer /pdf route, no service-user login: nothing heals the token.
+      env: { DOWNLOAD_STRATEGY: 'api', LMS_USERNAME: '', LMS_PASSWORD: '' },
+    });
     const users = studentsWithCertificates(p.sandbox, 30);
     const [a, b] = [spawnCli(['worker'], workerEnv(p)), spawnCli(['worker'], workerEnv(p))];
     children.push(a, b);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiscoverProcessor } from '../../jobs/discover.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { FleetBreaker, OutageClock } from '../../src/fleet/index.ts';
-import type { AwardEntry, UserDirectory } from '../../src/lms/index.ts';
+import type { AwardEntry, ListAwardsOptions, UserDirectory } from '../../src/lms/index.ts';
 import {
   BatchAccounting,
   BatchTracker,
@@ -66,7 +66,7 @@ afterAll(async () => {
   await out.cleanup();
 });
 
-function processor() {
+function processor(directory: UserDirectory = hostileDirectory) {
   const logger = createLogger({ level: 'silent' });
   const breaker = new FleetBreaker({ redis, prefix, queues: [queues.discover, queues.download], logger });
   const fleet: FleetControl = {
@@ -76,7 +76,7 @@ function processor() {
     logger,
   };
   return createDiscoverProcessor({
-    directory: hostileDirectory,
+    directory,
     store: new CertificateStore(out.dir, { lmsHost: 'school.example' }),
     accounting: new BatchAccounting(redis, prefix),
     discoverQueue: queues.discover,
@@ -113,6 +113,34 @@ describe('discover processor', () => {
     const status = await tracker.status('hostile');
     expect(status).toMatchObject({ usersDone: 1, certsFound: 2, certsFailed: 1, badgesIgnored: 1 });
     expect(status?.failures[0]).toMatchObject({ kind: 'certificate', code: 'LMS_DATA_INVALID' });
+  });
+
+  it('asks the listing for expired awards unless the batch filters them out', async () => {
+    const asked: (ListAwardsOptions | undefined)[] = [];
+    const recording: UserDirectory = {
+      ...hostileDirectory,
+      async *listAwards(_userId: number, options?: ListAwardsOptions): AsyncIterable<AwardEntry> {
+        asked.push(options);
+        yield* []; // a user with no awards: only the question matters here
+      },
+    };
+    const run = async (batchId: string, filters?: DiscoverJobData['filters']) => {
+      await new BatchTracker(redis, prefix).create(batchId, { by: 'userId', enumerating: false });
+      const data: DiscoverJobData = {
+        kind: 'user',
+        batchId,
+        by: 'userId',
+        value: '7',
+        ...(filters ? { filters } : {}),
+      };
+      const job = await queues.discover.add('u', data, { jobId: `${batchId}.u7` });
+      await new BatchAccounting(redis, prefix).registerDiscover(batchId, [`${batchId}.u7`]);
+      await processor(recording)(job as Job<DiscoverJobData>, 'token');
+    };
+    await run('expired-default');
+    await run('expired-kept', { includeExpired: true });
+    await run('expired-skipped', { includeExpired: false, orgUnitIds: [500] });
+    expect(asked).toEqual([{ includeExpired: true }, { includeExpired: true }, { includeExpired: false }]);
   });
 
   it('gives up on malformed job data at once, naming the field, with the code as a field', async () => {

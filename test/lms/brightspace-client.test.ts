@@ -4,6 +4,7 @@ import {
   AmbiguousUserError,
   certificatesOnly,
   compareVersions,
+  createBrightspaceAdapter,
   pickVersions,
   InvalidReferenceError,
   LmsDataError,
@@ -13,7 +14,16 @@ import {
   type ItemResult,
 } from '../../src/lms/index.ts';
 import { sendJson, type StubServer } from './stub-http.ts';
-import { client, issued, startValence, userData, VERSIONS, type Route } from './valence-stub.ts';
+import {
+  client,
+  FakeTokens,
+  issued,
+  silentLogger,
+  startValence,
+  userData,
+  VERSIONS,
+  type Route,
+} from './valence-stub.ts';
 
 const collect = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   const out: T[] = [];
@@ -291,11 +301,65 @@ describe('BrightspaceClient', () => {
         `GET ${base}: unexpected data at Objects[0].IssuedId: expected an integer id, got "12a"`,
       );
       expect(certificatesOnly(good).map((a) => a.issuedId)).toEqual([1001, 1003]);
+      // includeExpired rides along on every page, Next links included.
       expect(server.seen.map((r) => r.url).filter((u) => u.startsWith(base))).toEqual([
-        base,
-        `${base}?page=2`,
-        `${base}?page=3`,
+        `${base}?includeExpired=true`,
+        `${base}?page=2&includeExpired=true`,
+        `${base}?page=3&includeExpired=true`,
       ]);
+    });
+
+    it('asks for expired awards by default, and not when told to leave them out', async () => {
+      const base = '/d2l/api/bas/1.4/issued/users/5/';
+      server = await startValence({
+        [`GET ${base}`]: (_q, res, url) =>
+          sendJson(res, 200, {
+            // A Next that drops the query: the client says includeExpired again itself.
+            Next: url.searchParams.has('offset') ? null : `${base}?offset=1`,
+            Objects: [issued(url.searchParams.has('offset') ? 2 : 1)],
+          }),
+      });
+      const { client: c } = client(server);
+      const asked = () =>
+        server!.seen.map((r) => new URL(r.url, 'http://stub').searchParams.get('includeExpired'));
+
+      expect((await c.getIssuedAwards(5)).awards.map((a) => a.issuedId)).toEqual([1, 2]);
+      expect(asked()).toEqual([null, 'true', 'true']); // the first request is the versions route
+      server.seen.length = 0;
+      await c.getIssuedAwards(5, { includeExpired: false });
+      expect(asked()).toEqual(['false', 'false']);
+      server.seen.length = 0;
+      await c.getIssuedAwards(5, { includeExpired: true });
+      expect(asked()).toEqual(['true', 'true']);
+    });
+
+    it('the adapter lists expired awards by default and leaves them out when told, even if the LMS sends them', async () => {
+      const base = '/d2l/api/bas/1.4/issued/users/6/';
+      server = await startValence({
+        // A tenant that ignores includeExpired: it always sends the expired award (3).
+        [`GET ${base}`]: (_q, res) =>
+          sendJson(res, 200, {
+            Next: null,
+            Objects: [
+              issued(1),
+              issued(2, 2, { ExpiryDate: 'U2099-01-01T00:00:00.000' }),
+              issued(3, 2, { ExpiryDate: 'U2025-01-01T00:00:00.000' }),
+            ],
+          }),
+      });
+      const { directory } = createBrightspaceAdapter({
+        lmsUrl: server.origin,
+        tokens: new FakeTokens(),
+        session: undefined,
+        logger: silentLogger(),
+      });
+      const ids = async (options?: { includeExpired?: boolean }) =>
+        (await collect(directory.listAwards(6, options))).flatMap((e) =>
+          e.ok ? [e.certificate.issuedId] : [],
+        );
+      expect(await ids()).toEqual([1, 2, 3]);
+      expect(await ids({ includeExpired: true })).toEqual([1, 2, 3]);
+      expect(await ids({ includeExpired: false })).toEqual([1, 2]);
     });
 
     it('refuses a Next link to another host, and never sends the token there', async () => {

@@ -113,9 +113,12 @@ describe('batch accounting from job outcomes', () => {
   });
 });
 
+/** Downloads through the bearer /pdf route, no service-user login: nothing can heal a refused token. */
+const NO_WEB_LOGIN = { DOWNLOAD_STRATEGY: 'api', LMS_USERNAME: '', LMS_PASSWORD: '' };
+
 describe('the fleet breaker', () => {
-  it('pauses on a revoked refresh token, fails nothing, and completes after `auth bootstrap`', async () => {
-    p = await startPipeline({ knobs: { latencyMs: 40 } });
+  it('no web login to heal it: pauses on a revoked refresh token, fails nothing, completes after `auth bootstrap`', async () => {
+    p = await startPipeline({ knobs: { latencyMs: 40, pdfApi: true }, env: NO_WEB_LOGIN });
     const users = studentsWithCertificates(p.sandbox, 14);
     const env = { ...p.env, LOG_LEVEL: 'warn' };
     const waiting = spawnCli(['submit', '--users', users.join(','), '--wait', '--batch-id', 'revoked'], env);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { partialFiles } from '../helpers/index.ts';
@@ -125,5 +125,31 @@ describe('a batch end to end (sandbox, real Redis, real Chromium)', () => {
     expect((await p.tracker.status(byName.batchId))?.certsFound).toBe(
       institution.certificatesOf(a.UserId).length,
     );
+  });
+  it('leaves expired certificates out with filters.includeExpired false (--skip-expired); the default harvests them', async () => {
+    const { institution } = p.sandbox;
+    const users = institution.students
+      .filter((s) => institution.certificatesOf(s.UserId).some((c) => institution.isExpired(c)))
+      .map((s) => s.UserId);
+    const all = users.flatMap((u) => institution.certificatesOf(u));
+    const expired = all.filter((c) => institution.isExpired(c));
+    expect(expired.length).toBeGreaterThan(0);
+
+    // Counted, not stored-or-not: earlier tests may already hold some of these users' files.
+    const skipping = await p.submit({ users, filters: { includeExpired: false } });
+    expect(await p.waitDone(skipping.batchId)).toMatchObject({
+      usersDone: users.length,
+      certsFound: all.length - expired.length,
+      certsFailed: 0,
+    });
+    const everything = await p.submit({ users });
+    expect(await p.waitDone(everything.batchId)).toMatchObject({
+      usersDone: users.length,
+      certsFound: all.length,
+      certsFailed: 0,
+    });
+    for (const c of expired) {
+      await access(path.join(p.outputDir, String(c.UserId), `${c.OrgUnitId}-${c.IssuedId}.pdf`));
+    }
   });
 });

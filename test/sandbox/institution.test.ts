@@ -77,6 +77,26 @@ describe('sandbox institution', () => {
     expect(toBasDate(new Date('2026-05-13T20:01:00.827Z'))).toBe('U2026-05-13T20:01:00.827');
   });
 
+  it('gives a small share of awards an expiry: long past, or years ahead, whatever the day', () => {
+    const inst = createInstitution({ seed: 1, userCount: 40 });
+    // Expiry draws from a stream of its own: the demo still has its 62 certificates.
+    expect(inst.certificates()).toHaveLength(62);
+    const expired = inst.issued.filter((a) => inst.isExpired(a));
+    const later = inst.issued.filter((a) => a.ExpiryDate !== null && !inst.isExpired(a));
+    expect(expired.length).toBeGreaterThan(0);
+    expect(expired.length).toBeLessThan(inst.issued.length / 4);
+    expect(expired.some((a) => a.Award.AwardType === AwardType.Certificate)).toBe(true);
+    expect(later.length).toBeGreaterThan(0);
+    for (const a of expired) {
+      const expiry = fromBasDate(a.ExpiryDate!);
+      expect(expiry.getTime()).toBeGreaterThan(fromBasDate(a.IssuedDate).getTime());
+      expect(expiry.getTime()).toBeLessThan(Date.UTC(2025, 11, 1));
+      expect(inst.isExpired(a, new Date(expiry.getTime() - 1))).toBe(false);
+    }
+    for (const a of later) expect(fromBasDate(a.ExpiryDate!).getUTCFullYear()).toBeGreaterThanOrEqual(2035);
+    for (const a of inst.issued.filter((x) => x.ExpiryDate === null)) expect(inst.isExpired(a)).toBe(false);
+  });
+
   it('works with no students and refuses a bad count', () => {
     const inst = createInstitution({ seed: 1, userCount: 0 });
     expect(inst.students).toHaveLength(0);

@@ -13,6 +13,7 @@ interface IssuedAwardJson {
   IssuedId: number;
   OrgUnitId: number;
   IssuedDate: string;
+  ExpiryDate: string | null;
   Award: { AwardId: number; AwardType: number; Title: string };
 }
 interface AwardsPage {
@@ -113,7 +114,8 @@ describe('sandbox Valence API', () => {
     const kinds = new Set<string>();
     for (const student of sb.institution.students) {
       const got: IssuedAwardJson[] = [];
-      let next: string | null = `${sb.url}/d2l/api/bas/1.4/issued/users/${student.UserId}/`;
+      let next: string | null =
+        `${sb.url}/d2l/api/bas/1.4/issued/users/${student.UserId}/?includeExpired=true`;
       while (next) {
         kinds.add(next.startsWith('http') ? 'absolute' : 'relative');
         const res = await get(next.startsWith('http') ? next : `${sb.url}${next}`);
@@ -150,6 +152,40 @@ describe('sandbox Valence API', () => {
       Next: null,
       Objects: [],
     });
+  });
+
+  it('lists expired awards only with includeExpired=true, on every page', async () => {
+    const { institution } = sb;
+    const expired = institution.issued.filter((a) => institution.isExpired(a));
+    const lasting = institution.issued.filter((a) => a.ExpiryDate !== null && !institution.isExpired(a));
+    expect(expired.length).toBeGreaterThan(0);
+    expect(lasting.length).toBeGreaterThan(0);
+    const listed = async (userId: number, query: string) => {
+      const got: IssuedAwardJson[] = [];
+      let next: string | null = `/d2l/api/bas/1.4/issued/users/${userId}/?limit=1${query}`;
+      while (next) {
+        const page: AwardsPage = await json<AwardsPage>(await get(next));
+        got.push(...page.Objects);
+        next = page.Next;
+      }
+      return got;
+    };
+    for (const userId of new Set(expired.map((a) => a.UserId))) {
+      const all = institution.awardsOf(userId);
+      const current = all.filter((a) => !institution.isExpired(a)).map((a) => a.IssuedId);
+      expect((await listed(userId, '')).map((a) => a.IssuedId)).toEqual(current);
+      expect((await listed(userId, '&includeExpired=false')).map((a) => a.IssuedId)).toEqual(current);
+      const everything = await listed(userId, '&includeExpired=true');
+      expect(everything.map((a) => a.IssuedId)).toEqual(all.map((a) => a.IssuedId));
+      for (const a of everything) {
+        expect(a.ExpiryDate).toBe(institution.issuedAward(a.IssuedId)!.ExpiryDate);
+      }
+    }
+    // An award that expires later (ExpiryDate set, still valid) is listed without asking.
+    const later = lasting[0]!;
+    expect((await listed(later.UserId, '')).map((a) => a.IssuedId)).toContain(later.IssuedId);
+    const bad = await get(`/d2l/api/bas/1.4/issued/users/${later.UserId}/?includeExpired=yes`);
+    expect(bad.status).toBe(400);
   });
 
   it('serves the certificate PDF over the API only when the pdfApi knob is on', async () => {

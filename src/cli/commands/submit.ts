@@ -13,6 +13,7 @@ interface SubmitOptions {
   allUsers?: boolean;
   by: UserRefKind;
   batchId?: string;
+  skipExpired?: boolean;
   wait?: boolean;
   timeout?: string;
 }
@@ -58,6 +59,7 @@ export function registerSubmitCommand(program: Command): void {
     .option('--all-users', 'every user of the institution (enumerated through the LMS)')
     .addOption(new Option('--by <kind>', 'what the references are').choices(USER_REF_KINDS).default('userId'))
     .option('--batch-id <id>', 'your id for the batch (default: generated)')
+    .option('--skip-expired', 'leave out expired certificates (by default they are harvested too)')
     .option('--wait', 'show progress until the batch is done; exit 0 only if every certificate was stored')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds')
     .addHelpText(
@@ -68,6 +70,7 @@ Examples:
   certharvest submit --file students.csv --by orgDefinedId --batch-id spring
   cut -d, -f1 export.csv | certharvest submit --file - --by userName
   certharvest submit --all-users --wait
+  certharvest submit --all-users --skip-expired --batch-id current-only
 
 While the fleet is paused (certharvest status says why), --wait prints the
 reason once and keeps waiting.
@@ -89,7 +92,13 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
       const ctx = await openContext();
       try {
         const result = await submitBatch(
-          { batchId: opts.batchId, by: opts.by, users, allUsers: opts.allUsers === true },
+          {
+            batchId: opts.batchId,
+            by: opts.by,
+            users,
+            allUsers: opts.allUsers === true,
+            ...(opts.skipExpired ? { filters: { includeExpired: false } } : {}),
+          },
           { queues: ctx.queues, redis: ctx.redis, prefix: ctx.config.queuePrefix },
         );
         const extra = [

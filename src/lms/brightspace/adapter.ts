@@ -2,9 +2,9 @@ import type { WebSession } from '../../browser/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AccessTokenSource } from '../http-client.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
-import type { AwardEntry, LmsAdapter } from '../ports.ts';
+import type { AwardEntry, LmsAdapter, UserDirectory } from '../ports.ts';
 import { BrightspaceClient } from './client.ts';
-import type { IssuedAward } from './types.ts';
+import type { IssuedAward, ListAwardsOptions } from './types.ts';
 import type { ApiVersions } from './versions.ts';
 
 export interface BrightspaceAdapterOptions {
@@ -26,6 +26,7 @@ export const renderUrl = (lmsUrl: string, orgUnitId: number, issuedId: number): 
 /** Brightspace behind the processors' ports: the REST client for discovery, plus the two ways to a PDF. */
 export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): LmsAdapter & {
   client: BrightspaceClient;
+  directory: UserDirectory;
 } {
   const client = new BrightspaceClient({
     baseUrl: options.lmsUrl,
@@ -47,10 +48,13 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       async *listAllUserIds() {
         for await (const item of client.listUsers()) if (item.ok) yield item.value.userId;
       },
-      async *listAwards(userId: number): AsyncIterable<AwardEntry> {
-        for await (const item of client.listIssuedAwards(userId)) {
-          if (item.ok) yield { ok: true, kind: item.value.awardType, certificate: toCertificate(item.value) };
-          else
+      async *listAwards(userId: number, listing: ListAwardsOptions = {}): AsyncIterable<AwardEntry> {
+        const now = new Date();
+        for await (const item of client.listIssuedAwards(userId, listing)) {
+          if (item.ok) {
+            if (listing.includeExpired === false && expiredAt(item.value, now)) continue;
+            yield { ok: true, kind: item.value.awardType, certificate: toCertificate(item.value) };
+          } else
             yield {
               ok: false,
               ref: describeRaw(item.raw),
@@ -98,6 +102,15 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       },
     },
   };
+}
+
+/**
+ * An award whose `ExpiryDate` has passed. Asked to leave expired awards out, the adapter also
+ * drops them itself: `includeExpired` is known only from third-party code (reference §1.2,
+ * [V-3p]), and a tenant that ignores it must not hand them over anyway [I].
+ */
+function expiredAt(award: IssuedAward, now: Date): boolean {
+  return award.expiryDate !== null && award.expiryDate.getTime() <= now.getTime();
 }
 
 function toCertificate(award: IssuedAward) {

@@ -23,6 +23,7 @@ import type {
   CertificatePdf,
   IssuedAward,
   ItemResult,
+  ListAwardsOptions,
   UserReference,
   WhoAmI,
 } from './types.ts';
@@ -188,12 +189,19 @@ export class BrightspaceClient {
     }
   }
 
-  /** Every award issued to `userId`, following `Next` until it is null. */
-  async *listIssuedAwards(userId: number | string): AsyncGenerator<ItemResult<IssuedAward>, void, undefined> {
+  /**
+   * Every award issued to `userId`, following `Next` until it is null; expired ones too unless
+   * `options.includeExpired` is false.
+   */
+  async *listIssuedAwards(
+    userId: number | string,
+    options: ListAwardsOptions = {},
+  ): AsyncGenerator<ItemResult<IssuedAward>, void, undefined> {
     const id = toId(userId, 'user id');
+    const includeExpired = options.includeExpired ?? true;
     const { bas } = await this.negotiateVersions();
     const seen = new Set<string>();
-    let url = this.#url(`/d2l/api/bas/${bas}/issued/users/${id}/`);
+    let url = withIncludeExpired(this.#url(`/d2l/api/bas/${bas}/issued/users/${id}/`), includeExpired);
     for (;;) {
       const route = `GET ${url.pathname}`;
       const body = await this.#getJson(url, (status) =>
@@ -204,7 +212,7 @@ export class BrightspaceClient {
         yield item(issuedAwardSchema, raw, route, `Objects[${i}]`, (a) => toIssuedAward(a, id));
       }
       if (!page.Next) return;
-      const next = this.#http.resolve(page.Next, route, 'Next');
+      const next = withIncludeExpired(this.#http.resolve(page.Next, route, 'Next'), includeExpired);
       if (!next.pathname.startsWith('/d2l/api/') || seen.has(next.href)) {
         throw new LmsDataError(
           route,
@@ -220,10 +228,11 @@ export class BrightspaceClient {
   /** All issued awards of a user at once: the good ones, and the ones that did not parse. */
   async getIssuedAwards(
     userId: number | string,
+    options: ListAwardsOptions = {},
   ): Promise<{ awards: IssuedAward[]; invalid: Extract<ItemResult<IssuedAward>, { ok: false }>[] }> {
     const awards: IssuedAward[] = [];
     const invalid: Extract<ItemResult<IssuedAward>, { ok: false }>[] = [];
-    for await (const result of this.listIssuedAwards(userId)) {
+    for await (const result of this.listIssuedAwards(userId, options)) {
       if (result.ok) awards.push(result.value);
       else invalid.push(result);
     }
@@ -316,6 +325,16 @@ function toUser(u: z.output<typeof userDataSchema>): BrightspaceUser {
     email: u.ExternalEmail,
     isActive: u.Activation?.IsActive ?? null,
   };
+}
+
+/**
+ * Say `includeExpired` on every page, `Next` links included: whether Brightspace's `Next` keeps
+ * the query is not documented [I], and a page 2 that fell back to the unknown default would drop
+ * expired awards silently.
+ */
+function withIncludeExpired(url: URL, includeExpired: boolean): URL {
+  url.searchParams.set('includeExpired', String(includeExpired));
+  return url;
 }
 
 function toIssuedAward(a: z.output<typeof issuedAwardSchema>, userId: number): IssuedAward {

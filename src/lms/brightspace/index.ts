@@ -10,6 +10,7 @@ export type {
   CertificatePdf,
   IssuedAward,
   ItemResult,
+  ListAwardsOptions,
   UserReference,
   WhoAmI,
 } from './types.ts';

@@ -36,6 +36,9 @@ export interface IssuedAward {
   expiryDate: Date | null;
 }
 
+/** What `issued/users/{userId}/` is asked for, besides paging. */
+export type { ListAwardsOptions } from '../ports.ts';
+
 /**
  * One item of a listing: parsed, or refused with the reason and the raw JSON, so one bad object
  * fails only itself and the good ones on the same page still arrive.

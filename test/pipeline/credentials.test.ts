@@ -1,0 +1,97 @@
+/**
+ * Credentials that never need a person: a refused refresh token healed through the fleet's web
+ * session (authorization code + PKCE with the session's cookies), and what happens when that is
+ * impossible too.
+ */
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../src/browser/index.ts';
+import { runCli, sleepUntil, tempDir } from '../helpers/index.ts';
+import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
+
+let p: Pipeline | undefined;
+afterEach(async () => {
+  await p?.close();
+  p = undefined;
+});
+
+const certsOf = (pipe: Pipeline, users: number[]) =>
+  users.flatMap((u) => pipe.sandbox.institution.certificatesOf(u)).length;
+const failedJobs = async (pipe: Pipeline) =>
+  (await pipe.queues.discover.getFailedCount()) + (await pipe.queues.download.getFailedCount());
+
+/** What a person does: log in in a real browser and save the storage state. */
+async function captureStorageState(pipe: Pipeline, file: string): Promise<void> {
+  const browser = await launchChromium();
+  try {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(`${pipe.sandbox.url}/d2l/login?noredirect=1`);
+    await page.fill('input[name="userName"]', pipe.sandbox.env.LMS_USERNAME);
+    await page.fill('input[name="password"]', pipe.sandbox.env.LMS_PASSWORD);
+    await Promise.all([page.waitForURL(/\/d2l\/home/), page.click('button[type="submit"]')]);
+    await context.storageState({ path: file });
+  } finally {
+    await browser.close();
+  }
+}
+
+describe('a refused refresh token', () => {
+  it('revoked mid-batch: healed through the web session, the batch completes, no pause, no person', async () => {
+    p = await startPipeline({ knobs: { latencyMs: 40 } });
+    const users = studentsWithCertificates(p.sandbox, 14);
+    const { batchId } = await p.submit({ users });
+    await sleepUntil(async () => ((await p!.tracker.status(batchId))?.usersDone ?? 0) >= 2, 30_000);
+    const grantsBefore = p.sandbox.stats.tokenGrants.authorization_code;
+    await p.sandbox.revokeRefreshTokens({ accessTokens: true });
+
+    expect(await p.waitDone(batchId, 90_000)).toMatchObject({
+      usersFailed: 0,
+      certsFailed: 0,
+      certsStored: certsOf(p, users),
+    });
+    expect(p.sandbox.stats.tokenGrants.authorization_code).toBe(grantsBefore + 1); // healed once
+    expect(p.logs.filter((l) => l.includes('fleet paused'))).toEqual([]);
+    expect(p.logs.some((l) => l.includes('new token pair obtained through the web session'))).toBe(true);
+    expect(await failedJobs(p)).toBe(0);
+    expect((await p.breaker.current()) ?? undefined).toBeUndefined();
+  }, 120_000);
+
+  it('healing impossible (web login refused): paused with the command, 0 failed; resumes after a session import', async () => {
+    // Downloads through the bearer route; the session is there only to heal, and its password is wrong.
+    p = await startPipeline({
+      knobs: { latencyMs: 40, pdfApi: true },
+      env: { DOWNLOAD_STRATEGY: 'api', LMS_PASSWORD: 'not-the-password' },
+    });
+    const users = studentsWithCertificates(p.sandbox, 12);
+    const { batchId } = await p.submit({ users });
+    await sleepUntil(async () => ((await p!.tracker.status(batchId))?.usersDone ?? 0) >= 2, 30_000);
+    await p.sandbox.revokeRefreshTokens({ accessTokens: true });
+
+    const pause = await sleepUntil(() => p!.breaker.current(), 30_000);
+    expect(pause.reason).toBe('LOGIN_REFUSED');
+    expect(pause.fix).toMatch(/certharvest auth session import FILE/);
+    await new Promise((r) => setTimeout(r, 1_500)); // let every in-flight job meet the dead token
+    expect(await failedJobs(p)).toBe(0);
+    expect(p.sandbox.stats.failedLogins).toBe(1); // the wrong password was posted once
+
+    // A person logs in and hands the fleet the session: it heals the token through it and resumes.
+    const dir = await tempDir('state');
+    try {
+      const file = path.join(dir.dir, 'state.json');
+      await captureStorageState(p, file);
+      const imported = await runCli(['auth', 'session', 'import', file], { ...p.env, LOG_LEVEL: 'warn' });
+      expect(imported.code).toBe(0);
+    } finally {
+      await dir.cleanup();
+    }
+    expect(await p.waitDone(batchId, 90_000)).toMatchObject({
+      usersFailed: 0,
+      certsFailed: 0,
+      certsStored: certsOf(p, users),
+    });
+    expect(p.sandbox.stats.tokenGrants.authorization_code).toBeGreaterThanOrEqual(1);
+    expect(p.sandbox.stats.failedLogins).toBe(1); // never posted again
+    expect(await failedJobs(p)).toBe(0);
+  }, 120_000);
+});
