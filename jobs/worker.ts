@@ -33,6 +33,7 @@ import { startFleetMonitor } from '../src/worker/fleet-monitor.ts';
 import type { FleetControl } from '../src/worker/handle-job-error.ts';
 import { logProgress } from '../src/worker/progress-log.ts';
 import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
+import { startTokenKeepAlive } from '../src/worker/token-keepalive.ts';
 import { checkBeforeStart } from '../src/worker/startup-checks.ts';
 import { createDiscoverProcessor } from './discover.ts';
 import { createDownloadProcessor } from './download.ts';
@@ -261,6 +262,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         : {}),
     },
   });
+  const keepAlive = await startTokenKeepAlive({
+    redis,
+    prefix: config.queuePrefix,
+    everyMs: config.keepAlive?.everyMs,
+    tokens,
+    ...(config.keepAlive?.webSession && webSession ? { session: webSession } : {}),
+    breaker,
+    logger: logger.child({ component: 'keepalive' }),
+  });
   const stopProgress = logProgress(logger, { discover, download }, session);
   const stopKeepAlive = session
     ? startSessionKeepAlive({
@@ -292,6 +302,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       monitor.stop();
       stopProgress();
       stopKeepAlive();
+      await keepAlive.stop();
       const closing = Promise.all([discover.close(), download.close()]);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
       if ((await Promise.race([closing, timer])) === 'timeout') {

@@ -6,5 +6,11 @@ export const DISCOVER_QUEUE = 'discover';
 /** One job per certificate: fetch, validate, store. */
 export const DOWNLOAD_QUEUE = 'download';
 
+/**
+ * Fleet housekeeping on a schedule (the token keep-alive): one job per tick for the whole fleet.
+ * Not paused by the breaker, so a paused fleet keeps its credentials alive.
+ */
+export const MAINTENANCE_QUEUE = 'maintenance';
+
 export const QUEUE_NAMES = [DISCOVER_QUEUE, DOWNLOAD_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../src/browser/index.ts';
 import { runCli, sleepUntil, tempDir } from '../helpers/index.ts';
-import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
+import { startWorker, type WorkerHandle } from '../../jobs/worker.ts';
+import { createLogger } from '../../src/log/index.ts';
+import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -94,4 +96,70 @@ describe('a refused refresh token', () => {
     expect(p.sandbox.stats.failedLogins).toBe(1); // never posted again
     expect(await failedJobs(p)).toBe(0);
   }, 120_000);
+});
+
+describe('an idle fleet', () => {
+  /** Downloads through the bearer /pdf route, no service-user login: nothing could heal the token. */
+  const apiOnly = { DOWNLOAD_STRATEGY: 'api', LMS_USERNAME: '', LMS_PASSWORD: '' };
+  const disuse = { pdfApi: true, refreshTokenDisuseSeconds: 3 };
+
+  it('idle longer than the refresh token lives unused: the keep-alive rotates it, work runs with no person', async () => {
+    p = await startPipeline({ knobs: disuse, env: { ...apiOnly, TOKEN_KEEPALIVE: '1s' } });
+    await new Promise((r) => setTimeout(r, 7_000)); // over twice the disuse limit, no work queued
+    expect(p.sandbox.stats.tokenGrants.refresh_token).toBeGreaterThanOrEqual(4);
+
+    const status = await runCli(['auth', 'status'], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/keep-alive: +every 1s/);
+    expect(status.stdout).toMatch(/last rotation: +\S+Z ok/);
+    expect(status.stdout).toMatch(/next rotation: +\S+Z/);
+
+    const users = studentsWithCertificates(p.sandbox, 3);
+    const { batchId } = await p.submit({ users });
+    expect(await p.waitDone(batchId, 60_000)).toMatchObject({
+      usersFailed: 0,
+      certsFailed: 0,
+      certsStored: certsOf(p, users),
+    });
+    expect(p.sandbox.stats.replayRejections).toBe(0);
+    expect(await p.breaker.current()).toBeNull();
+  }, 60_000);
+
+  it('three workers: one keep-alive per tick for the fleet, not one per worker', async () => {
+    p = await startPipeline({ worker: false, knobs: disuse, env: { ...apiOnly, TOKEN_KEEPALIVE: '1s' } });
+    const extra: WorkerHandle[] = [];
+    try {
+      for (let i = 0; i < 3; i++) {
+        extra.push(
+          await startWorker({
+            config: p.config,
+            logger: createLogger({ level: 'silent' }),
+            redis: p.redis,
+            tuning: TEST_TUNING,
+          }),
+        );
+      }
+      const before = p.sandbox.stats.tokenGrants.refresh_token;
+      await new Promise((r) => setTimeout(r, 5_000));
+      const rotations = p.sandbox.stats.tokenGrants.refresh_token - before;
+      expect(rotations).toBeGreaterThanOrEqual(3);
+      expect(rotations).toBeLessThanOrEqual(6); // three timers would make about fifteen
+      expect(p.sandbox.stats.replayRejections).toBe(0);
+    } finally {
+      for (const w of extra) await w.stop(2_000);
+    }
+  }, 60_000);
+
+  it('without the keep-alive the same idle spell kills the token: the fleet pauses saying so', async () => {
+    p = await startPipeline({ knobs: disuse, env: { ...apiOnly, TOKEN_KEEPALIVE: 'off' } });
+    await new Promise((r) => setTimeout(r, 4_500));
+    expect(p.sandbox.stats.tokenGrants.refresh_token).toBe(0);
+    const status = await runCli(['auth', 'status'], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(status.stdout).toMatch(/keep-alive: +off/);
+
+    await p.submit({ users: studentsWithCertificates(p.sandbox, 2) });
+    const pause = await sleepUntil(() => p!.breaker.current(), 30_000);
+    expect(pause.reason).toBe('AUTH_REFRESH_REFUSED');
+    expect(await failedJobs(p)).toBe(0);
+  }, 60_000);
 });

@@ -15,6 +15,7 @@ import { openContext } from '../context.ts';
 import { describePause } from '../pause-report.ts';
 import { registerAuthSessionCommand } from './auth-session.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
+import { readKeepAliveHealth, type KeepAliveHealth } from '../../worker/token-keepalive.ts';
 
 function describe(status: TokenStatus): string {
   const lines = [
@@ -36,10 +37,45 @@ function describe(status: TokenStatus): string {
   return lines.join('\n');
 }
 
+/** The keep-alive's lines of `auth status`: interval, last rotation and its health, next one. */
+function describeKeepAlive(health: KeepAliveHealth, configured: boolean): string {
+  if (!configured)
+    return 'keep-alive:      off (TOKEN_KEEPALIVE=off): an idle refresh token may expire through disuse';
+  if (health.everyMs === undefined)
+    return 'keep-alive:      not scheduled yet (it starts with the first worker)';
+  const lines = [
+    `keep-alive:      every ${formatDuration(health.everyMs)} (${health.runs} rotations so far)`,
+  ];
+  if (health.last) {
+    lines.push(
+      `last rotation:   ${health.last.at.toISOString()} ${health.last.ok ? 'ok' : `FAILED: ${health.last.error ?? 'unknown error'}`}`,
+    );
+  }
+  if (health.next) lines.push(`next rotation:   ${health.next.toISOString()}`);
+  return lines.join('\n');
+}
+
+function formatDuration(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${Math.round(ms / 1000)}s`;
+}
+
 async function openProvider() {
   const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
   const provider = await createTokenProvider({ config: ctx.config, redis: ctx.redis, logger: ctx.logger });
-  return { config: ctx.config, provider, breaker: ctx.breaker, close: () => ctx.close() };
+  return {
+    config: ctx.config,
+    provider,
+    breaker: ctx.breaker,
+    redis: ctx.redis,
+    close: () => ctx.close(),
+  };
 }
 
 const TOKEN_PAUSES = ['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'] as const;
@@ -196,12 +232,20 @@ Examples:
     .description('show the token mode, state and expiry (never a secret)')
     .option('--json', 'print JSON')
     .action(async (opts: { json?: boolean }) => {
-      const { provider, breaker, close } = await openProvider();
+      const { config, provider, breaker, redis, close } = await openProvider();
       try {
         const status = await provider.status();
         const pause = await breaker.current();
-        if (opts.json) console.log(JSON.stringify({ ...status, fleetPause: pause }, null, 2));
-        else console.log(describe(status) + (pause ? `\n\n${describePause(pause)}` : ''));
+        const keepAlive = await readKeepAliveHealth(redis, config.queuePrefix);
+        if (opts.json) {
+          console.log(JSON.stringify({ ...status, keepAlive, fleetPause: pause }, null, 2));
+        } else {
+          console.log(
+            describe(status) +
+              `\n${describeKeepAlive(keepAlive, config.keepAlive !== undefined)}` +
+              (pause ? `\n\n${describePause(pause)}` : ''),
+          );
+        }
       } finally {
         await close();
       }
