@@ -11,8 +11,9 @@ import { createTokenProvider } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { BrightspaceClient } from '../../src/lms/index.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { JWT_CLIENT_ID } from '../../src/sandbox/index.ts';
-import { runCli, tempDir, uniquePrefix } from '../helpers/index.ts';
+import { JWT_CLIENT_ID, SANDBOX_HTTPS_REDIRECT_URI } from '../../src/sandbox/index.ts';
+import { webGet, webLogin } from '../sandbox/helpers.ts';
+import { runCli, sleepUntil, spawnCli, tempDir, uniquePrefix } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from '../pipeline/harness.ts';
 
 let p: Pipeline;
@@ -74,6 +75,70 @@ describe('auth bootstrap --refresh-token', () => {
     } finally {
       await dir.cleanup();
     }
+  });
+});
+
+/** The service user's browser: logged in, it follows the sign-in URL until it leaves the LMS. */
+async function followAsServiceUser(authorizeUrl: string): Promise<URL> {
+  const { jar } = await webLogin(p.sandbox);
+  let url = new URL(authorizeUrl);
+  for (let hop = 0; hop < 10; hop++) {
+    const res = await webGet(p.sandbox, url.href, jar);
+    const next = new URL(res.headers.get('location') ?? '', url);
+    if (next.origin !== new URL(p.sandbox.url).origin) return next;
+    url = next;
+  }
+  throw new Error('the sign-in never left the LMS');
+}
+
+const signInUrl = (stdout: string) => /(http:\/\/127\.0\.0\.1:\d+\/oauth2\/auth\?\S+)/.exec(stdout)?.[1];
+
+describe('auth bootstrap: signing in', () => {
+  it('an https:// redirect URI (as Brightspace demands) with --paste: the admin pastes where the browser landed', async () => {
+    const grants = p.sandbox.stats.tokenGrants.authorization_code;
+    const run = spawnCli(['auth', 'bootstrap', '--redirect-uri', SANDBOX_HTTPS_REDIRECT_URI, '--paste'], {
+      ...p.env,
+      LOG_LEVEL: 'warn',
+    });
+    const url = await sleepUntil(() => signInUrl(run.stdout()), 15_000);
+    expect(new URL(url).searchParams.get('redirect_uri')).toBe(SANDBOX_HTTPS_REDIRECT_URI);
+    const landed = await followAsServiceUser(url);
+    expect(landed.href.startsWith(SANDBOX_HTTPS_REDIRECT_URI)).toBe(true);
+    run.child.stdin?.end(`${landed.href}\n`);
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toMatch(/state: +valid/);
+    expect(p.sandbox.stats.tokenGrants.authorization_code).toBe(grants + 1);
+  });
+
+  it('--paste refuses a URL that is not the redirect URI (exit 2)', async () => {
+    const run = spawnCli(['auth', 'bootstrap', '--redirect-uri', SANDBOX_HTTPS_REDIRECT_URI, '--paste'], {
+      ...p.env,
+      LOG_LEVEL: 'warn',
+    });
+    await sleepUntil(() => signInUrl(run.stdout()), 15_000);
+    run.child.stdin?.end('https://elsewhere.example/callback?code=abc\n');
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toMatch(/not the redirect URI/);
+  });
+
+  it('a loopback redirect URI: the CLI listens for the browser on it', async () => {
+    const run = spawnCli(['auth', 'bootstrap', '--port', '0'], { ...p.env, LOG_LEVEL: 'warn' });
+    const url = await sleepUntil(() => signInUrl(run.stdout()), 15_000);
+    const landed = await followAsServiceUser(url);
+    expect(landed.hostname).toBe('127.0.0.1');
+    expect((await fetch(landed)).status).toBe(200); // the CLI's callback server
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toMatch(/state: +valid/);
+  });
+
+  it("--via-session: the service user's web login signs in, no person", async () => {
+    const grants = p.sandbox.stats.tokenGrants.authorization_code;
+    const run = await runCli(['auth', 'bootstrap', '--via-session'], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/state: +valid/);
+    expect(p.sandbox.stats.tokenGrants.authorization_code).toBe(grants + 1);
+    expect(run.stdout).not.toContain(p.env.LMS_PASSWORD!);
   });
 });
 

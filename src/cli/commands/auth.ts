@@ -1,8 +1,13 @@
 import { createServer } from 'node:http';
+import { createInterface } from 'node:readline';
 import { Command } from 'commander';
+import { createWebSession } from '../../../jobs/worker.ts';
 import {
+  authorizeThroughSession,
   beginAuthorization,
   createTokenProvider,
+  isLoopbackUrl,
+  type AuthorizationRequest,
   publicJwks,
   ReauthRequiredError,
   type TokenProvider,
@@ -11,7 +16,7 @@ import {
 import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import type { FleetBreaker, PauseRecord } from '../../fleet/index.ts';
-import { openContext } from '../context.ts';
+import { openContext, type CommandContext } from '../context.ts';
 import { describePause } from '../pause-report.ts';
 import { registerAuthSessionCommand } from './auth-session.ts';
 import { withTimeout } from '../../util/with-timeout.ts';
@@ -97,16 +102,17 @@ async function resumeAfterNewToken(breaker: FleetBreaker, before: PauseRecord | 
   }
 }
 
-/** Wait for the browser to come back to http://127.0.0.1:<port>/callback; resolves with that URL. */
+/** Wait for the browser to come back to http://127.0.0.1:<port><pathname>; resolves with that URL. */
 function awaitCallback(
   port: number,
+  pathname: string,
   timeoutMs: number,
 ): { ready: Promise<number>; callback: Promise<string> } {
   let resolveCallback!: (url: string) => void;
   const callback = new Promise<string>((r) => (resolveCallback = r));
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
-    if (url.pathname !== '/callback') {
+    if (url.pathname !== pathname) {
       res.writeHead(404).end();
       return;
     }
@@ -142,29 +148,50 @@ export function registerAuthCommand(program: Command): void {
       'import this refresh token instead of signing in (exchanged once, then rotated); "-" reads it from stdin, out of shell history',
     )
     .option(
+      '--redirect-uri <uri>',
+      'the redirect URI registered with the app (default OAUTH_REDIRECT_URI, else http://127.0.0.1:8765/callback); an https:// one implies --paste',
+    )
+    .option('--paste', 'print the sign-in URL and read back the URL the browser was redirected to')
+    .option(
+      '--via-session',
+      "sign in with the service user's web login (LMS_USERNAME, LMS_PASSWORD): no person, once consent was given",
+    )
+    .option(
       '--port <port>',
-      'local callback port; register http://127.0.0.1:<port>/callback with the app',
-      '8765',
+      "local callback port for a loopback redirect URI (default: the URI's, else 8765)",
     )
     .option('--timeout <seconds>', 'how long to wait for the sign-in', '300')
     .addHelpText(
       'after',
       `
+Brightspace registrations accept only https:// redirect URIs: register one
+(nothing has to listen there), then use --redirect-uri with --paste.
+
 Examples:
-  # sign in as the service user in a browser:
+  # headless server, registered https redirect URI: open the printed URL in
+  # any browser, sign in as the service user, paste back where it lands:
+  certharvest auth bootstrap --paste \\
+    --redirect-uri https://certharvest.school.edu/oauth/callback
+  # a loopback redirect URI (sandbox; or via ssh -L 8765:127.0.0.1:8765):
   certharvest auth bootstrap
+  # unattended: the service user's web login signs in (consent given before):
+  certharvest auth bootstrap --via-session
   # import a refresh token from stdin (out of shell history):
   printf %s "$TOKEN" | certharvest auth bootstrap --refresh-token -
 
 A token the LMS refuses exits 2 and says it was the token given.`,
     )
-    .action(async (opts: { refreshToken?: string; port: string; timeout: string }) => {
-      const port = Number(opts.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
+    .action(async (opts: BootstrapOptions) => {
+      const port = opts.port === undefined ? undefined : Number(opts.port);
+      if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
         throw new UsageError(`--port: expected 0-65535, got "${opts.port}"`);
+      const ways = [opts.refreshToken !== undefined, opts.paste === true, opts.viaSession === true];
+      if (ways.filter(Boolean).length > 1)
+        throw new UsageError('--refresh-token, --paste and --via-session are different ways: pick one');
       const given = opts.refreshToken === '-' ? await readTokenFromStdin() : opts.refreshToken;
-      const { config, provider, breaker, close } = await openProvider();
+      const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
       try {
+        const { config, breaker } = ctx;
         const auth = config.lms.auth;
         if (auth.kind !== 'refresh-token') {
           throw new UsageError(
@@ -172,28 +199,34 @@ A token the LMS refuses exits 2 and says it was the token given.`,
               (given === undefined ? '' : '; --refresh-token does not apply'),
           );
         }
+        const provider = await createTokenProvider({ config, redis: ctx.redis, logger: ctx.logger });
         const before = await breaker.current();
         if (given !== undefined) {
           console.log(describe(await importGivenToken(provider, given, opts.refreshToken === '-')));
           await resumeAfterNewToken(breaker, before);
           return;
         }
-        const waiting = awaitCallback(port, Number(opts.timeout) * 1000 || 300_000);
-        const boundPort = await waiting.ready;
-        const request = await beginAuthorization({
+        const redirectUri =
+          opts.redirectUri ?? (port !== undefined ? `http://127.0.0.1:${port}/callback` : auth.redirectUri);
+        const authorization = {
           authorizeUrl: auth.authorizeUrl,
           clientId: auth.clientId,
-          redirectUri: `http://127.0.0.1:${boundPort}/callback`,
           scope: auth.scope,
-        });
-        console.log('Open this URL in a browser and sign in as the service user:\n');
-        console.log(`  ${request.url}\n`);
-        console.log(`Waiting for the redirect to http://127.0.0.1:${boundPort}/callback …`);
-        const callbackUrl = await waiting.callback;
-        console.log(describe(await provider.exchangeAuthorizationCode(request, callbackUrl)));
+          lmsUrl: config.lms.url,
+        };
+        const timeoutMs = Number(opts.timeout) * 1000 || 300_000;
+        let signedIn: { request: AuthorizationRequest; callback: string };
+        if (opts.viaSession) {
+          signedIn = await signInViaSession(ctx, { ...authorization, redirectUri });
+        } else if (opts.paste || !isLoopbackUrl(redirectUri)) {
+          signedIn = await signInByPaste({ ...authorization, redirectUri }, timeoutMs);
+        } else {
+          signedIn = await signInOnLoopback({ ...authorization, redirectUri }, port, timeoutMs);
+        }
+        console.log(describe(await provider.exchangeAuthorizationCode(signedIn.request, signedIn.callback)));
         await resumeAfterNewToken(breaker, before);
       } finally {
-        await close();
+        await ctx.close();
       }
     });
 
@@ -281,5 +314,106 @@ async function importGivenToken(provider: TokenProvider, token: string, fromStdi
         'It was already used or rotated, revoked, expired through disuse, or issued to another client ' +
         '(OAUTH_CLIENT_ID) or another LMS (LMS_URL). Get a new one, or run `certharvest auth bootstrap` to sign in.',
     );
+  }
+}
+
+interface BootstrapOptions {
+  refreshToken?: string;
+  redirectUri?: string;
+  paste?: boolean;
+  viaSession?: boolean;
+  port?: string;
+  timeout: string;
+}
+
+interface SignInOptions {
+  authorizeUrl: string;
+  clientId: string;
+  scope: string;
+  redirectUri: string;
+  lmsUrl: string;
+}
+
+/** Loopback: listen on the redirect URI's port and path, print the URL, wait for the browser. */
+async function signInOnLoopback(options: SignInOptions, port: number | undefined, timeoutMs: number) {
+  const uri = new URL(options.redirectUri);
+  const waiting = awaitCallback(port ?? (Number(uri.port) || 80), uri.pathname, timeoutMs);
+  const boundPort = await waiting.ready;
+  uri.port = String(boundPort);
+  const request = await beginAuthorization({ ...options, redirectUri: uri.href });
+  console.log('Open this URL in a browser and sign in as the service user:\n');
+  console.log(`  ${request.url}\n`);
+  console.log(`Waiting for the redirect to ${uri.href} …`);
+  return { request, callback: await waiting.callback };
+}
+
+/**
+ * Paste mode: print the URL; the admin signs in anywhere and pastes back the URL the browser was
+ * redirected to (an error page at an https:// URI nothing serves is expected).
+ */
+async function signInByPaste(options: SignInOptions, timeoutMs: number) {
+  const request = await beginAuthorization(options);
+  console.log('1. Open this URL in a browser and sign in as the service user:\n');
+  console.log(`  ${request.url}\n`);
+  console.log(`2. The browser is sent to ${options.redirectUri}?code=… (a page that may not load).`);
+  console.log('   Copy that whole URL from the address bar and paste it here, then press Enter:');
+  const callback = await withTimeout(readRedirectFromStdin(options.redirectUri), timeoutMs, 'the pasted URL');
+  return { request, callback };
+}
+
+/** The first stdin line that is the redirect URI with its answer (`code` or `error`). */
+async function readRedirectFromStdin(redirectUri: string): Promise<string> {
+  const expected = new URL(redirectUri);
+  const lines = createInterface({ input: process.stdin, terminal: false });
+  try {
+    for await (const raw of lines) {
+      const line = raw.trim();
+      if (line === '') continue;
+      let url: URL;
+      try {
+        url = new URL(line);
+      } catch {
+        throw new UsageError(
+          `the pasted text is not a URL; paste the whole address starting with ${redirectUri}`,
+        );
+      }
+      if (url.origin !== expected.origin || url.pathname !== expected.pathname) {
+        throw new UsageError(
+          `the pasted URL is not the redirect URI (${redirectUri}); paste the address the browser was sent to`,
+        );
+      }
+      if (!url.searchParams.has('code') && !url.searchParams.has('error')) {
+        throw new UsageError(
+          'the pasted URL carries no code= (nor error=): copy the whole address after signing in',
+        );
+      }
+      return url.href;
+    }
+  } finally {
+    lines.close();
+  }
+  throw new UsageError('stdin ended before a URL was pasted');
+}
+
+/** --via-session: the fleet's web session (the service user's login) walks the consent. */
+async function signInViaSession(ctx: CommandContext<'lms' | 'secrets-key'>, options: SignInOptions) {
+  const webLogin = ctx.config.webLogin;
+  if (!webLogin) {
+    throw new UsageError(
+      "--via-session needs the service user's web login: set LMS_USERNAME and LMS_PASSWORD",
+    );
+  }
+  const session = createWebSession({
+    config: ctx.config,
+    webLogin,
+    redis: ctx.redis,
+    breaker: ctx.breaker,
+    logger: ctx.logger.child({ component: 'browser' }),
+  });
+  try {
+    console.log(`Signing in as ${webLogin.username} through the LMS web session …`);
+    return await authorizeThroughSession(session, options);
+  } finally {
+    await session.close();
   }
 }
