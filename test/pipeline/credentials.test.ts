@@ -125,6 +125,21 @@ describe('an idle fleet', () => {
     expect(await p.breaker.current()).toBeNull();
   }, 60_000);
 
+  it("TOKEN_KEEPALIVE_SESSION: the idle fleet's web session outlives the idle logout, no new login", async () => {
+    p = await startPipeline({
+      knobs: { sessionIdleSeconds: 3 },
+      env: { TOKEN_KEEPALIVE: '1s', TOKEN_KEEPALIVE_SESSION: 'true' },
+    });
+    const first = studentsWithCertificates(p.sandbox, 4);
+    await p.waitDone((await p.submit({ users: first.slice(0, 2) })).batchId);
+    expect(p.sandbox.stats.webLogins).toBe(1);
+    await new Promise((r) => setTimeout(r, 7_000)); // over twice the idle logout, no work queued
+    const { batchId } = await p.submit({ users: first.slice(2) });
+    expect(await p.waitDone(batchId)).toMatchObject({ certsFailed: 0 });
+    expect(p.sandbox.stats.sessionsExpired.idle).toBe(0);
+    expect(p.sandbox.stats.webLogins).toBe(1);
+  }, 60_000);
+
   it('three workers: one keep-alive per tick for the fleet, not one per worker', async () => {
     p = await startPipeline({ worker: false, knobs: disuse, env: { ...apiOnly, TOKEN_KEEPALIVE: '1s' } });
     const extra: WorkerHandle[] = [];
