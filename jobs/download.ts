@@ -32,6 +32,12 @@ export interface DownloadDeps {
   apiSupport: ApiSupportMemo;
   fleet: FleetControl;
   logger: Logger;
+  /**
+   * Admits one LMS request of this worker (DOWNLOAD_CONCURRENCY at a time). The worker runs more
+   * jobs than that, so a certificate waiting for its fsyncs does not hold an LMS slot: the LMS
+   * sees a steady DOWNLOAD_CONCURRENCY requests whatever the disk does. Default: no limit.
+   */
+  lmsSlots?: <T>(request: () => Promise<T>) => Promise<T>;
 }
 
 export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJobData, DownloadResult> {
@@ -52,7 +58,8 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
 
       const incoming = deps.store.receive(certificate);
       try {
-        const { facts, source } = await fetchCertificate(deps, certificate, incoming, log);
+        const fetch = () => fetchCertificate(deps, certificate, incoming, log);
+        const { facts, source } = await (deps.lmsSlots ? deps.lmsSlots(fetch) : fetch());
         assertWholePdf(incoming.evidence, facts);
         const saved = await deps.store.commit(certificate, incoming, source, {
           knownAbsent: true,

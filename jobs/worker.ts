@@ -34,6 +34,7 @@ import type { FleetControl } from '../src/worker/handle-job-error.ts';
 import { logProgress } from '../src/worker/progress-log.ts';
 import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
 import { startTokenKeepAlive } from '../src/worker/token-keepalive.ts';
+import pLimit from 'p-limit';
 import { checkBeforeStart } from '../src/worker/startup-checks.ts';
 import { createDiscoverProcessor } from './discover.ts';
 import { createDownloadProcessor } from './download.ts';
@@ -131,6 +132,9 @@ export function createWebSession(options: {
   });
 }
 
+/** Download jobs in flight per LMS request slot (DOWNLOAD_CONCURRENCY): the rest are storing. */
+export const STORING_JOBS_PER_REQUEST = 2;
+
 /** Run the discover and download processors of this process until `stop()`. */
 export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   const { config, logger, redis } = options;
@@ -219,8 +223,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       apiSupport: new ApiSupportMemo(),
       fleet,
       logger: logger.child({ queue: DOWNLOAD_QUEUE }),
+      lmsSlots: pLimit(config.concurrency.download),
     }),
-    { ...common, concurrency: config.concurrency.download },
+    // Twice the LMS requests: the other half are storing (fsync), so the disk never idles the LMS.
+    { ...common, concurrency: config.concurrency.download * STORING_JOBS_PER_REQUEST },
   );
   settleFromWorkerEvents({ discover, download }, accounting, logger);
   for (const w of [discover, download]) {
