@@ -17,7 +17,7 @@ import {
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
 import { FleetBreaker, OutageClock } from '../src/fleet/index.ts';
-import { createBrightspaceAdapter } from '../src/lms/index.ts';
+import { createBrightspaceAdapter, RedisRateStateStore } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchAccounting,
@@ -166,6 +166,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     session,
     logger,
     versionOverrides: lms.versionOverrides,
+    // The LMS counts its request budget per app: the fleet spends it together.
+    rateState: new RedisRateStateStore(redis, config.queuePrefix, lms.host),
   });
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
   const accounting = new BatchAccounting(redis, config.queuePrefix);

@@ -17,6 +17,7 @@ export {
   type LmsRequestOptions,
 } from './http-client.ts';
 export { parseLms } from './parse.ts';
+export { RedisRateStateStore, type RateStateStore, type SharedRateState } from './fleet-rate-state.ts';
 export {
   parseRetryAfter,
   RateBudget,

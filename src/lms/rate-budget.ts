@@ -1,3 +1,5 @@
+import type { RateStateStore, SharedRateState } from './fleet-rate-state.ts';
+
 export interface RateBudgetOptions {
   /**
    * Keep this many requests' worth of credits unspent: when fewer would remain, wait for the
@@ -12,6 +14,13 @@ export interface RateBudgetOptions {
   fallbackWaitMs?: number;
   /** Clock, for tests. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The fleet's shared view of the budget (Redis): what any worker learns — the credits left, a
+   * 429's pause — slows every worker, not just the one that saw it. Default: this process alone.
+   */
+  shared?: RateStateStore;
+  /** How often the shared view is read and written at most. Default 250 ms. */
+  syncEveryMs?: number;
 }
 
 /** The rate-limit headers of one response (Brightspace: per-minute credits per app). */
@@ -36,6 +45,12 @@ export class RateBudget {
   #resetAt: number | undefined;
   #pausedUntil = 0;
   #inFlight = 0;
+  #observedAt = 0;
+  readonly #shared: RateStateStore | undefined;
+  readonly #syncEveryMs: number;
+  #pulledAt = -Infinity;
+  #pushedAt = -Infinity;
+  #pulling: Promise<void> | undefined;
 
   constructor(options: RateBudgetOptions = {}) {
     this.#reserve = options.reserveRequests ?? 3;
@@ -43,11 +58,17 @@ export class RateBudget {
     this.#maxWaitMs = options.maxWaitMs ?? 60_000;
     this.#fallbackWaitMs = options.fallbackWaitMs ?? 1_000;
     this.#now = options.now ?? Date.now;
+    this.#shared = options.shared;
+    this.#syncEveryMs = options.syncEveryMs ?? 250;
   }
 
   /** Wait until a request may go, then count it in flight. Call the returned function when it is answered. */
   async acquire(): Promise<() => void> {
-    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await sleep(wait);
+    await this.sync();
+    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) {
+      await sleep(wait);
+      await this.sync();
+    }
     this.#inFlight++;
     let done = false;
     return () => {
@@ -78,16 +99,54 @@ export class RateBudget {
     if (headers.cost !== undefined && headers.cost > 0) this.#cost = headers.cost;
     if (headers.remaining === undefined) return;
     this.#remaining = headers.remaining;
+    this.#observedAt = this.#now();
     // Capped, so a wild reset value cannot stall the worker: after maxWaitMs we try again anyway.
     this.#resetAt =
       headers.resetSec !== undefined
         ? this.#now() + Math.min(headers.resetSec * 1000, this.#maxWaitMs)
         : undefined;
+    // Tell the fleet at most every syncEveryMs, and at once when the budget runs low.
+    if (this.#now() - this.#pushedAt >= this.#syncEveryMs || this.waitMs() > 0) {
+      this.#push({
+        remaining: this.#remaining,
+        observedAt: this.#observedAt,
+        cost: this.#cost,
+        ...(this.#resetAt !== undefined ? { resetAt: this.#resetAt } : {}),
+      });
+    }
   }
 
-  /** Hold every request until `ms` from now (after a 429). */
+  /** Hold every request until `ms` from now (after a 429), in every worker of the fleet. */
   pause(ms: number): void {
     this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms);
+    this.#push({ pausedUntil: this.#pausedUntil });
+  }
+
+  /** Send what we learned to the fleet; a Redis hiccup must never hold up an LMS request. */
+  #push(state: SharedRateState): void {
+    if (!this.#shared) return;
+    this.#pushedAt = this.#now();
+    void this.#shared.write(state).catch(() => undefined);
+  }
+
+  /** Adopt what the fleet learned since this process last looked (read at most every syncEveryMs). */
+  async sync(): Promise<void> {
+    const shared = this.#shared;
+    if (!shared || this.#now() - this.#pulledAt < this.#syncEveryMs) return;
+    this.#pulling ??= (async () => {
+      this.#pulledAt = this.#now();
+      const state = await shared.read().catch(() => undefined);
+      if (!state) return;
+      if (state.pausedUntil !== undefined) this.#pausedUntil = Math.max(this.#pausedUntil, state.pausedUntil);
+      if (state.cost !== undefined && state.cost > 0) this.#cost = state.cost;
+      const fresh = state.resetAt === undefined || state.resetAt > this.#now();
+      if (state.remaining !== undefined && (state.observedAt ?? 0) > this.#observedAt && fresh) {
+        this.#remaining = state.remaining;
+        this.#observedAt = state.observedAt ?? this.#now();
+        this.#resetAt = state.resetAt;
+      }
+    })().finally(() => (this.#pulling = undefined));
+    await this.#pulling;
   }
 
   /** For logs and tests. */

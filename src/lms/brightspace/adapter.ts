@@ -2,6 +2,7 @@ import type { WebSession } from '../../browser/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AccessTokenSource } from '../http-client.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
+import type { RateStateStore } from '../fleet-rate-state.ts';
 import type { AwardEntry, LmsAdapter, UserDirectory } from '../ports.ts';
 import { BrightspaceClient } from './client.ts';
 import type { IssuedAward, ListAwardsOptions } from './types.ts';
@@ -17,6 +18,8 @@ export interface BrightspaceAdapterOptions {
   fetch?: typeof fetch;
   /** `LP_VERSION` / `BAS_VERSION`: versions that win over the negotiation. */
   versionOverrides?: Partial<ApiVersions>;
+  /** The fleet's shared view of the LMS's request budget (see RateBudget). */
+  rateState?: RateStateStore;
 }
 
 /** The render URL Brightspace serves certificates at; it needs the web session's cookies. */
@@ -33,6 +36,7 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     tokens: options.tokens,
     logger: options.logger.child({ component: 'brightspace' }),
     ...(options.versionOverrides ? { versionOverrides: options.versionOverrides } : {}),
+    ...(options.rateState ? { rateLimit: { shared: options.rateState } } : {}),
   });
   const doFetch = options.fetch ?? fetch;
   /** The missing-scope warning is said once per process, not once per certificate. */
