@@ -1,9 +1,42 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so a checkout works without a build step.
-import { register } from 'tsx/esm/api';
+// Runs the compiled JavaScript in dist/ (built on `npm install` and by `npm run build`): no
+// TypeScript loader in production. A checkout whose sources changed since that build runs them
+// through tsx instead, so editing needs no build step; CERTHARVEST_FROM_SOURCE=1 forces that.
+import { existsSync, readdirSync, statSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const root = new URL('../', import.meta.url);
+const compiled = new URL('dist/src/cli/main.js', root);
+const stamp = new URL('dist/.build-stamp', root);
+
+/** The newest modification time of the TypeScript sources (0 when there are none, as in an image). */
+function newestSource() {
+  let newest = 0;
+  for (const dir of ['src', 'jobs']) {
+    const base = new URL(`${dir}/`, root);
+    if (!existsSync(base)) continue;
+    for (const entry of readdirSync(base, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile() && entry.name.endsWith('.ts')) {
+        newest = Math.max(newest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
+      }
+    }
+  }
+  return newest;
+}
+
+const fromDist =
+  process.env.CERTHARVEST_FROM_SOURCE !== '1' &&
+  existsSync(compiled) &&
+  existsSync(stamp) &&
+  statSync(stamp).mtimeMs >= newestSource();
+
+let main;
+if (fromDist) {
+  ({ main } = await import(compiled.href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 const code = await main(process.argv.slice(2));
 process.exitCode = code;
 // Commands close their own servers and sockets; this only guards against a stray handle.
