@@ -101,31 +101,45 @@ const EXPECT_CERTIFICATES = new LuaScript(`${LUA_HELPERS}
 local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
 local seen = batchKey(batch) .. ':certs'
 local toAdd = {}
+local found, alreadyStored = 0, 0
 for i = 6, #ARGV, 4 do
   local certKey, base, ref, stored = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local first = redis.call('SADD', seen, certKey) == 1
-  if first then redis.call('HINCRBY', batchKey(batch), 'certsFound', 1) end
-  local markerKey = prefix .. ':acct:cert:' .. certKey
-  local open = redis.call('GET', markerKey)
+  if first then found = found + 1 end
   if stored == '1' then
-    if first then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', 1) end
-  elseif open then
-    if first then redis.call('SADD', prefix .. ':acct:waiting:' .. open, batch) end
-    table.insert(toAdd, tostring((i - 6) / 4))
-    table.insert(toAdd, open)
-  elseif first then
-    local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
-    redis.call('SET', markerKey, jobId, 'EX', ttl)
-    redis.call('HSET', prefix .. ':acct:download', jobId,
-      cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now)}))
-    redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
-    local waiting = prefix .. ':acct:waiting:' .. jobId
-    redis.call('SADD', waiting, batch)
-    redis.call('EXPIRE', waiting, ttl)
-    table.insert(toAdd, tostring((i - 6) / 4))
-    table.insert(toAdd, jobId)
+    if first then alreadyStored = alreadyStored + 1 end
+  else
+    local markerKey = prefix .. ':acct:cert:' .. certKey
+    local open = redis.call('GET', markerKey)
+    if open then
+      -- Another batch's download is in flight: join it (rare, so its record is rewritten).
+      if first then
+        local waiting = prefix .. ':acct:waiting:' .. open
+        redis.call('SADD', waiting, batch)
+        redis.call('EXPIRE', waiting, ttl)
+        local raw = redis.call('HGET', prefix .. ':acct:download', open)
+        if raw then
+          local info = cjson.decode(raw)
+          info.j = 1
+          redis.call('HSET', prefix .. ':acct:download', open, cjson.encode(info))
+        end
+      end
+      table.insert(toAdd, tostring((i - 6) / 4))
+      table.insert(toAdd, open)
+    elseif first then
+      -- The first batch rides in the job's record (b); batches that join later are in a set.
+      local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
+      redis.call('SET', markerKey, jobId, 'EX', ttl)
+      redis.call('HSET', prefix .. ':acct:download', jobId,
+        cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now), b = batch}))
+      redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
+      table.insert(toAdd, tostring((i - 6) / 4))
+      table.insert(toAdd, jobId)
+    end
   end
 end
+if found > 0 then redis.call('HINCRBY', batchKey(batch), 'certsFound', found) end
+if alreadyStored > 0 then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', alreadyStored) end
 redis.call('EXPIRE', seen, ttl)
 redis.call('EXPIRE', batchKey(batch), ttl)
 return toAdd`);
@@ -137,9 +151,16 @@ local info = closeJob('download', jobId)
 if not info then return -1 end
 local markerKey = prefix .. ':acct:cert:' .. info.c
 if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
-local waitingKey = prefix .. ':acct:waiting:' .. jobId
-local batches = redis.call('SMEMBERS', waitingKey)
-redis.call('DEL', waitingKey)
+local batches = {}
+if info.b then table.insert(batches, info.b) end
+-- Batches that joined the download (j), or a record written before b existed: the set.
+if info.j or not info.b then
+  local waitingKey = prefix .. ':acct:waiting:' .. jobId
+  for _, b in ipairs(redis.call('SMEMBERS', waitingKey)) do
+    if b ~= info.b then table.insert(batches, b) end
+  end
+  redis.call('DEL', waitingKey)
+end
 for _, b in ipairs(batches) do
   if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
   elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
