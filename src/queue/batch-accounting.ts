@@ -188,13 +188,15 @@ elseif status == 'failed' then
   fail(b, 'user', ARGV[8] or jobId, code, reason, at)
 else
   redis.call('HINCRBY', batchKey(b), 'usersDone', 1)
-  redis.call('HINCRBY', batchKey(b), 'badgesIgnored', tonumber(ARGV[9]))
+  if tonumber(ARGV[9]) > 0 then redis.call('HINCRBY', batchKey(b), 'badgesIgnored', tonumber(ARGV[9])) end
   local rejected, listed = tonumber(ARGV[10]), 0
   for i = 11, #ARGV, 3 do
     fail(b, 'certificate', ARGV[i], ARGV[i + 1], ARGV[i + 2], at)
     listed = listed + 1
   end
-  redis.call('HINCRBY', batchKey(b), 'certsFound', math.max(rejected, listed))
+  if math.max(rejected, listed) > 0 then
+    redis.call('HINCRBY', batchKey(b), 'certsFound', math.max(rejected, listed))
+  end
   if rejected > listed then
     redis.call('HINCRBY', batchKey(b), 'certsFailed', rejected - listed)
     note(b, 'certificate', ARGV[8], 'LMS_DATA_INVALID', (rejected - listed) .. ' more unusable awards (see the job log)', at)

@@ -3,17 +3,22 @@ import { DEFAULT_QUEUE_PREFIX, DISCOVER_QUEUE, DOWNLOAD_QUEUE } from './names.ts
 import type { DiscoverJobData, DownloadJobData } from './job-data.ts';
 
 /** Retries: exponential backoff with jitter, so a struggling LMS is not hit by a synchronized herd. */
+/**
+ * Completed jobs are kept by count only: the board shows the recent ones, and a batch's record
+ * holds every outcome (an age limit too would cost BullMQ two more Redis calls per finished job).
+ * Failed jobs are rare and are what an operator reads: kept 30 days.
+ */
 export const DISCOVER_JOB_OPTIONS: JobsOptions = {
   attempts: 6,
   backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 50_000 },
+  removeOnComplete: { count: 20_000 },
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
 export const DOWNLOAD_JOB_OPTIONS: JobsOptions = {
   attempts: 8,
   backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-  removeOnComplete: { age: 7 * 24 * 3600, count: 100_000 },
+  removeOnComplete: { count: 50_000 },
   removeOnFail: { age: 30 * 24 * 3600 },
 };
 
