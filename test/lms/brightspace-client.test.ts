@@ -301,12 +301,30 @@ describe('BrightspaceClient', () => {
         `GET ${base}: unexpected data at Objects[0].IssuedId: expected an integer id, got "12a"`,
       );
       expect(certificatesOnly(good).map((a) => a.issuedId)).toEqual([1001, 1003]);
-      // includeExpired rides along on every page, Next links included.
+      // includeExpired rides along on every page, Next links included; the first asks for big pages.
       expect(server.seen.map((r) => r.url).filter((u) => u.startsWith(base))).toEqual([
-        `${base}?includeExpired=true`,
+        `${base}?includeExpired=true&limit=200`,
         `${base}?page=2&includeExpired=true`,
         `${base}?page=3&includeExpired=true`,
       ]);
+    });
+
+    it('asks for pages of 200; a tenant that refuses the size (400) is asked without it, once warned', async () => {
+      const base = '/d2l/api/bas/1.4/issued/users/5/';
+      server = await startValence({
+        [`GET ${base}`]: (_q, res, url) =>
+          url.searchParams.has('limit')
+            ? sendJson(res, 400, { Errors: [{ Message: 'limit out of range' }] })
+            : sendJson(res, 200, { Next: null, Objects: [issued(1)] }),
+      });
+      const { client: c, logLines } = client(server);
+      expect((await c.getIssuedAwards(5)).awards.map((a) => a.issuedId)).toEqual([1]);
+      expect((await c.getIssuedAwards(5)).awards.map((a) => a.issuedId)).toEqual([1]);
+      const limits = server.seen
+        .filter((r) => r.url.startsWith(base))
+        .map((r) => new URL(r.url, 'http://stub').searchParams.get('limit'));
+      expect(limits).toEqual(['200', null, null]); // refused once, then never asked again
+      expect(logLines.filter((l) => l.includes('refused limit=200'))).toHaveLength(1);
     });
 
     it('asks for expired awards by default, and not when told to leave them out', async () => {

@@ -47,7 +47,15 @@ export interface BrightspaceClientOptions extends Omit<
   pdfTimeoutMs?: number;
   /** Largest PDF accepted. Default 50 MiB. */
   maxPdfBytes?: number;
+  /** Awards per page asked for (`limit`); 0 sends none (the LMS's default). Default 200. */
+  awardsPageLimit?: number;
 }
+
+/**
+ * The largest `limit` of the issued-awards listing we ask for: [I] 200 is the usual ceiling of
+ * Valence's limit/offset lists (reference §1.2); a tenant that answers 400 is asked without it.
+ */
+export const AWARDS_PAGE_LIMIT = 200;
 
 /** Statuses of the optional `/pdf` route that mean "not on this tenant / not for this app". */
 const PDF_UNSUPPORTED = new Set([403, 404, 405, 501]);
@@ -65,9 +73,13 @@ export class BrightspaceClient {
   #versions: Promise<ApiVersions> | undefined;
   readonly #overrides: Partial<ApiVersions>;
   readonly #logger: Logger;
+  /** `limit` of the awards listing; undefined once the tenant refused it (or when set to 0). */
+  #awardsPageLimit: number | undefined;
 
   constructor(options: BrightspaceClientOptions) {
-    const { versions, versionOverrides, pdfTimeoutMs, maxPdfBytes, logger, ...http } = options;
+    const { versions, versionOverrides, pdfTimeoutMs, maxPdfBytes, awardsPageLimit, logger, ...http } =
+      options;
+    this.#awardsPageLimit = awardsPageLimit === undefined ? AWARDS_PAGE_LIMIT : awardsPageLimit || undefined;
     this.#overrides = versionOverrides ?? {};
     this.#logger = logger;
     this.#http = new LmsHttpClient({ ...http, logger: logger.child({ component: 'brightspace' }) });
@@ -202,11 +214,32 @@ export class BrightspaceClient {
     const { bas } = await this.negotiateVersions();
     const seen = new Set<string>();
     let url = withIncludeExpired(this.#url(`/d2l/api/bas/${bas}/issued/users/${id}/`), includeExpired);
+    let first = true;
     for (;;) {
       const route = `GET ${url.pathname}`;
-      const body = await this.#getJson(url, (status) =>
-        status === 404 ? new UserNotFoundError('userId', String(id)) : undefined,
-      );
+      // The largest pages the LMS gives (fewer calls per user); a tenant that refuses the size is
+      // asked without it from then on.
+      const sized = first && this.#awardsPageLimit !== undefined;
+      if (sized) url.searchParams.set('limit', String(this.#awardsPageLimit));
+      let pageLimitRefused = false;
+      const body = await this.#getJson(url, (status) => {
+        if (status === 404) return new UserNotFoundError('userId', String(id));
+        if (status === 400 && sized) pageLimitRefused = true;
+        return undefined;
+      }).catch((err: unknown) => {
+        if (!pageLimitRefused) throw err;
+        return undefined;
+      });
+      if (pageLimitRefused) {
+        this.#logger.warn(
+          { limit: this.#awardsPageLimit },
+          `${route}: the LMS refused limit=${this.#awardsPageLimit}; asking with its default page size from now on`,
+        );
+        this.#awardsPageLimit = undefined;
+        url.searchParams.delete('limit');
+        continue;
+      }
+      first = false;
       const page = parseLms(objectListPageSchema, body, route);
       for (const [i, raw] of page.Objects.entries()) {
         yield item(issuedAwardSchema, raw, route, `Objects[${i}]`, (a) => toIssuedAward(a, id));
