@@ -21,7 +21,7 @@ import {
 import type { CertificateStore } from '../src/storage/index.ts';
 import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
 import { parseJobData } from '../src/worker/parse-job-data.ts';
-import { jobLogger } from './job-logger.ts';
+import { jobLog } from './job-logger.ts';
 
 export interface DiscoverDeps {
   directory: UserDirectory;
@@ -38,7 +38,8 @@ export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJ
     try {
       const data = parseJobData(discoverJobSchema, job.data, 'discover');
       const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
-      const log = jobLogger(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref }));
+      // One summary line per job: discovery has no steps worth a Redis call each.
+      const log = jobLog(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref })).summary;
       return data.kind === 'all-users'
         ? await enumerateUsers(deps, data, String(job.id), log)
         : await discoverUser(deps, data, String(job.id), log);

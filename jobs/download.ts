@@ -22,7 +22,7 @@ import type { CertificateStore } from '../src/storage/index.ts';
 import { ApiRouteMissingError, ApiSupportMemo } from '../src/worker/api-support.ts';
 import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
 import { parseJobData } from '../src/worker/parse-job-data.ts';
-import { jobLogger } from './job-logger.ts';
+import { jobLog, type JobLog } from './job-logger.ts';
 
 export interface DownloadDeps {
   store: CertificateStore;
@@ -42,17 +42,16 @@ export interface DownloadDeps {
 
 export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJobData, DownloadResult> {
   return async (job, token) => {
+    let jl: JobLog | undefined;
     try {
       const data = parseJobData(downloadJobSchema, job.data, 'download');
       const { batchId, certKey: _certKey, userRef, ...certificate } = data;
-      const log = jobLogger(
-        job,
-        deps.logger.child({ jobId: job.id, batchId, issuedId: certificate.issuedId }),
-      );
+      jl = jobLog(job, deps.logger.child({ jobId: job.id, batchId, issuedId: certificate.issuedId }));
+      const log = jl.step;
 
       const present = await deps.store.existing(certificate);
       if (present) {
-        log(`already stored (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`);
+        jl.summary(`already stored (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`);
         return { status: 'already-stored', ...present };
       }
 
@@ -65,7 +64,7 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
           knownAbsent: true,
           ...(userRef ? { userRef } : {}),
         });
-        log(
+        jl.summary(
           `${saved.status} ${saved.path} via ${source} (${saved.bytes} bytes, sha256 ${saved.sha256.slice(0, 12)}…)`,
         );
         return saved;
@@ -73,6 +72,7 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
         await incoming.discard();
       }
     } catch (err) {
+      jl?.flush();
       throw await handleJobError(job, token, err, deps.fleet);
     }
   };

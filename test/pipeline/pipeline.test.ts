@@ -82,6 +82,19 @@ describe('a batch end to end (sandbox, real Redis, real Chromium)', () => {
     expect(p.sandbox.stats.renderPdf).toBe(expected.length);
   });
 
+  it('each finished job logs one summary line to the board (a Redis call a line)', async () => {
+    const [download] = await p.queues.download.getJobs(['completed'], 0, 0);
+    const [discover] = await p.queues.discover.getJobs(['completed'], 0, 0);
+    for (const [queue, job] of [
+      [p.queues.download, download],
+      [p.queues.discover, discover],
+    ] as const) {
+      const { logs } = await queue.getJobLogs(job!.id!);
+      expect(logs).toHaveLength(1);
+    }
+    expect((await p.queues.download.getJobLogs(download!.id!)).logs[0]).toMatch(/stored .* via browser/);
+  });
+
   it('downloads nothing when the same batch is submitted again', async () => {
     const before = p.sandbox.stats.renderPdf;
     const users = p.sandbox.institution.students.slice(0, 30).map((s) => s.UserId);
