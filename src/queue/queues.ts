@@ -1,5 +1,5 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { DEFAULT_QUEUE_PREFIX, DISCOVER_QUEUE, DOWNLOAD_QUEUE } from './names.ts';
+import { DEFAULT_QUEUE_PREFIX, DISCOVER_QUEUE, DOWNLOAD_QUEUE, MAINTENANCE_QUEUE } from './names.ts';
 import type { DiscoverJobData, DownloadJobData } from './job-data.ts';
 
 /** Retries: exponential backoff with jitter, so a struggling LMS is not hit by a synchronized herd. */
@@ -33,6 +33,8 @@ export const EVENTS_MAX_LEN = 2_000;
 export interface CertharvestQueues {
   discover: Queue<DiscoverJobData>;
   download: Queue<DownloadJobData>;
+  /** The fleet's scheduled housekeeping (the token keep-alive); never paused by the breaker. */
+  maintenance: Queue;
   close(): Promise<void>;
 }
 
@@ -49,11 +51,13 @@ export function openQueues(connection: ConnectionOptions, prefix = DEFAULT_QUEUE
     defaultJobOptions: DOWNLOAD_JOB_OPTIONS,
     streams: { events: { maxLen: EVENTS_MAX_LEN } },
   });
+  const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
   return {
     discover,
     download,
+    maintenance,
     async close() {
-      await Promise.all([discover.close(), download.close()]);
+      await Promise.all([discover.close(), download.close(), maintenance.close()]);
     },
   };
 }

@@ -6,6 +6,7 @@ import { untilSignal } from '../signals.ts';
 export const QUEUE_DESCRIPTIONS: Record<string, string> = {
   discover: 'one job per user: resolve the user, list issued awards, queue certificate downloads',
   download: 'one job per certificate: fetch the PDF, validate it, store it with a sidecar',
+  maintenance: "the fleet's token keep-alive: one job per TOKEN_KEEPALIVE, whatever the number of workers",
 };
 
 export function registerBoardCommand(program: Command): void {
@@ -18,7 +19,7 @@ export function registerBoardCommand(program: Command): void {
       const ctx = await openContext(['board-auth']);
       const { board } = ctx.config;
       const server = await startBoardServer({
-        queues: [ctx.queues.discover, ctx.queues.download],
+        queues: [ctx.queues.discover, ctx.queues.download, ctx.queues.maintenance],
         redis: ctx.redis,
         user: board.user,
         password: board.password.reveal(),
