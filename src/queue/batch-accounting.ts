@@ -205,6 +205,9 @@ end
 redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
 return 1`);
 
+/** The longest a running job waits between two looks of the reconciler. */
+const MAX_LOOK_BACKOFF_MS = 10 * 60_000;
+
 export class BatchAccounting {
   readonly #redis: Redis;
   readonly #prefix: string;
@@ -300,16 +303,22 @@ export class BatchAccounting {
     let settled = 0;
     for (const kind of ['discover', 'download'] as const) {
       const openKey = `${this.#prefix}:acct:open:${kind}`;
-      const ids = await this.#redis.zrangebyscore(
+      const now = Date.now();
+      const flat = await this.#redis.zrangebyscore(
         openKey,
         '-inf',
-        Date.now() - options.minAgeMs,
+        now - options.minAgeMs,
+        'WITHSCORES',
         'LIMIT',
         0,
         options.limit ?? 1000,
       );
-      for (let i = 0; i < ids.length; i += 50) {
-        const looks = await Promise.all(ids.slice(i, i + 50).map((id) => this.#look(kind, id, queues)));
+      const due: { id: string; score: number }[] = [];
+      for (let i = 0; i < flat.length; i += 2) due.push({ id: flat[i]!, score: Number(flat[i + 1]) });
+      for (let i = 0; i < due.length; i += 50) {
+        const looks = await Promise.all(
+          due.slice(i, i + 50).map(({ id, score }) => this.#look(kind, id, queues, now - score)),
+        );
         settled += looks.filter(Boolean).length;
       }
     }
@@ -317,7 +326,12 @@ export class BatchAccounting {
   }
 
   /** Look at one open job; settle it when BullMQ says it ended (or it is gone for good). */
-  async #look(kind: 'discover' | 'download', id: string, queues: { discover: Queue; download: Queue }) {
+  async #look(
+    kind: 'discover' | 'download',
+    id: string,
+    queues: { discover: Queue; download: Queue },
+    sinceLastLookMs: number,
+  ) {
     const job = await queues[kind].getJob(id);
     const state = job ? await job.getState() : 'missing';
     if (state === 'completed' && job) return (await this.#settleFinished(kind, id, job, undefined)) >= 0;
@@ -325,7 +339,10 @@ export class BatchAccounting {
     if ((state === 'missing' || state === 'unknown') && (await this.#goneForGood(kind, id, queues))) {
       return (await this.settleRemoved(kind, id)) >= 0;
     }
-    await this.#redis.zadd(`${this.#prefix}:acct:open:${kind}`, 'XX', Date.now(), id);
+    // Still queued or running: look again later, each time twice as late (up to 10 minutes), so a
+    // long backlog costs a few looks per job, not one every monitor round.
+    const later = Math.min(MAX_LOOK_BACKOFF_MS, Math.max(0, sinceLastLookMs));
+    await this.#redis.zadd(`${this.#prefix}:acct:open:${kind}`, 'XX', Date.now() + later, id);
     return false;
   }
 

@@ -43,8 +43,13 @@ describe('the pipeline under a difficult LMS', () => {
   }, 150_000);
 
   it('renews 2-second access tokens across a long batch without one invalid_grant', async () => {
-    p = await startPipeline({ knobs: { accessTokenTtlSeconds: 2, latencyMs: 60 } });
-    const users = studentsWithCertificates(p.sandbox, 20);
+    // One user listed at a time (pages of 200: one call each), so the API is in use for seconds.
+    p = await startPipeline({
+      sandbox: { userCount: 80 },
+      knobs: { accessTokenTtlSeconds: 2, latencyMs: 60 },
+      env: { DISCOVER_CONCURRENCY: '1' },
+    });
+    const users = studentsWithCertificates(p.sandbox, 50);
     const started = Date.now();
     const { batchId } = await p.submit({ users });
     const status = await p.waitDone(batchId);
