@@ -26,20 +26,17 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # --- npm packages ----------------------------------------------------------------------------
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
-  # `npm install` follows package-lock.json; `npm ci` is avoided on purpose: npm 11 rejects this
-  # lock file for lacking other platforms' optional packages (msgpackr-extract) it never records.
+  # `npm install` follows package-lock.json (which also works with `npm ci`, as the image does).
   say "installing npm packages (npm install): node_modules is missing or older than package.json / package-lock.json"
   npm install --no-audit --no-fund --loglevel=error
   touch "$stamp"
-  # npm install ran the `prepare` script, which builds dist/.
-  [ -f dist/src/index.js ] && mkdir -p dist && touch dist/.built
+  # npm install ran the `prepare` script, which builds dist/ and stamps it (dist/.build-stamp).
 fi
 
-# --- the library build (dist/, what `import 'certharvest'` loads) ------------------------------
-if [ ! -f dist/.built ] || [ -n "$(find src jobs tsconfig.json tsconfig.build.json -newer dist/.built -type f 2>/dev/null | head -1)" ]; then
-  say "building the library (dist/): sources changed since the last build"
-  npx --no-install tsc -p tsconfig.build.json
-  touch dist/.built
+# --- the build (dist/: what the commands run and `import 'certharvest'` loads) ----------------
+if [ ! -f dist/.build-stamp ] || [ -n "$(find src jobs tsconfig.json tsconfig.build.json -newer dist/.build-stamp -type f 2>/dev/null | head -1)" ]; then
+  say "building dist/: sources changed since the last build"
+  npm run build --silent
 fi
 
 # --- Debian packages -------------------------------------------------------------------------
