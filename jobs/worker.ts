@@ -16,7 +16,7 @@ import {
   WebSession,
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
-import { FleetBreaker, OutageClock } from '../src/fleet/index.ts';
+import { FleetBreaker, OutageClock, type PauseRecord } from '../src/fleet/index.ts';
 import { createBrightspaceAdapter, RedisRateStateStore } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
@@ -34,6 +34,8 @@ import type { FleetControl } from '../src/worker/handle-job-error.ts';
 import { logProgress } from '../src/worker/progress-log.ts';
 import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
 import { startTokenKeepAlive } from '../src/worker/token-keepalive.ts';
+import { createWorkerMetrics, startWorkerHealthServer } from '../src/server/worker-health.ts';
+import { withTimeout } from '../src/util/with-timeout.ts';
 import pLimit from 'p-limit';
 import { checkBeforeStart } from '../src/worker/startup-checks.ts';
 import { createDiscoverProcessor } from './discover.ts';
@@ -65,6 +67,8 @@ export const DEFAULT_TUNING: WorkerTuning = {
 
 export interface WorkerHandle {
   session: WebSession | undefined;
+  /** Where /healthz, /readyz and /metrics are served (METRICS_PORT), if they are. */
+  healthUrl?: string;
   breaker: FleetBreaker;
   /** One fleet-monitor round now (probes, reconcile). */
   monitorTick(): Promise<void>;
@@ -160,7 +164,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     logger: logger.child({ component: 'auth' }),
     ...(webSession ? { session: webSession } : {}),
   });
-  const { directory, fetcher } = createBrightspaceAdapter({
+  const { directory, fetcher, client } = createBrightspaceAdapter({
     lmsUrl: lms.url,
     tokens,
     session,
@@ -231,6 +235,47 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     { ...common, concurrency: config.concurrency.download * STORING_JOBS_PER_REQUEST },
   );
   settleFromWorkerEvents({ discover, download }, accounting, logger);
+  // The fleet's pause, read now and then: probes and metrics never wait on Redis for it.
+  let pause: PauseRecord | null = null;
+  let running = false;
+  const refreshPause = () =>
+    withTimeout(breaker.current(), 800, 'pause record').then(
+      (p) => void (pause = p),
+      () => undefined,
+    );
+  const pauseTimer = setInterval(() => void refreshPause(), 2_000);
+  pauseTimer.unref();
+  const metrics = createWorkerMetrics({
+    webLogins: () => webSession?.stats.logins ?? 0,
+    lmsThrottled: () => client.throttledAnswers,
+    tokenExpiresAt: async () => (await tokens.status()).expiresAt?.getTime(),
+    tokenRefreshes: async () => (await tokens.status()).refreshCount,
+    pause: () => pause,
+  });
+  download.on('completed', (job, result) => {
+    const seconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined;
+    metrics.downloadEnded(result.status, 'source' in result ? result.source : undefined, seconds);
+  });
+  download.on('failed', (job) => {
+    if (!job?.finishedOn) return; // a retry, not an end
+    metrics.downloadEnded(
+      'failed',
+      undefined,
+      job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined,
+    );
+  });
+  const health = config.metrics
+    ? await startWorkerHealthServer({
+        ...config.metrics,
+        redis,
+        metrics,
+        queues: [queues.discover, queues.download],
+        pause: () => pause,
+        running: () => running,
+        logger,
+      })
+    : undefined;
+  if (health) logger.info({ url: health.url }, 'worker health and metrics served');
   for (const w of [discover, download]) {
     w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
     w.on('completed', () => void outage.reachable().catch(() => {}));
@@ -300,12 +345,17 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   );
   const poolAdvice = threadpoolAdvice(process.env, config.concurrency.download);
   if (poolAdvice) logger.warn(poolAdvice);
+  await refreshPause();
+  running = true;
 
   return {
     session,
     breaker,
+    ...(health ? { healthUrl: health.url } : {}),
     monitorTick: () => monitor.tick(),
     async stop(graceMs = 60_000) {
+      running = false;
+      clearInterval(pauseTimer);
       logger.info('worker stopping: finishing active jobs');
       monitor.stop();
       stopProgress();
@@ -321,6 +371,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         await Promise.all([discover.close(true), download.close(true)]);
       }
       await webSession?.close();
+      await health?.close();
       await queues.close();
       logger.info('worker stopped');
     },

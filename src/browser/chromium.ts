@@ -25,7 +25,10 @@ export function chromiumArgs(): string[] {
     '--metrics-recording-only',
     '--mute-audio',
   ];
-  if (typeof process.getuid === 'function' && process.getuid() === 0) args.push('--no-sandbox');
+  // Root cannot use the sandbox; CHROMIUM_NO_SANDBOX is the explicit switch for containers whose
+  // seccomp profile forbids it (validated with the rest of the config).
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (root || /^(true|1|yes)$/i.test(process.env.CHROMIUM_NO_SANDBOX ?? '')) args.push('--no-sandbox');
   return args;
 }
 

@@ -122,6 +122,8 @@ export interface Config {
   outagePauseAfterMs: number;
   /** The largest certificate accepted; a bigger or endless body is cut (MAX_PDF_BYTES). */
   maxPdfBytes: number;
+  /** Where a worker serves /healthz, /readyz and /metrics (METRICS_PORT, METRICS_HOST). */
+  metrics: { port: number; host: string } | undefined;
   /**
    * The fleet's scheduled keep-alive (TOKEN_KEEPALIVE, TOKEN_KEEPALIVE_SESSION); undefined when
    * off. Rotates the refresh token while nothing else uses it, and may extend the web session.
@@ -250,6 +252,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
     outagePauseAfterMs: raw.LMS_OUTAGE_PAUSE_MINUTES * 60_000,
     maxPdfBytes: raw.MAX_PDF_BYTES,
+    metrics: raw.METRICS_PORT === undefined ? undefined : { port: raw.METRICS_PORT, host: raw.METRICS_HOST },
     keepAlive:
       raw.TOKEN_KEEPALIVE > 0
         ? { everyMs: raw.TOKEN_KEEPALIVE, webSession: raw.TOKEN_KEEPALIVE_SESSION }

@@ -159,6 +159,14 @@ export const envSchema = z.object({
   BOARD_PASSWORD: nonEmpty.optional(),
   BOARD_PORT: port.default(3000),
   BOARD_HOST: nonEmpty.default('127.0.0.1'),
+  /** A worker's /healthz, /readyz and /metrics; unset: none served. */
+  METRICS_PORT: port.optional(),
+  METRICS_HOST: nonEmpty.default('127.0.0.1'),
+  /**
+   * Run Chromium without its sandbox: for containers whose seccomp profile forbids the namespaces
+   * it needs (see docs/operations.md). Always off as root, where Chromium refuses the sandbox.
+   */
+  CHROMIUM_NO_SANDBOX: boolean.default(false),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   QUEUE_PREFIX: z
     .string()

@@ -46,6 +46,7 @@ export class RateBudget {
   #pausedUntil = 0;
   #inFlight = 0;
   #observedAt = 0;
+  #throttled = 0;
   readonly #shared: RateStateStore | undefined;
   readonly #syncEveryMs: number;
   #pulledAt = -Infinity;
@@ -116,8 +117,14 @@ export class RateBudget {
     }
   }
 
+  /** 429 answers this process got (each one paused the fleet's requests). */
+  get throttled(): number {
+    return this.#throttled;
+  }
+
   /** Hold every request until `ms` from now (after a 429), in every worker of the fleet. */
   pause(ms: number): void {
+    this.#throttled++;
     this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + ms);
     this.#push({ pausedUntil: this.#pausedUntil });
   }

@@ -88,6 +88,11 @@ export class BrightspaceClient {
     if (versions) this.#versions = Promise.resolve(versions);
   }
 
+  /** 429 answers (rate limited) this client got from the LMS. */
+  get throttledAnswers(): number {
+    return this.#http.budget.throttled;
+  }
+
   /**
    * The `lp` and `bas` versions to call (see `pickVersions`): asked once, then cached; what the
    * choice needs an operator to know is logged once, as a warning.

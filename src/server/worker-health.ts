@@ -1,0 +1,230 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PauseRecord } from '../fleet/index.ts';
+import type { Logger } from '../log/index.ts';
+import { withTimeout } from '../util/with-timeout.ts';
+
+/** How long one readiness check may take: every endpoint answers within a second. */
+const CHECK_TIMEOUT_MS = 800;
+
+/** What a worker process counts for `/metrics` (its own work; BullMQ's queue figures are added). */
+export interface WorkerMetrics {
+  readonly registry: Registry;
+  /** A download job ended: outcome `stored`, `already-stored` or `failed`; source `api`/`browser`. */
+  downloadEnded(outcome: string, source: string | undefined, seconds: number | undefined): void;
+}
+
+export interface WorkerMetricsSources {
+  /** Web logins this process did for the fleet. */
+  webLogins?: () => number;
+  /** The shared access token's expiry (epoch ms), when there is one. */
+  tokenExpiresAt?: () => Promise<number | undefined>;
+  /** Token renewals of the fleet so far (the store's count). */
+  tokenRefreshes?: () => Promise<number | undefined>;
+  /** 429 answers this process got from the LMS. */
+  lmsThrottled?: () => number;
+  /** The fleet's pause (cached by the caller: `/metrics` never waits on it). */
+  pause: () => PauseRecord | null;
+}
+
+export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'certharvest_worker_' });
+  const downloads = new Counter({
+    name: 'certharvest_downloads_total',
+    help: 'Download jobs this worker ended, by outcome (stored, already-stored, failed) and source (api, browser).',
+    labelNames: ['outcome', 'source'],
+    registers: [registry],
+  });
+  const duration = new Histogram({
+    name: 'certharvest_download_duration_seconds',
+    help: 'Time a download job ran, from start to stored (or failed).',
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'certharvest_web_logins',
+    help: 'Web logins this worker did for the fleet since it started.',
+    registers: [registry],
+    collect() {
+      this.set(sources.webLogins?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'certharvest_lms_throttled',
+    help: 'LMS answers 429 (rate limited) this worker got since it started.',
+    registers: [registry],
+    collect() {
+      this.set(sources.lmsThrottled?.() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'certharvest_token_refreshes',
+    help: "The fleet's access-token renewals, as the token store counts them.",
+    registers: [registry],
+    async collect() {
+      const n = await withTimeout(
+        sources.tokenRefreshes?.() ?? Promise.resolve(undefined),
+        CHECK_TIMEOUT_MS,
+        'token store',
+      ).catch(() => undefined);
+      if (n !== undefined) this.set(n);
+    },
+  });
+  new Gauge({
+    name: 'certharvest_token_expiry_seconds',
+    help: 'Seconds until the shared access token expires (negative: expired).',
+    registers: [registry],
+    async collect() {
+      const at = await withTimeout(
+        sources.tokenExpiresAt?.() ?? Promise.resolve(undefined),
+        CHECK_TIMEOUT_MS,
+        'token store',
+      ).catch(() => undefined);
+      if (at !== undefined) this.set(Math.round((at - Date.now()) / 1000));
+    },
+  });
+  new Gauge({
+    name: 'certharvest_fleet_paused',
+    help: 'Whether the fleet is paused (1, labelled with the reason) or running (0).',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const pause = sources.pause();
+      if (pause) this.set({ reason: pause.reason }, 1);
+      else this.set({ reason: '' }, 0);
+    },
+  });
+  return {
+    registry,
+    downloadEnded(outcome, source, seconds) {
+      downloads.inc({ outcome, source: source ?? 'none' });
+      if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) duration.observe(seconds);
+    },
+  };
+}
+
+export interface WorkerHealthServerOptions {
+  port: number;
+  host: string;
+  redis: Redis;
+  metrics: WorkerMetrics;
+  /** BullMQ's own queue metrics are appended to `/metrics`. */
+  queues: readonly Queue[];
+  /** The fleet's pause, cached by the caller. */
+  pause: () => PauseRecord | null;
+  /** False while the worker starts or stops. */
+  running: () => boolean;
+  logger: Logger;
+}
+
+export interface WorkerHealthServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker's own probes (METRICS_PORT): `/healthz` (the process is up), `/readyz` (running, Redis
+ * answers, the fleet not paused — 503 with the reasons otherwise), `/metrics` (Prometheus text).
+ * Every answer comes within a second whatever Redis does.
+ */
+export async function startWorkerHealthServer(
+  options: WorkerHealthServerOptions,
+): Promise<WorkerHealthServer> {
+  const server = createServer((req, res) => {
+    void route(req, res, options).catch((err: unknown) => {
+      options.logger.warn({ err }, 'health endpoint failed');
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' }).end('error\n');
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, options: WorkerHealthServerOptions) {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'GET only\n');
+  if (path === '/healthz') return json(res, 200, { status: 'ok' });
+  if (path === '/readyz') {
+    const reasons: string[] = [];
+    if (!options.running()) reasons.push('the worker is starting or stopping');
+    const redis = await withTimeout(options.redis.ping(), CHECK_TIMEOUT_MS, 'Redis PING').then(
+      () => 'ok',
+      (err: unknown) => (err as Error).message,
+    );
+    if (redis !== 'ok') reasons.push(`Redis: ${redis}`);
+    const pause = options.pause();
+    if (pause) reasons.push(`fleet paused (${pause.reason}): ${pause.message} — fix: ${pause.fix}`);
+    return json(res, reasons.length === 0 ? 200 : 503, {
+      status: reasons.length === 0 ? 'ready' : 'not ready',
+      redis,
+      ...(pause ? { pause } : {}),
+      ...(reasons.length ? { reasons } : {}),
+    });
+  }
+  if (path === '/metrics') {
+    // BullMQ's figures come from Redis: left out (with a comment) when Redis is slow or down.
+    const [own, queues] = await Promise.all([
+      options.metrics.registry.metrics(),
+      withTimeout(
+        Promise.all(options.queues.map((q) => q.exportPrometheusMetrics())),
+        CHECK_TIMEOUT_MS,
+        'queue metrics',
+      ).then(
+        (texts) => mergeExposition(texts),
+        (err: unknown) => `# queue metrics unavailable: ${(err as Error).message}\n`,
+      ),
+    ]);
+    return send(res, 200, options.metrics.registry.contentType, `${own}\n${queues}`);
+  }
+  return send(res, 404, 'text/plain', 'not found: try /healthz, /readyz or /metrics\n');
+}
+
+function json(res: ServerResponse, status: number, body: unknown) {
+  send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body)}\n`);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string) {
+  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/**
+ * BullMQ prints each queue's text on its own, HELP and TYPE included; Prometheus wants each metric
+ * family once, its samples together. Group the lines by family, keeping the first HELP and TYPE.
+ */
+export function mergeExposition(texts: readonly string[]): string {
+  const families = new Map<string, { meta: string[]; samples: string[] }>();
+  const family = (name: string) => {
+    let f = families.get(name);
+    if (!f) families.set(name, (f = { meta: [], samples: [] }));
+    return f;
+  };
+  for (const text of texts) {
+    for (const line of text.split('\n')) {
+      const meta = /^# (HELP|TYPE) (\S+)/.exec(line);
+      if (meta) {
+        const f = family(meta[2]!);
+        if (!f.meta.some((m) => m.startsWith(`# ${meta[1]} `))) f.meta.push(line);
+      } else if (line.trim() !== '' && !line.startsWith('#')) {
+        family(/^[^{\s]+/.exec(line)![0]).samples.push(line);
+      }
+    }
+  }
+  return [...families.values()].flatMap((f) => [...f.meta, ...f.samples]).join('\n') + '\n';
+}
