@@ -1,8 +1,10 @@
-# certharvest worker image. Mirrors scripts/setup.sh: Node 20 on Debian, Debian's Chromium
-# (Playwright never downloads a browser), npm packages from the lock file. Redis runs elsewhere
-# (REDIS_URL); install redis-server here only for the all-in-one `demo`.
+# certharvest image. Mirrors scripts/setup.sh: Node on Debian (the current LTS here; the machines
+# run Node 20), Debian's Chromium (Playwright never downloads a browser), npm packages from the
+# lock file (npm ci). Redis runs elsewhere (REDIS_URL; compose.yaml starts one). The worker is the
+# default command; the board is `board` (compose.yaml shows both).
+
 # Build stage: compile the TypeScript (dev dependencies stay here).
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /build
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
@@ -12,16 +14,21 @@ COPY src ./src
 COPY jobs ./jobs
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 
 ENV DEBIAN_FRONTEND=noninteractive \
     CHROMIUM_PATH=/usr/bin/chromium \
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 \
     NODE_ENV=production \
-    UV_THREADPOOL_SIZE=32
+    UV_THREADPOOL_SIZE=32 \
+    OUTPUT_DIR=/data/certificates \
+    BOARD_HOST=0.0.0.0 \
+    BOARD_PORT=3000 \
+    METRICS_HOST=0.0.0.0 \
+    METRICS_PORT=9464
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends chromium redis-server ca-certificates tini \
+ && apt-get install -y --no-install-recommends chromium ca-certificates tini \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
@@ -31,12 +38,16 @@ COPY bin ./bin
 # The compiled JavaScript from the build stage: production runs dist/, no TypeScript loader.
 COPY --from=build /build/dist ./dist
 
-# Chromium's sandbox needs user namespaces; running as an unprivileged user keeps it on.
+# A non-root user: Chromium keeps its sandbox when the container's seccomp profile allows user
+# namespaces (docs/operations.md); otherwise set CHROMIUM_NO_SANDBOX=true explicitly.
 RUN useradd --create-home --uid 10001 certharvest && mkdir -p /data/certificates && chown -R certharvest /data
 USER certharvest
-ENV OUTPUT_DIR=/data/certificates
 VOLUME ["/data/certificates"]
-EXPOSE 3000
+EXPOSE 3000 9464
+
+# The worker's /healthz on METRICS_PORT (compose.yaml points the board's at BOARD_PORT).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.METRICS_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/certharvest.js"]
 CMD ["worker"]

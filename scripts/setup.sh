@@ -26,11 +26,11 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # --- npm packages ----------------------------------------------------------------------------
 stamp=node_modules/.package-lock.json
 if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
-  # `npm install` follows package-lock.json (which also works with `npm ci`, as the image does).
-  say "installing npm packages (npm install): node_modules is missing or older than package.json / package-lock.json"
-  npm install --no-audit --no-fund --loglevel=error
+  # `npm ci`: exactly the lock file (it records every platform's optional packages), as the image does.
+  say "installing npm packages (npm ci): node_modules is missing or older than package.json / package-lock.json"
+  npm ci --no-audit --no-fund --loglevel=error
   touch "$stamp"
-  # npm install ran the `prepare` script, which builds dist/ and stamps it (dist/.build-stamp).
+  # npm ci ran the `prepare` script, which builds dist/ and stamps it (dist/.build-stamp).
 fi
 
 # --- the build (dist/: what the commands run and `import 'certharvest'` loads) ----------------

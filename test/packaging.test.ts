@@ -1,0 +1,115 @@
+/**
+ * No Docker engine runs here, so the image and the compose file are kept in step with what is
+ * tested — the setup script, the CLI, the configuration schema — by reading them.
+ */
+import { readFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { DEFAULT_CHROMIUM_PATH } from '../src/browser/chromium.ts';
+import { buildProgram } from '../src/cli/main.ts';
+import { envSchema } from '../src/config/schema.ts';
+import { RECOMMENDED_THREADPOOL_SIZE } from '../src/worker/threadpool.ts';
+
+const read = (file: string) => readFile(file, 'utf8');
+const configVariables = new Set(Object.keys(envSchema.shape));
+const commands = new Set(buildProgram().commands.map((c) => c.name()));
+
+interface ComposeService {
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  deploy?: { replicas?: number };
+  healthcheck?: { test: string[] };
+  volumes?: string[];
+}
+
+describe('packaging', () => {
+  it('the Dockerfile: current LTS Node, multi-stage with dist/, Debian Chromium as setup installs, tini, non-root, health check', async () => {
+    const docker = await read('Dockerfile');
+    const setup = await read('scripts/setup.sh');
+    const { engines } = JSON.parse(await read('package.json')) as { engines: { node: string } };
+    const majors = [...docker.matchAll(/^FROM node:(\d+)-bookworm-slim/gm)].map((m) => Number(m[1]));
+    expect(majors).toHaveLength(2); // build stage + runtime
+    const floor = Number(/(\d+)/.exec(engines.node)![1]);
+    for (const major of majors) {
+      expect(major % 2).toBe(0); // an LTS line
+      expect(major).toBeGreaterThan(floor); // newer than the machines' Node 20 (end of life)
+    }
+    expect(docker).toMatch(/COPY --from=build \/build\/dist \.\/dist/);
+    expect(docker).toMatch(/npm ci --omit=dev/);
+    // The same browser the setup script installs and the code launches.
+    expect(setup).toMatch(/apt_packages\+=\(chromium\)/);
+    expect(docker).toMatch(/apt-get install[^\n]*\bchromium\b/);
+    expect(docker).toContain(`CHROMIUM_PATH=${DEFAULT_CHROMIUM_PATH}`);
+    expect(docker).toMatch(/apt-get install[^\n]*\btini\b/);
+    expect(docker).toMatch(/ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "bin\/certharvest\.js"\]/);
+    expect(docker).toMatch(/^USER (?!root)\S+/m);
+    expect(docker).toMatch(/^HEALTHCHECK .*\n?.*METRICS_PORT.*\/healthz/m);
+    expect(docker).toContain(`UV_THREADPOOL_SIZE=${RECOMMENDED_THREADPOOL_SIZE}`);
+    expect(docker).toContain('BOARD_HOST=0.0.0.0');
+    // Every variable the image sets is one the configuration knows (or Node/npm's own).
+    const envBlock = /^ENV ([\s\S]*?)\n\n/m.exec(docker)![1]!;
+    for (const [, name] of envBlock.matchAll(/(\w+)=/g)) {
+      if (
+        ['DEBIAN_FRONTEND', 'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD', 'NODE_ENV', 'UV_THREADPOOL_SIZE'].includes(
+          name!,
+        )
+      )
+        continue;
+      expect(configVariables, name).toContain(name);
+    }
+    expect(/^CMD \["(\w+)"\]/m.exec(docker)?.[1]).toBe('worker');
+    expect(commands).toContain('worker');
+  });
+
+  it('compose.yaml: Redis 7 with AOF and noeviction, two workers, the board, a volume; commands and variables exist', async () => {
+    const compose = parse(await read('compose.yaml')) as {
+      services: Record<string, ComposeService>;
+      volumes: Record<string, unknown>;
+    };
+    const { redis, worker, board } = compose.services;
+    expect(redis?.image).toMatch(/^redis:7/);
+    expect(redis?.command?.join(' ')).toMatch(/--appendonly yes/);
+    expect(redis?.command?.join(' ')).toMatch(/--maxmemory-policy noeviction/);
+    expect(worker?.deploy?.replicas).toBe(2);
+    expect(worker?.volumes?.some((v) => v.startsWith('certificates:'))).toBe(true);
+    expect(Object.keys(compose.volumes)).toContain('certificates');
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (name === 'redis') continue;
+      expect(commands, `${name}: ${service.command?.[0]}`).toContain(service.command?.[0]);
+      for (const variable of Object.keys(service.environment ?? {}))
+        expect(configVariables, `${name}: ${variable}`).toContain(variable);
+    }
+    expect(worker?.environment?.METRICS_PORT).toBeTruthy();
+    expect(board?.environment?.BOARD_HOST).toBe('0.0.0.0');
+    expect(board?.healthcheck?.test.join(' ')).toContain(`:${board?.environment?.BOARD_PORT}/healthz`);
+  });
+
+  it('the systemd unit runs the worker with the thread pool set before Node starts, and no restart on a config error', async () => {
+    const unit = await read('deploy/certharvest-worker.service');
+    expect(unit).toMatch(/^ExecStart=.*bin\/certharvest\.js worker$/m);
+    expect(unit).toContain(`Environment=UV_THREADPOOL_SIZE=${RECOMMENDED_THREADPOOL_SIZE}`);
+    expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
+    for (const [, name] of unit.matchAll(/^Environment=(\w+)=/gm)) {
+      if (['UV_THREADPOOL_SIZE', 'NODE_ENV'].includes(name!)) continue;
+      expect(configVariables, name).toContain(name);
+    }
+  });
+
+  it('the lock file is what npm ci installs: every package of package.json is in it', async () => {
+    const pkg = JSON.parse(await read('package.json')) as Record<string, Record<string, string>>;
+    const lock = JSON.parse(await read('package-lock.json')) as {
+      packages: Record<
+        string,
+        { dependencies?: Record<string, string>; devDependencies?: Record<string, string> }
+      >;
+    };
+    expect(lock.packages['']?.dependencies).toEqual(pkg.dependencies);
+    expect(lock.packages['']?.devDependencies).toEqual(pkg.devDependencies);
+    // Optional native packages of every platform are recorded (npm ci refuses a lock without them).
+    expect(
+      Object.keys(lock.packages).filter((k) => k.includes('msgpackr-extract-')).length,
+    ).toBeGreaterThanOrEqual(5);
+    expect(await read('scripts/setup.sh')).toMatch(/^\s*npm ci\b/m);
+  });
+});
