@@ -97,6 +97,10 @@ export interface BoardConfig {
   password: Secret | undefined;
   port: number;
   host: string;
+  /** BOARD_READ_ONLY: no write actions on the board. */
+  readOnly: boolean;
+  /** BOARD_ENV_LABEL: shown in the board's header. */
+  envLabel: string | undefined;
 }
 
 /** The typed configuration the rest of the program trusts. Secrets are `Secret`s. */
@@ -247,6 +251,8 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
       password: secret(raw.BOARD_PASSWORD),
       port: raw.BOARD_PORT,
       host: raw.BOARD_HOST,
+      readOnly: raw.BOARD_READ_ONLY,
+      envLabel: raw.BOARD_ENV_LABEL || undefined,
     },
     logLevel: raw.LOG_LEVEL,
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },

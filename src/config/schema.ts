@@ -159,6 +159,10 @@ export const envSchema = z.object({
   BOARD_PASSWORD: nonEmpty.optional(),
   BOARD_PORT: port.default(3000),
   BOARD_HOST: nonEmpty.default('127.0.0.1'),
+  /** The board only shows (no retry, clean, remove): on by default; `certharvest demo` turns it off. */
+  BOARD_READ_ONLY: boolean.default(true),
+  /** A label the board shows in its header, e.g. "production" or "test". */
+  BOARD_ENV_LABEL: z.string().trim().max(40, 'at most 40 characters').optional(),
   /** A worker's /healthz, /readyz and /metrics; unset: none served. */
   METRICS_PORT: port.optional(),
   METRICS_HOST: nonEmpty.default('127.0.0.1'),

@@ -3,7 +3,7 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import express from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import type { FleetBreaker, PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -24,6 +24,10 @@ export interface BoardServerOptions {
   descriptions?: Record<string, string>;
   /** The fleet's breaker: a pause shows in `/readyz` (503 with the reason) and on the board. */
   breaker?: Pick<FleetBreaker, 'current'>;
+  /** Only show: no retry, clean, remove or pause buttons (BOARD_READ_ONLY). Default true. */
+  readOnly?: boolean;
+  /** Shown in the board's header (BOARD_ENV_LABEL). */
+  envLabel?: string;
 }
 
 /** How long a probe of Redis may take before `/readyz` answers "not ready". */
@@ -66,6 +70,7 @@ export interface BoardServer {
 export async function startBoardServer(options: BoardServerOptions): Promise<BoardServer> {
   const app = express();
   app.disable('x-powered-by');
+  const readOnly = options.readOnly ?? true;
   const registry = createMetricsRegistry(options.queues);
 
   app.get('/healthz', (_req, res) => {
@@ -113,8 +118,8 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
         new FleetAwareAdapter(
           q,
           {
-            readOnlyMode: false,
-            allowRetries: true,
+            readOnlyMode: readOnly,
+            allowRetries: !readOnly,
             description: options.descriptions?.[q.name] ?? '',
             displayName: q.name,
           },
@@ -122,9 +127,27 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
         ),
     ),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'certharvest' } },
+    options: {
+      uiConfig: {
+        boardTitle: 'certharvest',
+        ...(options.envLabel
+          ? {
+              environment: {
+                label: options.envLabel,
+                color: envColor(options.envLabel),
+                textColor: '#ffffff',
+              },
+            }
+          : {}),
+      },
+    },
   });
-  app.use('/', basicAuth(options.user, options.password), serverAdapter.getRouter() as express.Router);
+  app.use(
+    '/',
+    basicAuth(options.user, options.password),
+    sameOriginWrites,
+    serverAdapter.getRouter() as express.Router,
+  );
 
   const server: Server = await new Promise((resolve, reject) => {
     const s = app.listen(options.port, options.host, () => resolve(s));
@@ -143,4 +166,30 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
         server.close(() => resolve());
       }),
   };
+}
+
+/** Red for production, amber for anything else: who is looking at which board is plain. */
+function envColor(label: string): string {
+  return /^prod/i.test(label) ? '#b91c1c' : '#b45309';
+}
+
+/**
+ * CSRF: a browser sends the board's basic-auth credentials with any request to it, a forged one
+ * from another site too. A write (anything but GET/HEAD/OPTIONS) must come from the board's own
+ * pages: its Origin (or, without one, its Referer) must be the board's host.
+ */
+export function sameOriginWrites(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return next();
+  const from = req.get('origin') ?? req.get('referer');
+  let host: string | undefined;
+  try {
+    host = from ? new URL(from).host : undefined;
+  } catch {
+    host = undefined;
+  }
+  if (host !== undefined && host === req.get('host')) return next();
+  res
+    .status(403)
+    .type('text/plain')
+    .send('cross-site request refused: write actions only from the board itself\n');
 }

@@ -46,6 +46,25 @@ export async function handleJobError(
   error: unknown,
   fleet: FleetControl,
 ): Promise<Error> {
+  return withoutInternals(await decideAndAct(job, token, error, fleet));
+}
+
+/**
+ * What BullMQ keeps of a failure (and the board shows): the code and the reason. The stack of
+ * our internals stays in the worker's log, not in Redis.
+ */
+function withoutInternals(error: Error): Error {
+  const code = (error as { code?: unknown }).code;
+  error.stack = `${typeof code === 'string' ? code : error.name}: ${error.message}`;
+  return error;
+}
+
+async function decideAndAct(
+  job: Job,
+  token: string | undefined,
+  error: unknown,
+  fleet: FleetControl,
+): Promise<Error> {
   if (error instanceof DelayedError || error instanceof WaitingError || error instanceof JobGaveUpError) {
     return error;
   }

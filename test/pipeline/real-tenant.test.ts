@@ -85,6 +85,13 @@ describe('a real tenant', () => {
         reason: expect.stringMatching(/may not see/),
       }),
     ]);
+    // What the board shows of the failed job: the code and the reason, no stack of our internals.
+    const [failed] = await p.queues.download.getJobs(['failed']);
+    expect(failed?.stacktrace.length).toBeGreaterThan(0);
+    for (const line of failed!.stacktrace) {
+      expect(line).toMatch(/^CERTIFICATE_FORBIDDEN: /);
+      expect(line).not.toMatch(/\n\s+at /);
+    }
   });
 
   it('a 512 MiB body is cut at MAX_PDF_BYTES: that certificate fails once, memory stays bounded', async () => {

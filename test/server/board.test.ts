@@ -32,12 +32,51 @@ beforeAll(async () => {
     host: '127.0.0.1',
     port: 0,
     logger: createLogger({ level: 'silent' }),
+    envLabel: 'production',
   });
 });
 afterAll(async () => {
   await board.close();
   await queues.close();
   await redis.quit();
+});
+
+const auth = { authorization: `Basic ${Buffer.from('ops:correct horse').toString('base64')}` };
+
+/** A write action the board offers: retry every failed job of a queue. */
+const retryFailed = (server: BoardServer, origin?: string) =>
+  fetch(`${server.url}api/queues/download/retry/failed`, {
+    method: 'PUT',
+    headers: { ...auth, ...(origin ? { origin } : {}) },
+  });
+
+describe('certharvest board for production', () => {
+  it('is read-only by default: write actions are refused', async () => {
+    const res = await retryFailed(board, board.url.replace(/\/$/, ''));
+    expect(res.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('when writable (BOARD_READ_ONLY=false), refuses a write from another site (CSRF), takes one from itself', async () => {
+    const writable = await startBoardServer({
+      queues: [queues.discover, queues.download],
+      redis,
+      user: 'ops',
+      password: 'correct horse',
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger({ level: 'silent' }),
+      readOnly: false,
+    });
+    try {
+      const forged = await retryFailed(writable, 'https://evil.example');
+      expect(forged.status).toBe(403);
+      expect(await forged.text()).toMatch(/cross-site request refused/);
+      expect((await retryFailed(writable)).status).toBe(403); // no Origin, no Referer
+      expect((await retryFailed(writable, writable.url.replace(/\/$/, ''))).status).toBe(200);
+    } finally {
+      await writable.close();
+    }
+  });
 });
 
 describe('certharvest board', () => {
@@ -83,7 +122,7 @@ describe('certharvest board', () => {
     expect(metrics).toMatch(/certharvest_queue_jobs\{queue="discover",state="waiting"\} 2/);
   });
 
-  it('shows both queues to a signed-in user in real Chromium', async () => {
+  it('shows both queues and the environment label to a signed-in user in real Chromium', async () => {
     const browser = await launchChromium();
     try {
       const context = await browser.newContext({
@@ -93,6 +132,8 @@ describe('certharvest board', () => {
       await page.goto(board.url);
       await page.getByText('discover').first().waitFor({ timeout: 15_000 });
       await page.getByText('download').first().waitFor({ timeout: 15_000 });
+      // BOARD_ENV_LABEL in the header: nobody takes the production board for the test one.
+      await page.getByText('production').first().waitFor({ timeout: 15_000 });
       await page.screenshot({ path: '.tmp/board.png', fullPage: true });
       expect(await page.title()).toMatch(/certharvest/i);
     } finally {

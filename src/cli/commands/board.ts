@@ -28,6 +28,8 @@ export function registerBoardCommand(program: Command): void {
         port: board.port,
         logger: ctx.logger,
         descriptions: QUEUE_DESCRIPTIONS,
+        readOnly: board.readOnly,
+        ...(board.envLabel ? { envLabel: board.envLabel } : {}),
       });
       console.log(
         `Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`,

@@ -117,6 +117,9 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
       logger,
       descriptions: QUEUE_DESCRIPTIONS,
       breaker: worker.breaker,
+      // The demo's board is for trying things: retry and clean jobs, on a sandbox.
+      readOnly: false,
+      envLabel: 'demo (sandbox)',
     });
     cleanups.push(() => board.close());
     console.log(`  Bull Board       ${board.url}  (user demo, password ${boardPassword})`);
