@@ -45,9 +45,9 @@ USER certharvest
 VOLUME ["/data/certificates"]
 EXPOSE 3000 9464
 
-# The worker's /healthz on METRICS_PORT (compose.yaml points the board's at BOARD_PORT).
+# /healthz of the worker (METRICS_PORT) or, for a `board` container, of the board (BOARD_PORT).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.METRICS_PORT+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "const up=p=>fetch('http://127.0.0.1:'+p+'/healthz').then(r=>r.ok,()=>false);up(process.env.METRICS_PORT).then(ok=>ok||up(process.env.BOARD_PORT)).then(ok=>process.exit(ok?0:1))"]
 
 ENTRYPOINT ["/usr/bin/tini", "--", "node", "bin/certharvest.js"]
 CMD ["worker"]

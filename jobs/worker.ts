@@ -10,6 +10,7 @@ import { createTokenProvider, RedisLock, SealedBox } from '../src/auth/index.ts'
 import {
   BrowserLogin,
   checkChromiumStarts,
+  useChromiumSandbox,
   LoginFailedError,
   SessionStore,
   totpCodes,
@@ -143,6 +144,7 @@ export const STORING_JOBS_PER_REQUEST = 2;
 export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   const { config, logger, redis } = options;
   const tuning = { ...DEFAULT_TUNING, ...options.tuning };
+  useChromiumSandbox(!config.chromiumNoSandbox);
   const lms = config.lms;
   const queues = openQueues(redis, config.queuePrefix);
   const breaker = new FleetBreaker({
@@ -183,6 +185,37 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     logger: logger.child({ component: 'fleet' }),
   };
 
+  // Probes first: /healthz answers (and /readyz says "starting") during the start-up checks.
+  // The fleet's pause, read now and then: probes and metrics never wait on Redis for it.
+  let pause: PauseRecord | null = null;
+  let running = false;
+  const refreshPause = () =>
+    withTimeout(breaker.current(), 800, 'pause record').then(
+      (p) => void (pause = p),
+      () => undefined,
+    );
+  const pauseTimer = setInterval(() => void refreshPause(), 2_000);
+  pauseTimer.unref();
+  const metrics = createWorkerMetrics({
+    webLogins: () => webSession?.stats.logins ?? 0,
+    lmsThrottled: () => client.throttledAnswers,
+    tokenExpiresAt: async () => (await tokens.status()).expiresAt?.getTime(),
+    tokenRefreshes: async () => (await tokens.status()).refreshCount,
+    pause: () => pause,
+  });
+  const health = config.metrics
+    ? await startWorkerHealthServer({
+        ...config.metrics,
+        redis,
+        metrics,
+        queues: [queues.discover, queues.download],
+        pause: () => pause,
+        running: () => running,
+        logger,
+      })
+    : undefined;
+  if (health) logger.info({ url: health.url }, 'worker health and metrics served');
+
   if (options.checks) {
     await checkBeforeStart({
       redis,
@@ -193,6 +226,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       breaker,
       logger,
     }).catch(async (err: unknown) => {
+      clearInterval(pauseTimer);
+      await health?.close();
       await webSession?.close();
       await queues.close();
       throw err;
@@ -235,23 +270,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     { ...common, concurrency: config.concurrency.download * STORING_JOBS_PER_REQUEST },
   );
   settleFromWorkerEvents({ discover, download }, accounting, logger);
-  // The fleet's pause, read now and then: probes and metrics never wait on Redis for it.
-  let pause: PauseRecord | null = null;
-  let running = false;
-  const refreshPause = () =>
-    withTimeout(breaker.current(), 800, 'pause record').then(
-      (p) => void (pause = p),
-      () => undefined,
-    );
-  const pauseTimer = setInterval(() => void refreshPause(), 2_000);
-  pauseTimer.unref();
-  const metrics = createWorkerMetrics({
-    webLogins: () => webSession?.stats.logins ?? 0,
-    lmsThrottled: () => client.throttledAnswers,
-    tokenExpiresAt: async () => (await tokens.status()).expiresAt?.getTime(),
-    tokenRefreshes: async () => (await tokens.status()).refreshCount,
-    pause: () => pause,
-  });
   download.on('completed', (job, result) => {
     const seconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined;
     metrics.downloadEnded(result.status, 'source' in result ? result.source : undefined, seconds);
@@ -264,18 +282,6 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined,
     );
   });
-  const health = config.metrics
-    ? await startWorkerHealthServer({
-        ...config.metrics,
-        redis,
-        metrics,
-        queues: [queues.discover, queues.download],
-        pause: () => pause,
-        running: () => running,
-        logger,
-      })
-    : undefined;
-  if (health) logger.info({ url: health.url }, 'worker health and metrics served');
   for (const w of [discover, download]) {
     w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
     w.on('completed', () => void outage.reachable().catch(() => {}));

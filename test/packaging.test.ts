@@ -44,7 +44,10 @@ describe('packaging', () => {
     expect(docker).toMatch(/apt-get install[^\n]*\btini\b/);
     expect(docker).toMatch(/ENTRYPOINT \["\/usr\/bin\/tini", "--", "node", "bin\/certharvest\.js"\]/);
     expect(docker).toMatch(/^USER (?!root)\S+/m);
-    expect(docker).toMatch(/^HEALTHCHECK .*\n?.*METRICS_PORT.*\/healthz/m);
+    const healthcheck = /^HEALTHCHECK [^\n]*\\\n[^\n]*/m.exec(docker)?.[0] ?? '';
+    expect(healthcheck).toContain('/healthz');
+    expect(healthcheck).toContain('METRICS_PORT');
+    expect(healthcheck).toContain('BOARD_PORT'); // the same image runs the board
     expect(docker).toContain(`UV_THREADPOOL_SIZE=${RECOMMENDED_THREADPOOL_SIZE}`);
     expect(docker).toContain('BOARD_HOST=0.0.0.0');
     // Every variable the image sets is one the configuration knows (or Node/npm's own).
@@ -85,11 +88,12 @@ describe('packaging', () => {
     expect(board?.healthcheck?.test.join(' ')).toContain(`:${board?.environment?.BOARD_PORT}/healthz`);
   });
 
-  it('the systemd unit runs the worker with the thread pool set before Node starts, and no restart on a config error', async () => {
+  it('the systemd unit runs the worker with the thread pool set before Node starts, restarting on failure', async () => {
     const unit = await read('deploy/certharvest-worker.service');
     expect(unit).toMatch(/^ExecStart=.*bin\/certharvest\.js worker$/m);
     expect(unit).toContain(`Environment=UV_THREADPOOL_SIZE=${RECOMMENDED_THREADPOOL_SIZE}`);
-    expect(unit).toMatch(/^RestartPreventExitStatus=2$/m);
+    expect(unit).toMatch(/^Restart=on-failure$/m);
+    expect(unit).not.toMatch(/RestartPreventExitStatus/); // exit 2 is also "Redis not up yet"
     for (const [, name] of unit.matchAll(/^Environment=(\w+)=/gm)) {
       if (['UV_THREADPOOL_SIZE', 'NODE_ENV'].includes(name!)) continue;
       expect(configVariables, name).toContain(name);

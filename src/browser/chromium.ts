@@ -10,6 +10,13 @@ export const DEFAULT_CHROMIUM_PATH = '/usr/bin/chromium';
  * component updates are off because the machines' closed network refuses those connections
  * (and a worker has no use for them); the sandbox is only needed (and only dropped) as root.
  */
+let sandboxWanted = true;
+
+/** CHROMIUM_NO_SANDBOX, from the configuration (environment or .env): called once at start. */
+export function useChromiumSandbox(wanted: boolean): void {
+  sandboxWanted = wanted;
+}
+
 export function chromiumArgs(): string[] {
   const args = [
     '--disable-gpu',
@@ -26,9 +33,9 @@ export function chromiumArgs(): string[] {
     '--mute-audio',
   ];
   // Root cannot use the sandbox; CHROMIUM_NO_SANDBOX is the explicit switch for containers whose
-  // seccomp profile forbids it (validated with the rest of the config).
+  // seccomp profile forbids it (set from the parsed config by `useChromiumSandbox`).
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
-  if (root || /^(true|1|yes)$/i.test(process.env.CHROMIUM_NO_SANDBOX ?? '')) args.push('--no-sandbox');
+  if (root || !sandboxWanted) args.push('--no-sandbox');
   return args;
 }
 
@@ -64,9 +71,7 @@ export async function launchChromium(executablePath?: string, timeoutMs = 30_000
     return await chromium.launch(options);
   } catch (err) {
     const where = options.executablePath ?? "Playwright's bundled Chromium";
-    throw new BrowserLaunchError(where, (err as Error).message.split('\n')[0] ?? 'unknown error', {
-      cause: err,
-    });
+    throw new BrowserLaunchError(where, launchFailure((err as Error).message), { cause: err });
   }
 }
 
@@ -74,4 +79,18 @@ export async function launchChromium(executablePath?: string, timeoutMs = 30_000
 export async function checkChromiumStarts(executablePath?: string): Promise<void> {
   const browser = await launchChromium(executablePath);
   await browser.close().catch(() => {});
+}
+
+/**
+ * Playwright's first line says little ("browser has been closed"); Chromium's own reason, such as
+ * "No usable sandbox!", is further down in the browser log it quotes. Keep both, briefly.
+ */
+function launchFailure(message: string): string {
+  const lines = message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const first = lines[0] ?? 'unknown error';
+  const reason = lines.slice(1).find((l) => /sandbox|error|fatal|cannot|failed/i.test(l) && !/^=+/.test(l));
+  return reason ? `${first} — ${reason.replace(/^\[[^\]]*\]\s*/, '').slice(0, 300)}` : first;
 }

@@ -4,6 +4,7 @@ export {
   chromiumLaunchOptions,
   launchChromium,
   resolveChromiumPath,
+  useChromiumSandbox,
   DEFAULT_CHROMIUM_PATH,
 } from './chromium.ts';
 export { WebSession, type LoginGate, type WebSessionOptions, type WebSessionStats } from './web-session.ts';

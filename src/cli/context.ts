@@ -1,3 +1,4 @@
+import { useChromiumSandbox } from '../browser/index.ts';
 import type { Redis } from 'ioredis';
 import { loadConfig, type ConfigNeed, type ConfigWith } from '../config/index.ts';
 import { FleetBreaker } from '../fleet/index.ts';
@@ -24,6 +25,7 @@ export async function openContext<N extends ConfigNeed = never>(
   } = {},
 ): Promise<CommandContext<N>> {
   const config = loadConfig<N>({ needs, ...(options.env ? { env: options.env } : {}) });
+  useChromiumSandbox(!config.chromiumNoSandbox);
   const level = options.quiet && config.logLevel === 'info' ? 'warn' : config.logLevel;
   const logger = createLogger({ level });
   const redis = await connectRedis(config.redisUrl);

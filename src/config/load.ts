@@ -119,6 +119,8 @@ export interface Config {
   /** `SECRETS_KEY_PREVIOUS`: read-only, for values sealed before a key rotation. */
   secretsKeyPrevious: Secret | undefined;
   chromiumPath: string | undefined;
+  /** CHROMIUM_NO_SANDBOX: launch Chromium without its sandbox (containers that forbid it). */
+  chromiumNoSandbox: boolean;
   board: BoardConfig;
   logLevel: LogLevel;
   concurrency: { discover: number; download: number };
@@ -246,6 +248,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     secretsKey: secret(raw.SECRETS_KEY),
     secretsKeyPrevious: secret(raw.SECRETS_KEY_PREVIOUS),
     chromiumPath: raw.CHROMIUM_PATH ?? (existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : undefined),
+    chromiumNoSandbox: raw.CHROMIUM_NO_SANDBOX,
     board: {
       user: raw.BOARD_USER,
       password: secret(raw.BOARD_PASSWORD),

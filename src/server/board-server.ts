@@ -101,7 +101,8 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   });
   app.get('/metrics', async (_req, res) => {
     try {
-      res.type(registry.contentType).send(await registry.metrics());
+      const text = await withTimeout(registry.metrics(), PROBE_TIMEOUT_MS, 'queue metrics');
+      res.type(registry.contentType).send(text);
     } catch (err) {
       res
         .status(503)

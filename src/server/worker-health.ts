@@ -186,7 +186,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: WorkerH
         CHECK_TIMEOUT_MS,
         'queue metrics',
       ).then(
-        (texts) => mergeExposition(texts),
+        // The job totals need BullMQ's metrics collection (more Redis calls per job): not kept;
+        // certharvest_downloads_total counts what this worker did.
+        (texts) => mergeExposition(texts, ['bullmq_job_completed_total', 'bullmq_job_failed_total']),
         (err: unknown) => `# queue metrics unavailable: ${(err as Error).message}\n`,
       ),
     ]);
@@ -208,7 +210,7 @@ function send(res: ServerResponse, status: number, type: string, body: string) {
  * BullMQ prints each queue's text on its own, HELP and TYPE included; Prometheus wants each metric
  * family once, its samples together. Group the lines by family, keeping the first HELP and TYPE.
  */
-export function mergeExposition(texts: readonly string[]): string {
+export function mergeExposition(texts: readonly string[], leaveOut: readonly string[] = []): string {
   const families = new Map<string, { meta: string[]; samples: string[] }>();
   const family = (name: string) => {
     let f = families.get(name);
@@ -226,5 +228,6 @@ export function mergeExposition(texts: readonly string[]): string {
       }
     }
   }
+  for (const name of leaveOut) families.delete(name);
   return [...families.values()].flatMap((f) => [...f.meta, ...f.samples]).join('\n') + '\n';
 }
