@@ -6,4 +6,6 @@ export const EXIT = {
   SOME_FAILED: 1,
   /** Usage or configuration error. */
   USAGE: 2,
+  /** The batch is still running (`status`), or `submit --wait --timeout` stopped waiting first. */
+  RUNNING: 3,
 } as const;

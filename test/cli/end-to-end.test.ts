@@ -88,7 +88,8 @@ describe('the CLI against a separately started sandbox, configured by its printe
 
   it('submit --wait exits 0 when every certificate is stored, and they are on disk', async () => {
     const run = await cli(['submit', '--all-users', '--wait'], dir);
-    expect(run.stderr).toBe('');
+    // The worker may still be starting: then submit says so and waits anyway.
+    expect(run.stderr.replace(/^warning: no worker is consuming the queues yet.*\n/m, '')).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/failed:\s+0/);
     const stored = Number(/stored:\s+(\d+)/.exec(run.stdout)?.[1]);
@@ -100,10 +101,39 @@ describe('the CLI against a separately started sandbox, configured by its printe
     expect(pdfs).toBe(stored);
   });
 
-  it('submit --wait exits 1 when a user fails, naming the reason', async () => {
-    const run = await cli(['submit', '--users', '999999', '--wait'], dir);
+  it('submit --wait exits 1 when a user fails, naming the reason; status says it, and its failures as CSV', async () => {
+    const run = await cli(['submit', '--users', '999999', '--wait', '--batch-id', 'one-unknown'], dir);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/user userId 999999: \[LMS_USER_NOT_FOUND\]/);
+
+    const status = await cli(['status', 'one-unknown'], dir);
+    expect(status.code).toBe(1); // done, with failures
+    const csv = await cli(['status', 'one-unknown', '--failed', '--csv'], dir);
+    expect(csv.code).toBe(1);
+    expect(csv.stdout.trim().split('\n')).toEqual([
+      'kind,ref,code,reason,at',
+      expect.stringMatching(/^user,userId 999999,LMS_USER_NOT_FOUND,.+,\d{4}-/),
+    ]);
+    const batches = await cli(['status', '--csv', '--limit', '50'], dir);
+    expect(batches.stdout.split('\n')[0]).toBe(
+      'batchId,createdAt,done,usersTotal,usersDone,usersFailed,certsFound,certsStored,certsAlreadyStored,certsFailed',
+    );
+    expect(batches.stdout).toMatch(/^one-unknown,\S+,true,1,0,1,/m);
+  });
+
+  it('no worker on the queues: submit --wait warns, its --timeout exits 3; status of the running batch exits 3', async () => {
+    const alone = { QUEUE_PREFIX: uniquePrefix('no-worker') }; // a fleet nobody consumes
+    const run = await cli(
+      ['submit', '--users', '5', '--wait', '--timeout', '1', '--batch-id', 'held'],
+      dir,
+      alone,
+    );
+    expect(run.stderr).toMatch(
+      /warning: no worker is consuming the queues yet \(start one: certharvest worker\)/,
+    );
+    expect(run.stdout).toMatch(/stopped waiting after 1 s/);
+    expect(run.code).toBe(3);
+    expect((await cli(['status', 'held'], dir, alone)).code).toBe(3);
   });
 
   it('exits 2 on a usage error, naming the option', async () => {

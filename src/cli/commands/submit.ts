@@ -76,7 +76,7 @@ While the fleet is paused (certharvest status says why), --wait prints the
 reason once and keeps waiting.
 
 Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
-2 usage or configuration error.`,
+2 usage or configuration error, 3 --timeout passed with the batch still running.`,
     )
     .action(async (opts: SubmitOptions) => {
       if (!opts.users && !opts.file && !opts.allUsers) {
@@ -114,6 +114,13 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
           console.log(`follow it with: certharvest status ${result.batchId}`);
           return;
         }
+        // Waiting on a fleet that is not there would wait forever: say so (it may start later).
+        const consumers = await ctx.queues.discover.getWorkersCount().catch(() => 1);
+        if (consumers === 0) {
+          console.error(
+            'warning: no worker is consuming the queues yet (start one: certharvest worker); waiting anyway',
+          );
+        }
         const final = await watchBatch(ctx.tracker, result.batchId, {
           breaker: ctx.breaker,
           ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
@@ -123,8 +130,8 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
           console.log(
             `stopped waiting after ${timeout} s; the batch goes on: certharvest status ${final.batchId}`,
           );
-        }
-        if (!batchSucceeded(final)) process.exitCode = EXIT.SOME_FAILED;
+          process.exitCode = EXIT.RUNNING;
+        } else if (!batchSucceeded(final)) process.exitCode = EXIT.SOME_FAILED;
       } finally {
         await ctx.close();
       }
