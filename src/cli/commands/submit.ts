@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors/index.ts';
-import { parseUserList, submitBatch, USER_REF_KINDS, type UserRefKind } from '../../queue/index.ts';
+import {
+  parseUserList,
+  submitBatch,
+  USER_REF_KINDS,
+  type BatchFilters,
+  type UserRefKind,
+} from '../../queue/index.ts';
 import { batchSucceeded, summary } from '../batch-report.ts';
 import { openContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
@@ -14,6 +20,9 @@ interface SubmitOptions {
   by: UserRefKind;
   batchId?: string;
   skipExpired?: boolean;
+  orgUnit?: string;
+  issuedAfter?: string;
+  issuedBefore?: string;
   wait?: boolean;
   timeout?: string;
 }
@@ -60,6 +69,15 @@ export function registerSubmitCommand(program: Command): void {
     .addOption(new Option('--by <kind>', 'what the references are').choices(USER_REF_KINDS).default('userId'))
     .option('--batch-id <id>', 'your id for the batch (default: generated)')
     .option('--skip-expired', 'leave out expired certificates (by default they are harvested too)')
+    .option('--org-unit <ids>', 'keep only certificates of these org units (comma-separated ids)')
+    .option(
+      '--issued-after <date>',
+      'keep only certificates issued at or after this date (YYYY-MM-DD or ISO time)',
+    )
+    .option(
+      '--issued-before <date>',
+      'keep only certificates issued before this date (YYYY-MM-DD or ISO time)',
+    )
     .option('--wait', 'show progress until the batch is done; exit 0 only if every certificate was stored')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds')
     .addHelpText(
@@ -71,6 +89,7 @@ Examples:
   cut -d, -f1 export.csv | certharvest submit --file - --by userName
   certharvest submit --all-users --wait
   certharvest submit --all-users --skip-expired --batch-id current-only
+  certharvest submit --all-users --org-unit 6606,6610 --issued-after 2026-09-01
 
 While the fleet is paused (certharvest status says why), --wait prints the
 reason once and keeps waiting.
@@ -97,7 +116,7 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
             by: opts.by,
             users,
             allUsers: opts.allUsers === true,
-            ...(opts.skipExpired ? { filters: { includeExpired: false } } : {}),
+            ...filtersFrom(opts),
           },
           { queues: ctx.queues, redis: ctx.redis, prefix: ctx.config.queuePrefix },
         );
@@ -136,4 +155,31 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
         await ctx.close();
       }
     });
+}
+
+/** The filter flags, checked here so a typo is a usage error naming the flag. */
+function filtersFrom(opts: SubmitOptions): { filters?: BatchFilters } {
+  const filters: BatchFilters = {};
+  if (opts.skipExpired) filters.includeExpired = false;
+  if (opts.orgUnit !== undefined) {
+    const ids = opts.orgUnit.split(',').map((v) => v.trim());
+    if (ids.some((v) => !/^[1-9]\d{0,14}$/.test(v)))
+      throw new UsageError(
+        `--org-unit: expected comma-separated org unit ids such as 6606,6610 (got "${opts.orgUnit}")`,
+      );
+    filters.orgUnitIds = ids.map(Number);
+  }
+  if (opts.issuedAfter !== undefined) filters.issuedAfter = isoTime('--issued-after', opts.issuedAfter);
+  if (opts.issuedBefore !== undefined) filters.issuedBefore = isoTime('--issued-before', opts.issuedBefore);
+  return Object.keys(filters).length > 0 ? { filters } : {};
+}
+
+function isoTime(flag: string, value: string): string {
+  const v = value.trim();
+  const date = /^\d{4}-\d{2}-\d{2}$/.test(v) ? new Date(`${v}T00:00:00Z`) : new Date(v);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(date.getTime()))
+    throw new UsageError(
+      `${flag}: expected a date such as 2026-09-01 or 2026-09-01T08:00:00Z (got "${value}")`,
+    );
+  return date.toISOString();
 }
