@@ -125,27 +125,48 @@ export async function redisCommandCounts(redis: {
 }
 
 export interface RedisCommandFigures {
-  /** Every command the server ran during the phase (Lua's inner calls included), per certificate. */
+  /** Every command the server ran during the window (Lua's inner calls included), per certificate. */
   perCertificate: number;
-  /** The commands sent by clients (not Lua's inner calls): `perCertificate` minus what scripts ran. */
+  /** The same, per command, largest first (`evalsha` counts the scripts, their inner calls apart). */
   top: { command: string; perCertificate: number }[];
+  /** The bench's own commands taken out of the figures (its batch polls and INFO calls), per certificate. */
+  benchPerCertificate: number;
 }
 
-/** The commands run between two `redisCommandCounts`, per certificate, largest first. */
+/**
+ * The commands run between two `redisCommandCounts`, per certificate, largest first, without the
+ * bench's own: the INFO call of the first snapshot and whatever `own` lists (its batch polls).
+ */
 export function commandsPerCertificate(
   before: CommandCounts,
   after: CommandCounts,
   certificates: number,
+  own: CommandCounts = new Map(),
 ): RedisCommandFigures {
   const diff: { command: string; perCertificate: number }[] = [];
   let total = 0;
+  let bench = 0;
   for (const [command, calls] of after) {
-    // The INFO calls themselves are the bench's, not the worker's.
-    const delta = calls - (before.get(command) ?? 0) - (command === 'info' ? 1 : 0);
+    const mine = (own.get(command) ?? 0) + (command === 'info' ? 1 : 0);
+    const raw = calls - (before.get(command) ?? 0);
+    const delta = raw - Math.min(raw, mine);
+    bench += Math.min(raw, mine);
     if (delta <= 0) continue;
     total += delta;
     diff.push({ command, perCertificate: delta / certificates });
   }
   diff.sort((a, b) => b.perCertificate - a.perCertificate);
-  return { perCertificate: total / certificates, top: diff.slice(0, 30) };
+  return {
+    perCertificate: total / certificates,
+    top: diff.slice(0, 30),
+    benchPerCertificate: bench / certificates,
+  };
+}
+
+/** The commands of `n` reads of `BatchTracker.status` (an HGETALL and an LRANGE each). */
+export function statusReadCommands(n: number): CommandCounts {
+  return new Map([
+    ['hgetall', n],
+    ['lrange', n],
+  ]);
 }

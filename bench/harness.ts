@@ -6,7 +6,15 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { SandboxStats } from '../src/sandbox/index.ts';
 import type { DownloadJobTimes, RedisCommandFigures } from './diagnostics.ts';
-import { helperDescendants, type CpuSeconds, type ResourceSampler, type ResourceUsage } from './resources.ts';
+import {
+  helperDescendants,
+  threadCpu,
+  threadCpuSince,
+  type CpuSeconds,
+  type ResourceSampler,
+  type ResourceUsage,
+  type ThreadCpu,
+} from './resources.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Results
@@ -23,12 +31,75 @@ export interface DownloadPhase {
   cpuMsPerCertificate: number;
   /** CPU seconds during the phase, of the measuring process and of each kind of helper. */
   cpuSeconds: CpuSeconds;
+  /** The measuring process's CPU by thread (absent in results of older versions). */
+  threads?: ThreadCpu;
+}
+
+/**
+ * A whole batch, end to end: from the submission (certharvest) or the start of the logins (the
+ * discovering loop) until the last certificate, discovery included.
+ */
+export interface WholeBatch {
+  seconds: number;
+  /** CPU seconds over the same window, of the measuring process and of each kind of helper. */
+  cpuSeconds: CpuSeconds;
+  threads?: ThreadCpu;
+  /** CPU (user + system) of the measuring process over the window, ms per verified certificate. */
+  cpuMsPerCertificate: number;
+  /** certharvest: Redis commands over the window (the bench's own polls taken out); else null. */
+  redisCommands: RedisCommandFigures | null;
+}
+
+/** The RSS step: the worker's peak RSS up to the moment a number of certificates were stored. */
+export interface RssCheckpoint {
+  /** The checkpoint: this many certificates stored. */
+  certificates: number;
+  /** Certificates stored when the bench saw the checkpoint passed (polled every 100 ms). */
+  stored: number;
+  /** Seconds after the submission. */
+  seconds: number;
+  /** Peak RSS of the worker process from its start until then (sampled every 25 ms), bytes. */
+  peakRss: number;
+  /** RSS and V8 heap figures at that moment, bytes. */
+  rss: number;
+  heapUsed: number;
+  heapTotal: number;
+  external: number;
+  arrayBuffers: number;
+  /**
+   * V8 heap used and RSS right after a full GC forced at the last checkpoint (the RSS child runs
+   * with `--expose-gc`), taken after the figures above: what is retained, not garbage. Null at the
+   * other checkpoints (a forced GC there would change the heap's course) and without gc.
+   */
+  heapAfterGc: number | null;
+  rssAfterGc: number | null;
+}
+
+export interface RssFigures {
+  latencyMs: number;
+  checkpoints: RssCheckpoint[];
+  /** (peak RSS at the last checkpoint − at the first) / at the first. */
+  growth: number | null;
+  /**
+   * When the run's peak RSS was reached (seconds after the submission; its start counts, so a
+   * peak before it shows as a negative time), with the batch as last polled before then.
+   */
+  peak: {
+    bytes: number;
+    seconds: number;
+    usersDone: number;
+    usersTotal: number;
+    certsFound: number;
+    certsStored: number;
+  } | null;
 }
 
 export interface RunResult {
   mode: string;
   /** Which round of the run (1 when the bench ran one round). */
   round?: number;
+  /** The concurrency the run used (DOWNLOAD_CONCURRENCY, the loops' concurrency). */
+  concurrency?: number;
   /** Certificates in the batch. */
   expected: number;
   /** Their total size. */
@@ -40,8 +111,14 @@ export interface RunResult {
   /** End to end: from the submission (certharvest) or the start of the login, to the last certificate. */
   seconds: number;
   perSecond: number;
-  /** null when the run has no separate download phase (certharvest with `--pipelined`). */
+  /** null when the run has no separate download phase (certharvest with `--pipelined`, the e2e modes). */
   download: DownloadPhase | null;
+  /** The whole batch, discovery included (certharvest modes and fetch-e2e). */
+  wholeBatch?: WholeBatch | null;
+  /** The RSS step's checkpoints (the certharvest RSS run only). */
+  rss?: RssFigures;
+  /** Lines the report prints under the run (how a mode measured what it measured). */
+  notes?: string[];
   /** Seconds the web login took (Chromium launch and form, or one POST): never inside `download`. */
   loginSeconds: number | null;
   resources: ResourceUsage;
@@ -78,6 +155,8 @@ export interface RunResult {
     jobs: DownloadJobTimes | null;
     /** Redis commands run during the download phase (`INFO commandstats`); null with `--pipelined`. */
     redisCommands: RedisCommandFigures | null;
+    /** Whether the batch was submitted as the whole institution (`allUsers`) rather than user ids. */
+    allUsers: boolean;
   };
 }
 
@@ -116,6 +195,8 @@ export function sandboxFigures(stats: SandboxStats): RunResult['sandbox'] {
 export interface PhaseClock {
   seconds: number;
   cpuSeconds: CpuSeconds;
+  /** The measuring process's CPU by thread (main / the others), user and system. */
+  threads: ThreadCpu;
 }
 
 /**
@@ -124,12 +205,15 @@ export interface PhaseClock {
  */
 export function startDownloadPhase(sampler: ResourceSampler): () => PhaseClock {
   const cpuAtStart = sampler.cpuSeconds();
+  const threadsAtStart = threadCpu();
   const startedAt = performance.now();
   return () => {
     const seconds = (performance.now() - startedAt) / 1000;
     const cpuNow = sampler.cpuSeconds();
+    const threads = threadCpuSince(threadsAtStart);
     return {
       seconds,
+      threads,
       cpuSeconds: {
         node: cpuNow.node - cpuAtStart.node,
         chromium: cpuNow.chromium - cpuAtStart.chromium,
@@ -139,6 +223,22 @@ export function startDownloadPhase(sampler: ResourceSampler): () => PhaseClock {
     };
   };
 }
+
+/** The whole batch's figures from its clock, per verified certificate. */
+export function wholeBatch(
+  clock: PhaseClock,
+  verified: number,
+  redisCommands: RedisCommandFigures | null,
+): WholeBatch {
+  return {
+    ...clock,
+    cpuMsPerCertificate: verified > 0 ? (clock.cpuSeconds.node * 1000) / verified : 0,
+    redisCommands,
+  };
+}
+
+/** The same clock, for any window (the whole batch). */
+export const startClock = startDownloadPhase;
 
 /** The phase's rates, per verified certificate. */
 export function downloadPhase(clock: PhaseClock, verified: number): DownloadPhase {

@@ -7,12 +7,20 @@
  * loop logs in before its loop. Then the queue is resumed and the download phase is timed until
  * the batch is done. With `--pipelined` downloads overlap discovery, as in production, and only
  * the end-to-end time is measured. Every stored PDF is then checked byte for byte.
+ *
+ * Variants of the same run:
+ *   download  (mode certharvest) as above: the download phase, and the whole batch (held back)
+ *   e2e       (mode certharvest-e2e) pipelined, the batch submitted as the whole institution
+ *             (`allUsers`: the worker lists the users, as the discovering loop does): submit → done
+ *   rss       (the RSS step) pipelined, one big batch at a low latency; the worker's peak RSS is
+ *             taken when the first and the second checkpoint's number of certificates are stored
+ * Every variant also measures the whole batch from the submission to done: the worker process's
+ * CPU and the Redis commands (`INFO commandstats` before and after, the bench's polls taken out).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import type { Queue } from 'bullmq';
 import type { BatchStatus } from '../src/queue/index.ts';
 import {
   downloadPhase,
@@ -21,12 +29,15 @@ import {
   onCleanup,
   outcomeOf,
   type PhaseClock,
+  type RssCheckpoint,
   type RunResult,
   sandboxFigures,
   sha256,
+  startClock,
   startDownloadPhase,
   KEEP_OUTPUT_ENV,
   tempDirs,
+  wholeBatch,
 } from './harness.ts';
 import {
   downloadJobTimes,
@@ -34,6 +45,7 @@ import {
   commandsPerCertificate,
   redisCommandCounts,
   startCpuProfile,
+  statusReadCommands,
   watchRenderRequests,
   type CommandCounts,
   type DownloadJobTimes,
@@ -47,7 +59,27 @@ import { startSandboxProcess, type ExpectedCertificate } from './sandbox-process
 const COARSE_POLL_MS = 100;
 const FINE_POLL_MS = 5;
 
-export async function runCertharvest(opts: Options): Promise<RunResult> {
+export type CertharvestVariant = 'download' | 'e2e' | 'rss';
+
+const LABELS: Record<CertharvestVariant, string> = {
+  download: 'certharvest',
+  e2e: 'certharvest e2e',
+  rss: 'certharvest rss',
+};
+
+export const runCertharvestE2e = (opts: Options) => runCertharvest(opts, 'e2e');
+export const runCertharvestRss = (opts: Options) => runCertharvest(opts, 'rss');
+
+export async function runCertharvest(
+  opts: Options,
+  variant: CertharvestVariant = 'download',
+): Promise<RunResult> {
+  const label = LABELS[variant];
+  const rssPoints = variant === 'rss' ? opts.rssCertificates : null;
+  if (variant === 'rss' && !rssPoints) throw new Error('the RSS step needs --rss-certificates');
+  const certificates = rssPoints ? rssPoints[1] : opts.certificates;
+  const latencyMs = variant === 'rss' ? opts.rssLatencyMs : opts.latencyMs;
+  const concurrency = variant === 'rss' ? Math.max(...opts.concurrencies) : opts.concurrency;
   // Loaded here, not at the top, so the plain-fetch run's process never loads the worker's
   // modules (Playwright, BullMQ, …) and its RSS is a fair baseline.
   const [{ loadConfig }, { createLogger }, queue, { startRedisServer }, { startWorker }] = await Promise.all([
@@ -58,8 +90,11 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
     import('../jobs/worker.ts'),
   ]);
   const { BatchTracker, connectRedis, openQueues, submitBatch } = queue;
-  log(`certharvest: starting a sandbox LMS (latency ${opts.latencyMs} ms) and a private redis-server`);
-  const sandbox = await startSandboxProcess({ certificates: opts.certificates, latencyMs: opts.latencyMs });
+  log(`${label}: starting a sandbox LMS (latency ${latencyMs} ms) and a private redis-server`);
+  // The RSS step's batch takes ~14,000 Valence calls: its sandbox's rate-limit budget (50,000
+  // credits a minute, 10 a call by default) is raised so that the step measures memory, not 429 waits.
+  const knobs = variant === 'rss' ? { rateLimitCredits: 100_000_000 } : undefined;
+  const sandbox = await startSandboxProcess({ certificates, latencyMs, ...(knobs ? { knobs } : {}) });
   const closeSandbox = onCleanup(() => sandbox.close());
   const redisServer = await startRedisServer();
   const stopRedis = onCleanup(() => redisServer.stop());
@@ -79,7 +114,7 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
     SECRETS_KEY: randomBytes(32).toString('base64'),
     OUTPUT_DIR: outputDir,
     DOWNLOAD_STRATEGY: 'browser',
-    DOWNLOAD_CONCURRENCY: String(opts.concurrency),
+    DOWNLOAD_CONCURRENCY: String(concurrency),
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
   };
   if (opts.discoverConcurrency !== undefined) env.DISCOVER_CONCURRENCY = String(opts.discoverConcurrency);
@@ -91,6 +126,22 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
   const quitRedis = onCleanup(async () => void (await redis.quit()));
 
   const sampler = sampleResources(100);
+  // The RSS step's own sampler: the worker's peak RSS, often enough to see short peaks.
+  let peakRss = 0;
+  /** When the peak was reached, and the batch as last polled before it (the RSS step's profile). */
+  let peakAt: { at: number; status: BatchStatus | null } | undefined;
+  let lastStatus: BatchStatus | null = null;
+  const rssTimer = rssPoints
+    ? setInterval(() => {
+        const rss = process.memoryUsage.rss();
+        if (rss > peakRss) {
+          peakRss = rss;
+          peakAt = { at: Date.now(), status: lastStatus };
+        }
+      }, 25)
+    : undefined;
+  const stopRssTimer = () => rssTimer && clearInterval(rssTimer);
+  onCleanup(async () => stopRssTimer());
   const startingWorker = Date.now();
   const worker = await startWorker({ config, logger, redis });
   const stopWorker = onCleanup(() => worker.stop(10_000));
@@ -103,33 +154,93 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
   const tracker = new BatchTracker(redis, config.queuePrefix);
 
   const expected = sandbox.certificates;
-  const paused = !opts.pipelined;
+  const paused = variant === 'download' && !opts.pipelined;
+  const allUsers = variant === 'e2e';
   log(
-    `certharvest: ${sandbox.students.length} students of ${sandbox.userCount} hold ${expected.length} ` +
+    `${label}: ${sandbox.students.length} students of ${sandbox.userCount} hold ${expected.length} ` +
       `certificates; DOWNLOAD_CONCURRENCY=${config.concurrency.download}, ` +
       `DISCOVER_CONCURRENCY=${config.concurrency.discover}, DOWNLOAD_STRATEGY=${config.downloadStrategy}` +
-      (paused ? '; downloads held back until discovery is done' : '; pipelined'),
+      (paused ? '; downloads held back until discovery is done' : '; pipelined') +
+      (allUsers ? '; submitted as the whole institution (allUsers)' : ''),
   );
 
   const problems: string[] = [];
+  let loginSeconds: number | null = null;
+  // A running fleet keeps its web session (it is kept alive, and sealed in Redis for every worker):
+  // the pipelined variants log in before the submission, so their end to end holds no Chromium
+  // start. The cold login is timed and reported apart. (`--pipelined` keeps the login inside.)
+  if (variant !== 'download') {
+    const loggingIn = Date.now();
+    await session.probeLogin();
+    loginSeconds = (Date.now() - loggingIn) / 1000;
+  }
   if (paused) await queues.download.pause();
+  // certharvest-e2e with --cpu-profile: the whole batch, discovery included (<file>-e2e).
+  const batchProfile = variant === 'e2e' && opts.profile ? e2eProfilePath(opts.profile) : undefined;
+  const stopBatchProfile = batchProfile ? await startCpuProfile() : undefined;
+  const batchCommandsBefore = await redisCommandCounts(redis);
+  const stopBatchClock = startClock(sampler);
   const started = Date.now();
   const submitted = await submitBatch(
-    { by: 'userId', users: sandbox.students },
+    allUsers ? { allUsers: true } : { by: 'userId', users: sandbox.students },
     { queues, redis, prefix: config.queuePrefix },
   );
   const deadline = started + opts.timeoutSeconds * 1000;
+  let statusReads = 0;
+  const checkpoints: RssCheckpoint[] = [];
+  const readStatus = async () => {
+    statusReads++;
+    const status = await tracker.status(submitted.batchId, 1);
+    if (status) lastStatus = status;
+    if (rssPoints && status) {
+      for (const point of rssPoints) {
+        if (status.certsStored >= point && !checkpoints.some((c) => c.certificates === point)) {
+          const mem = process.memoryUsage();
+          peakRss = Math.max(peakRss, mem.rss);
+          checkpoints.push({
+            certificates: point,
+            stored: status.certsStored,
+            seconds: (Date.now() - started) / 1000,
+            peakRss,
+            rss: mem.rss,
+            heapUsed: mem.heapUsed,
+            heapTotal: mem.heapTotal,
+            external: mem.external,
+            arrayBuffers: mem.arrayBuffers,
+            // Only after the last checkpoint: a GC forced at the first would change what the
+            // heap does afterwards, and with it the peak at the second.
+            ...(point === rssPoints[rssPoints.length - 1]
+              ? afterGc()
+              : { heapAfterGc: null, rssAfterGc: null }),
+          });
+        }
+      }
+    }
+    return status;
+  };
   const until = (done: (s: BatchStatus) => boolean, everyMs: (s: BatchStatus) => number) =>
-    pollBatch(() => tracker.status(submitted.batchId, 1), done, everyMs, deadline, started, expected.length);
+    pollBatch(readStatus, done, everyMs, deadline, started, expected.length, label);
   const batchDone = (s: BatchStatus) => s.done;
+  // Fine polling only near the end, so the end is seen within a few ms without the polls
+  // themselves adding much to the process's CPU.
+  const pollEvery = (s: BatchStatus) =>
+    s.enumerating ||
+    s.usersDone + s.usersFailed < s.usersTotal ||
+    s.certsFound - s.certsStored - s.certsAlreadyStored - s.certsFailed > 2 * concurrency
+      ? COARSE_POLL_MS
+      : FINE_POLL_MS;
 
-  let loginSeconds: number | null = null;
   let discoveryDone: number | null = null;
   let finished: BatchStatus | null;
   let phase: PhaseClock | null = null;
   let jobs: DownloadJobTimes | null = null;
   let redisCommands: RedisCommandFigures | null = null;
   let requestTimes: DurationStats | null = null;
+  // The whole batch ends where the download phase ends (held back) or where the batch is seen done.
+  let batchClock: PhaseClock | undefined;
+  let batchCommandsAfter: CommandCounts | undefined;
+  /** INFO calls of the bench between the whole batch's two snapshots, besides the first. */
+  let benchInfoCalls = 0;
   if (paused) {
     // The fleet's one login, while discovery runs (as it would at the first download), so the
     // download phase holds HTTP downloads only, like the plain loop after its own login.
@@ -147,30 +258,39 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
       if (discovered.certsStored + discovered.certsFailed > 0) {
         problems.push('certificates were downloaded while the download queue was paused');
       }
+      const readsBefore = statusReads;
       const timed = await timeDownloads({
         resume: () => queues.download.resume(),
-        // Fine polling only near the end, so the end is seen within a few ms without the polls
-        // themselves adding much to the process's CPU.
-        untilDone: () =>
-          until(batchDone, (s) =>
-            s.certsFound - s.certsStored - s.certsAlreadyStored - s.certsFailed > 2 * opts.concurrency
-              ? COARSE_POLL_MS
-              : FINE_POLL_MS,
-          ),
+        untilDone: () => until(batchDone, pollEvery),
         sampler,
-        queue: queues.download,
         profile: opts.profile,
         commandCounts: () => redisCommandCounts(redis),
+        atDone: () => (batchClock = stopBatchClock()),
       });
-      ({ finished, phase, requestTimes, jobs } = timed);
-      redisCommands = commandsPerCertificate(timed.commandsBefore, timed.commandsAfter, expected.length);
+      ({ finished, phase, requestTimes } = timed);
+      batchCommandsAfter = timed.commandsAfter;
+      benchInfoCalls = 1; // the download phase's first snapshot
+      jobs = await downloadJobTimes(queues.download, timed.resumedAt, timed.doneSeenAt);
+      redisCommands = commandsPerCertificate(
+        timed.commandsBefore,
+        timed.commandsAfter,
+        expected.length,
+        statusReadCommands(statusReads - readsBefore),
+      );
     } else {
       finished = null;
     }
   } else {
-    finished = await until(batchDone, () => COARSE_POLL_MS);
+    finished = await until(batchDone, pollEvery);
   }
   const ended = Date.now();
+  batchClock ??= stopBatchClock();
+  batchCommandsAfter ??= await redisCommandCounts(redis);
+  if (stopBatchProfile && batchProfile) {
+    await writeFile(batchProfile, JSON.stringify(await stopBatchProfile()));
+    log(`${label}: CPU profile of the whole batch written to ${batchProfile}`);
+  }
+  stopRssTimer();
   const resources = sampler.stop();
   const stats = await sandbox.stats();
 
@@ -187,6 +307,19 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
   }
   const verified = await verifyStored(outputDir, expected, problems);
   const outputFilesystem = await filesystemType(outputDir);
+  const own = statusReadCommands(statusReads);
+  own.set('info', benchInfoCalls);
+  const batch = wholeBatch(
+    batchClock,
+    verified,
+    commandsPerCertificate(batchCommandsBefore, batchCommandsAfter, expected.length, own),
+  );
+  if (rssPoints) {
+    for (const point of rssPoints) {
+      if (!checkpoints.some((c) => c.certificates === point))
+        problems.push(`the RSS checkpoint of ${point} stored certificates was never reached`);
+    }
+  }
 
   // Stop everything of this mode now, so the next mode runs alone.
   await stopWorker();
@@ -211,10 +344,32 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
     }
   }
 
+  const [first, last] = checkpoints;
   return {
-    mode: 'certharvest',
+    mode: label,
+    concurrency,
     ...outcomeOf(expected, verified, problems, started, ended),
     download: phase && downloadPhase(phase, verified),
+    wholeBatch: batch,
+    ...(rssPoints
+      ? {
+          rss: {
+            latencyMs,
+            checkpoints,
+            growth: first && last ? (last.peakRss - first.peakRss) / first.peakRss : null,
+            peak: peakAt
+              ? {
+                  bytes: peakRss,
+                  seconds: (peakAt.at - started) / 1000,
+                  usersDone: peakAt.status?.usersDone ?? 0,
+                  usersTotal: peakAt.status?.usersTotal ?? 0,
+                  certsFound: peakAt.status?.certsFound ?? 0,
+                  certsStored: peakAt.status?.certsStored ?? 0,
+                }
+              : null,
+          },
+        }
+      : {}),
     requestTimes,
     loginSeconds,
     resources,
@@ -231,8 +386,22 @@ export async function runCertharvest(opts: Options): Promise<RunResult> {
       outputFilesystem,
       jobs,
       redisCommands,
+      allUsers,
     },
   };
+}
+
+/** Where certharvest-e2e writes its profile: `--cpu-profile`'s file with `-e2e` before the extension. */
+export const e2eProfilePath = (file: string) =>
+  /\.cpuprofile$/.test(file) ? file.replace(/\.cpuprofile$/, '-e2e.cpuprofile') : `${file}-e2e`;
+
+/** A full GC now, when the process runs with `--expose-gc`: the heap and RSS it leaves. */
+function afterGc(): { heapAfterGc: number | null; rssAfterGc: number | null } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return { heapAfterGc: null, rssAfterGc: null };
+  gc();
+  const mem = process.memoryUsage();
+  return { heapAfterGc: mem.heapUsed, rssAfterGc: mem.rss };
 }
 
 /** Resume the paused download queue and time the downloads until the batch is done. */
@@ -240,16 +409,18 @@ async function timeDownloads(args: {
   resume: () => Promise<void>;
   untilDone: () => Promise<BatchStatus | null>;
   sampler: ResourceSampler;
-  queue: Queue;
   profile: string | undefined;
   commandCounts: () => Promise<CommandCounts>;
+  /** Called the moment the phase's clock stops (the whole batch's clock stops with it). */
+  atDone: () => void;
 }): Promise<{
   finished: BatchStatus | null;
   phase: PhaseClock;
   requestTimes: DurationStats | null;
-  jobs: DownloadJobTimes | null;
   commandsBefore: CommandCounts;
   commandsAfter: CommandCounts;
+  resumedAt: number;
+  doneSeenAt: number;
 }> {
   const stopProfile = args.profile ? await startCpuProfile() : undefined;
   const commandsBefore = await args.commandCounts();
@@ -260,14 +431,14 @@ async function timeDownloads(args: {
   const finished = await args.untilDone();
   const doneSeenAt = Date.now();
   const phase = stopClock();
+  args.atDone();
   const commandsAfter = await args.commandCounts();
   const requestTimes = requests.stop();
   if (stopProfile && args.profile) {
     await writeFile(args.profile, JSON.stringify(await stopProfile()));
     log(`certharvest: CPU profile of the download phase written to ${args.profile}`);
   }
-  const jobs = await downloadJobTimes(args.queue, resumedAt, doneSeenAt);
-  return { finished, phase, requestTimes, jobs, commandsBefore, commandsAfter };
+  return { finished, phase, requestTimes, commandsBefore, commandsAfter, resumedAt, doneSeenAt };
 }
 
 /**
@@ -281,6 +452,7 @@ async function pollBatch(
   deadline: number,
   started: number,
   expected: number,
+  label: string,
 ): Promise<BatchStatus | null> {
   let lastReport = Date.now();
   for (;;) {
@@ -290,7 +462,7 @@ async function pollBatch(
     if (status && now - lastReport >= 5_000) {
       lastReport = now;
       log(
-        `certharvest: ${((now - started) / 1000).toFixed(0)} s: users ${status.usersDone}/${status.usersTotal}, ` +
+        `${label}: ${((now - started) / 1000).toFixed(0)} s: users ${status.usersDone}/${status.usersTotal}, ` +
           `certificates found ${status.certsFound}, stored ${status.certsStored}/${expected}, failed ${status.certsFailed}`,
       );
     }

@@ -68,6 +68,7 @@ export async function runPlainFetch(opts: Options): Promise<RunResult> {
     wrong.length > 0 ? [`${wrong.length} fetch(es) failed, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
   return {
     mode: 'plain fetch',
+    concurrency: opts.concurrency,
     ...outcomeOf(expected, verified, problems, started, ended),
     download: downloadPhase(phase, verified),
     requestTimes,
@@ -80,7 +81,7 @@ export async function runPlainFetch(opts: Options): Promise<RunResult> {
 }
 
 /** POST the sandbox's login form; returns the Cookie header with both session cookies. */
-async function webLogin(sandbox: SandboxProcess): Promise<string> {
+export async function webLogin(sandbox: SandboxProcess): Promise<string> {
   const res = await fetch(`${sandbox.url}${LOGIN_PATH}`, {
     method: 'POST',
     body: new URLSearchParams({

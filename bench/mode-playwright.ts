@@ -87,6 +87,7 @@ export async function runPlaywright(opts: Options): Promise<RunResult> {
     wrong.length > 0 ? [`${wrong.length} request(s) failed, e.g. ${wrong.slice(0, 3).join('; ')}`] : [];
   return {
     mode: 'context.request',
+    concurrency: opts.concurrency,
     ...outcomeOf(expected, verified, problems, started, ended),
     download: downloadPhase(phase, verified),
     requestTimes: durationStats(durations),

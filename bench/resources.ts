@@ -183,6 +183,56 @@ export function chromiumDescendants(root = process.pid): number[] {
     .map((p) => p.pid);
 }
 
+/**
+ * CPU seconds of this process's threads, read from /proc/self/task: the main thread (JavaScript,
+ * the event loop) apart from all the others (the libuv pool, which runs the file system calls,
+ * and V8's platform threads: GC, compilation), each as user and system time.
+ */
+export interface ThreadCpu {
+  mainUser: number;
+  mainSystem: number;
+  otherUser: number;
+  otherSystem: number;
+}
+
+export function threadCpu(): ThreadCpu {
+  const cpu: ThreadCpu = { mainUser: 0, mainSystem: 0, otherUser: 0, otherSystem: 0 };
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return cpu;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const user = Number(fields[11]) / TICKS_PER_SECOND;
+      const system = Number(fields[12]) / TICKS_PER_SECOND;
+      if (Number(tid) === process.pid) {
+        cpu.mainUser += user;
+        cpu.mainSystem += system;
+      } else {
+        cpu.otherUser += user;
+        cpu.otherSystem += system;
+      }
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return cpu;
+}
+
+export function threadCpuSince(start: ThreadCpu): ThreadCpu {
+  const now = threadCpu();
+  return {
+    mainUser: now.mainUser - start.mainUser,
+    mainSystem: now.mainSystem - start.mainSystem,
+    otherUser: now.otherUser - start.otherUser,
+    otherSystem: now.otherSystem - start.otherSystem,
+  };
+}
+
 function readStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -13,12 +13,23 @@ import type {
 
 const send = (msg: ChildMessage) => process.send?.(msg);
 
-/** Students needed for `target` certificates (the sandbox gives about two per student). */
+/**
+ * Students needed for `target` certificates: the smallest count (near enough: within a few
+ * students) whose whole institution holds at least `target`. The batch is then every student, so
+ * a whole-institution batch (`allUsers`) finds the same certificates as the list of students.
+ * (A smaller institution is not a prefix of a larger one: the seed's draws interleave.)
+ */
 function userCountFor(target: number): number {
-  let n = Math.max(40, Math.ceil(target * 0.6) + 10);
-  while (createInstitution({ userCount: n }).certificates().length < target) {
+  const count = (n: number) => createInstitution({ userCount: n }).certificates().length;
+  let n = Math.max(10, Math.ceil(target / 2));
+  let got = count(n);
+  // About two certificates per student: aim from the measured rate, then walk up.
+  n = Math.max(1, Math.floor((n * target) / Math.max(1, got)) - 2);
+  got = count(n);
+  while (got < target) {
     if (n >= 100_000) throw new RangeError(`the sandbox cannot hold ${target} certificates`);
-    n = Math.min(100_000, n * 2);
+    n = Math.min(100_000, n + Math.max(1, Math.ceil((target - got) / 2.5)));
+    got = count(n);
   }
   return n;
 }
@@ -26,7 +37,10 @@ function userCountFor(target: number): number {
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as SandboxChildOptions;
   const userCount = userCountFor(options.certificates);
-  const sandbox: Sandbox = await startSandbox({ userCount, knobs: { latencyMs: options.latencyMs } });
+  const sandbox: Sandbox = await startSandbox({
+    userCount,
+    knobs: { ...options.knobs, latencyMs: options.latencyMs },
+  });
   let closing = false;
   const close = async () => {
     if (closing) return;
@@ -47,7 +61,6 @@ async function main(): Promise<void> {
   const students: number[] = [];
   const certificates: ExpectedCertificate[] = [];
   for (const student of institution.students) {
-    if (certificates.length >= options.certificates) break;
     students.push(student.UserId);
     for (const award of institution.certificatesOf(student.UserId)) {
       // Also renders (and caches) every PDF now, so the timed runs do not pay for pdf-lib.

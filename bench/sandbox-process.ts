@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SandboxEnv, SandboxStats } from '../src/sandbox/index.ts';
+import type { SandboxEnv, SandboxKnobs, SandboxStats } from '../src/sandbox/index.ts';
 
 export interface ExpectedCertificate {
   userId: number;
@@ -21,6 +21,8 @@ export interface SandboxChildOptions {
   /** At least this many certificates in the batch. */
   certificates: number;
   latencyMs: number;
+  /** Other knobs of the sandbox (e.g. a larger rate-limit budget for the RSS step). */
+  knobs?: Partial<SandboxKnobs>;
 }
 
 /** What the child answers once it serves. */
@@ -30,7 +32,7 @@ export interface SandboxReady {
   env: SandboxEnv;
   /** Students in the sandbox institution. */
   userCount: number;
-  /** The batch: the first students (in order) whose certificates reach the target. */
+  /** The batch: every student of the institution, which is sized to hold the target (see sandbox-child.ts). */
   students: number[];
   certificates: ExpectedCertificate[];
   /** The child's own pid (for memory figures). */
