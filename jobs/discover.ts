@@ -118,35 +118,53 @@ async function discoverUser(
   };
 }
 
+/** Users queued at once while enumerating, at most; and how long a partial chunk may wait. */
+const ENUMERATION_CHUNK = 500;
+const ENUMERATION_FLUSH_MS = 200;
+
 async function enumerateUsers(
   deps: DiscoverDeps,
   data: Extract<DiscoverJobData, { kind: 'all-users' }>,
   jobId: string,
   log: (line: string) => void,
 ): Promise<DiscoverResult> {
-  const ids: number[] = [];
-  for await (const id of deps.directory.listAllUserIds()) ids.push(id);
-  const jobs = ids.map((id) => ({
-    name: `userId:${id}`,
-    data: {
-      kind: 'user' as const,
-      batchId: data.batchId,
-      by: 'userId' as const,
-      value: String(id),
-      ...(data.filters ? { filters: data.filters } : {}),
-    },
-    opts: { jobId: `${data.batchId}.userId.${Buffer.from(String(id)).toString('base64url')}` },
-  }));
-  await deps.accounting.registerDiscover(
-    data.batchId,
-    jobs.map((j) => j.opts.jobId),
-    'user',
-    jobId,
-  );
-  for (let i = 0; i < jobs.length; i += 1000) await deps.discoverQueue.addBulk(jobs.slice(i, i + 1000));
-  log(`the institution has ${ids.length} user(s): one discover job each`);
+  // Users are queued as the listing pages arrive, not after the last page: discovery (and the
+  // downloads behind it) starts at once. Registering and adding again after a retry is a no-op.
+  let users = 0;
+  let pending: number[] = [];
+  let flushedAt = Date.now();
+  const flush = async () => {
+    if (pending.length === 0) return;
+    const jobs = pending.map((id) => ({
+      name: `userId:${id}`,
+      data: {
+        kind: 'user' as const,
+        batchId: data.batchId,
+        by: 'userId' as const,
+        value: String(id),
+        ...(data.filters ? { filters: data.filters } : {}),
+      },
+      opts: { jobId: `${data.batchId}.userId.${Buffer.from(String(id)).toString('base64url')}` },
+    }));
+    pending = [];
+    flushedAt = Date.now();
+    await deps.accounting.registerDiscover(
+      data.batchId,
+      jobs.map((j) => j.opts.jobId),
+      'user',
+      jobId,
+    );
+    await deps.discoverQueue.addBulk(jobs);
+  };
+  for await (const id of deps.directory.listAllUserIds()) {
+    pending.push(id);
+    users++;
+    if (pending.length >= ENUMERATION_CHUNK || Date.now() - flushedAt >= ENUMERATION_FLUSH_MS) await flush();
+  }
+  await flush();
+  log(`the institution has ${users} user(s): one discover job each`);
   return {
-    users: ids.length,
+    users,
     certificates: 0,
     queued: 0,
     alreadyStored: 0,
