@@ -31,6 +31,12 @@ export function buildProgram(): Command {
   program
     .command('schema')
     .description('print the JSON Schema of a batch submission (for producers in other languages)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  certharvest schema > batch.schema.json`,
+    )
     .action(() => {
       console.log(JSON.stringify(batchJsonSchema(), null, 2));
     });

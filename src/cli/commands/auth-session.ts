@@ -80,6 +80,16 @@ Examples:
     .option('--out <file>', 'also write the storage state to this file')
     // For the test suite, which drives the window under Xvfb through the DevTools protocol.
     .addOption(new Option('--remote-debugging-port <port>').hideHelp().argParser(parsePort))
+    .addHelpText(
+      'after',
+      `
+Log in as the service user (SSO, two-factor, whatever the tenant asks), then
+close the window: the session becomes the fleet's.
+
+Examples:
+  certharvest auth session capture                     # on a desktop
+  certharvest auth session capture --out state.json    # and keep a copy to import elsewhere`,
+    )
     .action(async (opts: { out?: string; remoteDebuggingPort?: number }) => {
       if (!process.env.DISPLAY && !process.env.WAYLAND_DISPLAY) {
         throw new UsageError(
@@ -121,6 +131,13 @@ Examples:
     .command('status')
     .description("show the fleet's web session: generation, age, origin (never a cookie)")
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  certharvest auth session status
+  certharvest auth session status --json`,
+    )
     .action(async (opts: { json?: boolean }) => {
       const { store, breaker, close } = await openSessionStore();
       try {

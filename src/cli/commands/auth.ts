@@ -262,8 +262,19 @@ Examples:
 
   auth
     .command('status')
-    .description('show the token mode, state and expiry (never a secret)')
+    .description('show the token mode, state, expiry and keep-alive (never a secret)')
     .option('--json', 'print JSON')
+    .addHelpText(
+      'after',
+      `
+Shows the mode, whether the token works, when it was last renewed, the
+keep-alive (TOKEN_KEEPALIVE: last rotation, next one, its health) and a fleet
+pause about credentials with its fix.
+
+Examples:
+  certharvest auth status
+  certharvest auth status --json | jq .keepAlive`,
+    )
     .action(async (opts: { json?: boolean }) => {
       const { config, provider, breaker, redis, close } = await openProvider();
       try {

@@ -15,6 +15,17 @@ export function registerBoardCommand(program: Command): void {
     .description(
       'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics',
     )
+    .addHelpText(
+      'after',
+      `
+Read-only unless BOARD_READ_ONLY=false (then write actions are taken only from
+the board's own pages). BOARD_ENV_LABEL puts a label in its header.
+
+Examples:
+  BOARD_USER=ops BOARD_PASSWORD=... certharvest board
+  BOARD_HOST=0.0.0.0 BOARD_PORT=8080 BOARD_ENV_LABEL=production certharvest board
+  curl -s http://127.0.0.1:3000/readyz     # 503 with the reason while the fleet is paused`,
+    )
     .action(async () => {
       const ctx = await openContext(['board-auth']);
       const { board } = ctx.config;

@@ -36,7 +36,13 @@ export function registerDemoCommand(program: Command): void {
     .option('--keep-open', 'keep the sandbox, worker and board running after the batch, until Ctrl-C')
     .addHelpText(
       'after',
-      '\nOutput goes to OUTPUT_DIR (default ./certificates).\nExit code 0 when every certificate is stored.',
+      `
+Output goes to OUTPUT_DIR (default ./certificates).
+Exit code 0 when every certificate is stored.
+
+Examples:
+  certharvest demo
+  certharvest demo --users 400 --latency-ms 200 --keep-open   # watch the board work`,
     )
     .action(async (opts: DemoOptions) => {
       const userCount = Number(opts.users);
