@@ -7,7 +7,8 @@
  *      `GET /d2l/api/versions/` (the latest lp and bas versions).
  *   2. `GET /d2l/api/lp/(v)/users/`, page after page (`PagingInfo.Bookmark`): every user listed
  *      is handed to the award listings at once, while the next page is asked for.
- *   3. Per user, `GET /d2l/api/bas/(v)/issued/users/(userId)/?includeExpired=true`, following
+ *   3. Per user, `GET /d2l/api/bas/(v)/issued/users/(userId)/?includeExpired=true&limit=200` (the
+ *      worker's page size), following
  *      `Next` (absolute or relative), at most `--discover-concurrency` users at a time (the
  *      worker's DISCOVER_CONCURRENCY, 4 by default): each certificate (AwardType 2) is handed to
  *      the downloads as soon as its page is read.
@@ -18,6 +19,7 @@
  * list their awards, download. End to end is from the start of step 1 to the last certificate.
  */
 import pLimit from 'p-limit';
+import { AWARDS_PAGE_LIMIT } from '../src/lms/index.ts';
 import {
   log,
   onCleanup,
@@ -83,7 +85,9 @@ export async function runFetchE2e(opts: Options): Promise<RunResult> {
   };
   const listAwards = async (userId: number) => {
     try {
-      let next: string | null = `/d2l/api/bas/${versions.bas}/issued/users/${userId}/?includeExpired=true`;
+      // The same page size the worker asks for (AWARDS_PAGE_LIMIT): one call per user for both.
+      let next: string | null =
+        `/d2l/api/bas/${versions.bas}/issued/users/${userId}/?includeExpired=true&limit=${AWARDS_PAGE_LIMIT}`;
       while (next) {
         const page = (await api.get(next)) as {
           Next: string | null;

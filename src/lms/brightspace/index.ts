@@ -1,4 +1,5 @@
 export {
+  AWARDS_PAGE_LIMIT,
   BrightspaceClient,
   certificatesOnly,
   isCertificate,
