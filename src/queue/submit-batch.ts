@@ -1,3 +1,4 @@
+import { parse } from 'csv-parse/sync';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CertharvestError } from '../errors/index.ts';
@@ -117,14 +118,32 @@ export async function submitBatch(
   return { batchId, queued: accepted.length, rejected, duplicates, allUsers: batch.allUsers };
 }
 
-/** Parse the users of a `--file`: one reference per line, or a CSV whose header names the column. */
+/**
+ * Parse the users of a `--file`: one reference per line, or a CSV whose header names the column.
+ * The CSV goes through csv-parse: a byte-order mark, quoted values (with the delimiter or line
+ * breaks inside) and a `;` or tab delimiter (as spreadsheets in many locales export) all work.
+ */
 export function parseUserList(text: string, by: UserRefKind): string[] {
-  const lines = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l !== '' && !l.startsWith('#'));
-  if (lines.length === 0) return [];
-  const header = splitCsvLine(lines[0] ?? '');
+  const body = text.replace(/^\uFEFF/, '');
+  const firstLine = body.split(/\r?\n/).find((l) => l.trim() !== '' && !l.trim().startsWith('#')) ?? '';
+  const delimiter = detectDelimiter(firstLine);
+  let rows: string[][];
+  try {
+    rows = parse(body, {
+      bom: true,
+      delimiter,
+      comment: '#',
+      comment_no_infix: true,
+      skip_empty_lines: true,
+      relax_column_count: true,
+      trim: true,
+    }) as string[][];
+  } catch (err) {
+    throw new InvalidBatchError([`the user file is not valid CSV: ${(err as Error).message}`]);
+  }
+  rows = rows.filter((r) => r.some((v) => v !== ''));
+  if (rows.length === 0) return [];
+  const header = rows[0] ?? [];
   const column = header.findIndex((h) => h.toLowerCase() === by.toLowerCase());
   if (header.length > 1 || column >= 0) {
     if (column < 0) {
@@ -132,32 +151,18 @@ export function parseUserList(text: string, by: UserRefKind): string[] {
         `the CSV header (${header.join(', ')}) has no "${by}" column (use --by to choose)`,
       ]);
     }
-    return lines
+    return rows
       .slice(1)
-      .map((l) => splitCsvLine(l)[column] ?? '')
+      .map((r) => r[column] ?? '')
       .filter((v) => v !== '');
   }
-  return lines;
+  return rows.map((r) => r[0] ?? '').filter((v) => v !== '');
 }
 
-function splitCsvLine(line: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      out.push(cur.trim());
-      cur = '';
-    } else cur += ch;
-  }
-  out.push(cur.trim());
-  return out;
+/** The header's most frequent of `,` `;` and tab (outside quotes); `,` when none. */
+function detectDelimiter(line: string): string {
+  const unquoted = line.replace(/"[^"]*"/g, '');
+  const counts = [',', ';', '\t'].map((d) => [d, unquoted.split(d).length - 1] as const);
+  const [best, n] = counts.reduce((a, b) => (b[1] > a[1] ? b : a));
+  return n > 0 ? best : ',';
 }

@@ -109,4 +109,16 @@ describe('parseUserList', () => {
     expect(parseUserList(csv, 'userName')).toEqual(['jdoe', 'bob']);
     expect(() => parseUserList(csv, 'orgDefinedId')).toThrow(/no "orgDefinedId" column/);
   });
+
+  it('reads spreadsheet exports: a byte-order mark, ";" or tab delimiters, quoted line breaks', () => {
+    const semicolons = '\uFEFFname;orgDefinedId;email\r\n"Doe; Jane";S1001;j@x\r\n"Multi\nLine";S1002;m@x\r\n';
+    expect(parseUserList(semicolons, 'orgDefinedId')).toEqual(['S1001', 'S1002']);
+    const tabs = 'userName\tname\njdoe\tJane\nbob\tBob\n';
+    expect(parseUserList(tabs, 'userName')).toEqual(['jdoe', 'bob']);
+    expect(parseUserList('\uFEFF101\n102\n', 'userId')).toEqual(['101', '102']);
+  });
+
+  it('a CSV it cannot read is a batch error naming the problem', () => {
+    expect(() => parseUserList('userName,name\n"jdoe,Jane\n', 'userName')).toThrow(/not valid CSV/);
+  });
 });
