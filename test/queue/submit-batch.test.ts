@@ -111,7 +111,8 @@ describe('parseUserList', () => {
   });
 
   it('reads spreadsheet exports: a byte-order mark, ";" or tab delimiters, quoted line breaks', () => {
-    const semicolons = '\uFEFFname;orgDefinedId;email\r\n"Doe; Jane";S1001;j@x\r\n"Multi\nLine";S1002;m@x\r\n';
+    const semicolons =
+      '\uFEFFname;orgDefinedId;email\r\n"Doe; Jane";S1001;j@x\r\n"Multi\nLine";S1002;m@x\r\n';
     expect(parseUserList(semicolons, 'orgDefinedId')).toEqual(['S1001', 'S1002']);
     const tabs = 'userName\tname\njdoe\tJane\nbob\tBob\n';
     expect(parseUserList(tabs, 'userName')).toEqual(['jdoe', 'bob']);
