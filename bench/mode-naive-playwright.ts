@@ -25,11 +25,11 @@ import {
   startDownloadPhase,
 } from './harness.ts';
 import type { Options } from './options.ts';
+import { loggedInContext } from './browser-login.ts';
 import { sampleResources } from './resources.ts';
 import { startSandboxProcess } from './sandbox-process.ts';
 
 export async function runNaivePlaywright(opts: Options): Promise<RunResult> {
-  const { launchChromium } = await import('../src/browser/index.ts');
   log(`naive playwright: starting a fresh sandbox LMS (latency ${opts.latencyMs} ms)`);
   const sandbox = await startSandboxProcess({
     certificates: opts.naiveCertificates,
@@ -44,21 +44,7 @@ export async function runNaivePlaywright(opts: Options): Promise<RunResult> {
 
   const sampler = sampleResources(100);
   const started = Date.now();
-  const browser = await launchChromium(process.env.CHROMIUM_PATH);
-  const closeBrowser = onCleanup(() => browser.close());
-  const context = await browser.newContext({ acceptDownloads: false });
-  const login = await context.newPage();
-  await login.goto(`${sandbox.url}/d2l/login?noredirect=1`, { waitUntil: 'domcontentloaded' });
-  await login.fill('input[name="userName"]', sandbox.env.LMS_USERNAME);
-  await login.fill('input[name="password"]', sandbox.env.LMS_PASSWORD);
-  await Promise.all([
-    login.waitForURL(
-      (u) => !u.pathname.startsWith('/d2l/lp/auth/login') && !u.pathname.startsWith('/d2l/login'),
-      { waitUntil: 'domcontentloaded' },
-    ),
-    login.click('button[type="submit"], input[type="submit"]'),
-  ]);
-  await login.close();
+  const { context, close: closeBrowser } = await loggedInContext(sandbox);
   const loginSeconds = (Date.now() - started) / 1000;
 
   const stopClock = startDownloadPhase(sampler);
