@@ -367,15 +367,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stopProgress();
       stopKeepAlive();
       await keepAlive.stop();
-      const closing = Promise.all([discover.close(), download.close()]);
+      // BullMQ's first close() fixes its mode (a later close(true) returns the first close's
+      // promise), so wait for the active jobs through pause() and choose the mode after the grace.
+      const drained = Promise.all([discover.pause(), download.pause()]).then(() => 'drained' as const);
       const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), graceMs).unref());
-      if ((await Promise.race([closing, timer])) === 'timeout') {
+      const timedOut = (await Promise.race([drained, timer])) === 'timeout';
+      if (timedOut) {
         logger.warn(
           { graceMs },
           'active jobs did not finish in time; another worker takes them over once their lock expires',
         );
-        await Promise.all([discover.close(true), download.close(true)]);
       }
+      await Promise.all([discover.close(timedOut), download.close(timedOut)]);
       await webSession?.close();
       await health?.close();
       await queues.close();

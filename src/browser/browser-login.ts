@@ -2,7 +2,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright';
 import type { Logger } from '../log/index.ts';
-import { withTimeout } from '../util/with-timeout.ts';
+import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 import { launchChromium } from './chromium.ts';
 import { BrowserFailedError, LoginFailedError } from './errors.ts';
 
@@ -102,7 +102,19 @@ export class BrowserLogin {
   async login(): Promise<LoginResult> {
     this.#cancelIdleClose();
     try {
-      return await this.#login(await this.#launch());
+      const browser = await this.#launch();
+      // Every step has its own limit; this one covers a step Playwright never settles (a
+      // `newPage()` on a browser killed mid-call can stay pending for good).
+      const { launch, login, close } = this.#timeouts;
+      return await withTimeout(this.#login(browser), launch + 4 * login + close, 'the login').catch(
+        (err: unknown) => {
+          if (err instanceof TimeoutError) {
+            this.#discard(browser);
+            throw new BrowserFailedError(`login did not complete: ${err.message}`, { cause: err });
+          }
+          throw err;
+        },
+      );
     } finally {
       this.#scheduleIdleClose();
     }
@@ -122,11 +134,16 @@ export class BrowserLogin {
       browser.newContext({ acceptDownloads: false }),
       this.#timeouts.launch,
       'new context',
-    );
+    ).catch((err: unknown) => {
+      this.#discard(browser);
+      throw new BrowserFailedError(`login did not start: ${(err as Error).message.split('\n')[0]}`, {
+        cause: err,
+      });
+    });
     const selectors = this.#opts.selectors ?? BRIGHTSPACE_LOGIN_SELECTORS;
     const loginUrl = new URL(this.#opts.loginPath ?? '/d2l/login?noredirect=1', `${lmsUrl}/`).toString();
     try {
-      const page = await context.newPage();
+      const page = await withTimeout(context.newPage(), this.#timeouts.launch, 'new page');
       const timeout = this.#timeouts.login;
       if (this.#opts.script) {
         await this.#runScript(page, this.#opts.script, timeout);
@@ -163,13 +180,21 @@ export class BrowserLogin {
             '(a two-factor step, terms of use or a password-change prompt? set LMS_LOGIN_LANDING if the landing page differs)',
         );
       }
-      const cookies = (await context.cookies(lmsUrl)).map((c) => ({ name: c.name, value: c.value }));
-      const userAgent = await page.evaluate(() => navigator.userAgent);
+      const cookies = (await withTimeout(context.cookies(lmsUrl), timeout, 'reading the cookies')).map(
+        (c) => ({ name: c.name, value: c.value }),
+      );
+      const userAgent = await withTimeout(
+        page.evaluate(() => navigator.userAgent),
+        timeout,
+        'reading the user agent',
+      );
       this.stats.logins++;
       return { cookies, userAgent };
     } catch (err) {
       if (err instanceof LoginFailedError) throw err;
-      if (!browser.isConnected()) this.#browser = undefined;
+      // A browser that failed a step is not trusted with the next login: after a crash Playwright
+      // may still call it connected while its calls never settle.
+      this.#discard(browser);
       throw new BrowserFailedError(`login did not complete: ${(err as Error).message.split('\n')[0]}`, {
         cause: err,
       });
@@ -223,6 +248,12 @@ export class BrowserLogin {
       timeout * 2,
       'the login script',
     );
+  }
+
+  /** Stop using `browser`: the next login launches a new one; closing it never waits. */
+  #discard(browser: Browser): void {
+    if (this.#browser === browser) this.#browser = undefined;
+    void withTimeout(browser.close(), this.#timeouts.close, 'browser close').catch(() => {});
   }
 
   async #launch(): Promise<Browser> {
