@@ -81,12 +81,16 @@ async function discoverUser(
   }
 
   const expected = await Promise.all(
-    certificates.map(async (certificate) => ({
-      certificate,
-      certKey: certificateKey(deps.directory.host, certificate),
-      ref: certificateRef(certificate),
-      alreadyStored: (await deps.store.existing(certificate)) !== null,
-    })),
+    certificates.map(async (certificate) => {
+      const onDisk = await deps.store.existing(certificate);
+      return {
+        certificate,
+        certKey: certificateKey(deps.directory.host, certificate),
+        ref: certificateRef(certificate),
+        alreadyStored: onDisk !== null,
+        onDisk: onDisk ?? undefined,
+      };
+    }),
   );
   const toAdd = await deps.accounting.expectCertificates(data.batchId, expected, jobId);
   await deps.downloadQueue.addBulk(

@@ -4,7 +4,7 @@
  * (`certharvest worker` does); the library and tests may start without it.
  */
 import { threadpoolAdvice } from '../src/worker/threadpool.ts';
-import { Worker } from 'bullmq';
+import { Worker, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { createTokenProvider, RedisLock, SealedBox } from '../src/auth/index.ts';
 import {
@@ -22,7 +22,9 @@ import { createBrightspaceAdapter, RedisRateStateStore } from '../src/lms/index.
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchAccounting,
+  DISCOVER_JOB_OPTIONS,
   DISCOVER_QUEUE,
+  DOWNLOAD_JOB_OPTIONS,
   DOWNLOAD_QUEUE,
   openQueues,
   settleFromWorkerEvents,
@@ -35,6 +37,8 @@ import type { FleetControl } from '../src/worker/handle-job-error.ts';
 import { logProgress } from '../src/worker/progress-log.ts';
 import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
 import { startTokenKeepAlive } from '../src/worker/token-keepalive.ts';
+import { startScheduledBatches } from '../src/worker/scheduled-batches.ts';
+import { startBatchWebhook } from '../src/worker/batch-webhook.ts';
 import { createWorkerMetrics, startWorkerHealthServer } from '../src/server/worker-health.ts';
 import { withTimeout } from '../src/util/with-timeout.ts';
 import pLimit from 'p-limit';
@@ -140,6 +144,17 @@ export function createWebSession(options: {
 /** Download jobs in flight per LMS request slot (DOWNLOAD_CONCURRENCY): the rest are storing. */
 export const STORING_JOBS_PER_REQUEST = 2;
 
+/**
+ * The queue's cleanup as worker options: they apply to jobs added without their own (a raw BullMQ
+ * producer's), so those are trimmed like the CLI's.
+ */
+function cleanupOf(options: JobsOptions): Pick<WorkerOptions, 'removeOnComplete' | 'removeOnFail'> {
+  const keep = (v: JobsOptions['removeOnComplete']) => (typeof v === 'object' ? v : undefined);
+  const removeOnComplete = keep(options.removeOnComplete);
+  const removeOnFail = keep(options.removeOnFail);
+  return { ...(removeOnComplete ? { removeOnComplete } : {}), ...(removeOnFail ? { removeOnFail } : {}) };
+}
+
 /** Run the discover and download processors of this process until `stop()`. */
 export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   const { config, logger, redis } = options;
@@ -176,7 +191,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     rateState: new RedisRateStateStore(redis, config.queuePrefix, lms.host),
   });
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
-  const accounting = new BatchAccounting(redis, config.queuePrefix);
+  const accounting = new BatchAccounting(redis, config.queuePrefix, {
+    onBatchDone: (batchIds) => {
+      for (const batchId of batchIds) logger.info({ batchId }, 'batch done');
+    },
+  });
   const outage = new OutageClock(redis, config.queuePrefix);
   const fleet: FleetControl = {
     breaker,
@@ -253,7 +272,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       fleet,
       logger: logger.child({ queue: DISCOVER_QUEUE }),
     }),
-    { ...common, concurrency: config.concurrency.discover },
+    { ...common, ...cleanupOf(DISCOVER_JOB_OPTIONS), concurrency: config.concurrency.discover },
   );
   const download = new Worker(
     DOWNLOAD_QUEUE,
@@ -267,7 +286,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       lmsSlots: pLimit(config.concurrency.download),
     }),
     // Twice the LMS requests: the other half are storing (fsync), so the disk never idles the LMS.
-    { ...common, concurrency: config.concurrency.download * STORING_JOBS_PER_REQUEST },
+    {
+      ...common,
+      ...cleanupOf(DOWNLOAD_JOB_OPTIONS),
+      concurrency: config.concurrency.download * STORING_JOBS_PER_REQUEST,
+    },
   );
   settleFromWorkerEvents({ discover, download }, accounting, logger);
   download.on('completed', (job, result) => {
@@ -330,6 +353,21 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     breaker,
     logger: logger.child({ component: 'keepalive' }),
   });
+  const webhook = config.batchWebhook
+    ? await startBatchWebhook({
+        redis,
+        prefix: config.queuePrefix,
+        url: config.batchWebhook.url,
+        secret: config.batchWebhook.secret,
+        logger: logger.child({ component: 'webhook' }),
+      })
+    : undefined;
+  const scheduled = await startScheduledBatches({
+    queues,
+    redis,
+    prefix: config.queuePrefix,
+    logger: logger.child({ component: 'schedules' }),
+  });
   const stopProgress = logProgress(logger, { discover, download }, session);
   const stopKeepAlive = session
     ? startSessionKeepAlive({
@@ -367,6 +405,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stopProgress();
       stopKeepAlive();
       await keepAlive.stop();
+      await webhook?.stop();
+      await scheduled.stop();
       // BullMQ's first close() fixes its mode (a later close(true) returns the first close's
       // promise), so wait for the active jobs through pause() and choose the mode after the grace.
       const drained = Promise.all([discover.pause(), download.pause()]).then(() => 'drained' as const);

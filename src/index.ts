@@ -1,13 +1,33 @@
 /**
  * certharvest as a library, for Node producers:
  *
- *   import { connectRedis, openQueues, submitBatch } from 'certharvest';
- *   const redis = await connectRedis(process.env.REDIS_URL!);
- *   const queues = openQueues(redis);
- *   const { batchId } = await submitBatch({ users: [1001, 1002] }, { queues, redis, prefix: 'certharvest' });
+ *   import { connectCertharvest } from 'certharvest';
+ *   const certharvest = await connectCertharvest({ redisUrl: process.env.REDIS_URL! });
+ *   const { batchId } = await certharvest.submit({ users: [1001, 1002] });
+ *   const { certificates, failures } = await certharvest.waitForBatch(batchId, {
+ *     onProgress: (s) => console.log(`${s.certsStored}/${s.certsFound}`),
+ *   });
+ *   await certharvest.close();
+ *
+ * The lower-level pieces (`submitBatch`, `openQueues`, `BatchTracker`, `waitForBatch`) are here too.
  */
 export {
+  connectCertharvest,
+  type CertharvestClient,
+  type CertharvestClientOptions,
+} from './library/client.ts';
+export {
+  waitForBatch,
+  BatchNotFoundError,
+  BatchWaitTimeoutError,
+  type BatchOutcome,
+  type WaitForBatchOptions,
+} from './library/wait-for-batch.ts';
+export {
   submitBatch,
+  parseBatchSubmission,
+  batchEventsKey,
+  type CertificateResult,
   openQueues,
   connectRedis,
   BatchTracker,
@@ -32,3 +52,4 @@ export {
 export type { Certificate, CertificateOutcome, StoredCertificate } from './certificate/index.ts';
 export { PAUSE_REASONS, type PauseReason, type PauseRecord } from './fleet/index.ts';
 export { CertharvestError } from './errors/index.ts';
+export { verifyWebhook, signWebhook, type BatchWebhookBody } from './worker/batch-webhook.ts';

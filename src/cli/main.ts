@@ -1,11 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { CertharvestError, ConfigError, EnvironmentError, UsageError } from '../errors/index.ts';
-import { BatchExistsError, batchJsonSchema, InvalidBatchError } from '../queue/index.ts';
+import { BatchExistsError, InvalidBatchError } from '../queue/index.ts';
 import { registerAuthCommand } from './commands/auth.ts';
 import { registerBoardCommand } from './commands/board.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerResumeCommand } from './commands/resume.ts';
 import { registerSandboxCommand } from './commands/sandbox.ts';
+import { registerSchemaCommand } from './commands/schema.ts';
+import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerSubmitCommand } from './commands/submit.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
@@ -24,22 +27,13 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerSubmitCommand(program);
   registerStatusCommand(program);
+  registerScheduleCommand(program);
   registerBoardCommand(program);
   registerResumeCommand(program);
   registerAuthCommand(program);
   registerSandboxCommand(program);
-  program
-    .command('schema')
-    .description('print the JSON Schema of a batch submission (for producers in other languages)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  certharvest schema > batch.schema.json`,
-    )
-    .action(() => {
-      console.log(JSON.stringify(batchJsonSchema(), null, 2));
-    });
+  registerDoctorCommand(program);
+  registerSchemaCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }

@@ -92,6 +92,12 @@ export interface WebSessionConfig {
   idleMs: number;
 }
 
+/** A client of the board's HTTP API (API_KEYS): its name is logged, its key never is. */
+export interface ApiKey {
+  name: string;
+  key: Secret;
+}
+
 export interface BoardConfig {
   user: string | undefined;
   password: Secret | undefined;
@@ -101,6 +107,8 @@ export interface BoardConfig {
   readOnly: boolean;
   /** BOARD_ENV_LABEL: shown in the board's header. */
   envLabel: string | undefined;
+  /** API_KEYS: the clients of the HTTP API on /api/batches; empty: the API is off. */
+  apiKeys: ApiKey[];
 }
 
 /** The typed configuration the rest of the program trusts. Secrets are `Secret`s. */
@@ -135,6 +143,8 @@ export interface Config {
    * off. Rotates the refresh token while nothing else uses it, and may extend the web session.
    */
   keepAlive: { everyMs: number; webSession: boolean } | undefined;
+  /** Where finished batches are announced (BATCH_WEBHOOK_URL, signed with BATCH_WEBHOOK_SECRET). */
+  batchWebhook: { url: string; secret: Secret } | undefined;
 }
 
 /** What a command needs configured; anything missing from its list is a config error. */
@@ -256,6 +266,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
       host: raw.BOARD_HOST,
       readOnly: raw.BOARD_READ_ONLY,
       envLabel: raw.BOARD_ENV_LABEL || undefined,
+      apiKeys: (raw.API_KEYS ?? []).map((k) => ({ name: k.name, key: new Secret(k.key) })),
     },
     logLevel: raw.LOG_LEVEL,
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
@@ -265,6 +276,10 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
     keepAlive:
       raw.TOKEN_KEEPALIVE > 0
         ? { everyMs: raw.TOKEN_KEEPALIVE, webSession: raw.TOKEN_KEEPALIVE_SESSION }
+        : undefined,
+    batchWebhook:
+      raw.BATCH_WEBHOOK_URL && raw.BATCH_WEBHOOK_SECRET
+        ? { url: raw.BATCH_WEBHOOK_URL, secret: new Secret(raw.BATCH_WEBHOOK_SECRET) }
         : undefined,
   };
   return { config, lmsProblems: problems };
@@ -370,6 +385,17 @@ function missingFor(
     if (!ok) problems.push(`${name}: ${expected} (it is not set)`);
   };
   if (needs.includes('lms')) problems.push(...lmsProblems);
+  // Always: a webhook nobody can verify, or a secret for no webhook, is a mistake worth stopping for.
+  if (raw.BATCH_WEBHOOK_URL && !raw.BATCH_WEBHOOK_SECRET) {
+    need(false, 'BATCH_WEBHOOK_SECRET', 'expected the key that signs the webhook (BATCH_WEBHOOK_URL is set)');
+  }
+  if (raw.BATCH_WEBHOOK_SECRET && !raw.BATCH_WEBHOOK_URL) {
+    need(
+      false,
+      'BATCH_WEBHOOK_URL',
+      'expected the URL to POST finished batches to (BATCH_WEBHOOK_SECRET is set)',
+    );
+  }
   if (needs.includes('browser-login') && !config.webLogin) {
     need(raw.LMS_USERNAME, 'LMS_USERNAME', "expected the service user's web login name");
     need(raw.LMS_PASSWORD, 'LMS_PASSWORD', "expected the service user's web password");

@@ -93,6 +93,52 @@ const boolean = z
   .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'expected true or false')
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** The shortest API key accepted (`openssl rand -hex 32` makes 64 characters). */
+export const API_KEY_MIN_LENGTH = 24;
+const API_KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Printable ASCII but for "," (the separator): a key travels in an HTTP header. */
+const API_KEY_CHARS = /^[\x21-\x2b\x2d-\x7e]+$/;
+
+/**
+ * `API_KEYS`: the HTTP API's clients, comma-separated, each `name:key` or a bare key (named
+ * `key-<position>`). A name is what the logs show; the key never is. Problems name the entry by
+ * its position only: a value that is not what it looks like could be part of a key.
+ */
+const apiKeys = z.string().transform((v, ctx) => {
+  const keys: { name: string; key: string }[] = [];
+  let problems = 0;
+  const problem = (message: string) => {
+    problems++;
+    ctx.addIssue({ code: 'custom', message });
+  };
+  v.split(',')
+    .map((e) => e.trim())
+    .forEach((entry, i) => {
+      const at = `entry ${i + 1}`;
+      if (entry === '') return;
+      const colon = entry.indexOf(':');
+      const name = colon >= 0 ? entry.slice(0, colon).trim() : `key-${i + 1}`;
+      const key = colon >= 0 ? entry.slice(colon + 1).trim() : entry;
+      if (!API_KEY_NAME.test(name)) {
+        problem(`${at}: expected name:key with a name of 1-64 letters, digits, ".", "_" or "-"`);
+      } else if (!API_KEY_CHARS.test(key)) {
+        problem(`${at}: the key must be printable ASCII without spaces or commas`);
+      } else if (key.length < API_KEY_MIN_LENGTH) {
+        problem(
+          `${at}: the key is too short, expected at least ${API_KEY_MIN_LENGTH} characters (generate one with: openssl rand -hex 32)`,
+        );
+      } else {
+        const sameName = keys.findIndex((k) => k.name === name);
+        const sameKey = keys.findIndex((k) => k.key === key);
+        if (sameName >= 0) problem(`${at}: the same name as an earlier entry; names must be unique`);
+        else if (sameKey >= 0) problem(`${at}: the same key as an earlier entry; give each client its own`);
+        else keys.push({ name, key });
+      }
+    });
+  if (keys.length === 0 && problems === 0) problem('expected at least one name:key entry');
+  return problems > 0 ? z.NEVER : keys;
+});
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
@@ -163,6 +209,8 @@ export const envSchema = z.object({
   BOARD_READ_ONLY: boolean.default(true),
   /** A label the board shows in its header, e.g. "production" or "test". */
   BOARD_ENV_LABEL: z.string().trim().max(40, 'at most 40 characters').optional(),
+  /** The HTTP API's clients (`name:key,...`) on the board's /api/batches; unset: the API is off. */
+  API_KEYS: apiKeys.optional(),
   /** A worker's /healthz, /readyz and /metrics; unset: none served. */
   METRICS_PORT: port.optional(),
   METRICS_HOST: nonEmpty.default('127.0.0.1'),
@@ -185,6 +233,10 @@ export const envSchema = z.object({
     'minutes the LMS may be unreachable before the fleet pauses',
     1440,
   ).default(5),
+  /** Where a finished batch is announced (POST, JSON, signed with BATCH_WEBHOOK_SECRET). */
+  BATCH_WEBHOOK_URL: httpUrl('https://hooks.example.edu/certharvest').optional(),
+  /** The HMAC-SHA256 key of the webhook's signature; required with BATCH_WEBHOOK_URL. */
+  BATCH_WEBHOOK_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;
@@ -197,6 +249,8 @@ export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
   'SECRETS_KEY',
   'SECRETS_KEY_PREVIOUS',
   'BOARD_PASSWORD',
+  'API_KEYS',
   'REDIS_URL',
   'LMS_TOTP_SECRET',
+  'BATCH_WEBHOOK_SECRET',
 ]);

@@ -21,8 +21,8 @@
 import { LuaScript } from '../util/lua-script.ts';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CertificateStatus } from '../certificate/index.ts';
-import { BATCH_TTL_SECONDS } from './batch-keys.ts';
+import type { CertificateOnDisk, CertificateSource, CertificateStatus } from '../certificate/index.ts';
+import { BATCH_EVENTS_MAX_LEN, BATCH_EVENTS_SUFFIX, BATCH_TTL_SECONDS } from './batch-keys.ts';
 
 /** A certificate a discover job found for a batch. */
 export interface ExpectedCertificate {
@@ -31,6 +31,8 @@ export interface ExpectedCertificate {
   ref: string;
   /** Already on disk for this LMS: counted as already stored, nothing queued. */
   alreadyStored: boolean;
+  /** Where, when it is already on disk (recorded as the batch's result for it). */
+  onDisk?: CertificateOnDisk | undefined;
 }
 
 /** A failure as it is recorded in a batch. */
@@ -41,7 +43,29 @@ export interface FailureFacts {
 
 /** A settled job's outcome, as the accounting needs it. */
 export type DownloadSettlement =
-  { status: Exclude<CertificateStatus, 'failed'> } | ({ status: 'failed' } & FailureFacts);
+  | { status: Exclude<CertificateStatus, 'failed'>; onDisk?: StoredFacts | undefined }
+  | ({ status: 'failed' } & FailureFacts);
+
+/** Where a downloaded certificate lies, as its job returned it. */
+export type StoredFacts = CertificateOnDisk & { source?: CertificateSource };
+
+/**
+ * What a batch records per certificate (`<batch>:results`, keyed by certKey): the outcome, and
+ * where the file lies (the worker's path) with its sha256 — what `waitForBatch` returns.
+ */
+export interface CertificateResultRecord {
+  status: CertificateStatus;
+  ref: string;
+  path?: string;
+  sha256?: string;
+  bytes?: number;
+  source?: CertificateSource;
+  code?: string;
+  reason?: string;
+}
+
+/** Called with the batches a settle has just finished (each batch once, fleet-wide). */
+export type BatchDoneListener = (batchIds: readonly string[]) => void;
 export type DiscoverSettlement =
   | {
       status: 'done';
@@ -72,6 +96,27 @@ local function fail(b, kind, ref, code, reason, at)
   redis.call('HINCRBY', batchKey(b), kind == 'user' and 'usersFailed' or 'certsFailed', 1)
   note(b, kind, ref, code, reason, at)
 end
+-- The batch's record of one certificate: its outcome and, when stored, where and with what bytes.
+local function result(b, certKey, ref, json)
+  local facts = cjson.decode(json)
+  facts.ref = ref
+  local key = batchKey(b) .. ':results'
+  redis.call('HSET', key, certKey, cjson.encode(facts))
+  redis.call('EXPIRE', key, tonumber(ARGV[2]))
+end
+-- A batch that has just become done is marked (doneAt) and announced on the events stream, once.
+local function finishIfDone(b, at, finished)
+  local c = redis.call('HMGET', batchKey(b), 'enumerating', 'usersTotal', 'usersDone', 'usersFailed',
+    'certsFound', 'certsStored', 'certsAlreadyStored', 'certsFailed', 'doneAt', 'createdAt')
+  if c[9] or not c[10] or c[1] == '1' then return end
+  local function n(i) return tonumber(c[i]) or 0 end
+  if n(3) + n(4) < n(2) or n(6) + n(7) + n(8) < n(5) then return end
+  redis.call('HSET', batchKey(b), 'doneAt', at)
+  redis.call('XADD', prefix .. ':${BATCH_EVENTS_SUFFIX}', 'MAXLEN', '~', ${BATCH_EVENTS_MAX_LEN}, '*',
+    'event', 'batch.done', 'batchId', b, 'at', at,
+    'certsStored', n(6), 'certsAlreadyStored', n(7), 'certsFailed', n(8), 'usersFailed', n(4))
+  table.insert(finished, b)
+end
 `;
 
 /** ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), opener, jobId... → how many were new. */
@@ -92,8 +137,8 @@ if added > 0 then redis.call('HINCRBY', batchKey(batch), 'usersTotal', added) en
 return added`);
 
 /**
- * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 4: certKey, jobIdBase,
- * ref, alreadyStored.
+ * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 5: certKey, jobIdBase,
+ * ref, alreadyStored, the result record when already stored.
  * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open ones this batch joined: adding an
  * existing id is a no-op in BullMQ, and re-adding covers a crash between this script and the add).
  */
@@ -102,12 +147,15 @@ local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
 local seen = batchKey(batch) .. ':certs'
 local toAdd = {}
 local found, alreadyStored = 0, 0
-for i = 6, #ARGV, 4 do
+for i = 6, #ARGV, 5 do
   local certKey, base, ref, stored = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   local first = redis.call('SADD', seen, certKey) == 1
   if first then found = found + 1 end
   if stored == '1' then
-    if first then alreadyStored = alreadyStored + 1 end
+    if first then
+      alreadyStored = alreadyStored + 1
+      result(batch, certKey, ref, ARGV[i + 4])
+    end
   else
     local markerKey = prefix .. ':acct:cert:' .. certKey
     local open = redis.call('GET', markerKey)
@@ -124,7 +172,7 @@ for i = 6, #ARGV, 4 do
           redis.call('HSET', prefix .. ':acct:download', open, cjson.encode(info))
         end
       end
-      table.insert(toAdd, tostring((i - 6) / 4))
+      table.insert(toAdd, tostring((i - 6) / 5))
       table.insert(toAdd, open)
     elseif first then
       -- The first batch rides in the job's record (b); batches that join later are in a set.
@@ -133,7 +181,7 @@ for i = 6, #ARGV, 4 do
       redis.call('HSET', prefix .. ':acct:download', jobId,
         cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now), b = batch}))
       redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
-      table.insert(toAdd, tostring((i - 6) / 4))
+      table.insert(toAdd, tostring((i - 6) / 5))
       table.insert(toAdd, jobId)
     end
   end
@@ -144,11 +192,14 @@ redis.call('EXPIRE', seen, ttl)
 redis.call('EXPIRE', batchKey(batch), ttl)
 return toAdd`);
 
-/** ARGV: prefix, ttl, jobId, status, code, reason, at → batches credited (-1: not open). */
+/**
+ * ARGV: prefix, ttl, jobId, status, code, reason, at, result record → {batches credited (-1: not
+ * open), batches this finished...}.
+ */
 const SETTLE_DOWNLOAD = new LuaScript(`${LUA_HELPERS}
 local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local info = closeJob('download', jobId)
-if not info then return -1 end
+if not info then return {-1} end
 local markerKey = prefix .. ':acct:cert:' .. info.c
 if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
 local batches = {}
@@ -161,22 +212,27 @@ if info.j or not info.b then
   end
   redis.call('DEL', waitingKey)
 end
+local finished = {}
 for _, b in ipairs(batches) do
   if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
   elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
   else redis.call('HINCRBY', batchKey(b), 'certsAlreadyStored', 1) end
+  result(b, info.c, info.r, ARGV[8])
+  finishIfDone(b, at, finished)
 end
-return #batches`);
+local out = {#batches}
+for _, b in ipairs(finished) do table.insert(out, b) end
+return out`);
 
 /**
  * ARGV: prefix, ttl, jobId, status, code, reason, at, userRef, badges, rejectedCount, then groups
  * of 3 (ref, code, reason) listing some of the awards the LMS sent that cannot become downloads
- * → 1 settled, -1 not open.
+ * → {1 settled (-1 not open), the batch when this finished it}.
  */
 const SETTLE_DISCOVER = new LuaScript(`${LUA_HELPERS}
 local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local info = closeJob('discover', jobId)
-if not info then return -1 end
+if not info then return {-1} end
 local b = info.b
 if info.k == 'enumeration' then
   redis.call('HSET', batchKey(b), 'enumerating', 0)
@@ -203,7 +259,15 @@ else
   end
 end
 redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
-return 1`);
+local finished = {}
+finishIfDone(b, at, finished)
+return {1, finished[1]}`);
+
+/** ARGV: prefix, ttl, batchId, at → {0, the batch when it is done now} (a batch with no job left). */
+const FINISH_IF_DONE = new LuaScript(`${LUA_HELPERS}
+local finished = {}
+finishIfDone(ARGV[3], ARGV[4], finished)
+return {0, finished[1]}`);
 
 /** The longest a running job waits between two looks of the reconciler. */
 const MAX_LOOK_BACKOFF_MS = 10 * 60_000;
@@ -211,10 +275,30 @@ const MAX_LOOK_BACKOFF_MS = 10 * 60_000;
 export class BatchAccounting {
   readonly #redis: Redis;
   readonly #prefix: string;
+  readonly #onBatchDone: BatchDoneListener | undefined;
 
-  constructor(redis: Redis, prefix: string) {
+  /** `onBatchDone` hears of each batch this process's settles finish (the webhook's trigger). */
+  constructor(redis: Redis, prefix: string, options: { onBatchDone?: BatchDoneListener } = {}) {
     this.#redis = redis;
     this.#prefix = prefix;
+    this.#onBatchDone = options.onBatchDone;
+  }
+
+  /** `{n, finished batch ids...}` from a settle script: tell the listener, return n. */
+  #finished(reply: unknown): number {
+    const [n, ...finished] = (Array.isArray(reply) ? reply : [reply]) as unknown[];
+    const ids = finished.filter((b): b is string => typeof b === 'string');
+    if (ids.length > 0) this.#onBatchDone?.(ids);
+    return Number(n);
+  }
+
+  /**
+   * Mark `batchId` done when nothing is left of it (a batch whose every entry was refused at
+   * submission has no job to settle it). True when this call finished it.
+   */
+  async finishIfDone(batchId: string): Promise<boolean> {
+    const reply = await this.#run(FINISH_IF_DONE, [batchId, new Date().toISOString()]);
+    return Array.isArray(reply) && reply.length > 1 && (this.#finished(reply), true);
   }
 
   #run(script: LuaScript, args: readonly (string | number)[]): Promise<unknown> {
@@ -251,7 +335,13 @@ export class BatchAccounting {
     if (certificates.length === 0) return [];
     const args: string[] = [];
     for (const c of certificates) {
-      args.push(c.certKey, downloadJobIdBase(c.certKey), c.ref, c.alreadyStored ? '1' : '0');
+      args.push(
+        c.certKey,
+        downloadJobIdBase(c.certKey),
+        c.ref,
+        c.alreadyStored ? '1' : '0',
+        c.alreadyStored ? resultJson({ status: 'already-stored', onDisk: c.onDisk }) : '',
+      );
     }
     const flat = (await this.#run(EXPECT_CERTIFICATES, [batchId, Date.now(), opener, ...args])) as string[];
     const out: { certificate: C; jobId: string }[] = [];
@@ -266,8 +356,15 @@ export class BatchAccounting {
   /** Settle a download job. Returns the number of batches credited, or -1 when it was not open. */
   async settleDownload(jobId: string, outcome: DownloadSettlement): Promise<number> {
     const [code, reason] = outcome.status === 'failed' ? [outcome.code, outcome.reason] : ['', ''];
-    return Number(
-      await this.#run(SETTLE_DOWNLOAD, [jobId, outcome.status, code, reason, new Date().toISOString()]),
+    return this.#finished(
+      await this.#run(SETTLE_DOWNLOAD, [
+        jobId,
+        outcome.status,
+        code,
+        reason,
+        new Date().toISOString(),
+        resultJson(outcome),
+      ]),
     );
   }
 
@@ -288,7 +385,7 @@ export class BatchAccounting {
             String(outcome.rejectedCount ?? outcome.rejected?.length ?? 0),
           ];
     if (outcome.status === 'done') for (const r of outcome.rejected ?? []) args.push(r.ref, r.code, r.reason);
-    return Number(await this.#run(SETTLE_DISCOVER, args));
+    return this.#finished(await this.#run(SETTLE_DISCOVER, args));
   }
 
   /**
@@ -377,12 +474,9 @@ export class BatchAccounting {
     failure: FailureFacts | undefined,
   ): Promise<number> {
     if (kind === 'download') {
-      const status = (job?.returnvalue as { status?: unknown } | null | undefined)?.status;
       return this.settleDownload(
         id,
-        failure
-          ? { status: 'failed', ...failure }
-          : { status: status === 'already-stored' ? 'already-stored' : 'stored' },
+        failure ? { status: 'failed', ...failure } : downloadSettlement(job?.returnvalue),
       );
     }
     return this.settleDiscover(
@@ -410,6 +504,37 @@ function jobEnded(job: Job): FailureFacts {
     code: job.stalledCounter > 0 ? 'JOB_STALLED' : 'JOB_FAILED',
     reason: job.failedReason || 'failed',
   };
+}
+
+/** What a download job's return value says for its batches (leniently: it may be read back from Redis). */
+export function downloadSettlement(result: unknown): DownloadSettlement {
+  const r = result as {
+    status?: unknown;
+    path?: unknown;
+    sha256?: unknown;
+    bytes?: unknown;
+    source?: unknown;
+  } | null;
+  const status = r?.status === 'already-stored' ? 'already-stored' : 'stored';
+  const onDisk: StoredFacts | undefined =
+    typeof r?.path === 'string' && typeof r.sha256 === 'string' && typeof r.bytes === 'number'
+      ? {
+          path: r.path,
+          sha256: r.sha256,
+          bytes: r.bytes,
+          ...(r.source === 'api' || r.source === 'browser' ? { source: r.source as CertificateSource } : {}),
+        }
+      : undefined;
+  return { status, onDisk };
+}
+
+/** The result record a settle stores for each batch (the Lua script adds the certificate's ref). */
+function resultJson(outcome: DownloadSettlement): string {
+  const record: Omit<CertificateResultRecord, 'ref'> =
+    outcome.status === 'failed'
+      ? { status: 'failed', code: outcome.code, reason: outcome.reason.slice(0, 500) }
+      : { status: outcome.status, ...outcome.onDisk };
+  return JSON.stringify(record);
 }
 
 /** What a discover job's return value says for its batch (leniently: it is read back from Redis). */

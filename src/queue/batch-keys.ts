@@ -4,5 +4,17 @@ export const BATCH_TTL_SECONDS = 30 * 24 * 3600;
 /** Where a batch lives in Redis. */
 export const batchKeys = (prefix: string, batchId: string) => {
   const key = `${prefix}:batch:${batchId}`;
-  return { key, failures: `${key}:failures`, index: `${prefix}:batches` };
+  return { key, failures: `${key}:failures`, results: `${key}:results`, index: `${prefix}:batches` };
 };
+
+/** The suffix of the stream a finished batch is announced on (`<prefix>:batch-events`). */
+export const BATCH_EVENTS_SUFFIX = 'batch-events';
+
+/**
+ * The fleet's batch events: one entry `event=batch.done batchId=… at=… certsStored=… …` per
+ * finished batch, for producers in any language (`XREAD BLOCK 0 STREAMS <key> $`).
+ */
+export const batchEventsKey = (prefix: string): string => `${prefix}:${BATCH_EVENTS_SUFFIX}`;
+
+/** Entries kept in the batch events stream (trimmed approximately). */
+export const BATCH_EVENTS_MAX_LEN = 10_000;

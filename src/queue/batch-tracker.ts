@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { CertificateSource, CertificateStatus } from '../certificate/index.ts';
+import type { CertificateResultRecord } from './batch-accounting.ts';
 import { BATCH_TTL_SECONDS, batchKeys } from './batch-keys.ts';
 
 /** Counters of one batch, as shown by `certharvest status` and `submit --wait`. */
@@ -30,6 +32,8 @@ export interface BatchStatus extends BatchCounts {
   /** Still enumerating the institution's users (`allUsers`). */
   enumerating: boolean;
   done: boolean;
+  /** When the batch was settled done (ISO 8601), as announced on the batch events stream. */
+  finishedAt?: string;
   failures: BatchFailure[];
 }
 
@@ -115,8 +119,28 @@ export class BatchTracker {
       enumerating,
       ...counts,
       done: isDone(counts, enumerating),
+      ...(hash.doneAt ? { finishedAt: hash.doneAt } : {}),
       failures: list.map((f) => JSON.parse(f) as BatchFailure),
     };
+  }
+
+  /**
+   * What the batch recorded per certificate: its outcome and, once on disk, where (the worker's
+   * path) with its sha256. Read in pages (HSCAN), so a batch of 100,000 certificates is fine.
+   */
+  async results(batchId: string): Promise<CertificateResult[]> {
+    const key = this.#keys(batchId).results;
+    const out: CertificateResult[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const record = JSON.parse(flat[i + 1]!) as CertificateResultRecord;
+        out.push(certificateResult(flat[i]!, record));
+      }
+    } while (cursor !== '0');
+    return out.sort((a, b) => a.userId - b.userId || a.orgUnitId - b.orgUnitId || a.issuedId - b.issuedId);
   }
 
   /** The most recent batches, newest first. */
@@ -125,6 +149,64 @@ export class BatchTracker {
     const all = await Promise.all(ids.map((id) => this.status(id, 5)));
     return all.filter((s): s is BatchStatus => s !== null);
   }
+
+  /**
+   * A page of a batch's failures, oldest first (the list only grows, so pages are stable), with
+   * how many it has in all; null for an unknown batch. `limit` 0 reads the total alone.
+   */
+  async failures(
+    batchId: string,
+    offset = 0,
+    limit = 1000,
+  ): Promise<{ total: number; failures: BatchFailure[] } | null> {
+    const { key, failures } = this.#keys(batchId);
+    const start = Math.max(0, Math.floor(offset));
+    const count = Math.max(0, Math.floor(limit));
+    const [created, total, list] = await Promise.all([
+      this.redis.hexists(key, 'createdAt'),
+      this.redis.llen(failures),
+      // Never LRANGE start..start-1: with start 0 that is -1, the whole list.
+      count > 0 ? this.redis.lrange(failures, start, start + count - 1) : Promise.resolve([]),
+    ]);
+    if (!created) return null;
+    return { total, failures: list.map((f) => JSON.parse(f) as BatchFailure) };
+  }
+}
+
+/** One certificate of a batch, as `waitForBatch` returns it. */
+export interface CertificateResult {
+  /** `<lmsHost>:<orgUnitId>:<issuedId>`. */
+  certKey: string;
+  userId: number;
+  orgUnitId: number;
+  issuedId: number;
+  status: CertificateStatus;
+  /** Where the worker stored the PDF (`OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf`). */
+  path?: string;
+  sha256?: string;
+  bytes?: number;
+  source?: CertificateSource;
+  /** Why it failed. */
+  code?: string;
+  reason?: string;
+}
+
+function certificateResult(certKey: string, r: CertificateResultRecord): CertificateResult {
+  const [orgUnitId = 0, issuedId = 0] = certKey.split(':').slice(-2).map(Number);
+  const userId = Number(/\(user (\d+)\)/.exec(r.ref)?.[1] ?? 0);
+  return {
+    certKey,
+    userId,
+    orgUnitId,
+    issuedId,
+    status: r.status,
+    ...(r.path !== undefined ? { path: r.path } : {}),
+    ...(r.sha256 !== undefined ? { sha256: r.sha256 } : {}),
+    ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
+    ...(r.source !== undefined ? { source: r.source } : {}),
+    ...(r.code !== undefined ? { code: r.code } : {}),
+    ...(r.reason !== undefined ? { reason: r.reason } : {}),
+  };
 }
 
 export function isDone(c: BatchCounts, enumerating: boolean): boolean {

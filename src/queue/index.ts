@@ -4,23 +4,28 @@ export { openQueues, DISCOVER_JOB_OPTIONS, DOWNLOAD_JOB_OPTIONS, type Certharves
 export {
   BatchAccounting,
   discoverSettlement,
+  downloadSettlement,
   downloadJobIdBase,
   userRefOf,
+  type BatchDoneListener,
+  type CertificateResultRecord,
   type DiscoverSettlement,
   type DownloadSettlement,
   type ExpectedCertificate,
   type FailureFacts,
 } from './batch-accounting.ts';
-export { BATCH_TTL_SECONDS } from './batch-keys.ts';
+export { BATCH_TTL_SECONDS, BATCH_EVENTS_MAX_LEN, batchEventsKey } from './batch-keys.ts';
 export {
   BatchTracker,
   isDone,
   type BatchCounts,
   type BatchFailure,
   type BatchStatus,
+  type CertificateResult,
 } from './batch-tracker.ts';
 export {
   submitBatch,
+  parseBatchSubmission,
   parseUserList,
   newBatchId,
   InvalidBatchError,
@@ -28,4 +33,26 @@ export {
   type SubmitResult,
 } from './submit-batch.ts';
 export { connectRedis, describeRedisUrl } from './redis-connection.ts';
+export {
+  addSchedule,
+  listSchedules,
+  getSchedule,
+  removeSchedule,
+  parseEvery,
+  formatEvery,
+  nextCronFiring,
+  firingBatchId,
+  scheduleNameSchema,
+  scheduleTemplateSchema,
+  ScheduleInvalidError,
+  ScheduleExistsError,
+  SCHEDULE_NAME_MAX,
+  type AddScheduleInput,
+  type ScheduleInfo,
+  type ScheduleTemplate,
+  type ScheduleTemplateInput,
+  type ScheduleWhen,
+  type LastBatchState,
+  type FiringRecord,
+} from './schedules.ts';
 export { failureOf, settleFromWorkerEvents } from './settle-outcomes.ts';

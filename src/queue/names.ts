@@ -12,5 +12,11 @@ export const DOWNLOAD_QUEUE = 'download';
  */
 export const MAINTENANCE_QUEUE = 'maintenance';
 
+/**
+ * Recurring batches (`certharvest schedule`): one BullMQ job scheduler per schedule, one job per
+ * firing for the whole fleet, which submits that firing's batch. Not paused by the breaker.
+ */
+export const SCHEDULES_QUEUE = 'schedules';
+
 export const QUEUE_NAMES = [DISCOVER_QUEUE, DOWNLOAD_QUEUE] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];

@@ -1,6 +1,13 @@
 import { Queue, type ConnectionOptions, type JobsOptions } from 'bullmq';
-import { DEFAULT_QUEUE_PREFIX, DISCOVER_QUEUE, DOWNLOAD_QUEUE, MAINTENANCE_QUEUE } from './names.ts';
+import {
+  DEFAULT_QUEUE_PREFIX,
+  DISCOVER_QUEUE,
+  DOWNLOAD_QUEUE,
+  MAINTENANCE_QUEUE,
+  SCHEDULES_QUEUE,
+} from './names.ts';
 import type { DiscoverJobData, DownloadJobData } from './job-data.ts';
+import type { ScheduleTemplate } from './schedules.ts';
 
 /** Retries: exponential backoff with jitter, so a struggling LMS is not hit by a synchronized herd. */
 /**
@@ -35,6 +42,8 @@ export interface CertharvestQueues {
   download: Queue<DownloadJobData>;
   /** The fleet's scheduled housekeeping (the token keep-alive); never paused by the breaker. */
   maintenance: Queue;
+  /** Recurring batches: a job scheduler per schedule (`certharvest schedule`); never paused by the breaker. */
+  schedules: Queue<ScheduleTemplate>;
   close(): Promise<void>;
 }
 
@@ -52,12 +61,18 @@ export function openQueues(connection: ConnectionOptions, prefix = DEFAULT_QUEUE
     streams: { events: { maxLen: EVENTS_MAX_LEN } },
   });
   const maintenance = new Queue(MAINTENANCE_QUEUE, { connection, prefix });
+  const schedules = new Queue<ScheduleTemplate>(SCHEDULES_QUEUE, {
+    connection,
+    prefix,
+    streams: { events: { maxLen: EVENTS_MAX_LEN } },
+  });
   return {
     discover,
     download,
     maintenance,
+    schedules,
     async close() {
-      await Promise.all([discover.close(), download.close(), maintenance.close()]);
+      await Promise.all([discover.close(), download.close(), maintenance.close(), schedules.close()]);
     },
   };
 }

@@ -2,6 +2,7 @@ import type { Job, Worker } from 'bullmq';
 import type { Logger } from '../log/index.ts';
 import {
   discoverSettlement,
+  downloadSettlement,
   userRefOf,
   type BatchAccounting,
   type FailureFacts,
@@ -24,13 +25,7 @@ export function settleFromWorkerEvents(
     );
 
   workers.download.on('completed', (job, result: unknown) => {
-    const status = (result as { status?: unknown } | null)?.status;
-    void settle(
-      accounting.settleDownload(String(job.id), {
-        status: status === 'already-stored' ? 'already-stored' : 'stored',
-      }),
-      job,
-    );
+    void settle(accounting.settleDownload(String(job.id), downloadSettlement(result)), job);
   });
   workers.download.on('failed', (job, err) => {
     if (!job?.id || !job.finishedOn) return;

@@ -8,6 +8,7 @@ import {
   batchSubmissionSchema,
   type BatchSubmission,
   type DiscoverJobData,
+  type ParsedBatch,
   type UserRefKind,
 } from './job-data.ts';
 import type { CertharvestQueues } from './queues.ts';
@@ -52,20 +53,30 @@ export function newBatchId(now = new Date()): string {
 }
 
 /**
- * Validate a batch and queue one discover job per user (or one enumeration job for `allUsers`).
- * Malformed entries fail alone: they are recorded as failed users of the batch, with the reason.
+ * Parse a batch submission from untrusted input (JSON from a file, an HTTP body, a raw job):
+ * every problem is named in one `InvalidBatchError`.
  */
-export async function submitBatch(
-  input: BatchSubmission | unknown,
-  deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
-): Promise<SubmitResult> {
+export function parseBatchSubmission(input: unknown): ParsedBatch {
   const parsed = batchSubmissionSchema.safeParse(input);
   if (!parsed.success) {
     throw new InvalidBatchError(
       parsed.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(batch)'}: ${i.message}`),
     );
   }
-  const batch = parsed.data;
+  return parsed.data;
+}
+
+/**
+ * Validate a batch and queue one discover job per user (or one enumeration job for `allUsers`).
+ * Malformed entries fail alone: they are recorded as failed users of the batch, with the reason.
+ */
+export async function submitBatch(
+  input: BatchSubmission,
+  deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
+): Promise<SubmitResult> {
+  // Checked again: the type cannot say "at most 100,000" or "a positive whole number", and a
+  // JavaScript caller has no types at all.
+  const batch = parseBatchSubmission(input);
   const batchId = batch.batchId ?? newBatchId();
   const tracker = new BatchTracker(deps.redis, deps.prefix);
 
@@ -115,6 +126,8 @@ export async function submitBatch(
   );
   if (batch.allUsers) await accounting.registerDiscover(batchId, [`${batchId}.all-users`], 'enumeration');
   for (let i = 0; i < jobs.length; i += 1000) await deps.queues.discover.addBulk(jobs.slice(i, i + 1000));
+  // Every entry refused: no job will settle the batch, so it is done (and announced) now.
+  if (jobs.length === 0) await accounting.finishIfDone(batchId);
   return { batchId, queued: accepted.length, rejected, duplicates, allUsers: batch.allUsers };
 }
 

@@ -7,8 +7,10 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { FleetBreaker, PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { CertharvestQueues } from '../queue/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { basicAuth } from './basic-auth.ts';
+import { batchApiRouter, disabledBatchApi, type ApiKey } from './batch-api.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
 export interface BoardServerOptions {
@@ -28,6 +30,11 @@ export interface BoardServerOptions {
   readOnly?: boolean;
   /** Shown in the board's header (BOARD_ENV_LABEL). */
   envLabel?: string;
+  /**
+   * The batch HTTP API on `/api/batches` (docs/api.md): its clients' keys (API_KEYS), the queues
+   * batches go to and their prefix. Without it, or without keys, the API answers 404 API_DISABLED.
+   */
+  batchApi?: { apiKeys: readonly ApiKey[]; queues: CertharvestQueues; prefix: string };
 }
 
 /** How long a probe of Redis may take before `/readyz` answers "not ready". */
@@ -65,7 +72,8 @@ export interface BoardServer {
 
 /**
  * Bull Board for every certharvest queue, behind basic auth, plus unauthenticated `/healthz`
- * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text).
+ * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text), and the batch
+ * HTTP API on `/api/batches` behind API keys (`batch-api.ts`).
  */
 export async function startBoardServer(options: BoardServerOptions): Promise<BoardServer> {
   const app = express();
@@ -110,6 +118,27 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
         .send(`metrics unavailable: ${(err as Error).message}\n`);
     }
   });
+
+  // The batch API, ahead of the board: its clients send an API key in a header, never the
+  // board's basic auth, so the board's credentials (which a browser replays on its own) open
+  // nothing here. Hence no CSRF guard either: a forged cross-site request carries no cookie or
+  // credential this API accepts, and cannot set Authorization or X-API-Key without a CORS
+  // preflight, which is never granted (no CORS headers are sent). Paths other than
+  // /api/batches (Bull Board's own /api/queues...) fall through to the board below.
+  app.use(
+    '/api',
+    options.batchApi && options.batchApi.apiKeys.length > 0
+      ? batchApiRouter({
+          ...options.batchApi,
+          redis: options.redis,
+          logger: options.logger,
+          pause: async () => {
+            await refreshPause();
+            return pause;
+          },
+        })
+      : disabledBatchApi(),
+  );
 
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');

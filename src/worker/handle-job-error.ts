@@ -1,4 +1,10 @@
-import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, type Job, type JobsOptions } from 'bullmq';
+import {
+  DISCOVER_JOB_OPTIONS,
+  DISCOVER_QUEUE,
+  DOWNLOAD_JOB_OPTIONS,
+  DOWNLOAD_QUEUE,
+} from '../queue/index.ts';
 import type { FleetBreaker, OutageClock } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { decide } from './failure-policy.ts';
@@ -93,11 +99,41 @@ async function decideAndAct(
       return new DelayedError();
     case 'give-up':
       return new JobGaveUpError(decision.code, decision.message);
-    case 'retry':
+    case 'retry': {
       log.debug({ attempt: job.attemptsMade + 1 }, `attempt failed: ${decision.message}`);
+      const delayMs = defaultRetryDelay(job);
+      if (delayMs !== undefined && token) {
+        await job.moveToDelayed(Date.now() + delayMs, token);
+        return new DelayedError();
+      }
       return asError(error, decision);
+    }
   }
 }
+
+/**
+ * A job added without retry options (a raw BullMQ producer's: BullMQ then fails it at the first
+ * error) is retried as if it had its queue's: the delay of the next retry, or undefined when the
+ * job has its own attempts or has used the queue's. Counted by starts, so its free waits count too.
+ */
+export function defaultRetryDelay(
+  job: Pick<Job, 'opts' | 'queueName' | 'attemptsStarted'>,
+): number | undefined {
+  if ((job.opts.attempts ?? 1) > 1) return undefined;
+  const defaults = QUEUE_JOB_OPTIONS[job.queueName];
+  const attempts = defaults?.attempts ?? 1;
+  if (job.attemptsStarted >= attempts) return undefined;
+  const backoff = defaults?.backoff;
+  const base = typeof backoff === 'object' ? (backoff.delay ?? 1_000) : (backoff ?? 1_000);
+  const jitter = typeof backoff === 'object' ? (backoff.jitter ?? 0) : 0;
+  const delay = base * 2 ** Math.max(0, job.attemptsStarted - 1);
+  return Math.round(delay * (1 - jitter * Math.random()));
+}
+
+const QUEUE_JOB_OPTIONS: Record<string, JobsOptions | undefined> = {
+  [DISCOVER_QUEUE]: DISCOVER_JOB_OPTIONS,
+  [DOWNLOAD_QUEUE]: DOWNLOAD_JOB_OPTIONS,
+};
 
 async function backToWaiting(
   job: Job,

@@ -1,9 +1,12 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenProvider, SealedBox } from '../../src/auth/index.ts';
 import { SessionStore } from '../../src/browser/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { startBoardServer } from '../../src/server/index.ts';
+import { sleepUntil } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
 
 /** Every value under `prefix*`, whatever its Redis type, as one string. */
@@ -24,17 +27,34 @@ async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
 }
 
 let p: Pipeline;
+let hook: http.Server | undefined;
+const webhookBodies: string[] = [];
 beforeAll(async () => {
+  // A webhook receiver, so the webhook's signing key is in play too.
+  hook = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      webhookBodies.push(`${JSON.stringify(req.headers)}\n${body}`);
+      res.end();
+    });
+  });
+  await new Promise<void>((r) => hook!.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/`;
   // Short-lived tokens, so several rotated pairs pass through the store during the run.
   // Two-factor on, so the TOTP secret is in play too.
   p = await startPipeline({
     knobs: { accessTokenTtlSeconds: 2, sessionMaxRequests: 6, latencyMs: 30, twoFactor: true },
+    env: { BATCH_WEBHOOK_URL: hookUrl, BATCH_WEBHOOK_SECRET: 'webhook-signing-key-0123456789abcdef' },
   });
   const users = studentsWithCertificates(p.sandbox, 12);
   const { batchId } = await p.submit({ users: [...users, 999999] });
   await p.waitDone(batchId);
 });
-afterAll(() => p?.close());
+afterAll(async () => {
+  await p?.close();
+  await new Promise((r) => hook?.close(r));
+});
 
 describe('secrets never leave in plain text', () => {
   it('are absent from Redis (queues, job data, batch records, token store), logs and the board', async () => {
@@ -52,6 +72,7 @@ describe('secrets never leave in plain text', () => {
       accessToken,
       secretsKey: p.env.SECRETS_KEY!,
       totpSecret: p.env.LMS_TOTP_SECRET!,
+      webhookSecret: p.env.BATCH_WEBHOOK_SECRET!,
     };
     // The fleet's web session, read back through its sealed store (the only way to decrypt it).
     const session = await new SessionStore({
@@ -95,10 +116,16 @@ describe('secrets never leave in plain text', () => {
     expect(redisDump).toContain(':auth:'); // the token store is there...
     const logs = p.logs.join('');
     expect(logs.length).toBeGreaterThan(1000);
+    // The finished batch was posted to the webhook (signed with the key, never carrying it).
+    const webhookText = (
+      await sleepUntil(() => (webhookBodies.length > 0 ? webhookBodies : undefined), 20_000)
+    ).join('\n');
+    expect(webhookText).toContain('batch.done');
     for (const [name, value] of Object.entries(secrets)) {
       expect(redisDump.includes(value), `${name} in Redis`).toBe(false); // ...but sealed
       expect(logs.includes(value), `${name} in logs`).toBe(false);
       expect(boardText.includes(value), `${name} in the board`).toBe(false);
+      expect(webhookText.includes(value), `${name} in the webhook`).toBe(false);
     }
     // Session cookies never appear either.
     for (const text of [redisDump, logs, boardText]) expect(text).not.toMatch(/d2l(Secure)?SessionVal=/);

@@ -7,8 +7,10 @@ import {
   InvalidBatchError,
   BatchExistsError,
   openQueues,
+  parseBatchSubmission,
   parseUserList,
   submitBatch,
+  type BatchSubmission,
   type CertharvestQueues,
 } from '../../src/queue/index.ts';
 import { EVENTS_MAX_LEN } from '../../src/queue/queues.ts';
@@ -67,13 +69,18 @@ describe('submitBatch', () => {
   });
 
   it('refuses a malformed batch as a whole, saying what is wrong', async () => {
-    const err = await submitBatch({ users: 'not-a-list', by: 'email' }, deps()).catch((e: unknown) => e);
+    // What a JavaScript caller (no types) or a JSON body can send.
+    const untyped = (batch: unknown) => batch as BatchSubmission;
+    const err = await submitBatch(untyped({ users: 'not-a-list', by: 'email' }), deps()).catch(
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(InvalidBatchError);
     const problems = (err as InvalidBatchError).problems.join('\n');
     expect(problems).toMatch(/^by: /m);
     expect(problems).toMatch(/^users: /m);
     await expect(submitBatch({ users: [] }, deps())).rejects.toThrow(/at least one user/);
-    await expect(submitBatch({ users: [1], extra: true }, deps())).rejects.toThrow(/extra/);
+    await expect(submitBatch(untyped({ users: [1], extra: true }), deps())).rejects.toThrow(/extra/);
+    expect(() => parseBatchSubmission({ users: [1], by: 'email' })).toThrow(InvalidBatchError);
   });
 
   it('refuses to reuse a batch id', async () => {

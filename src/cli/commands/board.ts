@@ -7,13 +7,15 @@ export const QUEUE_DESCRIPTIONS: Record<string, string> = {
   discover: 'one job per user: resolve the user, list issued awards, queue certificate downloads',
   download: 'one job per certificate: fetch the PDF, validate it, store it with a sidecar',
   maintenance: "the fleet's token keep-alive: one job per TOKEN_KEEPALIVE, whatever the number of workers",
+  schedules:
+    "recurring batches (certharvest schedule): one job per firing for the fleet, which submits that firing's batch",
 };
 
 export function registerBoardCommand(program: Command): void {
   program
     .command('board')
     .description(
-      'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics',
+      'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics, and the batch HTTP API on /api/batches (API_KEYS)',
     )
     .addHelpText(
       'after',
@@ -21,16 +23,23 @@ export function registerBoardCommand(program: Command): void {
 Read-only unless BOARD_READ_ONLY=false (then write actions are taken only from
 the board's own pages). BOARD_ENV_LABEL puts a label in its header.
 
+With API_KEYS=name:key,... (keys of 24+ characters, e.g. openssl rand -hex 32)
+it also serves the batch HTTP API: POST /api/batches, GET /api/batches/<id>,
+GET /api/batches/<id>/failures[?format=csv] (docs/api.md).
+
 Examples:
   BOARD_USER=ops BOARD_PASSWORD=... certharvest board
   BOARD_HOST=0.0.0.0 BOARD_PORT=8080 BOARD_ENV_LABEL=production certharvest board
-  curl -s http://127.0.0.1:3000/readyz     # 503 with the reason while the fleet is paused`,
+  curl -s http://127.0.0.1:3000/readyz     # 503 with the reason while the fleet is paused
+  API_KEYS="sis:$(openssl rand -hex 32)" BOARD_USER=ops BOARD_PASSWORD=... certharvest board
+  curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
+    -d '{"batchId":"spring-2026","users":[1001,1002]}' http://127.0.0.1:3000/api/batches`,
     )
     .action(async () => {
       const ctx = await openContext(['board-auth']);
       const { board } = ctx.config;
       const server = await startBoardServer({
-        queues: [ctx.queues.discover, ctx.queues.download, ctx.queues.maintenance],
+        queues: [ctx.queues.discover, ctx.queues.download, ctx.queues.maintenance, ctx.queues.schedules],
         redis: ctx.redis,
         user: board.user,
         password: board.password.reveal(),
@@ -41,9 +50,15 @@ Examples:
         descriptions: QUEUE_DESCRIPTIONS,
         readOnly: board.readOnly,
         ...(board.envLabel ? { envLabel: board.envLabel } : {}),
+        batchApi: { apiKeys: board.apiKeys, queues: ctx.queues, prefix: ctx.config.queuePrefix },
       });
       console.log(
         `Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`,
+      );
+      console.log(
+        board.apiKeys.length > 0
+          ? `Batch API: ${server.url}api/batches (clients: ${board.apiKeys.map((k) => k.name).join(', ')}; docs/api.md)`
+          : 'Batch API: off (set API_KEYS to serve /api/batches)',
       );
       await untilSignal();
       await server.close();

@@ -114,7 +114,7 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
 
     const port = (await isPortFree(config.board.port, config.board.host)) ? config.board.port : 0;
     const board = await startBoardServer({
-      queues: [queues.discover, queues.download, queues.maintenance],
+      queues: [queues.discover, queues.download, queues.maintenance, queues.schedules],
       redis,
       user: 'demo',
       password: boardPassword,

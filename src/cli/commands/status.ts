@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import { batchIdSchema, type BatchFailure, type BatchStatus } from '../../queue/index.ts';
+import { FAILURE_COLUMNS, failureRow, toCsv } from '../../report/csv.ts';
 import { batchSucceeded, progressLine, summary } from '../batch-report.ts';
 import { EXIT } from '../exit-codes.ts';
 import { openContext } from '../context.ts';
@@ -101,12 +102,7 @@ function batchRow(s: BatchStatus): string[] {
 
 function printFailures(failures: readonly BatchFailure[], opts: StatusOptions): void {
   if (opts.csv) {
-    console.log(
-      toCsv([
-        ['kind', 'ref', 'code', 'reason', 'at'],
-        ...failures.map((f) => [f.kind, f.ref, f.code, f.reason, f.at]),
-      ]),
-    );
+    console.log(toCsv([FAILURE_COLUMNS, ...failures.map(failureRow)]));
   } else if (opts.json) {
     console.log(JSON.stringify(failures, null, 2));
   } else if (failures.length === 0) {
@@ -114,13 +110,4 @@ function printFailures(failures: readonly BatchFailure[], opts: StatusOptions): 
   } else {
     for (const f of failures) console.log(`${f.kind} ${f.ref}: ${f.code}: ${f.reason}`);
   }
-}
-
-/** RFC 4180: quoted when needed, quotes doubled; a leading = + - @ is neutralised for spreadsheets. */
-export function toCsv(rows: readonly (readonly string[])[]): string {
-  const cell = (v: string) => {
-    const safe = /^[=+\-@]/.test(v) ? `'${v}` : v;
-    return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
-  };
-  return rows.map((r) => r.map(cell).join(',')).join('\n');
 }

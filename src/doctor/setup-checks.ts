@@ -1,0 +1,212 @@
+import { statfs } from 'node:fs/promises';
+import {
+  BrowserLaunchError,
+  launchChromium,
+  resolveChromiumPath,
+  useChromiumSandbox,
+} from '../browser/index.ts';
+import { loadConfig, type Config } from '../config/index.ts';
+import { ConfigError, EnvironmentError } from '../errors/index.ts';
+import { FleetBreaker } from '../fleet/index.ts';
+import { connectRedis, describeRedisUrl } from '../queue/index.ts';
+import { CertificateStore, OutputUnavailableError } from '../storage/index.ts';
+import { fail, pass, skip, warn, type CheckOutcome } from './check.ts';
+import type { DoctorState } from './state.ts';
+
+/** The fix of a login refused for the whole fleet: what `status` says too. */
+export const LOGIN_HOLD_FIX =
+  'fix LMS_USERNAME / LMS_PASSWORD (or LMS_TOTP_SECRET, or unlock the service user), then ' +
+  'restart one worker (its one probe login releases the hold and resumes the fleet) or run ' +
+  '`certharvest resume`';
+
+/**
+ * The environment (and `.env`) parses, and holds what a worker needs: the LMS, its OAuth app,
+ * SECRETS_KEY. What parses is kept for the checks that need less (Redis, OUTPUT_DIR, Chromium).
+ */
+export async function checkConfiguration(s: DoctorState): Promise<CheckOutcome> {
+  const { env, envFile, cwd } = s.input;
+  const source = {
+    ...(env ? { env } : {}),
+    ...(envFile !== undefined ? { envFile } : {}),
+    ...(cwd ? { cwd } : {}),
+  };
+  const fix =
+    'set each variable named above, in the environment or .env (README, "Configuration"); ' +
+    '`certharvest sandbox` prints a working set to compare with';
+  try {
+    s.base = loadConfig(source);
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(err.problems.join('; '), fix);
+    throw err;
+  }
+  s.addSecretsOf(s.base);
+  useChromiumSandbox(!s.base.chromiumNoSandbox);
+  try {
+    s.config = loadConfig({ ...source, needs: ['lms', 'secrets-key'] });
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(err.problems.join('; '), fix);
+    throw err;
+  }
+  return pass(describeConfig(s.config));
+}
+
+function describeConfig(config: NonNullable<DoctorState['config']>): string {
+  const { lms, webLogin } = config;
+  const login = webLogin
+    ? `web login ${webLogin.username}${webLogin.totpSecret ? ' with LMS_TOTP_SECRET' : ''}`
+    : 'no web login (LMS_USERNAME/LMS_PASSWORD unset)';
+  return [
+    `${lms.kind} at ${lms.url}`,
+    `${lms.auth.mode} as client ${lms.auth.clientId}`,
+    `DOWNLOAD_STRATEGY=${config.downloadStrategy}`,
+    login,
+    `queue prefix ${config.queuePrefix}`,
+  ].join('; ');
+}
+
+/** Redis answers, is 6.2 or newer, never evicts keys, and keeps them across a restart. */
+export async function checkRedis(s: DoctorState): Promise<CheckOutcome> {
+  const base = s.base;
+  if (!base) return skip('skipped: the configuration does not parse');
+  const where = describeRedisUrl(base.redisUrl.reveal());
+  let redis;
+  try {
+    redis = await connectRedis(base.redisUrl);
+  } catch (err) {
+    if (err instanceof EnvironmentError) {
+      return fail(
+        err.message,
+        /too old/.test(err.message)
+          ? 'upgrade Redis to 6.2 or newer (BullMQ needs it)'
+          : 'start redis-server, or set REDIS_URL to a Redis this machine can reach',
+      );
+    }
+    throw err;
+  }
+  s.redis = redis;
+  s.onClose(() => redis.quit().catch(() => redis.disconnect()));
+
+  const info = parseInfo(await redis.info());
+  const version = info.get('redis_version') ?? '?';
+  const policy = info.get('maxmemory_policy') ?? 'unknown';
+  const aof = info.get('aof_enabled') === '1';
+  // Managed services often refuse CONFIG; then only AOF (from INFO) can be seen.
+  const save = await redis
+    .config('GET', 'save')
+    .then((r) => (Array.isArray(r) ? String(r[1] ?? '') : undefined))
+    .catch(() => undefined);
+  const persistence = aof
+    ? 'AOF (appendonly yes)'
+    : save
+      ? `RDB snapshots (save ${save})`
+      : save === ''
+        ? 'none'
+        : 'unknown (CONFIG GET is refused; AOF is off)';
+  const found = `Redis ${version} at ${where}; maxmemory-policy ${policy}; persistence: ${persistence}`;
+  if (policy !== 'noeviction') {
+    return fail(
+      found,
+      'set maxmemory-policy noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction): ' +
+        'an evicted key loses jobs, batch records or the sealed token',
+    );
+  }
+  if (!aof && !save) {
+    return warn(
+      found,
+      'turn on appendonly yes (redis.conf, or CONFIG SET appendonly yes and CONFIG REWRITE): ' +
+        'without it a restart loses the queues, the batch records and the token store',
+    );
+  }
+  return pass(found);
+}
+
+function parseInfo(text: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const at = line.indexOf(':');
+    if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1).trim());
+  }
+  return fields;
+}
+
+/** The fleet is not paused, and its web logins are not held back. */
+export async function checkFleet(s: DoctorState): Promise<CheckOutcome> {
+  const { base, redis } = s;
+  if (!base || !redis) return skip('skipped: the configuration does not parse');
+  // Read-only here: the doctor never pauses, resumes or holds the fleet (no queues to touch).
+  s.breaker = new FleetBreaker({ redis, prefix: base.queuePrefix, queues: [], logger: s.logger });
+  const pause = await s.breaker.current();
+  const hold = await s.breaker.loginHold();
+  if (pause) {
+    return fail(`PAUSED since ${pause.since} (${pause.reason}): ${pause.message}`, pause.fix);
+  }
+  if (hold !== null) return fail(`not paused, but its web logins are held back: ${hold}`, LOGIN_HOLD_FIX);
+  return pass(`not paused (queue prefix ${base.queuePrefix}); web logins allowed`);
+}
+
+/** OUTPUT_DIR takes a file (the worker's own test write), and has room. */
+export async function checkOutputDir(s: DoctorState): Promise<CheckOutcome> {
+  const base = s.base;
+  if (!base) return skip('skipped: the configuration does not parse');
+  const store = new CertificateStore(base.outputDir, { lmsHost: base.lms?.host ?? 'doctor' });
+  try {
+    await store.checkWritable();
+  } catch (err) {
+    if (err instanceof OutputUnavailableError) {
+      return fail(
+        err.message,
+        err.code === 'OUTPUT_FULL'
+          ? 'free space on that filesystem (or point OUTPUT_DIR elsewhere)'
+          : 'make OUTPUT_DIR a folder the worker user can create folders and files in (or point it elsewhere)',
+      );
+    }
+    throw err;
+  }
+  const room = await statfs(base.outputDir).then(
+    (s) => s.bavail * s.bsize,
+    () => undefined,
+  );
+  const found = `${base.outputDir} takes files (a test file was written and removed)${
+    room === undefined ? '' : `; ${formatBytes(room)} free`
+  }`;
+  if (room !== undefined && room < LOW_SPACE_BYTES) {
+    return warn(found, 'free space there: every certificate is a PDF and a small sidecar');
+  }
+  return pass(found);
+}
+
+const LOW_SPACE_BYTES = 256 * 1024 * 1024;
+
+/** Chromium starts headless: it does the web logins. */
+export async function checkChromium(s: DoctorState): Promise<CheckOutcome> {
+  const base: Config | undefined = s.base;
+  if (!base) return skip('skipped: the configuration does not parse');
+  if (!base.webLogin) return skip('not needed: no web login is configured (LMS_USERNAME/LMS_PASSWORD)');
+  const where = resolveChromiumPath(base.chromiumPath) ?? "Playwright's bundled Chromium";
+  try {
+    const browser = await launchChromium(base.chromiumPath);
+    const version = browser.version();
+    await browser.close().catch(() => undefined);
+    return pass(`${where} (Chromium ${version}) starts headless`);
+  } catch (err) {
+    if (err instanceof BrowserLaunchError) {
+      return fail(
+        err.message,
+        'install Chromium (`apt-get install chromium`) or set CHROMIUM_PATH to a working executable; ' +
+          'in a container that forbids its sandbox, set CHROMIUM_NO_SANDBOX=true',
+      );
+    }
+    throw err;
+  }
+}
+
+export function formatBytes(n: number): string {
+  const units = ['bytes', 'KB', 'MB', 'GB', 'TB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return unit === 0 ? `${n} bytes` : `${value.toFixed(1)} ${units[unit]}`;
+}

@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import { CertharvestError } from '../errors/index.ts';
+import { BatchTracker, type BatchFailure, type BatchStatus, type CertificateResult } from '../queue/index.ts';
+
+/** The longest failure list `waitForBatch` reads back (a batch keeps every failure). */
+const MAX_FAILURES = 1_000_000;
+
+export interface WaitForBatchOptions {
+  /** Called with the batch's counters on every look (about every `pollMs`), the last one done. */
+  onProgress?: (status: BatchStatus) => void;
+  /** How often to look. Default 1000 ms. */
+  pollMs?: number;
+  /** Give up (a `BatchWaitTimeoutError`) after this long. Default: never. */
+  timeoutMs?: number;
+  /** Stop waiting (rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/** A finished batch: its counters, each certificate's outcome and every failure. */
+export interface BatchOutcome {
+  status: BatchStatus;
+  /** One entry per certificate the batch found: stored, already stored or failed, with its file. */
+  certificates: CertificateResult[];
+  /** Every failure, users and certificates, with a stable code and the reason. */
+  failures: BatchFailure[];
+  /** True when every user was found and every certificate is on disk. */
+  succeeded: boolean;
+}
+
+export class BatchNotFoundError extends CertharvestError {
+  readonly retryable = false;
+
+  constructor(batchId: string) {
+    super('BATCH_NOT_FOUND', `no batch "${batchId}" (batches are kept 30 days)`);
+  }
+}
+
+export class BatchWaitTimeoutError extends CertharvestError {
+  readonly retryable = true;
+  readonly status: BatchStatus;
+
+  constructor(status: BatchStatus, timeoutMs: number) {
+    super('BATCH_WAIT_TIMEOUT', `batch "${status.batchId}" is still running after ${timeoutMs} ms`);
+    this.status = status;
+  }
+}
+
+/**
+ * Wait until a batch is done, then return what it did for each certificate (status, path,
+ * sha256) and its failures. Needs only Redis: the worker records each outcome in the batch.
+ *
+ *   const outcome = await waitForBatch(batchId, { redis, prefix }, { onProgress: (s) => … });
+ *   for (const c of outcome.certificates) if (c.status !== 'failed') console.log(c.path, c.sha256);
+ */
+export async function waitForBatch(
+  batchId: string,
+  deps: { redis: Redis; prefix: string },
+  options: WaitForBatchOptions = {},
+): Promise<BatchOutcome> {
+  const tracker = new BatchTracker(deps.redis, deps.prefix);
+  const pollMs = options.pollMs ?? 1_000;
+  const deadline = options.timeoutMs === undefined ? Infinity : Date.now() + options.timeoutMs;
+  for (;;) {
+    options.signal?.throwIfAborted();
+    const status = await tracker.status(batchId, 1);
+    if (!status) throw new BatchNotFoundError(batchId);
+    options.onProgress?.(status);
+    if (status.done) {
+      const [full, certificates] = await Promise.all([
+        tracker.status(batchId, MAX_FAILURES),
+        tracker.results(batchId),
+      ]);
+      const final = full ?? status;
+      return {
+        status: final,
+        certificates,
+        failures: final.failures,
+        succeeded: final.usersFailed === 0 && final.certsFailed === 0,
+      };
+    }
+    if (Date.now() >= deadline) throw new BatchWaitTimeoutError(status, options.timeoutMs ?? 0);
+    await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), options.signal);
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }
+    function aborted() {
+      clearTimeout(timer);
+      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    }
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
+}

@@ -1,0 +1,411 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { batchSucceeded } from '../cli/batch-report.ts';
+import type { Secret } from '../config/index.ts';
+import type { PauseRecord } from '../fleet/index.ts';
+import type { Logger } from '../log/index.ts';
+import {
+  BatchExistsError,
+  batchIdSchema,
+  BatchTracker,
+  InvalidBatchError,
+  parseBatchSubmission,
+  submitBatch,
+  type BatchFailure,
+  type CertharvestQueues,
+} from '../queue/index.ts';
+import { FAILURE_COLUMNS, failureRow, toCsv } from '../report/csv.ts';
+
+/**
+ * The batch HTTP API, mounted at `/api` of the board:
+ *
+ *   POST /api/batches                 submit a batch (the body `certharvest schema` describes)
+ *   GET  /api/batches/:id             its counts, state and the fleet's pause
+ *   GET  /api/batches/:id/failures    its failures, JSON or `?format=csv`, `?offset=&limit=`
+ *
+ * Clients authenticate with an API key (API_KEYS) in `Authorization: Bearer <key>` or
+ * `X-API-Key: <key>`. Every answer is JSON (but the CSV); every error is
+ * `{"error":{"code","message"}}`, plus `problems` when the input was checked piece by piece.
+ * docs/api.md is the reference.
+ */
+
+/** A client of the API: the name goes to the logs, the key nowhere. */
+export interface ApiKey {
+  name: string;
+  key: Secret;
+}
+
+export interface BatchApiOptions {
+  /** API_KEYS (at least one; without any, mount `disabledBatchApi()`). */
+  apiKeys: readonly ApiKey[];
+  queues: CertharvestQueues;
+  redis: Redis;
+  /** QUEUE_PREFIX. */
+  prefix: string;
+  logger: Logger;
+  /** The fleet's pause, when it is paused (shown with a batch's status). */
+  pause?: () => Promise<PauseRecord | null>;
+}
+
+/** The largest request body: 100,000 user references of up to ~40 characters fit. */
+export const API_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
+/** Failures shown with a batch's status; all of them are at `/failures`. */
+export const STATUS_FAILURES = 20;
+/** Failures read from Redis at a time while a failures answer streams. */
+const FAILURES_CHUNK = 5_000;
+
+export type BatchState = 'running' | 'done' | 'done-with-failures';
+
+/** An error the API answers with: its status, a stable code and words for the client. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly problems?: readonly string[],
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function sendError(res: Response, err: ApiError): void {
+  res
+    .status(err.status)
+    .set(err.headers)
+    .json({
+      error: { code: err.code, message: err.message, ...(err.problems ? { problems: err.problems } : {}) },
+    });
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * Who sent the request, or null. The given key is compared with every configured one, always all
+ * of them, as SHA-256 digests with `timingSafeEqual`: equal lengths, so neither a key's length
+ * nor how much of it matched shows in the time taken.
+ */
+function authenticator(apiKeys: readonly ApiKey[]): (given: string) => string | null {
+  const known = apiKeys.map((k) => ({ name: k.name, digest: sha256(k.key.reveal()) }));
+  return (given) => {
+    const digest = sha256(given);
+    let match: string | null = null;
+    for (const k of known) if (timingSafeEqual(digest, k.digest) && match === null) match = k.name;
+    return match;
+  };
+}
+
+/** The key a request carries: `Authorization: Bearer <key>`, else `X-API-Key`. Never HTTP Basic. */
+function presentedKey(req: Request): string | undefined {
+  const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '')?.[1];
+  return bearer ?? (req.get('x-api-key')?.trim() || undefined);
+}
+
+const unauthenticated = (message: string, error?: 'invalid_token') =>
+  new ApiError(401, 'UNAUTHENTICATED', message, undefined, {
+    'WWW-Authenticate': `Bearer realm="certharvest"${error ? `, error="${error}"` : ''}`,
+  });
+
+const wholeNumber = (what: string) =>
+  z
+    .string()
+    .regex(/^\d{1,9}$/, `expected a whole number (${what})`)
+    .transform(Number);
+
+const failuresQuerySchema = z
+  .object({
+    format: z.enum(['json', 'csv'], { error: 'expected "json" or "csv"' }).default('json'),
+    offset: wholeNumber('failures to skip').default(0),
+    limit: wholeNumber('failures to return at most; default: all')
+      .refine((n) => n >= 1, 'expected a whole number of at least 1')
+      .optional(),
+  })
+  .strict();
+
+const problemsOf = (error: z.ZodError) =>
+  error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(query)'}: ${i.message}`);
+
+function parseBatchId(raw: string | undefined): string {
+  const parsed = batchIdSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ApiError(
+      400,
+      'INVALID_BATCH_ID',
+      'a batch id is 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+    );
+  }
+  return parsed.data;
+}
+
+const batchPath = (batchId: string) => `/api/batches/${encodeURIComponent(batchId)}`;
+
+/** What body-parser's errors mean for the client (`err.type`). */
+function bodyError(err: { type?: unknown; status?: unknown; message?: unknown }): ApiError | null {
+  switch (err.type) {
+    case 'entity.too.large':
+      return new ApiError(
+        413,
+        'BODY_TOO_LARGE',
+        `the request body is larger than the limit of ${API_BODY_LIMIT_BYTES} bytes (5 MB, about 100,000 users); split the batch`,
+      );
+    case 'entity.parse.failed':
+      return new ApiError(400, 'INVALID_JSON', `the body is not valid JSON: ${String(err.message)}`);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `${String(err.message)}; send UTF-8 JSON`);
+    case 'request.aborted':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+      return new ApiError(400, 'BAD_REQUEST', String(err.message));
+    default:
+      return typeof err.status === 'number' && err.status >= 400 && err.status < 500
+        ? new ApiError(err.status, 'BAD_REQUEST', String(err.message))
+        : null;
+  }
+}
+
+/** Write a chunk, waiting while the client reads slower than Redis answers. */
+async function write(res: Response, chunk: string): Promise<void> {
+  if (res.write(chunk)) return;
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+/** The batch API as an express router, to be mounted at `/api` ahead of the board. */
+export function batchApiRouter(options: BatchApiOptions): express.Router {
+  const router = express.Router();
+  const tracker = new BatchTracker(options.redis, options.prefix);
+  const whoIs = authenticator(options.apiKeys);
+  const log = options.logger.child({ component: 'batch-api' });
+
+  router.use('/batches', (req, res, next) => {
+    noStore(res);
+    if (options.apiKeys.length === 0) throw apiDisabled();
+    const given = presentedKey(req);
+    if (given === undefined) {
+      throw unauthenticated(
+        'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>"',
+      );
+    }
+    const client = whoIs(given);
+    if (client === null) {
+      log.warn(
+        { ip: req.ip, method: req.method, path: req.originalUrl.split('?')[0] },
+        'batch API: a request with an unknown key',
+      );
+      throw unauthenticated('the API key is not valid', 'invalid_token');
+    }
+    res.locals.client = client;
+    log.debug({ client, method: req.method, path: req.originalUrl }, 'batch API request');
+    next();
+  });
+
+  // Only once the client is known is a body read (up to the limit, gzip included).
+  router.post(
+    '/batches',
+    (req, _res, next) => {
+      if (!req.is('application/json')) {
+        throw new ApiError(
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          'send the batch as JSON with "Content-Type: application/json"',
+        );
+      }
+      next();
+    },
+    express.json({ limit: API_BODY_LIMIT_BYTES, strict: true }),
+    async (req, res) => {
+      const client = res.locals.client as string;
+      let result;
+      try {
+        result = await submitBatch(parseBatchSubmission(req.body), options);
+      } catch (err) {
+        if (err instanceof InvalidBatchError) {
+          throw new ApiError(
+            422,
+            'BATCH_INVALID',
+            `the batch is not valid (${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}); nothing was queued`,
+            err.problems,
+          );
+        }
+        if (err instanceof BatchExistsError) {
+          const id = (req.body as { batchId: string }).batchId;
+          throw new ApiError(
+            409,
+            'BATCH_EXISTS',
+            `batch "${id}" already exists: choose another batchId, or omit it to have one generated (on a retry of your own request, GET ${batchPath(id)}: the first one went through)`,
+          );
+        }
+        throw err;
+      }
+      const self = batchPath(result.batchId);
+      log.info(
+        {
+          client,
+          batchId: result.batchId,
+          queued: result.queued,
+          rejected: result.rejected.length,
+          duplicates: result.duplicates,
+          allUsers: result.allUsers,
+        },
+        'batch submitted through the API',
+      );
+      res
+        .status(201)
+        .location(self)
+        .json({ ...result, links: { self, failures: `${self}/failures` } });
+    },
+  );
+
+  router.get('/batches/:id', async (req, res) => {
+    const batchId = parseBatchId(req.params.id);
+    const [status, page, pause] = await Promise.all([
+      tracker.status(batchId, STATUS_FAILURES),
+      tracker.failures(batchId, 0, 0),
+      options.pause?.() ?? Promise.resolve(null),
+    ]);
+    if (!status) throw notFound(batchId);
+    const state: BatchState = !status.done
+      ? 'running'
+      : batchSucceeded(status)
+        ? 'done'
+        : 'done-with-failures';
+    const self = batchPath(batchId);
+    res.json({
+      ...status,
+      state,
+      failuresTotal: Math.max(page?.total ?? 0, status.failures.length),
+      fleetPause: pause,
+      links: { self, failures: `${self}/failures` },
+    });
+  });
+
+  router.get('/batches/:id/failures', async (req, res) => {
+    const batchId = parseBatchId(req.params.id);
+    const query = failuresQuerySchema.safeParse(req.query);
+    if (!query.success) {
+      throw new ApiError(400, 'INVALID_QUERY', 'the query string is not valid', problemsOf(query.error));
+    }
+    const { format, offset, limit } = query.data;
+    const first = await tracker.failures(batchId, offset, Math.min(limit ?? FAILURES_CHUNK, FAILURES_CHUNK));
+    if (!first) throw notFound(batchId);
+    // The list only grows: the window [offset, end) fixed now is read whole, chunk by chunk.
+    const { total } = first;
+    const end = limit === undefined ? total : Math.min(total, offset + limit);
+    const next =
+      end < total
+        ? `${batchPath(batchId)}/failures?offset=${end}${limit === undefined ? '' : `&limit=${limit}`}${format === 'csv' ? '&format=csv' : ''}`
+        : null;
+    res.set('X-Total-Count', String(total));
+    if (next) res.set('Link', `<${next}>; rel="next"`);
+    if (format === 'csv') {
+      res.type('text/csv; charset=utf-8').attachment(`${batchId}-failures.csv`).status(200);
+    } else {
+      res.type('application/json; charset=utf-8').status(200);
+    }
+    // CSV: one line a failure. JSON: the array's items, a comma before all but the very first.
+    const encode = (list: readonly BatchFailure[], leading: boolean): string =>
+      format === 'csv'
+        ? `${toCsv(list.map(failureRow))}\n`
+        : list.map((f, i) => `${leading && i === 0 ? '' : ','}${JSON.stringify(f)}`).join('');
+    await write(
+      res,
+      format === 'csv'
+        ? `${toCsv([FAILURE_COLUMNS])}\n`
+        : `{"batchId":${JSON.stringify(batchId)},"total":${total},"offset":${offset},"limit":${limit ?? null},"next":${JSON.stringify(next)},"failures":[`,
+    );
+    let at = offset;
+    let list = first.failures.slice(0, Math.max(0, end - at));
+    let leading = true;
+    while (list.length > 0 && !res.destroyed) {
+      await write(res, encode(list, leading));
+      leading = false;
+      at += list.length;
+      if (at >= end) break;
+      const page = await tracker.failures(batchId, at, Math.min(FAILURES_CHUNK, end - at));
+      list = page?.failures ?? [];
+    }
+    res.end(format === 'csv' ? '' : ']}');
+  });
+
+  // Anything else under /batches: a JSON 404 (or 405 for a known path), not the board's.
+  router.all('/batches', (req, _res) => {
+    throw methodNotAllowed(req, 'POST');
+  });
+  router.all(['/batches/:id', '/batches/:id/failures'], (req, _res) => {
+    throw methodNotAllowed(req, 'GET, HEAD');
+  });
+  return finish(router, log);
+}
+
+/**
+ * The API where API_KEYS is not set: every request under /api/batches answers 404 API_DISABLED
+ * (not 503: nothing will change until the board restarts with keys; a client should not retry).
+ */
+export function disabledBatchApi(): express.Router {
+  const router = express.Router();
+  router.use('/batches', (_req, res) => {
+    noStore(res);
+    throw apiDisabled();
+  });
+  return finish(router);
+}
+
+/** The API's last handlers: a JSON 404 for any other path under /batches, and the error handler. */
+function finish(router: express.Router, log?: Logger): express.Router {
+  router.use('/batches', (req, _res) => {
+    throw new ApiError(404, 'NOT_FOUND', `no such API route: ${req.method} ${req.originalUrl.split('?')[0]}`);
+  });
+  router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    const known =
+      err instanceof ApiError
+        ? err
+        : err && typeof err === 'object'
+          ? bodyError(err as Record<string, unknown>)
+          : null;
+    if (known && !res.headersSent) return sendError(res, known);
+    log?.error(
+      {
+        client: res.locals.client as string | undefined,
+        method: req.method,
+        path: req.path,
+        err,
+      },
+      'batch API: the request failed',
+    );
+    // Mid-stream, the status is sent: express cuts the connection, so a client never takes a
+    // truncated answer for a whole one.
+    if (res.headersSent) return next(err);
+    sendError(res, new ApiError(500, 'INTERNAL', 'the request failed on the server; its log has the cause'));
+  });
+  return router;
+}
+
+/** API answers are about one client's batches: never cached, never sniffed into something else. */
+function noStore(res: Response): void {
+  res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+}
+
+const apiDisabled = () =>
+  new ApiError(
+    404,
+    'API_DISABLED',
+    'the batch API is off on this board: API_KEYS is not set (see docs/api.md)',
+  );
+
+const notFound = (batchId: string) =>
+  new ApiError(404, 'BATCH_NOT_FOUND', `no batch "${batchId}" (batches are kept 30 days)`);
+
+const methodNotAllowed = (req: Request, allow: string) =>
+  new ApiError(405, 'METHOD_NOT_ALLOWED', `${req.method} is not allowed here; allowed: ${allow}`, undefined, {
+    Allow: allow,
+  });
