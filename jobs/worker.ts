@@ -18,7 +18,7 @@ import {
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
 import { FleetBreaker, OutageClock, type PauseRecord } from '../src/fleet/index.ts';
-import { createBrightspaceAdapter, RedisRateStateStore } from '../src/lms/index.ts';
+import { createBlackboardAdapter, createBrightspaceAdapter, RedisRateStateStore } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchAccounting,
@@ -112,6 +112,7 @@ export function createWebSession(options: {
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     maxPdfBytes: config.maxPdfBytes,
     landingPath: config.webSession.landingPath,
+    extend: config.webSession.extend,
     logger,
     login: new BrowserLogin({
       lmsUrl: config.lms.url,
@@ -120,6 +121,8 @@ export function createWebSession(options: {
       loginPath: config.webSession.loginPath,
       landingPath: config.webSession.landingPath,
       selectors: config.webSession.selectors,
+      loginUrlPatterns: config.webSession.loginUrlPatterns,
+      loginFailedPatterns: config.webSession.loginFailedPatterns,
       script: config.webSession.script,
       totp: webLogin.totpSecret ? totpCodes(webLogin.totpSecret) : undefined,
       chromiumPath: config.chromiumPath,
@@ -181,15 +184,33 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     logger: logger.child({ component: 'auth' }),
     ...(webSession ? { session: webSession } : {}),
   });
-  const { directory, fetcher, client } = createBrightspaceAdapter({
-    lmsUrl: lms.url,
-    tokens,
-    session,
-    logger,
-    versionOverrides: lms.versionOverrides,
-    // The LMS counts its request budget per app: the fleet spends it together.
-    rateState: new RedisRateStateStore(redis, config.queuePrefix, lms.host),
-  });
+  // The LMS counts its request budget per app: the fleet spends it together.
+  const rateState = new RedisRateStateStore(redis, config.queuePrefix, lms.host);
+  const { directory, fetcher, client } =
+    lms.kind === 'blackboard'
+      ? createBlackboardAdapter({
+          lmsUrl: lms.url,
+          tokens,
+          // Learn lists certificates only on its web pages: discovery needs the session too.
+          session: webSession,
+          logger,
+          rateState,
+          redis,
+          prefix: config.queuePrefix,
+          pages: {
+            ...lms.blackboardPages,
+            loginUrlPatterns: config.webSession.loginUrlPatterns,
+            landingPath: config.webSession.landingPath,
+          },
+        })
+      : createBrightspaceAdapter({
+          lmsUrl: lms.url,
+          tokens,
+          session,
+          logger,
+          versionOverrides: lms.versionOverrides,
+          rateState,
+        });
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
   const accounting = new BatchAccounting(redis, config.queuePrefix, {
     onBatchDone: (batchIds) => {

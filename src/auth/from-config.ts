@@ -51,7 +51,12 @@ export async function createTokenProvider(options: CreateTokenProviderOptions): 
             ? { audience: options.assertionAudience ?? auth.assertionAudience }
             : {}),
         }
-      : { method: 'client_secret_basic', clientSecret: auth.clientSecret };
+      : {
+          method: 'client_secret_basic',
+          clientSecret: auth.clientSecret,
+          // Learn documents `Basic base64(key:secret)` with the key as it is (reference §6.1).
+          ...(lms.kind === 'blackboard' ? { encoding: 'raw' as const } : {}),
+        };
 
   const store = new TokenStore({
     redis: options.redis,

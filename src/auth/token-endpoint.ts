@@ -5,7 +5,16 @@ import { assertSecureUrl, isLoopbackUrl } from './loopback.ts';
 
 /** How the app proves who it is to the token endpoint. */
 export type ClientAuthentication =
-  | { method: 'client_secret_basic'; clientSecret: Secret }
+  | {
+      method: 'client_secret_basic';
+      clientSecret: Secret;
+      /**
+       * `form` (RFC 6749 §2.3.1: id and secret form-encoded, then base64) or `raw` (base64 of
+       * `id:secret` as they are: Blackboard Learn's documented header, whose keys are full of `-`).
+       * Default `form`.
+       */
+      encoding?: 'form' | 'raw';
+    }
   | {
       method: 'private_key_jwt';
       privateKey: CryptoKey;
@@ -207,7 +216,14 @@ export class TokenEndpoint {
 }
 
 function clientAuthFor(auth: ClientAuthentication, tokenUrl: string): oauth.ClientAuth {
-  if (auth.method === 'client_secret_basic') return oauth.ClientSecretBasic(auth.clientSecret.reveal());
+  if (auth.method === 'client_secret_basic') {
+    if (auth.encoding !== 'raw') return oauth.ClientSecretBasic(auth.clientSecret.reveal());
+    const secret = auth.clientSecret;
+    return (_as, client, _body, headers) => {
+      const pair = `${client.client_id}:${secret.reveal()}`;
+      headers.set('authorization', `Basic ${Buffer.from(pair).toString('base64')}`);
+    };
+  }
   const audience = auth.audience ?? tokenUrl;
   return oauth.PrivateKeyJwt(
     { key: auth.privateKey, ...(auth.keyId ? { kid: auth.keyId } : {}) },

@@ -39,6 +39,8 @@ export interface WebSessionOptions {
   loginGate?: LoginGate;
   /** Default: the global fetch (Node's undici). */
   fetch?: typeof fetch;
+  /** The request that extends an idle session. Default Brightspace's `POST /d2l/lp/auth/session/extend`. */
+  extend?: { method: 'GET' | 'POST'; path: string };
 }
 
 /**
@@ -157,21 +159,17 @@ export class WebSession {
   }
 
   /**
-   * Keep the session from idling out: `POST /d2l/lp/auth/session/extend` with its cookies.
+   * Keep the session from idling out (Brightspace: `POST /d2l/lp/auth/session/extend`) with its cookies.
    * Returns false when there is no session or the LMS did not take it (it is renewed on demand).
    */
   async extend(): Promise<boolean> {
     const session = this.#cached ?? (await this.#opts.store.read().catch(() => undefined));
     if (!session) return false;
-    const status = await sessionStatus(
-      this.#opts.lmsUrl,
-      '/d2l/lp/auth/session/extend',
-      credentials(session),
-      {
-        method: 'POST',
-        ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
-      },
-    );
+    const extend = this.#opts.extend ?? { method: 'POST', path: '/d2l/lp/auth/session/extend' };
+    const status = await sessionStatus(this.#opts.lmsUrl, extend.path, credentials(session), {
+      method: extend.method,
+      ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
+    });
     return status !== undefined && status >= 200 && status < 300;
   }
 

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/index.ts';
 import { envSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
 import { Secret } from './secret.ts';
+import { WEB_PROFILES } from './web-profiles.ts';
 
 export type LmsKind = 'brightspace' | 'blackboard';
 export type AuthMode = 'refresh-token' | 'client-credentials';
@@ -68,6 +69,8 @@ export interface LmsConfig {
   auth: AuthConfig;
   /** Valence versions an operator forces (`LP_VERSION`, `BAS_VERSION`); the rest is negotiated. */
   versionOverrides: { lp?: string; bas?: string };
+  /** Blackboard Learn only: where its Achievements pages are and how to read them (BB_*). */
+  blackboardPages?: BlackboardPagesConfig;
 }
 
 /** The service user's web login, for the browser session. */
@@ -86,6 +89,11 @@ export interface WebSessionConfig {
   landingPath: string;
   /** CSS selectors of the login form's fields (LMS_LOGIN_*_SELECTOR). */
   selectors: { username: string; password: string; submit: string };
+  /** URLs that mean "the login page" and "the login was refused" (the LMS's own). */
+  loginUrlPatterns: readonly RegExp[];
+  loginFailedPatterns: readonly RegExp[];
+  /** The request that extends an idle session. */
+  extend: { method: 'GET' | 'POST'; path: string };
   /** An ES module exporting `login(page, credentials)` for SSO tenants (LMS_LOGIN_SCRIPT). */
   script: string | undefined;
   /** The tenant's idle logout: the session is extended before it (LMS_SESSION_IDLE_MINUTES). */
@@ -242,17 +250,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
             totpSecret: secret(raw.LMS_TOTP_SECRET),
           }
         : undefined,
-    webSession: {
-      loginPath: raw.LMS_LOGIN_URL,
-      landingPath: raw.LMS_LOGIN_LANDING,
-      selectors: {
-        username: raw.LMS_LOGIN_USER_SELECTOR,
-        password: raw.LMS_LOGIN_PASSWORD_SELECTOR,
-        submit: raw.LMS_LOGIN_SUBMIT_SELECTOR,
-      },
-      script: raw.LMS_LOGIN_SCRIPT,
-      idleMs: raw.LMS_SESSION_IDLE_MINUTES * 60_000,
-    },
+    webSession: toWebSessionConfig(raw),
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
     secretsKey: secret(raw.SECRETS_KEY),
@@ -285,6 +283,58 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
   return { config, lmsProblems: problems };
 }
 
+/** The web login: the LMS's own defaults (config/web-profiles.ts), each overridable. */
+function toWebSessionConfig(raw: RawEnv): WebSessionConfig {
+  const profile = WEB_PROFILES[raw.LMS];
+  return {
+    loginPath: raw.LMS_LOGIN_URL ?? profile.loginPath,
+    landingPath: raw.LMS_LOGIN_LANDING ?? profile.landingPath,
+    selectors: {
+      username: raw.LMS_LOGIN_USER_SELECTOR ?? profile.selectors.username,
+      password: raw.LMS_LOGIN_PASSWORD_SELECTOR ?? profile.selectors.password,
+      submit: raw.LMS_LOGIN_SUBMIT_SELECTOR ?? profile.selectors.submit,
+    },
+    loginUrlPatterns: profile.loginUrlPatterns,
+    loginFailedPatterns: profile.loginFailedPatterns,
+    extend: profile.extend,
+    script: raw.LMS_LOGIN_SCRIPT,
+    idleMs: raw.LMS_SESSION_IDLE_MINUTES * 60_000,
+  };
+}
+
+/** Blackboard Learn's Achievements pages: URL templates and selectors (docs/blackboard.md). */
+export interface BlackboardPagesConfig {
+  achievementsUrl: string;
+  certificateUrl: string;
+  selectors: { achievement: string; certificateLink: string; title: string; issued: string };
+}
+
+export const DEFAULT_BLACKBOARD_PAGES: BlackboardPagesConfig = {
+  achievementsUrl: '/webapps/achievements/studentViewAchievements.form?course_id={courseId}&user_id={userId}',
+  certificateUrl:
+    '/webapps/achievements/certificate/download.form?achievement_id=_{issuedId}_1&course_id=_{orgUnitId}_1&user_id=_{userId}_1',
+  selectors: {
+    achievement: 'li.achievement',
+    certificateLink: 'a.achievement-certificate',
+    title: '.achievement-title',
+    issued: 'time.achievement-issued',
+  },
+};
+
+function toBlackboardPages(raw: RawEnv): BlackboardPagesConfig {
+  const d = DEFAULT_BLACKBOARD_PAGES;
+  return {
+    achievementsUrl: raw.BB_ACHIEVEMENTS_URL ?? d.achievementsUrl,
+    certificateUrl: raw.BB_CERTIFICATE_URL ?? d.certificateUrl,
+    selectors: {
+      achievement: raw.BB_ACHIEVEMENT_SELECTOR ?? d.selectors.achievement,
+      certificateLink: raw.BB_CERTIFICATE_LINK_SELECTOR ?? d.selectors.certificateLink,
+      title: raw.BB_TITLE_SELECTOR ?? d.selectors.title,
+      issued: raw.BB_ISSUED_SELECTOR ?? d.selectors.issued,
+    },
+  };
+}
+
 /** The LMS section, whole, or the list of what is missing for it (reported only when needed). */
 function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: string[] } {
   const problems: string[] = [];
@@ -297,12 +347,17 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
     'LMS_URL',
     'expected the LMS base URL, e.g. https://school.brightspace.com',
   );
-  if (raw.LMS === 'blackboard') {
+  const blackboard = raw.LMS === 'blackboard';
+  if (blackboard && !(raw.LMS_USERNAME && raw.LMS_PASSWORD)) {
     problems.push(
-      'LMS: "blackboard" is not supported yet (Blackboard Learn is on the roadmap); use LMS=brightspace',
+      "LMS_USERNAME / LMS_PASSWORD: Blackboard Learn lists certificates only on its web pages, so the service user's web login is needed (it is not set)",
     );
   }
-  const blackboard = raw.LMS === 'blackboard';
+  if (blackboard && raw.DOWNLOAD_STRATEGY === 'api') {
+    problems.push(
+      'DOWNLOAD_STRATEGY: Blackboard Learn has no REST route for certificates: use "auto" or "browser" (got "api")',
+    );
+  }
   const mode: AuthMode = raw.AUTH_MODE ?? (blackboard ? 'client-credentials' : 'refresh-token');
   const bbOauth = url ? `${url}/learn/api/public/v1/oauth2` : undefined;
   const clientId = need(
@@ -369,7 +424,14 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
     ...(raw.BAS_VERSION ? { bas: raw.BAS_VERSION } : {}),
   };
   return {
-    lms: { kind: raw.LMS, url, host: new URL(url).host, auth: parsed.data, versionOverrides },
+    lms: {
+      kind: raw.LMS,
+      url,
+      host: new URL(url).host,
+      auth: parsed.data,
+      versionOverrides,
+      ...(raw.LMS === 'blackboard' ? { blackboardPages: toBlackboardPages(raw) } : {}),
+    },
     problems,
   };
 }

@@ -139,6 +139,17 @@ const apiKeys = z.string().transform((v, ctx) => {
   return problems > 0 ? z.NEVER : keys;
 });
 
+/** A path on the LMS host with placeholders, e.g. `/webapps/x.form?course_id={courseId}`. */
+const pathTemplate = (placeholders: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\/[^\s]*$/, 'expected a path on the LMS host starting with "/"')
+    .refine(
+      (v) => placeholders.every((p) => v.includes(p)),
+      `expected the placeholders ${placeholders.join(' and ')}`,
+    );
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
@@ -176,10 +187,11 @@ export const envSchema = z.object({
     .string()
     .trim()
     .regex(/^\/[^\s]*$/, 'expected a path on the LMS host, such as /d2l/login?noredirect=1')
-    .default('/d2l/login?noredirect=1'),
-  LMS_LOGIN_USER_SELECTOR: nonEmpty.default('input[name="userName"]'),
-  LMS_LOGIN_PASSWORD_SELECTOR: nonEmpty.default('input[name="password"]'),
-  LMS_LOGIN_SUBMIT_SELECTOR: nonEmpty.default('button[type="submit"], input[type="submit"]'),
+    .optional(),
+  /** The login form's fields; defaults: the LMS's own form (config/web-profiles.ts). */
+  LMS_LOGIN_USER_SELECTOR: nonEmpty.optional(),
+  LMS_LOGIN_PASSWORD_SELECTOR: nonEmpty.optional(),
+  LMS_LOGIN_SUBMIT_SELECTOR: nonEmpty.optional(),
   LMS_LOGIN_SCRIPT: existingFile('an ES module exporting login(page, credentials)').optional(),
   LMS_TOTP_SECRET: z
     .string()
@@ -192,7 +204,7 @@ export const envSchema = z.object({
     .string()
     .trim()
     .regex(/^\/[^\s?#]*$/, 'expected a path on the LMS host, such as /d2l/home')
-    .default('/d2l/home'),
+    .optional(),
   DOWNLOAD_STRATEGY: z
     .enum(['auto', 'api', 'browser'], { error: 'expected "auto", "api" or "browser"' })
     .default('auto'),
@@ -233,6 +245,13 @@ export const envSchema = z.object({
     'minutes the LMS may be unreachable before the fleet pauses',
     1440,
   ).default(5),
+  /** Blackboard Learn's Achievements pages (docs/blackboard.md): where they are and how to read them. */
+  BB_ACHIEVEMENTS_URL: pathTemplate(['{courseId}', '{userId}']).optional(),
+  BB_CERTIFICATE_URL: pathTemplate(['{issuedId}']).optional(),
+  BB_ACHIEVEMENT_SELECTOR: nonEmpty.optional(),
+  BB_CERTIFICATE_LINK_SELECTOR: nonEmpty.optional(),
+  BB_TITLE_SELECTOR: nonEmpty.optional(),
+  BB_ISSUED_SELECTOR: nonEmpty.optional(),
   /** Where a finished batch is announced (POST, JSON, signed with BATCH_WEBHOOK_SECRET). */
   BATCH_WEBHOOK_URL: httpUrl('https://hooks.example.edu/certharvest').optional(),
   /** The HMAC-SHA256 key of the webhook's signature; required with BATCH_WEBHOOK_URL. */

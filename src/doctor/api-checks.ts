@@ -72,7 +72,11 @@ export async function checkToken(s: DoctorState): Promise<CheckOutcome> {
         ? 'OAUTH_REFRESH_TOKEN imported into the token store and rotated'
         : `refresh token rotated (refresh #${after.refreshCount ?? '?'})`;
   const until = after.expiresAt ? `; access token valid until ${after.expiresAt.toISOString()}` : '';
-  return pass(`${how}${until}; scopes granted: ${after.scope || '(none named)'}`);
+  const site =
+    config.lms.kind === 'blackboard'
+      ? '; Learn keeps one token per site (asked again, it hands back the same one): the fleet shares it'
+      : '';
+  return pass(`${how}${until}; scopes granted: ${after.scope || '(none named)'}${site}`);
 }
 
 function tokenFailure(err: unknown, s: DoctorState): CheckOutcome {

@@ -52,6 +52,8 @@ export interface RunChecksOptions {
   redact?: (text: string) => string;
   /** Turns what a check threw into its outcome. Default: ✖ with the error's message. */
   describeError?: (error: unknown, check: string) => CheckOutcome;
+  /** Checks that already failed (in an earlier run on the same state): the ones needing them skip. */
+  blocked?: Iterable<string>;
 }
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -71,7 +73,7 @@ export async function runChecks<S>(
     options.describeError ?? ((e: unknown) => fail(e instanceof Error ? e.message : String(e)));
   const results: CheckResult[] = [];
   /** Checks that failed, or were skipped because something they need failed. */
-  const blocked = new Set<string>();
+  const blocked = new Set<string>(options.blocked ?? []);
   for (const check of checks) {
     const started = Date.now();
     const unmet = (check.needs ?? []).filter((n) => blocked.has(n));

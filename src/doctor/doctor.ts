@@ -9,6 +9,7 @@ import {
   checkWhoami,
 } from './api-checks.ts';
 import { fail, runChecks, type Check, type CheckOutcome, type CheckResult } from './check.ts';
+import { checkLearnAwards, checkLearnRender, checkLearnUserLookup, notApplicable } from './learn-checks.ts';
 import type { DoctorReport } from './report.ts';
 import { checkChromium, checkConfiguration, checkFleet, checkOutputDir, checkRedis } from './setup-checks.ts';
 import { DoctorState, type DoctorInput } from './state.ts';
@@ -40,6 +41,42 @@ export const DOCTOR_CHECKS: readonly Check<DoctorState>[] = [
   { name: 'output dir', run: checkOutputDir, timeoutMs: 30_000 },
 ];
 
+/**
+ * The checks for Blackboard Learn (LMS=blackboard). Learn has no API versions, whoami or `/pdf`
+ * route: those skip themselves as not applicable. Learn lists certificates only on its web pages,
+ * so the web login comes before the awards, which read the Achievements pages with its session.
+ */
+export const LEARN_DOCTOR_CHECKS: readonly Check<DoctorState>[] = [
+  { name: 'configuration', run: checkConfiguration },
+  { name: 'redis', run: checkRedis, timeoutMs: 15_000 },
+  { name: 'fleet', needs: ['redis'], run: checkFleet },
+  { name: 'token', needs: ['configuration', 'redis'], run: checkToken },
+  { name: 'api versions', needs: ['token'], run: notApplicable.versions },
+  { name: 'whoami', needs: ['token'], run: notApplicable.whoami },
+  { name: 'chromium', run: checkChromium, timeoutMs: 45_000 },
+  {
+    name: 'web login',
+    needs: ['configuration', 'redis', 'chromium'],
+    run: checkWebLogin,
+    timeoutMs: 180_000,
+  },
+  { name: 'user lookup', needs: ['token'], run: checkLearnUserLookup },
+  {
+    name: 'awards',
+    needs: ['user lookup', 'web login'],
+    run: checkLearnAwards,
+    timeoutMs: 120_000,
+  },
+  { name: 'pdf route', needs: ['awards'], run: notApplicable.pdfRoute },
+  { name: 'render', needs: ['web login', 'awards'], run: checkLearnRender, timeoutMs: 150_000 },
+  { name: 'output dir', run: checkOutputDir, timeoutMs: 30_000 },
+];
+
+/** The checks for the configured LMS (Brightspace's when the configuration names none). */
+export function doctorChecksFor(kind: string | undefined): readonly Check<DoctorState>[] {
+  return kind === 'blackboard' ? LEARN_DOCTOR_CHECKS : DOCTOR_CHECKS;
+}
+
 export interface DoctorOptions extends DoctorInput {
   /** Told each check's result as soon as it is known. */
   onResult?: (result: CheckResult) => void;
@@ -55,11 +92,23 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   const { onResult, ...input } = options;
   const state = new DoctorState(input);
   try {
-    const checks = await runChecks(DOCTOR_CHECKS, state, {
+    const options = {
       ...(onResult ? { onResult } : {}),
-      redact: (text) => state.redact(text),
+      redact: (text: string) => state.redact(text),
       describeError: unexpected,
-    });
+    };
+    // The configuration says which LMS it is, and so which checks follow (and in what order).
+    const configuration = DOCTOR_CHECKS[0]!;
+    const first = await runChecks([configuration], state, options);
+    const kind = state.config?.lms.kind ?? state.base?.lms?.kind;
+    const checks = [
+      ...first,
+      ...(await runChecks(
+        doctorChecksFor(kind).filter((c) => c.name !== configuration.name),
+        state,
+        { ...options, blocked: first.filter((c) => c.ok === false).map((c) => c.name) },
+      )),
+    ];
     return {
       ok: !checks.some((c) => c.ok === false),
       lmsUrl: state.config?.lms.url ?? state.base?.lms?.url,

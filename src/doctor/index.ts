@@ -9,6 +9,13 @@ export {
   type CheckResult,
   type RunChecksOptions,
 } from './check.ts';
-export { DOCTOR_CHECKS, parseUserReference, runDoctor, type DoctorOptions } from './doctor.ts';
+export {
+  DOCTOR_CHECKS,
+  doctorChecksFor,
+  LEARN_DOCTOR_CHECKS,
+  parseUserReference,
+  runDoctor,
+  type DoctorOptions,
+} from './doctor.ts';
 export { formatJson, formatResult, formatSummary, LINE_WIDTH, wrap, type DoctorReport } from './report.ts';
 export { DoctorState, type DoctorInput } from './state.ts';

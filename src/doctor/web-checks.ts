@@ -23,7 +23,7 @@ import { LOGIN_HOLD_FIX, formatBytes } from './setup-checks.ts';
 import type { DoctorState } from './state.ts';
 
 /** The code of the refusal the doctor's own gate gives a second login in one run. */
-const SECOND_LOGIN = 'DOCTOR_ONE_LOGIN';
+export const SECOND_LOGIN = 'DOCTOR_ONE_LOGIN';
 /** A throw-away session outlives a doctor that died before removing it by this much, at most. */
 const THROWAWAY_TTL_MS = 10 * 60_000;
 
@@ -113,6 +113,7 @@ export async function checkWebLogin(s: DoctorState): Promise<CheckOutcome> {
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     maxPdfBytes: config.maxPdfBytes,
     landingPath: config.webSession.landingPath,
+    extend: config.webSession.extend,
     logger: s.logger,
     login: new BrowserLogin({
       lmsUrl: config.lms.url,
@@ -121,6 +122,8 @@ export async function checkWebLogin(s: DoctorState): Promise<CheckOutcome> {
       loginPath: config.webSession.loginPath,
       landingPath: config.webSession.landingPath,
       selectors: config.webSession.selectors,
+      loginUrlPatterns: config.webSession.loginUrlPatterns,
+      loginFailedPatterns: config.webSession.loginFailedPatterns,
       script: config.webSession.script,
       totp: totp
         ? () => {
@@ -214,7 +217,7 @@ export async function checkRender(s: DoctorState): Promise<CheckOutcome> {
   }
 }
 
-function renderFailure(err: unknown, path: string, s: DoctorState): CheckOutcome {
+export function renderFailure(err: unknown, path: string, s: DoctorState): CheckOutcome {
   const landing = s.config!.webSession.landingPath;
   if (err instanceof InvalidPdfError) {
     return fail(

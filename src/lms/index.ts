@@ -1,4 +1,5 @@
 export * from './brightspace/index.ts';
+export * from './blackboard/index.ts';
 export {
   AmbiguousUserError,
   InvalidReferenceError,

@@ -37,3 +37,22 @@ export function formatEnvBlock(env: SandboxEnv): string {
       .join('\n') + '\n'
   );
 }
+
+/**
+ * The worker's configuration for the sandbox's Blackboard Learn mode (`Sandbox.learnEnv`): the
+ * Learn app's key and secret, and the Learn web login (same service user as the Brightspace side).
+ */
+export interface LearnSandboxEnv {
+  LMS: 'blackboard';
+  LMS_URL: string;
+  OAUTH_CLIENT_ID: string;
+  OAUTH_CLIENT_SECRET: string;
+  OAUTH_TOKEN_URL: string;
+  LMS_USERNAME: string;
+  LMS_PASSWORD: string;
+  LMS_LOGIN_URL: string;
+  LMS_LOGIN_LANDING: string;
+  LMS_LOGIN_USER_SELECTOR: string;
+  LMS_LOGIN_PASSWORD_SELECTOR: string;
+  LMS_LOGIN_SUBMIT_SELECTOR: string;
+}

@@ -115,6 +115,19 @@ export interface SandboxKnobs {
    * "elsewhere" server, `Sandbox.elsewhereUrl`). Default [].
    */
   offHostRedirectIssuedIds: readonly number[];
+  /**
+   * Blackboard Learn mode (`learn/`): lifetime of the site's client-credentials token, in seconds;
+   * asking again while it is valid renews it for this long. Default 3600.
+   */
+  learnTokenTtlSeconds: number;
+  /** Learn mode: the most items a REST listing page holds, whatever `limit` says. Default 200. */
+  learnPageSize: number;
+  /** Learn mode: REST calls per 24-hour window; once spent, 429 + `Retry-After`. Default 10000. */
+  learnDailyQuota: number;
+  /** Learn mode: every achievements page carries the hostile items (see docs/sandbox.md). Default false. */
+  learnHostile: boolean;
+  /** Learn mode: the achievements pages of these UserIds carry the hostile items. Default []. */
+  learnHostileUserIds: readonly number[];
 }
 
 export type ExpiryStyle = 'login-page' | 'redirect' | 'forbidden' | 'unauthorized';
@@ -163,6 +176,11 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   hugeBodyIssuedIds: Object.freeze([]),
   hugeBodyBytes: 512 * 1024 * 1024,
   offHostRedirectIssuedIds: Object.freeze([]),
+  learnTokenTtlSeconds: 3600,
+  learnPageSize: 200,
+  learnDailyQuota: 10_000,
+  learnHostile: false,
+  learnHostileUserIds: Object.freeze([]),
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -184,6 +202,10 @@ const issuedIds: Check = (v) =>
   Array.isArray(v) && v.every((id) => wholeNumber(0)(id) === undefined)
     ? undefined
     : 'expected an array of whole numbers (IssuedIds)';
+const userIds: Check = (v) =>
+  Array.isArray(v) && v.every((id) => wholeNumber(0)(id) === undefined)
+    ? undefined
+    : 'expected an array of whole numbers (UserIds)';
 
 const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   latencyMs: wholeNumber(0, 600_000),
@@ -215,6 +237,11 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   hugeBodyIssuedIds: issuedIds,
   hugeBodyBytes: wholeNumber(0),
   offHostRedirectIssuedIds: issuedIds,
+  learnTokenTtlSeconds: wholeNumber(1),
+  learnPageSize: wholeNumber(1),
+  learnDailyQuota: wholeNumber(0),
+  learnHostile: flag,
+  learnHostileUserIds: userIds,
 };
 
 /** Check a patch; throws a RangeError naming every bad knob and what it expects. */

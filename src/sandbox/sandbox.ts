@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { buildApp } from './app.ts';
 import { startElsewhere } from './elsewhere.ts';
-import type { SandboxEnv } from './env.ts';
+import type { LearnSandboxEnv, SandboxEnv } from './env.ts';
 import { FaultInjector } from './faults.ts';
 import { createInstitution, type Institution } from './institution.ts';
 import { KnobBox, type SandboxKnobs } from './knobs.ts';
+import { createLearn } from './learn/index.ts';
 import { AUTHORIZE_PATH, createAuthServer, DEFAULT_SCOPE, TOKEN_PATH } from './oauth.ts';
 import { CertificateStore } from './pdf.ts';
 import { RateLimitBucket } from './rate-limit.ts';
@@ -45,6 +46,12 @@ export interface Sandbox {
    * `LMS_TOTP_SECRET` while the `twoFactor` knob is on.
    */
   readonly env: SandboxEnv;
+  /**
+   * The worker's configuration for Blackboard Learn mode (`learn/`, docs/sandbox.md "Blackboard
+   * Learn mode"), served on the same port: the Learn app's key and secret, the Learn token URL,
+   * the same service user and password as `env`, and the Learn login form's URL and selectors.
+   */
+  readonly learnEnv: LearnSandboxEnv;
   /**
    * The service user's base32 TOTP secret (RFC 6238: 30 s, 6 digits, SHA-1), the same on every
    * start; the code it gives is asked for while `twoFactor` is on.
@@ -131,24 +138,37 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (options.clientJwks) auth.registerJwtClient(options.clientJwks);
     const faults = new FaultInjector(knobs, stats, institution.seed);
     const sessions = new WebSessionStore(knobs, stats);
+    const learn = createLearn({
+      baseUrl: http.url,
+      institution,
+      knobs,
+      stats,
+      faults,
+      certificates,
+      password,
+      elsewhereUrl: elsewhere.url,
+      closing: closing.signal,
+    });
     http.setHandler(
-      buildApp({
-        baseUrl: http.url,
-        institution,
-        knobs,
-        stats,
-        faults,
-        bucket,
-        auth,
-        certificates,
-        sessions,
-        password,
-        totpSecret: SANDBOX_TOTP_SECRET,
-        elsewhereUrl: elsewhere.url,
-        usersPageSize,
-        awardsPageSize,
-        closing: closing.signal,
-      }),
+      learn.handler(
+        buildApp({
+          baseUrl: http.url,
+          institution,
+          knobs,
+          stats,
+          faults,
+          bucket,
+          auth,
+          certificates,
+          sessions,
+          password,
+          totpSecret: SANDBOX_TOTP_SECRET,
+          elsewhereUrl: elsewhere.url,
+          usersPageSize,
+          awardsPageSize,
+          closing: closing.signal,
+        }),
+      ),
     );
     const serviceAccount = String(institution.serviceUser.UserId);
     const env: SandboxEnv = {
@@ -167,6 +187,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       get env() {
         return knobs.current.twoFactor ? { ...env, LMS_TOTP_SECRET: SANDBOX_TOTP_SECRET } : env;
       },
+      learnEnv: learn.env,
       totpSecret: SANDBOX_TOTP_SECRET,
       elsewhereUrl: elsewhere.url,
       get knobs() {

@@ -60,6 +60,24 @@ export interface SandboxStats {
   termsShown: number;
   /** Requests per route, keyed like `GET /d2l/api/lp/:version/users/whoami`. */
   routes: Record<string, number>;
+  /** Learn mode: requests to `/learn/api/public/v1/oauth2/token`, whatever their outcome. */
+  learnTokenRequests: number;
+  /** Learn mode: access tokens minted (a renewed site token is not a new one). */
+  learnTokensIssued: number;
+  /** Learn mode: successful posts of `/webapps/login/`. */
+  learnWebLogins: number;
+  /** Learn mode: refused login posts (wrong credentials, missing or used nonce). */
+  learnFailedLogins: number;
+  /** Learn mode: achievements pages served to a live session. */
+  achievementPages: number;
+  /** Learn mode: REST requests (everything under `/learn/api/public/v1` but the OAuth routes). */
+  learnRestCalls: number;
+  /** Learn mode: REST requests refused 429 because `learnDailyQuota` was spent. */
+  learnQuota429: number;
+  /** Learn mode: REST requests refused 401 (no, unknown or expired bearer token). */
+  learnUnauthorized401: number;
+  /** Learn mode: PDFs served by the certificate download URL (truncated ones included). */
+  learnCertificateDownloads: number;
 }
 
 export function createStats(): SandboxStats {
@@ -91,6 +109,15 @@ export function createStats(): SandboxStats {
     twoFactorFailures: 0,
     termsShown: 0,
     routes: {},
+    learnTokenRequests: 0,
+    learnTokensIssued: 0,
+    learnWebLogins: 0,
+    learnFailedLogins: 0,
+    achievementPages: 0,
+    learnRestCalls: 0,
+    learnQuota429: 0,
+    learnUnauthorized401: 0,
+    learnCertificateDownloads: 0,
   };
 }
 

@@ -67,20 +67,47 @@ describe('loadConfig', () => {
     expect(problems.map((p) => p.split(':')[0])).toEqual(['OAUTH_PRIVATE_KEY_FILE', 'OAUTH_KEY_ID']);
   });
 
-  it('refuses LMS=blackboard until Blackboard is built, naming the variable', () => {
+  it('LMS=blackboard: Learn defaults (token URL, client credentials, login form, pages), and the web login it needs', () => {
+    const env = {
+      LMS: 'blackboard',
+      LMS_URL: 'https://bb.example.edu/',
+      OAUTH_CLIENT_ID: 'key',
+      OAUTH_CLIENT_SECRET: 'secret',
+    };
     const problems = problemsOf(() =>
-      loadConfig({
-        env: {
-          LMS: 'blackboard',
-          LMS_URL: 'https://bb.example.edu/',
-          OAUTH_CLIENT_ID: 'id',
-          OAUTH_CLIENT_SECRET: 's',
-        },
-        envFile: false,
-        needs: ['lms'],
-      }),
+      loadConfig({ env: { ...env, DOWNLOAD_STRATEGY: 'api' }, envFile: false, needs: ['lms'] }),
     );
-    expect(problems).toEqual([expect.stringMatching(/^LMS: "blackboard" is not supported yet/)]);
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'LMS_USERNAME / LMS_PASSWORD',
+      'DOWNLOAD_STRATEGY',
+    ]);
+    const config = loadConfig({
+      env: { ...env, LMS_USERNAME: 'svc', LMS_PASSWORD: 'pw', BB_TITLE_SELECTOR: '.name' },
+      envFile: false,
+      needs: ['lms'],
+    });
+    expect(config.lms.kind).toBe('blackboard');
+    expect(config.lms.auth).toMatchObject({
+      kind: 'client-secret',
+      mode: 'client-credentials',
+      tokenUrl: 'https://bb.example.edu/learn/api/public/v1/oauth2/token',
+    });
+    expect(config.webSession).toMatchObject({
+      loginPath: '/webapps/login/',
+      landingPath: '/ultra/stream',
+      selectors: { username: 'input[name="user_id"]' },
+      extend: { method: 'GET', path: '/ultra/stream' },
+    });
+    expect(config.lms.blackboardPages?.selectors).toMatchObject({
+      title: '.name',
+      achievement: 'li.achievement',
+    });
+    const bad = problemsOf(() =>
+      loadConfig({ env: { ...env, BB_ACHIEVEMENTS_URL: '/x.form?course={courseId}' }, envFile: false }),
+    );
+    expect(bad).toEqual([
+      expect.stringMatching(/^BB_ACHIEVEMENTS_URL: expected the placeholders \{courseId\} and \{userId\}/),
+    ]);
   });
 
   it('names every wrong variable once, with what is expected', () => {

@@ -57,6 +57,18 @@ describe('runChecks', () => {
     expect(results.map((r) => r.ok)).toEqual(['warn', 'skipped', true]);
   });
 
+  it('blocked: checks that failed in an earlier run skip the ones needing them', async () => {
+    const results = await runChecks(
+      [check('b', async () => pass('ran'), ['a']), check('c', async () => pass('ran'))],
+      undefined,
+      { blocked: ['a'] },
+    );
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ['b', 'skipped'],
+      ['c', true],
+    ]);
+  });
+
   it('a check that throws or hangs fails with what happened; the rest still run', async () => {
     const results = await runChecks(
       [

@@ -277,9 +277,11 @@ describe('certharvest worker start-up checks', () => {
   it('exits 2 naming the variable for a bad configuration', async () => {
     p = await startPipeline({ worker: false });
     const env = { ...p.env, LOG_LEVEL: 'silent' };
-    const blackboard = await runCli(['worker'], { ...env, LMS: 'blackboard' });
+    const blackboard = await runCli(['worker'], { ...env, LMS: 'blackboard', DOWNLOAD_STRATEGY: 'api' });
     expect(blackboard.code).toBe(2);
-    expect(blackboard.stderr).toMatch(/LMS: "blackboard" is not supported yet/);
+    expect(blackboard.stderr).toMatch(
+      /DOWNLOAD_STRATEGY: Blackboard Learn has no REST route for certificates/,
+    );
     const chromium = await runCli(['worker'], { ...env, CHROMIUM_PATH: '/bin/false' });
     expect(chromium.code).toBe(2);
     expect(chromium.stderr).toMatch(/CHROMIUM_PATH: could not start Chromium/);

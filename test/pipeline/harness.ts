@@ -43,6 +43,8 @@ export interface Pipeline {
 }
 
 export interface PipelineOptions {
+  /** The LMS the sandbox plays for the worker. Default brightspace. */
+  lms?: 'brightspace' | 'blackboard';
   sandbox?: SandboxOptions;
   knobs?: Partial<SandboxKnobs>;
   /** Worker configuration on top of the sandbox's; a function when it needs the started sandbox. */
@@ -71,9 +73,12 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     knobs: { ...options.sandbox?.knobs, ...options.knobs },
   });
   const out = await tempDir('certharvest-out');
+  const lmsEnv: Record<string, string> =
+    options.lms === 'blackboard'
+      ? { ...sandbox.learnEnv }
+      : { ...sandbox.env, OAUTH_REFRESH_TOKEN: await sandbox.issueRefreshToken() };
   const env: Record<string, string> = {
-    ...sandbox.env,
-    OAUTH_REFRESH_TOKEN: await sandbox.issueRefreshToken(),
+    ...lmsEnv,
     REDIS_URL: options.redisUrl ?? testRedisUrl(),
     QUEUE_PREFIX: uniquePrefix('pipe'),
     SECRETS_KEY: randomBytes(32).toString('base64'),

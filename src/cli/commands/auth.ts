@@ -1,3 +1,4 @@
+import { LEARN_DAILY_QUOTA, learnCallsToday } from '../../lms/index.ts';
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
@@ -281,12 +282,26 @@ Examples:
         const status = await provider.status();
         const pause = await breaker.current();
         const keepAlive = await readKeepAliveHealth(redis, config.queuePrefix);
+        // Learn counts REST calls per site and day (10,000 by default): the fleet's count today.
+        const learnCalls =
+          config.lms.kind === 'blackboard'
+            ? { today: await learnCallsToday(redis, config.queuePrefix), dailyQuota: LEARN_DAILY_QUOTA }
+            : undefined;
         if (opts.json) {
-          console.log(JSON.stringify({ ...status, keepAlive, fleetPause: pause }, null, 2));
+          console.log(
+            JSON.stringify(
+              { ...status, keepAlive, ...(learnCalls ? { learnCalls } : {}), fleetPause: pause },
+              null,
+              2,
+            ),
+          );
         } else {
           console.log(
             describe(status) +
               `\n${describeKeepAlive(keepAlive, config.keepAlive !== undefined)}` +
+              (learnCalls
+                ? `\nLearn REST calls: ${learnCalls.today.toLocaleString('en')} today (UTC); quota ${learnCalls.dailyQuota.toLocaleString('en')} a day`
+                : '') +
               (pause ? `\n\n${describePause(pause)}` : ''),
           );
         }

@@ -22,6 +22,7 @@ interface DemoOptions {
   users: string;
   keepOpen?: boolean;
   latencyMs: string;
+  lms: string;
 }
 
 export function registerDemoCommand(program: Command): void {
@@ -34,6 +35,7 @@ export function registerDemoCommand(program: Command): void {
     .option('--users <n>', 'students in the sandbox institution', '40')
     .option('--latency-ms <ms>', 'latency the sandbox adds to every answer', '0')
     .option('--keep-open', 'keep the sandbox, worker and board running after the batch, until Ctrl-C')
+    .option('--lms <kind>', 'the LMS the sandbox plays: brightspace or blackboard (Learn)', 'brightspace')
     .addHelpText(
       'after',
       `
@@ -42,7 +44,8 @@ Exit code 0 when every certificate is stored.
 
 Examples:
   certharvest demo
-  certharvest demo --users 400 --latency-ms 200 --keep-open   # watch the board work`,
+  certharvest demo --lms blackboard    # the sandbox plays Blackboard Learn
+  certharvest demo --users 400 --latency-ms 200 --keep-open   # watch the board`,
     )
     .action(async (opts: DemoOptions) => {
       const userCount = Number(opts.users);
@@ -52,11 +55,25 @@ Examples:
       const latencyMs = Number(opts.latencyMs);
       if (!Number.isFinite(latencyMs) || latencyMs < 0)
         throw new UsageError(`--latency-ms: expected a number ≥ 0, got "${opts.latencyMs}"`);
-      process.exitCode = await runDemo({ userCount, latencyMs, keepOpen: opts.keepOpen === true });
+      if (opts.lms !== 'brightspace' && opts.lms !== 'blackboard') {
+        throw new UsageError(`--lms: expected "brightspace" or "blackboard", got "${opts.lms}"`);
+      }
+      process.exitCode = await runDemo({
+        userCount,
+        latencyMs,
+        keepOpen: opts.keepOpen === true,
+        lms: opts.lms,
+      });
     });
 }
 
-async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: boolean }): Promise<number> {
+async function runDemo(opts: {
+  userCount: number;
+  latencyMs: number;
+  keepOpen: boolean;
+  lms: 'brightspace' | 'blackboard';
+}): Promise<number> {
+  const learn = opts.lms === 'blackboard';
   const base = loadConfig();
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -66,14 +83,17 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
     console.log('certharvest demo');
     // A fixed port when free: the LMS host is part of every certificate's identity, so a second
     // demo run finds the first run's PDFs "already stored" instead of downloading them again.
-    const sandboxPort = (await isPortFree(DEMO_SANDBOX_PORT)) ? DEMO_SANDBOX_PORT : 0;
+    const fixedPort = learn ? DEMO_SANDBOX_PORT + 1 : DEMO_SANDBOX_PORT;
+    const sandboxPort = (await isPortFree(fixedPort)) ? fixedPort : 0;
     const sandbox = await startSandbox({
       userCount: opts.userCount,
       port: sandboxPort,
       knobs: { latencyMs: opts.latencyMs },
     });
     cleanups.push(() => sandbox.close());
-    console.log(`  sandbox LMS      ${sandbox.url}  (${sandbox.institution.students.length} students)`);
+    console.log(
+      `  sandbox LMS      ${sandbox.url}  (${learn ? 'Blackboard Learn' : 'Brightspace'}, ${sandbox.institution.students.length} students)`,
+    );
 
     let redisServer: RedisServerHandle | undefined;
     if (!process.env.REDIS_URL) {
@@ -90,15 +110,16 @@ async function runDemo(opts: { userCount: number; latencyMs: number; keepOpen: b
       envFile: false,
       env: {
         ...process.env,
-        ...sandbox.env,
-        LMS: 'brightspace',
-        AUTH_MODE: 'refresh-token',
+        ...(learn
+          ? { ...sandbox.learnEnv, AUTH_MODE: 'client-credentials' }
+          : { ...sandbox.env, LMS: 'brightspace', AUTH_MODE: 'refresh-token' }),
         REDIS_URL: redisUrl,
         QUEUE_PREFIX: redisServer ? 'certharvest' : `certharvest-demo`,
         SECRETS_KEY: randomBytes(32).toString('base64'),
         BOARD_USER: 'demo',
         BOARD_PASSWORD: boardPassword,
-        OUTPUT_DIR: base.outputDir,
+        // One OUTPUT_DIR per LMS (README, Output): Learn's demo keeps its PDFs beside Brightspace's.
+        OUTPUT_DIR: learn && !process.env.OUTPUT_DIR ? `${base.outputDir}-blackboard` : base.outputDir,
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       },
       needs: ['lms', 'browser-login', 'secrets-key', 'board-auth'],

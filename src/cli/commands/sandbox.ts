@@ -27,6 +27,7 @@ export interface SandboxCommandIo {
 }
 
 interface RawOptions {
+  lms?: string;
   host: string;
   port: string;
   seed: string;
@@ -101,6 +102,7 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
       '--client-jwks <file>',
       'register a private-key-JWT client-credentials client with this JWKS (certharvest auth jwks)',
     )
+    .option('--lms <kind>', 'the .env printed: brightspace or blackboard (it serves both)', 'brightspace')
     .option('--pdf-api', 'serve GET .../certificates/(id)/pdf to bearer tokens (default: 404)')
     .option('--newer-api-versions', 'offer only lp 1.54-1.56 and bas 1.5-1.6 (newer than certharvest knows)')
     .option(
@@ -142,6 +144,7 @@ sb.setKnobs({ unreachable: true }).
 
 Examples:
   certharvest sandbox > .env
+  certharvest sandbox --lms blackboard > .env   # for Blackboard Learn
   certharvest sandbox --port 8080 --seed 7 --users 200 --pdf-api
   certharvest sandbox --truncate-rate 0.05 --truncate-style connection-close
   certharvest sandbox --render-throttle-first 1 --retry-after-seconds 2
@@ -151,10 +154,21 @@ Examples:
     )
     .action(async (raw: RawOptions) => {
       const options = parseOptions(raw);
+      const lms = raw.lms ?? 'brightspace';
+      if (lms !== 'brightspace' && lms !== 'blackboard') {
+        throw new UsageError(`--lms: expected "brightspace" or "blackboard", got "${lms}"`);
+      }
       const write = io.write ?? ((text: string) => void process.stdout.write(text));
       const sandbox = await startSandbox(options);
       try {
-        write(header(sandbox) + formatEnvBlock(sandbox.env));
+        write(
+          header(sandbox) +
+            (lms === 'blackboard'
+              ? Object.entries(sandbox.learnEnv)
+                  .map(([k, v]) => `${k}=${/[\s"'$#]/.test(v) ? `'${v}'` : v}`)
+                  .join('\n') + '\n'
+              : formatEnvBlock(sandbox.env)),
+        );
         io.onStarted?.(sandbox);
         const signal = await (io.untilStop ?? untilSignal)();
         if (typeof signal === 'string') console.error(`certharvest sandbox: ${signal}, stopping`);
