@@ -365,7 +365,9 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
     'OAUTH_CLIENT_ID',
     'expected the OAuth2 client id of the registered app',
   );
-  const scope = raw.OAUTH_SCOPE ?? (blackboard ? '' : BRIGHTSPACE_SCOPE);
+  // Learn's three-legged flow gives a refresh token only with the `offline` scope (reference §6.1).
+  const scope =
+    raw.OAUTH_SCOPE ?? (blackboard ? (mode === 'refresh-token' ? 'read offline' : '') : BRIGHTSPACE_SCOPE);
   const tokenUrl =
     raw.OAUTH_TOKEN_URL ?? (blackboard ? bbOauth && `${bbOauth}/token` : BRIGHTSPACE_TOKEN_URL);
   const authorizeUrl =

@@ -6,6 +6,7 @@ import { learnCallsToday } from '../../src/lms/index.ts';
 import { connectRedis } from '../../src/queue/index.ts';
 import { startWorker } from '../../jobs/worker.ts';
 import { createLogger } from '../../src/log/index.ts';
+import { runCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -122,6 +123,22 @@ describe('Blackboard Learn, end to end against the sandbox', () => {
     // The HTML-injection title is kept as text in the sidecar, never as markup that ran.
     const logs = p.logs.join('');
     expect(logs).not.toContain(p.sandbox.learnEnv.LMS_PASSWORD);
+  }, 120_000);
+
+  it('three-legged where a site needs user context: auth bootstrap --via-session gets an offline refresh token, and a batch runs on it', async () => {
+    p = await startPipeline({ lms: 'blackboard', worker: false, env: { AUTH_MODE: 'refresh-token' } });
+    expect(p.config.lms.auth.scope).toBe('read offline');
+    const run = await runCli(['auth', 'bootstrap', '--via-session'], { ...p.env, LOG_LEVEL: 'warn' });
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/state: +valid/);
+    expect(run.stdout).not.toContain(p.env.LMS_PASSWORD!);
+    await p.startWorker();
+    const users = studentsWithCertificates(p.sandbox, 3);
+    const { batchId } = await p.submit({ users });
+    const status = await p.waitDone(batchId, 90_000);
+    expect(status).toMatchObject({ usersFailed: 0, certsFailed: 0 });
+    expect(status.certsStored).toBe(await expectAllStoredWhole(p, users));
   }, 120_000);
 
   it('a refused Learn password pauses the fleet once: posted once, no job failed', async () => {
