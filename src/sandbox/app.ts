@@ -35,7 +35,7 @@ export function buildApp(deps: AppDeps): Express {
 }
 
 /** The `unreachable` knob: cut the connection before a byte of any response, as a dead LMS would. */
-function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler {
+export function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler {
   return (req, _res, next) => {
     if (!knobs.current.unreachable) return next();
     stats.unreachableRequests++;
@@ -43,7 +43,7 @@ function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler {
   };
 }
 
-function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {
+export function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {
   // Every request in flight waits on `closing`: many listeners is the design, not a leak.
   setMaxListeners(0, closing);
   return async (_req, _res, next) => {
@@ -60,11 +60,14 @@ function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {
 }
 
 /** Per-route counters, keyed by the matched route pattern once the response is over. */
-function countRoutes(stats: SandboxStats): RequestHandler {
+export function countRoutes(
+  stats: SandboxStats,
+  routeOfRequest: (req: Request) => string = routeOf,
+): RequestHandler {
   return (req, res, next) => {
     // 'close', not 'finish': a PDF cut short by the truncation knob never finishes.
     res.once('close', () => {
-      const key = `${req.method} ${routeOf(req)}`;
+      const key = `${req.method} ${routeOfRequest(req)}`;
       stats.routes[key] = (stats.routes[key] ?? 0) + 1;
     });
     next();

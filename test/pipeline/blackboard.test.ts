@@ -1,34 +1,22 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { learnCallsToday } from '../../src/lms/index.ts';
 import { connectRedis } from '../../src/queue/index.ts';
 import { startWorker } from '../../jobs/worker.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { runCli } from '../helpers/index.ts';
-import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import {
+  expectAllStoredWhole,
+  startPipeline,
+  studentsWithCertificates,
+  TEST_TUNING,
+  type Pipeline,
+} from './harness.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
   await p?.close();
   p = undefined;
 });
-
-/** Every certificate of `users` is on disk with the sandbox's exact bytes; returns how many. */
-async function expectAllStoredWhole(pipe: Pipeline, users: number[]): Promise<number> {
-  let n = 0;
-  for (const u of users) {
-    for (const c of pipe.sandbox.institution.certificatesOf(u)) {
-      const pdf = await readFile(path.join(pipe.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.pdf`));
-      expect(sha(pdf)).toBe(sha(await pipe.sandbox.certificatePdf(c.IssuedId)));
-      n++;
-    }
-  }
-  return n;
-}
 
 /** Every key and value under the pipeline's prefix, as one string. */
 async function dumpRedis(pipe: Pipeline): Promise<string> {

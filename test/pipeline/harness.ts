@@ -1,5 +1,8 @@
 import { Writable } from 'node:stream';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { expect } from 'vitest';
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/index.ts';
@@ -153,3 +156,18 @@ export function studentsWithCertificates(sandbox: Sandbox, n: number): number[] 
     .slice(0, n)
     .map((s) => s.UserId);
 }
+
+/** Every certificate of `users` is on disk with the sandbox's exact bytes; returns how many. */
+export async function expectAllStoredWhole(pipe: Pipeline, users: number[]): Promise<number> {
+  let n = 0;
+  for (const u of users) {
+    for (const c of pipe.sandbox.institution.certificatesOf(u)) {
+      const pdf = await readFile(path.join(pipe.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.pdf`));
+      expect(sha256(pdf)).toBe(sha256(await pipe.sandbox.certificatePdf(c.IssuedId)));
+      n++;
+    }
+  }
+  return n;
+}
+
+const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');

@@ -1,30 +1,14 @@
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sleepUntil } from '../helpers/index.ts';
-import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
-
-const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+import { expectAllStoredWhole, startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
   await p?.close();
   p = undefined;
 });
-
-/** Every certificate of `users` is on disk with the sandbox's exact bytes. */
-async function expectAllStoredWhole(pipe: Pipeline, users: number[]): Promise<number> {
-  let n = 0;
-  for (const u of users) {
-    for (const c of pipe.sandbox.institution.certificatesOf(u)) {
-      const pdf = await readFile(path.join(pipe.outputDir, String(u), `${c.OrgUnitId}-${c.IssuedId}.pdf`));
-      expect(sha(pdf)).toBe(sha(await pipe.sandbox.certificatePdf(c.IssuedId)));
-      n++;
-    }
-  }
-  return n;
-}
 
 describe('the pipeline under a difficult LMS', () => {
   it('survives the web session expiring every few downloads, with about one login per expiry', async () => {

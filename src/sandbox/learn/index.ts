@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setMaxListeners } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { countRoutes, latency, unreachable } from '../app.ts';
+import express, { type ErrorRequestHandler, type Request } from 'express';
 import type { LearnSandboxEnv } from '../env.ts';
 import type { FaultInjector } from '../faults.ts';
 import { notFoundPage } from '../html.ts';
@@ -91,7 +90,7 @@ export function createLearn(deps: LearnDeps): Learn {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(unreachable(knobs, stats));
-  app.use(countRoutes(stats));
+  app.use(countRoutes(stats, routeOf));
   app.use(latency(knobs, deps.closing));
   app.use(
     learnOAuthRouter({
@@ -148,41 +147,6 @@ export function createLearn(deps: LearnDeps): Learn {
     secret: auth.secret,
     env: Object.freeze(env),
     handler: (other) => (req, res) => (LEARN_PATHS.test(req.url ?? '') ? app(req, res) : other(req, res)),
-  };
-}
-
-/** The `unreachable` knob, as on the Brightspace side: the connection is cut unanswered. */
-function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler {
-  return (req, _res, next) => {
-    if (!knobs.current.unreachable) return next();
-    stats.unreachableRequests++;
-    req.socket.destroy();
-  };
-}
-
-function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {
-  setMaxListeners(0, closing);
-  return async (_req, _res, next) => {
-    const ms = knobs.current.latencyMs;
-    if (ms > 0) {
-      try {
-        await sleep(ms, undefined, { signal: closing });
-      } catch {
-        return;
-      }
-    }
-    next();
-  };
-}
-
-/** Per-route counters in `stats.routes`, keyed by the matched route pattern. */
-function countRoutes(stats: SandboxStats): RequestHandler {
-  return (req, res, next) => {
-    res.once('close', () => {
-      const key = `${req.method} ${routeOf(req)}`;
-      stats.routes[key] = (stats.routes[key] ?? 0) + 1;
-    });
-    next();
   };
 }
 
