@@ -5,7 +5,13 @@
  * The processor returns what it found; `BatchAccounting` turns that into the batch's counts.
  */
 import type { Processor, Queue } from 'bullmq';
-import { certificateKey, certificateRef, type Certificate } from '../src/certificate/index.ts';
+import {
+  certificateKey,
+  certificateRef,
+  sameLmsId,
+  type Certificate,
+  type LmsId,
+} from '../src/certificate/index.ts';
 import type { ListAwardsOptions, UserDirectory } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
@@ -18,7 +24,7 @@ import {
   type DownloadJobData,
   type RejectedAward,
 } from '../src/queue/index.ts';
-import type { CertificateStore } from '../src/storage/index.ts';
+import { UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
 import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
 import { parseJobData } from '../src/worker/parse-job-data.ts';
 import { jobLog } from './job-logger.ts';
@@ -58,7 +64,7 @@ async function discoverUser(
   // A plain user id needs no lookup: an unknown one is told by the awards listing itself (404 →
   // LMS_USER_NOT_FOUND), one Valence call per user saved. Anything else is resolved (and a
   // malformed id refused with the directory's message).
-  const userId =
+  const userId: LmsId =
     data.by === 'userId' && /^[1-9]\d{0,14}$/.test(data.value)
       ? Number(data.value)
       : (await deps.directory.resolveUser(data.by, data.value)).userId;
@@ -70,28 +76,43 @@ async function discoverUser(
   let filteredOut = 0;
   // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
   // a listing that leaves them out never shows them to us.
+  const reject = (ref: string, code: string, reason: string) => {
+    rejectedCount++;
+    if (rejected.length < MAX_REJECTED_LISTED) rejected.push({ ref, code, reason });
+  };
   for await (const entry of deps.directory.listAwards(userId, listingOptions(data.filters))) {
-    if (!entry.ok) {
-      rejectedCount++;
-      if (rejected.length < MAX_REJECTED_LISTED)
-        rejected.push({ ref: entry.ref, code: entry.code, reason: entry.reason });
-    } else if (entry.kind !== 'certificate') badges++;
+    if (!entry.ok) reject(entry.ref, entry.code, entry.reason);
+    else if (entry.kind !== 'certificate') badges++;
     else if (!passes(entry.certificate, data.filters)) filteredOut++;
     else certificates.push(entry.certificate);
   }
 
-  const expected = await Promise.all(
-    certificates.map(async (certificate) => {
-      const onDisk = await deps.store.existing(certificate);
-      return {
-        certificate,
-        certKey: certificateKey(deps.directory.host, certificate),
-        ref: certificateRef(certificate),
-        alreadyStored: onDisk !== null,
-        onDisk: onDisk ?? undefined,
-      };
-    }),
-  );
+  const expected = (
+    await Promise.all(
+      certificates.map(async (certificate) => {
+        let certKey: string;
+        try {
+          // An id that cannot name a file (too long once encoded) fails that certificate alone.
+          deps.store.paths(certificate);
+          certKey = certificateKey(deps.directory.host, certificate);
+        } catch (err) {
+          if (!(err instanceof UnsafeIdError)) throw err;
+          reject(certificateRef(certificate), err.code, err.message);
+          return [];
+        }
+        const onDisk = await deps.store.existing(certificate);
+        return [
+          {
+            certificate,
+            certKey,
+            ref: certificateRef(certificate),
+            alreadyStored: onDisk !== null,
+            onDisk: onDisk ?? undefined,
+          },
+        ];
+      }),
+    )
+  ).flat();
   const toAdd = await deps.accounting.expectCertificates(data.batchId, expected, jobId);
   await deps.downloadQueue.addBulk(
     toAdd.map(({ certificate: e, jobId }) => ({
@@ -107,12 +128,12 @@ async function discoverUser(
   );
   const alreadyStored = expected.filter((e) => e.alreadyStored).length;
   log(
-    `user ${userId}: ${certificates.length} certificate(s) (${toAdd.length} queued, ${alreadyStored} already stored), ` +
+    `user ${userId}: ${expected.length} certificate(s) (${toAdd.length} queued, ${alreadyStored} already stored), ` +
       `${badges} badge(s) ignored, ${filteredOut} filtered out, ${rejectedCount} unusable award(s)`,
   );
   return {
     userId,
-    certificates: certificates.length,
+    certificates: expected.length,
     queued: toAdd.length,
     alreadyStored,
     badgesIgnored: badges,
@@ -135,7 +156,7 @@ async function enumerateUsers(
   // Users are queued as the listing pages arrive, not after the last page: discovery (and the
   // downloads behind it) starts at once. Registering and adding again after a retry is a no-op.
   let users = 0;
-  let pending: number[] = [];
+  let pending: LmsId[] = [];
   let flushedAt = Date.now();
   const flush = async () => {
     if (pending.length === 0) return;
@@ -186,7 +207,8 @@ function listingOptions(filters: BatchFilters | undefined): Required<ListAwardsO
 
 function passes(certificate: Certificate, filters: BatchFilters | undefined): boolean {
   if (!filters) return true;
-  if (filters.orgUnitIds && !filters.orgUnitIds.includes(certificate.orgUnitId)) return false;
+  if (filters.orgUnitIds && !filters.orgUnitIds.some((id) => sameLmsId(id, certificate.orgUnitId)))
+    return false;
   const issued = certificate.issuedDate;
   if (filters.issuedAfter && (!issued || issued < new Date(filters.issuedAfter).toISOString())) return false;
   if (filters.issuedBefore && (!issued || issued >= new Date(filters.issuedBefore).toISOString()))

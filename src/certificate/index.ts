@@ -4,14 +4,52 @@
  * union of what happened to it; "already stored" has exactly that name everywhere.
  */
 import { z } from 'zod';
+import { encodeIdForFileName } from '../storage/certificate-path.ts';
 
-const intId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/**
+ * An id as the LMS gives it: Brightspace's are whole numbers (`6606`), Blackboard Learn's are
+ * strings (`_123_1`, UUIDs). Ids travel unchanged from discovery to the sidecar; only file names
+ * and keys encode them (`encodeIdForFileName`).
+ */
+export type LmsId = number | string;
+
+// eslint-disable-next-line no-control-regex
+const NO_CONTROL_CHARACTERS = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+/** With the `u` flag a paired surrogate is one code point: this finds only lone halves. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** A positive safe integer, or a non-empty string of at most 200 characters without control characters. */
+export const lmsIdSchema = z
+  .union([
+    z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+    z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(NO_CONTROL_CHARACTERS, 'an id has no control characters')
+      .refine((id) => !LONE_SURROGATE.test(id), 'an id is valid Unicode (no lone surrogate)'),
+  ])
+  .describe(
+    'An LMS id as the LMS gives it: a positive whole number (Brightspace), or a string of 1-200 ' +
+      'characters without control characters (Blackboard Learn: `_123_1`, UUIDs).',
+  );
+
+/** Whether two ids name the same thing: `6606` and `"6606"` do, `"007"` and `7` do not. */
+export const sameLmsId = (a: LmsId, b: LmsId): boolean => String(a) === String(b);
+
+/** Numbers first (in numeric order), then strings (in code unit order): a stable listing order. */
+export function compareLmsIds(a: LmsId, b: LmsId): number {
+  if (typeof a === 'number' && typeof b === 'number') return a - b;
+  if (typeof a === 'number') return -1;
+  if (typeof b === 'number') return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export const certificateSchema = z.object({
-  userId: intId.describe('The LMS user the certificate was issued to.'),
-  orgUnitId: intId.describe('The org unit (course) that issued it.'),
-  issuedId: intId.describe('The id of this issuance.'),
-  awardId: intId.describe('The award (certificate template) issued.'),
+  userId: lmsIdSchema.describe('The LMS user the certificate was issued to.'),
+  orgUnitId: lmsIdSchema.describe('The org unit (course) that issued it.'),
+  issuedId: lmsIdSchema.describe('The id of this issuance.'),
+  awardId: lmsIdSchema.describe('The award (certificate template) issued.'),
   title: z.string().max(1000).describe('The award title.'),
   issuedDate: z.iso.datetime().nullable().describe('When it was issued (ISO 8601, UTC), or null.'),
 });
@@ -51,9 +89,15 @@ export type CertificateOutcome =
 
 export type CertificateStatus = CertificateOutcome['status'];
 
-/** `<lmsHost>:<orgUnitId>:<issuedId>`: a certificate's identity across batches and users. */
+/**
+ * `<lmsHost>:<orgUnitId>:<issuedId>`: a certificate's identity across batches and users. The ids
+ * are written as in file names (`encodeIdForFileName`): Brightspace's keys are the plain numbers,
+ * and an id holding `:` cannot make two certificates share a key (encoded ids never hold `:`, so
+ * the last two fields split off unambiguously, even when the host has a port). Throws
+ * `UnsafeIdError` for an id that cannot name a file.
+ */
 export const certificateKey = (lmsHost: string, c: Pick<Certificate, 'orgUnitId' | 'issuedId'>): string =>
-  `${lmsHost}:${c.orgUnitId}:${c.issuedId}`;
+  `${lmsHost}:${encodeIdForFileName(c.orgUnitId, 'orgUnitId')}:${encodeIdForFileName(c.issuedId, 'issuedId')}`;
 
 /** `<orgUnitId>-<issuedId> (user <userId>)`: how a certificate is named in failures and logs. */
 export const certificateRef = (c: CertificateIds): string =>

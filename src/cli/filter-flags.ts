@@ -1,3 +1,4 @@
+import { lmsIdSchema, type LmsId } from '../certificate/index.ts';
 import { UsageError } from '../errors/index.ts';
 import type { BatchFilters } from '../queue/index.ts';
 
@@ -14,16 +15,26 @@ export function filtersFrom(opts: FilterFlags): { filters?: BatchFilters } {
   const filters: BatchFilters = {};
   if (opts.skipExpired) filters.includeExpired = false;
   if (opts.orgUnit !== undefined) {
-    const ids = opts.orgUnit.split(',').map((v) => v.trim());
-    if (ids.some((v) => !/^[1-9]\d{0,14}$/.test(v)))
+    const ids = opts.orgUnit.split(',').map(orgUnitId);
+    if (ids.some((id) => id === undefined))
       throw new UsageError(
-        `--org-unit: expected comma-separated org unit ids such as 6606,6610 (got "${opts.orgUnit}")`,
+        `--org-unit: expected comma-separated org unit ids such as 6606,6610 or _7_1,_9_1 (got "${opts.orgUnit}")`,
       );
-    filters.orgUnitIds = ids.map(Number);
+    filters.orgUnitIds = ids as LmsId[];
   }
   if (opts.issuedAfter !== undefined) filters.issuedAfter = isoTime('--issued-after', opts.issuedAfter);
   if (opts.issuedBefore !== undefined) filters.issuedBefore = isoTime('--issued-before', opts.issuedBefore);
   return Object.keys(filters).length > 0 ? { filters } : {};
+}
+
+/**
+ * One `--org-unit` id as the LMS gives it: digits are a number (Brightspace's `6606`), anything
+ * else a string id (Learn's `_7_1`); undefined when it is no id at all (empty, a control character).
+ */
+function orgUnitId(value: string): LmsId | undefined {
+  const v = value.trim();
+  const id: LmsId = /^[1-9]\d{0,15}$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v;
+  return lmsIdSchema.safeParse(id).success ? id : undefined;
 }
 
 /** `2026-09-01` (midnight UTC) or a full ISO 8601 time, as ISO 8601 UTC. */

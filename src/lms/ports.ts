@@ -1,4 +1,4 @@
-import type { Certificate } from '../certificate/index.ts';
+import type { Certificate, LmsId } from '../certificate/index.ts';
 import type { PdfResponseFacts, PdfSink } from '../pdf/index.ts';
 import type { UserReferenceKind } from './errors.ts';
 
@@ -29,12 +29,18 @@ export interface ListAwardsOptions {
 export interface UserDirectory {
   /** The LMS host, part of every certificate's identity. */
   readonly host: string;
-  /** Resolve a reference to a user id; throws a typed not-found error for an unknown user. */
-  resolveUser(by: UserRefKind, value: string): Promise<{ userId: number }>;
+  /**
+   * Resolve a reference to a user id (as the LMS gives it: a number on Brightspace, a string such
+   * as `_45_1` on Learn); throws a typed not-found error for an unknown user.
+   */
+  resolveUser(by: UserRefKind, value: string): Promise<{ userId: LmsId }>;
   /** Every user id of the institution (for `--all-users`). */
-  listAllUserIds(): AsyncIterable<number>;
-  /** Every issued award of a user, following the LMS's paging. */
-  listAwards(userId: number, options?: ListAwardsOptions): AsyncIterable<AwardEntry>;
+  listAllUserIds(): AsyncIterable<LmsId>;
+  /**
+   * Every issued award of a user, following the LMS's paging. A user id submitted as a whole
+   * number (`userId` `1001`) arrives as a number, whatever the LMS.
+   */
+  listAwards(userId: LmsId, options?: ListAwardsOptions): AsyncIterable<AwardEntry>;
   /** Whether the LMS answers HTTP at all (any status): the breaker's outage probe. */
   reachable(): Promise<boolean>;
 }

@@ -1,5 +1,12 @@
 import type { Redis } from 'ioredis';
-import type { CertificateSource, CertificateStatus } from '../certificate/index.ts';
+import {
+  certificateRef,
+  compareLmsIds,
+  type CertificateSource,
+  type CertificateStatus,
+  type LmsId,
+} from '../certificate/index.ts';
+import { decodeIdFromFileName } from '../storage/certificate-path.ts';
 import type { CertificateResultRecord } from './batch-accounting.ts';
 import { BATCH_TTL_SECONDS, batchKeys } from './batch-keys.ts';
 
@@ -140,7 +147,12 @@ export class BatchTracker {
         out.push(certificateResult(flat[i]!, record));
       }
     } while (cursor !== '0');
-    return out.sort((a, b) => a.userId - b.userId || a.orgUnitId - b.orgUnitId || a.issuedId - b.issuedId);
+    return out.sort(
+      (a, b) =>
+        compareLmsIds(a.userId, b.userId) ||
+        compareLmsIds(a.orgUnitId, b.orgUnitId) ||
+        compareLmsIds(a.issuedId, b.issuedId),
+    );
   }
 
   /** The most recent batches, newest first. */
@@ -175,11 +187,12 @@ export class BatchTracker {
 
 /** One certificate of a batch, as `waitForBatch` returns it. */
 export interface CertificateResult {
-  /** `<lmsHost>:<orgUnitId>:<issuedId>`. */
+  /** `<lmsHost>:<orgUnitId>:<issuedId>`, the ids as in file names (see `certificateKey`). */
   certKey: string;
-  userId: number;
-  orgUnitId: number;
-  issuedId: number;
+  /** The ids as the LMS gives them (0 when a record cannot be read back). */
+  userId: LmsId;
+  orgUnitId: LmsId;
+  issuedId: LmsId;
   status: CertificateStatus;
   /** Where the worker stored the PDF (`OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf`). */
   path?: string;
@@ -192,11 +205,13 @@ export interface CertificateResult {
 }
 
 function certificateResult(certKey: string, r: CertificateResultRecord): CertificateResult {
-  const [orgUnitId = 0, issuedId = 0] = certKey.split(':').slice(-2).map(Number);
-  const userId = Number(/\(user (\d+)\)/.exec(r.ref)?.[1] ?? 0);
+  const [orgUnitId = 0, issuedId = 0] = certKey
+    .split(':')
+    .slice(-2)
+    .map((name) => decodeIdFromFileName(name) ?? 0);
   return {
     certKey,
-    userId,
+    userId: userIdOf(r.ref, orgUnitId, issuedId),
     orgUnitId,
     issuedId,
     status: r.status,
@@ -207,6 +222,18 @@ function certificateResult(certKey: string, r: CertificateResultRecord): Certifi
     ...(r.code !== undefined ? { code: r.code } : {}),
     ...(r.reason !== undefined ? { reason: r.reason } : {}),
   };
+}
+
+/**
+ * The user id in a certificate's ref, `<orgUnitId>-<issuedId> (user <userId>)`: the ids before it
+ * are known (from the key), so any characters in them cannot be mistaken for the user's. A whole
+ * number comes back as a number, as the LMS gave it.
+ */
+function userIdOf(ref: string, orgUnitId: LmsId, issuedId: LmsId): LmsId {
+  const head = certificateRef({ orgUnitId, issuedId, userId: '' }).slice(0, -1);
+  if (!ref.startsWith(head) || !ref.endsWith(')')) return 0;
+  const text = ref.slice(head.length, -1);
+  return /^[1-9]\d{0,15}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text || 0;
 }
 
 export function isDone(c: BatchCounts, enumerating: boolean): boolean {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { certificateSchema, type CertificateOutcome } from '../certificate/index.ts';
+import { certificateSchema, lmsIdSchema, type CertificateOutcome, type LmsId } from '../certificate/index.ts';
 
 /**
  * The shapes that cross the queue. Producers in other languages get them as JSON Schema
@@ -16,7 +16,10 @@ export const batchIdSchema = z
 
 const filtersSchema = z
   .object({
-    orgUnitIds: z.array(z.number().int().positive()).optional().describe('Keep only these org units.'),
+    orgUnitIds: z
+      .array(lmsIdSchema)
+      .optional()
+      .describe('Keep only these org units (ids as the LMS gives them: 6606, or "_7_1" on Learn).'),
     issuedAfter: z.iso.datetime().optional().describe('Keep certificates issued at or after this time.'),
     issuedBefore: z.iso.datetime().optional().describe('Keep certificates issued before this time.'),
     includeExpired: z
@@ -74,7 +77,11 @@ export type DiscoverJobData = z.infer<typeof discoverJobSchema>;
 /** One certificate to download: the certificate itself, plus the batch that first asked for it. */
 export const downloadJobSchema = certificateSchema.extend({
   batchId: batchIdSchema.describe('The batch that queued it (others may wait for it too).'),
-  certKey: z.string().min(1).max(400).describe('`<lmsHost>:<orgUnitId>:<issuedId>`: its identity.'),
+  certKey: z
+    .string()
+    .min(1)
+    .max(1000)
+    .describe('`<lmsHost>:<orgUnitId>:<issuedId>` (ids as in file names): its identity.'),
   userRef: z.string().max(300).optional().describe('How the batch named the user.'),
 });
 export type DownloadJobData = z.infer<typeof downloadJobSchema>;
@@ -91,7 +98,7 @@ export interface RejectedAward {
 
 /** What a finished discover job returns (shown in Bull Board; settles its batch). */
 export interface DiscoverResult {
-  userId?: number;
+  userId?: LmsId;
   /** Users found by an all-users enumeration. */
   users?: number;
   certificates: number;

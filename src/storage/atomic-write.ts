@@ -4,6 +4,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { LmsId } from '../certificate/index.ts';
 
 /** The folder under OUTPUT_DIR that holds files being written; same filesystem, so rename is atomic. */
 export const PARTIAL_DIR = '.partial';
@@ -15,9 +16,21 @@ export const PARTIAL_DIR = '.partial';
  */
 export const PARTIAL_SHARDS = 32;
 
-/** The `.partial/` subfolder a user's temp files are written in: `00` … `1f`. */
-export const partialShard = (userId: number): string =>
-  (userId % PARTIAL_SHARDS).toString(16).padStart(2, '0');
+/**
+ * The `.partial/` subfolder a user's temp files are written in: `00` … `1f`. A whole number by its
+ * value (as it always was), a string id by a hash of it (FNV-1a).
+ */
+export const partialShard = (userId: LmsId): string =>
+  ((typeof userId === 'number' ? userId : fnv1a(userId)) % PARTIAL_SHARDS).toString(16).padStart(2, '0');
+
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
 
 /** Names of the shard folders (and nothing else) in `.partial/`. */
 export const SHARD_NAME = /^[0-9a-f]{2}$/;

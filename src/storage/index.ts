@@ -5,6 +5,13 @@ export {
   type CommitOptions,
   type SaveOutcome,
 } from './certificate-store.ts';
-export { certificatePaths, safeId, UnsafeIdError, type CertificatePaths } from './certificate-path.ts';
+export {
+  certificatePaths,
+  decodeIdFromFileName,
+  encodeIdForFileName,
+  MAX_ID_NAME_BYTES,
+  UnsafeIdError,
+  type CertificatePaths,
+} from './certificate-path.ts';
 export { OutputUnavailableError, toOutputError } from './errors.ts';
 export { IncomingPdf, SPILL_BYTES } from './incoming-pdf.ts';

@@ -10,6 +10,7 @@ export const PARTIAL_MAX_AGE_MS = 60 * 60_000;
 export const LEGACY_TEMP_MAX_AGE_MS = 10 * 60_000;
 
 const LEGACY_TEMP = /^\..+\.[0-9a-f]+\.tmp$/;
+/** Only the old writer left these, and it knew only whole-number user ids. */
 const USER_DIR = /^[1-9][0-9]*$/;
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { CertificateIds, StoredCertificate } from '../certificate/index.ts';
+import { sameLmsId, type CertificateIds, type StoredCertificate } from '../certificate/index.ts';
 
 /** The sidecar file's text: 2-space JSON with a trailing newline. */
 export const formatSidecar = (stored: StoredCertificate): string => `${JSON.stringify(stored, null, 2)}\n`;
@@ -9,9 +9,9 @@ export const formatSidecar = (stored: StoredCertificate): string => `${JSON.stri
  * other tools, and a stricter reading would make a harmless difference cost a re-download.
  */
 const sidecarFacts = z.object({
-  userId: z.number(),
-  orgUnitId: z.number(),
-  issuedId: z.number(),
+  userId: z.union([z.number(), z.string()]),
+  orgUnitId: z.union([z.number(), z.string()]),
+  issuedId: z.union([z.number(), z.string()]),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   bytes: z.number().int().nonnegative(),
   lmsHost: z.string(),
@@ -31,8 +31,8 @@ export function readSidecar(text: string, ids: CertificateIds, lmsHost: string):
   const facts = parsed.data;
   const same =
     facts.lmsHost === lmsHost &&
-    String(facts.userId) === String(ids.userId) &&
-    String(facts.orgUnitId) === String(ids.orgUnitId) &&
-    String(facts.issuedId) === String(ids.issuedId);
+    sameLmsId(facts.userId, ids.userId) &&
+    sameLmsId(facts.orgUnitId, ids.orgUnitId) &&
+    sameLmsId(facts.issuedId, ids.issuedId);
   return same ? facts : null;
 }

@@ -47,23 +47,23 @@ describe('certificatePaths', () => {
     expect(p.sidecar).toBe('/out/101/6606-42.json');
   });
 
-  it.each([
-    ['../etc'],
-    ['1/2'],
-    ['-1'],
-    ['0'],
-    ['1e3'],
-    [''],
-    ['12 '],
-    [1.5],
-    [null],
-    ['١٢'],
-    [-3],
-    [2 ** 60],
-  ])('rejects the hostile id %j before it becomes a path', (bad) => {
-    const ids = { userId: 1, orgUnitId: bad as unknown as number, issuedId: 2 };
-    expect(() => certificatePaths('/out', ids)).toThrow(UnsafeIdError);
-  });
+  it.each([[''], [0], [1.5], [null], [-3], [2 ** 60], ['a\u0000b'], ['A'.repeat(70)], [{}]])(
+    'rejects the id %j before it becomes a path',
+    (bad) => {
+      const ids = { userId: 1, orgUnitId: bad as unknown as number, issuedId: 2 };
+      expect(() => certificatePaths('/out', ids)).toThrow(UnsafeIdError);
+    },
+  );
+
+  it.each([['../etc'], ['1/2'], ['-1'], ['0'], ['1e3'], ['12 '], ['١٢'], ['..']])(
+    'writes the hostile string id %j as a safe name inside OUTPUT_DIR',
+    (hostile) => {
+      const p = certificatePaths('/out', { userId: hostile, orgUnitId: hostile, issuedId: 2 });
+      expect(path.dirname(p.dir)).toBe('/out');
+      expect(path.basename(p.dir)).toMatch(/^(?:[a-z0-9_.]|~[0-9A-F]{2})+$/);
+      expect(p.pdf).toBe(path.join(p.dir, `${path.basename(p.dir)}-2.pdf`));
+    },
+  );
 });
 
 describe('CertificateStore.save', () => {
@@ -156,7 +156,7 @@ describe('CertificateStore.save', () => {
   });
 
   it('lets other errors through unchanged', async () => {
-    const hostile = { ...cert, userId: '../x' as unknown as number };
+    const hostile = { ...cert, userId: '' };
     await expect(store.save(hostile, pdf, 'api')).rejects.toBeInstanceOf(UnsafeIdError);
   });
 });
@@ -284,5 +284,58 @@ describe('receive and commit (a body streamed to the store)', () => {
     await incoming.write(bigPdf());
     expect(await partials()).toHaveLength(1);
     await incoming.discard();
+  });
+});
+
+describe('CertificateStore with string ids (Blackboard Learn)', () => {
+  const learnCert: Certificate = {
+    userId: '_45_1',
+    orgUnitId: '7f3c2a10-9b1e-4c5d-8e7f-0a1b2c3d4e5f',
+    issuedId: '_123_4',
+    awardId: '_9_1',
+    title: 'Fire Safety',
+    issuedDate: null,
+  };
+  const learnPdf = () => path.join(dir, '_45_1', '7f3c2a10~2D9b1e~2D4c5d~2D8e7f~2D0a1b2c3d4e5f-_123_4.pdf');
+
+  it('stores them under encoded names, the sidecar holding the ids as strings', async () => {
+    const result = await store.save(learnCert, pdf, 'browser', {}, new Date('2026-12-01T00:00:00Z'));
+    expect(result).toMatchObject({ status: 'stored', path: learnPdf() });
+    expect(await readFile(learnPdf())).toEqual(pdf);
+    const sidecar = JSON.parse(await readFile(learnPdf().replace(/\.pdf$/, '.json'), 'utf8'));
+    expect(sidecar).toMatchObject({
+      userId: '_45_1',
+      orgUnitId: '7f3c2a10-9b1e-4c5d-8e7f-0a1b2c3d4e5f',
+      issuedId: '_123_4',
+      awardId: '_9_1',
+    });
+    expect(await partials()).toEqual([]);
+  });
+
+  it('says already stored the second time, and finds it with existing()', async () => {
+    await store.save(learnCert, pdf, 'api');
+    expect(await store.existing(learnCert)).toMatchObject({ path: learnPdf(), sha256: sha256Hex(pdf) });
+    expect((await store.save(learnCert, pdf, 'api')).status).toBe('already-stored');
+  });
+
+  it('does not take a sidecar of other ids for this one', async () => {
+    await store.save(learnCert, pdf, 'api');
+    const sidecar = learnPdf().replace(/\.pdf$/, '.json');
+    const text = await readFile(sidecar, 'utf8');
+    await writeFile(sidecar, text.replace('"_45_1"', '"_46_1"'));
+    expect(await store.existing(learnCert)).toBeNull();
+  });
+
+  it('stores a Brightspace certificate beside them at the same path as before, with numbers', async () => {
+    await store.save(learnCert, pdf, 'api');
+    await store.save(cert, pdf, 'api');
+    expect(await readFile(pdfPath())).toEqual(pdf);
+    expect(JSON.parse(await readFile(sidecarPath(), 'utf8'))).toMatchObject({
+      userId: 101,
+      orgUnitId: 6606,
+      issuedId: 42,
+      awardId: 7,
+    });
+    expect((await readdir(dir)).filter((n) => n !== '.partial').sort()).toEqual(['101', '_45_1']);
   });
 });

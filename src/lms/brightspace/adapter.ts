@@ -1,4 +1,5 @@
 import type { WebSession } from '../../browser/index.ts';
+import type { LmsId } from '../../certificate/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AccessTokenSource } from '../http-client.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
@@ -23,8 +24,8 @@ export interface BrightspaceAdapterOptions {
 }
 
 /** The render URL Brightspace serves certificates at; it needs the web session's cookies. */
-export const renderUrl = (lmsUrl: string, orgUnitId: number, issuedId: number): string =>
-  `${lmsUrl}/d2l/awards/v1/${orgUnitId}/certificate/render/${issuedId}`;
+export const renderUrl = (lmsUrl: string, orgUnitId: LmsId, issuedId: LmsId): string =>
+  `${lmsUrl}/d2l/awards/v1/${encodeURIComponent(orgUnitId)}/certificate/render/${encodeURIComponent(issuedId)}`;
 
 /** Brightspace behind the processors' ports: the REST client for discovery, plus the two ways to a PDF. */
 export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): LmsAdapter & {
@@ -52,7 +53,7 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       async *listAllUserIds() {
         for await (const item of client.listUsers()) if (item.ok) yield item.value.userId;
       },
-      async *listAwards(userId: number, listing: ListAwardsOptions = {}): AsyncIterable<AwardEntry> {
+      async *listAwards(userId: LmsId, listing: ListAwardsOptions = {}): AsyncIterable<AwardEntry> {
         const now = new Date();
         for await (const item of client.listIssuedAwards(userId, listing)) {
           if (item.ok) {
