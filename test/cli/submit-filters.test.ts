@@ -40,7 +40,7 @@ describe('submit filters', () => {
 
   it('a malformed filter is a usage error naming the flag (exit 2), nothing submitted', async () => {
     for (const [flag, value] of [
-      ['--org-unit', '66x'],
+      ['--org-unit', '6606,,6610'],
       ['--issued-after', 'last week'],
       ['--issued-before', '2026-13-45'],
     ] as const) {

@@ -143,6 +143,74 @@ describe('discover processor', () => {
     expect(asked).toEqual([{ includeExpired: true }, { includeExpired: true }, { includeExpired: false }]);
   });
 
+  it('carries string ids as the LMS gives them, filters on them, and fails an unnameable one alone', async () => {
+    const learnCert = (orgUnitId: string, issuedId: string) => ({
+      ok: true as const,
+      kind: 'certificate' as const,
+      certificate: { userId: '_45_1', orgUnitId, issuedId, awardId: '_9_1', title: 'T', issuedDate: null },
+    });
+    const learn: UserDirectory = {
+      ...hostileDirectory,
+      async resolveUser() {
+        return { userId: '_45_1' };
+      },
+      async *listAwards(userId): AsyncIterable<AwardEntry> {
+        expect(userId).toBe('_45_1');
+        yield learnCert('_7_1', '_123_4');
+        yield learnCert('_7_1', 'a:b/C');
+        yield learnCert('_7_1', 'É'.repeat(60)); // 360 bytes once encoded: cannot name a file
+        yield learnCert('_8_1', '_124_4'); // another org unit: filtered out
+      },
+    };
+    const tracker = new BatchTracker(redis, prefix);
+    const accounting = new BatchAccounting(redis, prefix);
+    await tracker.create('learn', { by: 'userName', enumerating: false });
+    const data: DiscoverJobData = {
+      kind: 'user',
+      batchId: 'learn',
+      by: 'userName',
+      value: 'jdoe',
+      filters: { orgUnitIds: ['_7_1'] },
+    };
+    const job = await queues.discover.add('u', data, { jobId: 'learn.jdoe' });
+    await accounting.registerDiscover('learn', ['learn.jdoe']);
+
+    const result = await processor(learn)(job as Job<DiscoverJobData>, 'token');
+
+    expect(result).toMatchObject({
+      userId: '_45_1',
+      certificates: 2,
+      queued: 2,
+      filteredOut: 1,
+      rejectedCount: 1,
+    });
+    expect(result.rejected[0]).toMatchObject({
+      code: 'ID_UNSAFE',
+      reason: expect.stringMatching(/^issuedId/),
+    });
+    await accounting.settleDiscover(String(job.id), discoverSettlement(result));
+    const downloads = (await queues.download.getJobs(['waiting'])).filter((j) => j.data.batchId === 'learn');
+    expect(downloads.map((j) => j.data).sort((a, b) => a.certKey.localeCompare(b.certKey))).toEqual([
+      expect.objectContaining({
+        userId: '_45_1',
+        orgUnitId: '_7_1',
+        issuedId: '_123_4',
+        certKey: 'school.example:_7_1:_123_4',
+      }),
+      expect.objectContaining({ issuedId: 'a:b/C', certKey: 'school.example:_7_1:a~3Ab~2F~43' }),
+    ]);
+    for (const d of downloads) {
+      expect(d.id).not.toContain(':');
+      await accounting.settleDownload(String(d.id), { status: 'failed', code: 'X', reason: 'test' });
+    }
+    const results = await tracker.results('learn');
+    expect(results.map(({ userId, orgUnitId, issuedId }) => ({ userId, orgUnitId, issuedId }))).toEqual([
+      { userId: '_45_1', orgUnitId: '_7_1', issuedId: '_123_4' },
+      { userId: '_45_1', orgUnitId: '_7_1', issuedId: 'a:b/C' },
+    ]);
+    expect(await tracker.status('learn')).toMatchObject({ done: true, certsFound: 3, certsFailed: 3 });
+  });
+
   it('gives up on malformed job data at once, naming the field, with the code as a field', async () => {
     const job = await queues.discover.add('bad', { kind: 'user', batchId: '../x', by: 'email' } as never);
     await expect(processor()(job as Job<DiscoverJobData>, 'token')).rejects.toMatchObject({
