@@ -564,7 +564,11 @@ export function userRefOf(job: Pick<Job, 'data' | 'id'>): string {
     : `job ${job.id ?? '?'}`;
 }
 
-/** `c.<host>.<orgUnitId>-<issuedId>`: the safe stem of a certificate's download job ids. */
+/**
+ * `c.<host>.<orgUnitId>-<issuedId>`: the safe stem of a certificate's download job ids. The ids
+ * come from the key, already encoded as in file names (`a`-`z`, digits, `_`, `.`, `~XX`), so the
+ * stem never holds the `:` BullMQ refuses in a job id.
+ */
 export function downloadJobIdBase(certKey: string): string {
   const [ou, issued] = certKey.split(':').slice(-2);
   const host = certKey.split(':').slice(0, -2).join(':');
