@@ -18,7 +18,7 @@ import {
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
 import { FleetBreaker, OutageClock, type PauseRecord } from '../src/fleet/index.ts';
-import { createBlackboardAdapter, createBrightspaceAdapter, RedisRateStateStore } from '../src/lms/index.ts';
+import { RedisRateStateStore } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchAccounting,
@@ -111,18 +111,13 @@ export function createWebSession(options: {
     // Long enough for a slow login (launch, form, redirects, the landing probe).
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     maxPdfBytes: config.maxPdfBytes,
-    landingPath: config.webSession.landingPath,
-    extend: config.webSession.extend,
+    profile: config.webSession.profile,
     logger,
     login: new BrowserLogin({
       lmsUrl: config.lms.url,
       username: webLogin.username,
       password: () => webLogin.password.reveal(),
-      loginPath: config.webSession.loginPath,
-      landingPath: config.webSession.landingPath,
-      selectors: config.webSession.selectors,
-      loginUrlPatterns: config.webSession.loginUrlPatterns,
-      loginFailedPatterns: config.webSession.loginFailedPatterns,
+      profile: config.webSession.profile,
       script: config.webSession.script,
       totp: webLogin.totpSecret ? totpCodes(webLogin.totpSecret) : undefined,
       chromiumPath: config.chromiumPath,
@@ -186,31 +181,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   });
   // The LMS counts its request budget per app: the fleet spends it together.
   const rateState = new RedisRateStateStore(redis, config.queuePrefix, lms.host);
-  const { directory, fetcher, client } =
-    lms.kind === 'blackboard'
-      ? createBlackboardAdapter({
-          lmsUrl: lms.url,
-          tokens,
-          // Learn lists certificates only on its web pages: discovery needs the session too.
-          session: webSession,
-          logger,
-          rateState,
-          redis,
-          prefix: config.queuePrefix,
-          pages: {
-            ...lms.blackboardPages,
-            loginUrlPatterns: config.webSession.loginUrlPatterns,
-            landingPath: config.webSession.landingPath,
-          },
-        })
-      : createBrightspaceAdapter({
-          lmsUrl: lms.url,
-          tokens,
-          session,
-          logger,
-          versionOverrides: lms.versionOverrides,
-          rateState,
-        });
+  // The configured LMS's module builds its adapter, and decides what it needs the session for.
+  const adapter = await lms.site.createAdapter({
+    lmsUrl: lms.url,
+    tokens,
+    webSession,
+    downloadStrategy: config.downloadStrategy,
+    logger,
+    redis,
+    prefix: config.queuePrefix,
+    rateState,
+  });
+  const { directory, fetcher } = adapter;
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
   const accounting = new BatchAccounting(redis, config.queuePrefix, {
     onBatchDone: (batchIds) => {
@@ -238,7 +220,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   pauseTimer.unref();
   const metrics = createWorkerMetrics({
     webLogins: () => webSession?.stats.logins ?? 0,
-    lmsThrottled: () => client.throttledAnswers,
+    lmsThrottled: () => adapter.throttledAnswers(),
     tokenExpiresAt: async () => (await tokens.status()).expiresAt?.getTime(),
     tokenRefreshes: async () => (await tokens.status()).refreshCount,
     pause: () => pause,

@@ -5,22 +5,7 @@ import type { Logger } from '../log/index.ts';
 import { TimeoutError, withTimeout } from '../util/with-timeout.ts';
 import { launchChromium } from './chromium.ts';
 import { BrowserFailedError, LoginFailedError } from './errors.ts';
-
-/** CSS selectors of the LMS login form. Defaults match Brightspace's local login page. */
-export interface LoginSelectors {
-  /** Default `input[name="userName"]`. */
-  username: string;
-  /** Default `input[name="password"]`. */
-  password: string;
-  /** Default `button[type="submit"], input[type="submit"]`. */
-  submit: string;
-}
-
-export const BRIGHTSPACE_LOGIN_SELECTORS: LoginSelectors = {
-  username: 'input[name="userName"]',
-  password: 'input[name="password"]',
-  submit: 'button[type="submit"], input[type="submit"]',
-};
+import { isLoggedOutUrl, isLoginFailedUrl, type TwoFactorStep, type WebProfile } from './web-profile.ts';
 
 export interface BrowserLoginOptions {
   lmsUrl: string;
@@ -29,23 +14,14 @@ export interface BrowserLoginOptions {
   password: () => string;
   logger: Logger;
   chromiumPath?: string | undefined;
-  /** Path of the login form; default `/d2l/login?noredirect=1` (local form, not SSO). */
-  loginPath?: string;
-  /** Path the browser lands on after a successful login; default `/d2l/home`. */
-  landingPath?: string;
-  /** URL fragments that mean "this is the login page"; default Brightspace's. */
-  loginUrlPatterns?: readonly RegExp[];
-  /** URL fragments that mean "the login was refused". */
-  loginFailedPatterns?: readonly RegExp[];
-  selectors?: LoginSelectors;
+  /** The site's web login: the form's path and fields, the landing page, the login and refusal URLs. */
+  profile: WebProfile;
   /** Per-operation time limits in ms. Defaults: launch 30 s, login 30 s, close 10 s. */
   timeouts?: Partial<Record<'launch' | 'login' | 'close', number>>;
   /** Close the browser when no login needed it for this long. Default 180 000 ms. */
   idleCloseMs?: number;
   /** The current one-time code of the service user's native two-factor login, when configured. */
   totp?: (() => string) | undefined;
-  /** Selector of the one-time-code field on the two-factor page. */
-  totpSelector?: string;
   /** An ES module exporting `login(page, credentials)` that replaces the form fill (SSO tenants). */
   script?: string | undefined;
 }
@@ -64,18 +40,6 @@ export interface LoginResult {
   cookies: { name: string; value: string }[];
   userAgent: string;
 }
-
-export const DEFAULT_LANDING_PATH = '/d2l/home';
-export const DEFAULT_LOGIN_URL_PATTERNS: readonly RegExp[] = [
-  /\/d2l\/login\b/,
-  /\/d2l\/lp\/auth\/login\//,
-  /\/d2l\/lp\/auth\/saml\//,
-];
-const DEFAULT_LOGIN_FAILED_PATTERNS = [/loginFailed\.d2l/i];
-/** D2L's native two-factor step (reference §5). */
-const TWO_FACTOR_PATTERN = /\/d2l\/lp\/auth\/twofactorauthentication\//i;
-const DEFAULT_TOTP_SELECTOR =
-  'input[autocomplete="one-time-code"], input[name="twoFactorCode"], input[name*="code" i], input[type="tel"]';
 
 /**
  * The only part of certharvest that drives Chromium: a login. The browser is launched on the first
@@ -140,8 +104,9 @@ export class BrowserLogin {
         cause: err,
       });
     });
-    const selectors = this.#opts.selectors ?? BRIGHTSPACE_LOGIN_SELECTORS;
-    const loginUrl = new URL(this.#opts.loginPath ?? '/d2l/login?noredirect=1', `${lmsUrl}/`).toString();
+    const { profile } = this.#opts;
+    const selectors = profile.selectors;
+    const loginUrl = new URL(profile.loginPath, `${lmsUrl}/`).toString();
     try {
       const page = await withTimeout(context.newPage(), this.#timeouts.launch, 'new page');
       const timeout = this.#timeouts.login;
@@ -166,14 +131,14 @@ export class BrowserLogin {
           page.click(selectors.submit, { timeout }),
         ]);
       }
-      if (TWO_FACTOR_PATTERN.test(page.url())) await this.#twoFactor(page, timeout);
+      if (profile.twoFactor?.urlPattern.test(page.url())) await this.#twoFactor(page, profile.twoFactor, timeout);
       const landed = page.url();
       if (this.#isLoginFailedUrl(landed) || this.#isLoginFormUrl(landed)) {
         throw new LoginFailedError(`the LMS answered ${new URL(landed).pathname}`);
       }
       // Leaving the form is not success: a two-factor step, terms of use or a password-change
       // prompt also leave it. Only the known landing page counts.
-      const landing = this.#opts.landingPath ?? DEFAULT_LANDING_PATH;
+      const landing = profile.landingPath;
       if (!new URL(landed).pathname.startsWith(landing)) {
         throw new LoginFailedError(
           `the login stopped at ${new URL(landed).pathname}, not at the landing page ${landing} ` +
@@ -203,8 +168,8 @@ export class BrowserLogin {
     }
   }
 
-  /** D2L's native two-factor step: fill the current code, or stop with what to configure. */
-  async #twoFactor(page: Page, timeout: number): Promise<void> {
+  /** The site's native two-factor step: fill the current code, or stop with what to configure. */
+  async #twoFactor(page: Page, step: TwoFactorStep, timeout: number): Promise<void> {
     const totp = this.#opts.totp;
     if (!totp) {
       throw new LoginFailedError(
@@ -212,16 +177,15 @@ export class BrowserLogin {
         'LOGIN_TWO_FACTOR_REQUIRED',
       );
     }
-    const selector = this.#opts.totpSelector ?? DEFAULT_TOTP_SELECTOR;
-    await page.fill(selector, totp(), { timeout });
+    await page.fill(step.codeSelector, totp(), { timeout });
     await Promise.all([
-      page.waitForURL((u) => !TWO_FACTOR_PATTERN.test(u.toString()), {
+      page.waitForURL((u) => !step.urlPattern.test(u.toString()), {
         timeout,
         waitUntil: 'domcontentloaded',
       }),
-      page.click('button[type="submit"], input[type="submit"]', { timeout }),
+      page.click(step.submitSelector, { timeout }),
     ]).catch((err: unknown) => {
-      if (TWO_FACTOR_PATTERN.test(page.url())) {
+      if (step.urlPattern.test(page.url())) {
         throw new LoginFailedError(
           'the LMS refused the two-factor code (is LMS_TOTP_SECRET right, and the clock of this machine?)',
           'LOGIN_TWO_FACTOR_REFUSED',
@@ -284,15 +248,11 @@ export class BrowserLogin {
     this.#idleTimer = undefined;
   }
 
-  #isLoginUrl(url: string): boolean {
-    return (this.#opts.loginUrlPatterns ?? DEFAULT_LOGIN_URL_PATTERNS).some((p) => p.test(url));
-  }
-
   #isLoginFormUrl(url: string): boolean {
-    return this.#isLoginUrl(url) && !this.#isLoginFailedUrl(url);
+    return isLoggedOutUrl(this.#opts.profile, url) && !this.#isLoginFailedUrl(url);
   }
 
   #isLoginFailedUrl(url: string): boolean {
-    return (this.#opts.loginFailedPatterns ?? DEFAULT_LOGIN_FAILED_PATTERNS).some((p) => p.test(url));
+    return isLoginFailedUrl(this.#opts.profile, url);
   }
 }

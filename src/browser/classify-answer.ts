@@ -1,3 +1,5 @@
+import { isLoggedOutUrl } from './web-profile.ts';
+
 /**
  * What an answer from a session-only URL means, from what is known before reading the body whole:
  * the status, where it came from or points to, its headers and its first bytes. Pure, so every case
@@ -21,26 +23,13 @@ export interface Answer {
   firstBytes: Uint8Array;
 }
 
-/** URL paths that are the LMS's login (Brightspace's by default). */
-export const BRIGHTSPACE_LOGIN_PATHS: readonly RegExp[] = [
-  /^\/d2l\/login\b/,
-  /^\/d2l\/lp\/auth\/login\//,
-  /^\/d2l\/lp\/auth\/saml\//,
-];
-
-export function classifyAnswer(
-  answer: Answer,
-  loginPaths: readonly RegExp[] = BRIGHTSPACE_LOGIN_PATHS,
-): AnswerKind {
+/**
+ * @param loggedOutPaths the site's login page paths (its web profile's `loggedOutPaths`, matched
+ *   against path and query): an answer from there, or a redirect there, means "expired".
+ */
+export function classifyAnswer(answer: Answer, loggedOutPaths: readonly RegExp[]): AnswerKind {
   const { status } = answer;
-  const isLogin = (url: string) => {
-    try {
-      const path = new URL(url).pathname;
-      return loginPaths.some((p) => p.test(path));
-    } catch {
-      return false;
-    }
-  };
+  const isLogin = (url: string) => isLoggedOutUrl({ loggedOutPaths }, url);
   if (status >= 300 && status < 400) {
     const location = answer.headers.get('location');
     if (!location) return 'error';

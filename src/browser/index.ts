@@ -10,14 +10,21 @@ export {
 export { WebSession, type LoginGate, type WebSessionOptions, type WebSessionStats } from './web-session.ts';
 export {
   BrowserLogin,
-  BRIGHTSPACE_LOGIN_SELECTORS,
   type BrowserLoginOptions,
   type LoginResult,
-  type LoginSelectors,
+  type LoginScriptCredentials,
 } from './browser-login.ts';
+export {
+  isLoggedOutUrl,
+  isLoginFailedUrl,
+  type LoginSelectors,
+  type TwoFactorStep,
+  type WebProfile,
+} from './web-profile.ts';
 export { SessionStore, type SessionRecord } from './session-store.ts';
 export { classifyAnswer, type AnswerKind } from './classify-answer.ts';
 export {
+  answersAsLoggedIn,
   fetchWithSession,
   OffHostRedirectError,
   PdfTooLargeError,

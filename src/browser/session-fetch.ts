@@ -3,7 +3,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { CertharvestError } from '../errors/index.ts';
 import { parseRetryAfter } from '../lms/rate-budget.ts';
 import { drainInto, type PdfResponseFacts, type PdfSink } from '../pdf/index.ts';
-import { BRIGHTSPACE_LOGIN_PATHS, classifyAnswer, type AnswerKind } from './classify-answer.ts';
+import { classifyAnswer, type AnswerKind } from './classify-answer.ts';
 
 /** The cookies and user agent of the fleet's web session, as a download sends them. */
 export interface SessionCredentials {
@@ -22,7 +22,8 @@ export interface SessionFetchOptions {
   bodyTimeoutMs?: number;
   /** Redirects followed (on the LMS origin only). Default 5. */
   maxRedirects?: number;
-  loginPaths?: readonly RegExp[];
+  /** The site's login page paths (its web profile's `loggedOutPaths`): an answer there is "expired". */
+  loggedOutPaths: readonly RegExp[];
   /** Default: this module's keep-alive pool. */
   dispatcher?: Dispatcher;
 }
@@ -140,7 +141,7 @@ export async function fetchWithSession(
       }
       const kind = classifyAnswer(
         { status: response.statusCode, url: current, headers, firstBytes: Buffer.concat(chunks) },
-        options.loginPaths ?? BRIGHTSPACE_LOGIN_PATHS,
+        options.loggedOutPaths,
       );
       if (kind !== 'pdf') response.body.destroy();
       if (kind === 'redirect') {

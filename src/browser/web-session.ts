@@ -2,7 +2,7 @@ import type { PdfResponseFacts, PdfSink } from '../pdf/index.ts';
 import type { RedisLock } from '../auth/redis-lock.ts';
 import type { Logger } from '../log/index.ts';
 import { sleep } from '../util/with-timeout.ts';
-import { DEFAULT_LANDING_PATH, type BrowserLogin } from './browser-login.ts';
+import type { BrowserLogin } from './browser-login.ts';
 import {
   BrowserFailedError,
   CertificateForbiddenError,
@@ -18,6 +18,7 @@ import {
   type SessionCredentials,
 } from './session-fetch.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
+import type { WebProfile } from './web-profile.ts';
 
 export interface WebSessionOptions {
   /** LMS base URL, e.g. https://school.brightspace.com */
@@ -31,16 +32,17 @@ export interface WebSessionOptions {
   logger: Logger;
   /** Largest certificate accepted (MAX_PDF_BYTES). */
   maxPdfBytes: number;
-  /** The page a logged-in user gets (LMS_LOGIN_LANDING); probed to tell "expired" from "forbidden". */
-  landingPath?: string;
+  /**
+   * The site's web login: its landing page (probed to tell "expired" from "forbidden"), the URLs
+   * that mean "logged out" and the request that extends an idle session.
+   */
+  profile: Pick<WebProfile, 'landingPath' | 'loggedOutPaths' | 'extend'>;
   /** How long a worker waits for another worker's login. Default 90 000 ms. */
   loginWaitMs?: number;
   /** Fleet-wide guard against posting a refused password again. */
   loginGate?: LoginGate;
   /** Default: the global fetch (Node's undici). */
   fetch?: typeof fetch;
-  /** The request that extends an idle session. Default Brightspace's `POST /d2l/lp/auth/session/extend`. */
-  extend?: { method: 'GET' | 'POST'; path: string };
 }
 
 /**
@@ -106,6 +108,7 @@ export class WebSession {
       const answer = await fetchWithSession(url, credentials(session), {
         sink,
         maxBytes: this.#opts.maxPdfBytes,
+        loggedOutPaths: this.#opts.profile.loggedOutPaths,
       });
       this.stats.downloads++;
       if (answer.kind === 'pdf') {
@@ -159,13 +162,13 @@ export class WebSession {
   }
 
   /**
-   * Keep the session from idling out (Brightspace: `POST /d2l/lp/auth/session/extend`) with its cookies.
+   * Keep the session from idling out (the profile's `extend` request) with its cookies.
    * Returns false when there is no session or the LMS did not take it (it is renewed on demand).
    */
   async extend(): Promise<boolean> {
     const session = this.#cached ?? (await this.#opts.store.read().catch(() => undefined));
     if (!session) return false;
-    const extend = this.#opts.extend ?? { method: 'POST', path: '/d2l/lp/auth/session/extend' };
+    const extend = this.#opts.profile.extend;
     const status = await sessionStatus(this.#opts.lmsUrl, extend.path, credentials(session), {
       method: extend.method,
       ...(this.#opts.fetch ? { fetch: this.#opts.fetch } : {}),
@@ -257,7 +260,7 @@ export class WebSession {
   }
 
   #landingPath(): string {
-    return this.#opts.landingPath ?? DEFAULT_LANDING_PATH;
+    return this.#opts.profile.landingPath;
   }
 }
 

@@ -1,6 +1,5 @@
 export {
   authConfigSchema,
-  BRIGHTSPACE_SCOPE,
   DEFAULT_REDIRECT_URI,
   loadConfig,
   type AuthConfig,

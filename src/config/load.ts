@@ -3,13 +3,15 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.ts';
+import type { WebProfile } from '../browser/index.ts';
+import type { AuthMode, ConfiguredLms, DownloadStrategy, LmsModule } from '../lms/module.ts';
+import { lmsRegistry } from '../lms/registry.ts';
 import { envSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
 import { Secret } from './secret.ts';
-import { WEB_PROFILES } from './web-profiles.ts';
 
-export type LmsKind = 'brightspace' | 'blackboard';
-export type AuthMode = 'refresh-token' | 'client-credentials';
-export type DownloadStrategy = 'auto' | 'api' | 'browser';
+/** The value of `LMS`: a kind of the LMS registry (src/lms/registry.ts). */
+export type LmsKind = string;
+export type { AuthMode, DownloadStrategy };
 export type LogLevel = RawEnv['LOG_LEVEL'];
 
 const secretValue = z.instanceof(Secret);
@@ -24,12 +26,14 @@ const common = {
  * `kind` and never checks a field again.
  */
 export const authConfigSchema = z.discriminatedUnion('kind', [
-  /** Brightspace's service-user pattern: one-use refresh tokens, rotated in the token store. */
+  /** The service-user pattern: one-use refresh tokens, rotated in the token store. */
   z.object({
     kind: z.literal('refresh-token'),
     mode: z.literal('refresh-token'),
     ...common,
     clientSecret: secretValue,
+    /** How the client secret's Basic header is encoded (the LMS module's token quirk). */
+    secretEncoding: z.enum(['form', 'raw']),
     authorizeUrl: z.string().min(1),
     /**
      * `OAUTH_REDIRECT_URI`: registered with the app; where bootstraps and healing send the code.
@@ -39,7 +43,7 @@ export const authConfigSchema = z.discriminatedUnion('kind', [
     /** `OAUTH_REFRESH_TOKEN`: imported once into the store, then rotated there. */
     initialRefreshToken: secretValue.optional(),
   }),
-  /** Brightspace client credentials: a private-key JWT client assertion. */
+  /** Client credentials with a private-key JWT client assertion. */
   z.object({
     kind: z.literal('private-key-jwt'),
     mode: z.literal('client-credentials'),
@@ -49,28 +53,31 @@ export const authConfigSchema = z.discriminatedUnion('kind', [
     /** `aud` of the client assertion (`OAUTH_ASSERTION_AUD`); the token URL when absent. */
     assertionAudience: z.string().min(1).optional(),
   }),
-  /** Blackboard Learn client credentials: HTTP Basic `key:secret`. */
+  /** Client credentials with a client secret (HTTP Basic `id:secret`), e.g. Learn's. */
   z.object({
     kind: z.literal('client-secret'),
     mode: z.literal('client-credentials'),
     ...common,
     clientSecret: secretValue,
+    secretEncoding: z.enum(['form', 'raw']),
   }),
 ]);
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 
 /** The LMS and how to authenticate to it: present only when complete. */
 export interface LmsConfig {
+  /** The value of `LMS`. */
   kind: LmsKind;
   /** Base URL without a trailing slash. */
   url: string;
   /** `host[:port]` of `url`: part of every certificate's identity. */
   host: string;
   auth: AuthConfig;
-  /** Valence versions an operator forces (`LP_VERSION`, `BAS_VERSION`); the rest is negotiated. */
-  versionOverrides: { lp?: string; bas?: string };
-  /** Blackboard Learn only: where its Achievements pages are and how to read them (BB_*). */
-  blackboardPages?: BlackboardPagesConfig;
+  /**
+   * The LMS's module bound to its own variables (its branch of the configuration): the web
+   * profile, the adapter, the doctor's steps. Nothing outside `src/lms/<kind>/` looks inside.
+   */
+  site: ConfiguredLms;
 }
 
 /** The service user's web login, for the browser session. */
@@ -83,17 +90,11 @@ export interface WebLoginConfig {
 
 /** How the web session is obtained and kept (with or without a web login configured). */
 export interface WebSessionConfig {
-  /** Where the login starts (LMS_LOGIN_URL), a path on the LMS host. */
-  loginPath: string;
-  /** The page that proves a login (or an imported session) works (LMS_LOGIN_LANDING). */
-  landingPath: string;
-  /** CSS selectors of the login form's fields (LMS_LOGIN_*_SELECTOR). */
-  selectors: { username: string; password: string; submit: string };
-  /** URLs that mean "the login page" and "the login was refused" (the LMS's own). */
-  loginUrlPatterns: readonly RegExp[];
-  loginFailedPatterns: readonly RegExp[];
-  /** The request that extends an idle session. */
-  extend: { method: 'GET' | 'POST'; path: string };
+  /**
+   * The site's web login: the LMS module's profile, with a site profile's `login:` section and the
+   * LMS_LOGIN_* variables (LMS_LOGIN_URL, LMS_LOGIN_LANDING, LMS_LOGIN_*_SELECTOR) laid over it.
+   */
+  profile: WebProfile;
   /** An ES module exporting `login(page, credentials)` for SSO tenants (LMS_LOGIN_SCRIPT). */
   script: string | undefined;
   /** The tenant's idle logout: the session is extended before it (LMS_SESSION_IDLE_MINUTES). */
@@ -180,15 +181,8 @@ export interface LoadConfigOptions<N extends ConfigNeed = never> {
   cwd?: string;
 }
 
-const BRIGHTSPACE_TOKEN_URL = 'https://auth.brightspace.com/core/connect/token';
-const BRIGHTSPACE_AUTHORIZE_URL = 'https://auth.brightspace.com/oauth2/auth';
-/**
- * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing
- * and the bearer `/pdf` route (scope names as transcribed from D2L's table; docs/auth.md).
- */
 /** The loopback callback `certharvest auth bootstrap` listens on when nothing else is registered. */
 export const DEFAULT_REDIRECT_URI = 'http://127.0.0.1:8765/callback';
-export const BRIGHTSPACE_SCOPE = 'core:*:* users:userdata:read awards:issued:read awards:certificate:read';
 const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 
 /** Read the environment (and `.env`) once, validate it, and return the typed config. */
@@ -196,25 +190,32 @@ export function loadConfig<N extends ConfigNeed = never>(options: LoadConfigOpti
   const cwd = options.cwd ?? process.cwd();
   const env = { ...readEnvFile(options.envFile, cwd), ...stripEmpty(options.env ?? process.env) };
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => {
-        const name = String(issue.path[0] ?? '?');
-        const value = env[name];
-        const shown =
-          value === undefined
-            ? 'it is not set'
-            : SECRET_VARIABLES.has(name)
-              ? 'value hidden'
-              : `got "${value}"`;
-        return `${name}: ${issue.message} (${shown})`;
-      }),
-    );
-  }
-  const { config, lmsProblems } = toConfig(parsed.data, cwd);
+  if (!parsed.success) throw new ConfigError(issuesToProblems(parsed.error.issues, env));
+  const module = lmsRegistry.get(parsed.data.LMS);
+  if (!module) throw new ConfigError([`LMS: expected ${lmsKindsText()} (got "${parsed.data.LMS}")`]);
+  const branch = module.env.safeParse(env);
+  if (!branch.success) throw new ConfigError(issuesToProblems(branch.error.issues, env));
+  const { config, lmsProblems } = toConfig(parsed.data, module, branch.data, cwd);
   const problems = missingFor(config, parsed.data, lmsProblems, options.needs ?? []);
   if (problems.length > 0) throw new ConfigError(problems);
   return config as ConfigWith<N>;
+}
+
+/** The registry's kinds, for messages: `"a", "b" or "c"`. */
+function lmsKindsText(): string {
+  const kinds = lmsRegistry.kinds().map((k) => `"${k}"`);
+  return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : (kinds[0] ?? 'an LMS');
+}
+
+/** One line per problem, naming the variable and never showing a secret's value. */
+function issuesToProblems(issues: readonly z.core.$ZodIssue[], env: Record<string, string>): string[] {
+  return issues.map((issue) => {
+    const name = String(issue.path[0] ?? '?');
+    const value = env[name];
+    const shown =
+      value === undefined ? 'it is not set' : SECRET_VARIABLES.has(name) ? 'value hidden' : `got "${value}"`;
+    return `${name}: ${issue.message} (${shown})`;
+  });
 }
 
 function readEnvFile(envFile: string | false | undefined, cwd: string): Record<string, string> {
@@ -236,8 +237,13 @@ function stripEmpty(env: NodeJS.ProcessEnv | Record<string, string>): Record<str
 
 const secret = (v: string | undefined) => (v === undefined ? undefined : new Secret(v));
 
-function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: string[] } {
-  const { lms, problems } = toLmsConfig(raw);
+function toConfig(
+  raw: RawEnv,
+  module: LmsModule,
+  branch: Record<string, unknown>,
+  cwd: string,
+): { config: Config; lmsProblems: string[] } {
+  const { lms, problems } = toLmsConfig(raw, module, branch, cwd);
   const config: Config = {
     redisUrl: new Secret(raw.REDIS_URL),
     queuePrefix: raw.QUEUE_PREFIX,
@@ -250,7 +256,7 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
             totpSecret: secret(raw.LMS_TOTP_SECRET),
           }
         : undefined,
-    webSession: toWebSessionConfig(raw),
+    webSession: toWebSessionConfig(raw, lms?.site.webProfile ?? module.webProfile),
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
     secretsKey: secret(raw.SECRETS_KEY),
@@ -283,60 +289,31 @@ function toConfig(raw: RawEnv, cwd: string): { config: Config; lmsProblems: stri
   return { config, lmsProblems: problems };
 }
 
-/** The web login: the LMS's own defaults (config/web-profiles.ts), each overridable. */
-function toWebSessionConfig(raw: RawEnv): WebSessionConfig {
-  const profile = WEB_PROFILES[raw.LMS];
+/** The web login: the LMS module's (and site profile's) web profile, LMS_LOGIN_* laid over it. */
+function toWebSessionConfig(raw: RawEnv, profile: WebProfile): WebSessionConfig {
   return {
-    loginPath: raw.LMS_LOGIN_URL ?? profile.loginPath,
-    landingPath: raw.LMS_LOGIN_LANDING ?? profile.landingPath,
-    selectors: {
-      username: raw.LMS_LOGIN_USER_SELECTOR ?? profile.selectors.username,
-      password: raw.LMS_LOGIN_PASSWORD_SELECTOR ?? profile.selectors.password,
-      submit: raw.LMS_LOGIN_SUBMIT_SELECTOR ?? profile.selectors.submit,
+    profile: {
+      ...profile,
+      loginPath: raw.LMS_LOGIN_URL ?? profile.loginPath,
+      landingPath: raw.LMS_LOGIN_LANDING ?? profile.landingPath,
+      selectors: {
+        username: raw.LMS_LOGIN_USER_SELECTOR ?? profile.selectors.username,
+        password: raw.LMS_LOGIN_PASSWORD_SELECTOR ?? profile.selectors.password,
+        submit: raw.LMS_LOGIN_SUBMIT_SELECTOR ?? profile.selectors.submit,
+      },
     },
-    loginUrlPatterns: profile.loginUrlPatterns,
-    loginFailedPatterns: profile.loginFailedPatterns,
-    extend: profile.extend,
     script: raw.LMS_LOGIN_SCRIPT,
     idleMs: raw.LMS_SESSION_IDLE_MINUTES * 60_000,
   };
 }
 
-/** Blackboard Learn's Achievements pages: URL templates and selectors (docs/blackboard.md). */
-export interface BlackboardPagesConfig {
-  achievementsUrl: string;
-  certificateUrl: string;
-  selectors: { achievement: string; certificateLink: string; title: string; issued: string };
-}
-
-export const DEFAULT_BLACKBOARD_PAGES: BlackboardPagesConfig = {
-  achievementsUrl: '/webapps/achievements/studentViewAchievements.form?course_id={courseId}&user_id={userId}',
-  certificateUrl:
-    '/webapps/achievements/certificate/download.form?achievement_id=_{issuedId}_1&course_id=_{orgUnitId}_1&user_id=_{userId}_1',
-  selectors: {
-    achievement: 'li.achievement',
-    certificateLink: 'a.achievement-certificate',
-    title: '.achievement-title',
-    issued: 'time.achievement-issued',
-  },
-};
-
-function toBlackboardPages(raw: RawEnv): BlackboardPagesConfig {
-  const d = DEFAULT_BLACKBOARD_PAGES;
-  return {
-    achievementsUrl: raw.BB_ACHIEVEMENTS_URL ?? d.achievementsUrl,
-    certificateUrl: raw.BB_CERTIFICATE_URL ?? d.certificateUrl,
-    selectors: {
-      achievement: raw.BB_ACHIEVEMENT_SELECTOR ?? d.selectors.achievement,
-      certificateLink: raw.BB_CERTIFICATE_LINK_SELECTOR ?? d.selectors.certificateLink,
-      title: raw.BB_TITLE_SELECTOR ?? d.selectors.title,
-      issued: raw.BB_ISSUED_SELECTOR ?? d.selectors.issued,
-    },
-  };
-}
-
 /** The LMS section, whole, or the list of what is missing for it (reported only when needed). */
-function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: string[] } {
+function toLmsConfig(
+  raw: RawEnv,
+  module: LmsModule,
+  branch: Record<string, unknown>,
+  cwd: string,
+): { lms: LmsConfig | undefined; problems: string[] } {
   const problems: string[] = [];
   const need = <T>(value: T | undefined, name: string, expected: string): T | undefined => {
     if (value === undefined) problems.push(`${name}: ${expected} (it is not set)`);
@@ -345,38 +322,35 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
   const url = need(
     raw.LMS_URL?.replace(/\/+$/, ''),
     'LMS_URL',
-    'expected the LMS base URL, e.g. https://school.brightspace.com',
+    `expected the LMS base URL, e.g. ${module.exampleUrl}`,
   );
-  const blackboard = raw.LMS === 'blackboard';
-  if (blackboard && !(raw.LMS_USERNAME && raw.LMS_PASSWORD)) {
-    problems.push(
-      "LMS_USERNAME / LMS_PASSWORD: Blackboard Learn lists certificates only on its web pages, so the service user's web login is needed (it is not set)",
-    );
-  }
-  if (blackboard && raw.DOWNLOAD_STRATEGY === 'api') {
-    problems.push(
-      'DOWNLOAD_STRATEGY: Blackboard Learn has no REST route for certificates: use "auto" or "browser" (got "api")',
-    );
-  }
-  const mode: AuthMode = raw.AUTH_MODE ?? (blackboard ? 'client-credentials' : 'refresh-token');
-  const bbOauth = url ? `${url}/learn/api/public/v1/oauth2` : undefined;
+  const mode: AuthMode = raw.AUTH_MODE ?? module.token.defaultMode;
+  const site = url
+    ? module.configure(branch, {
+        url,
+        host: new URL(url).host,
+        downloadStrategy: raw.DOWNLOAD_STRATEGY,
+        webLogin: Boolean(raw.LMS_USERNAME && raw.LMS_PASSWORD),
+        authMode: mode,
+        resolvePath: (file) => path.resolve(cwd, file),
+      })
+    : undefined;
+  if (site && 'problems' in site) problems.push(...site.problems);
   const clientId = need(
     raw.OAUTH_CLIENT_ID,
     'OAUTH_CLIENT_ID',
     'expected the OAuth2 client id of the registered app',
   );
-  // Learn's three-legged flow gives a refresh token only with the `offline` scope (reference §6.1).
-  const scope =
-    raw.OAUTH_SCOPE ?? (blackboard ? (mode === 'refresh-token' ? 'read offline' : '') : BRIGHTSPACE_SCOPE);
-  const tokenUrl =
-    raw.OAUTH_TOKEN_URL ?? (blackboard ? bbOauth && `${bbOauth}/token` : BRIGHTSPACE_TOKEN_URL);
-  const authorizeUrl =
-    raw.OAUTH_AUTHORIZE_URL ??
-    (blackboard ? bbOauth && `${bbOauth}/authorizationcode` : BRIGHTSPACE_AUTHORIZE_URL);
+  const scope = raw.OAUTH_SCOPE ?? module.token.scope(mode);
+  const tokenUrl = raw.OAUTH_TOKEN_URL ?? (url && module.token.tokenUrl(url));
+  const authorizeUrl = raw.OAUTH_AUTHORIZE_URL ?? (url && module.token.authorizeUrl(url));
+  const secretEncoding = module.token.basicEncoding;
   let auth: unknown;
-  // Brightspace's client credentials use a private-key JWT; a client secret (HTTP Basic) is for
-  // Learn, or for an authorization server in front of the LMS that takes one.
-  const privateKeyJwt = !blackboard && (raw.OAUTH_PRIVATE_KEY_FILE !== undefined || !raw.OAUTH_CLIENT_SECRET);
+  // Client credentials with a private-key JWT where the LMS takes one, unless a client secret is
+  // set without a key file (an authorization server in front of the LMS that takes a secret).
+  const privateKeyJwt =
+    module.token.clientCredentials === 'private-key-jwt-unless-secret' &&
+    (raw.OAUTH_PRIVATE_KEY_FILE !== undefined || !raw.OAUTH_CLIENT_SECRET);
   if (mode === 'client-credentials' && privateKeyJwt) {
     auth = {
       kind: 'private-key-jwt',
@@ -400,7 +374,7 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
     );
     auth =
       mode === 'client-credentials'
-        ? { kind: 'client-secret', mode, clientId, scope, tokenUrl, clientSecret }
+        ? { kind: 'client-secret', mode, clientId, scope, tokenUrl, clientSecret, secretEncoding }
         : {
             kind: 'refresh-token',
             mode,
@@ -408,12 +382,13 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
             scope,
             tokenUrl,
             clientSecret,
+            secretEncoding,
             authorizeUrl,
             redirectUri: raw.OAUTH_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
             initialRefreshToken: secret(raw.OAUTH_REFRESH_TOKEN),
           };
   }
-  if (problems.length > 0 || !url) return { lms: undefined, problems };
+  if (problems.length > 0 || !url || !site || 'problems' in site) return { lms: undefined, problems };
   const parsed = authConfigSchema.safeParse(auth);
   if (!parsed.success) {
     return {
@@ -421,19 +396,8 @@ function toLmsConfig(raw: RawEnv): { lms: LmsConfig | undefined; problems: strin
       problems: parsed.error.issues.map((i) => `auth ${i.path.join('.')}: ${i.message}`),
     };
   }
-  const versionOverrides = {
-    ...(raw.LP_VERSION ? { lp: raw.LP_VERSION } : {}),
-    ...(raw.BAS_VERSION ? { bas: raw.BAS_VERSION } : {}),
-  };
   return {
-    lms: {
-      kind: raw.LMS,
-      url,
-      host: new URL(url).host,
-      auth: parsed.data,
-      versionOverrides,
-      ...(raw.LMS === 'blackboard' ? { blackboardPages: toBlackboardPages(raw) } : {}),
-    },
+    lms: { kind: module.kind, url, host: new URL(url).host, auth: parsed.data, site },
     problems,
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
+import { lmsRegistry } from '../lms/registry.ts';
 
 /**
  * The raw environment schema: one entry per variable of PRODUCT.md (plus a few tuning knobs),
@@ -48,8 +49,6 @@ const port = z
   .refine((n) => n >= 1 && n <= 65535, 'expected a TCP port number from 1 to 65535');
 
 const nonEmpty = z.string().min(1, 'must not be empty');
-/** A Valence API version (`1.53`): forces the version instead of negotiating it. */
-const apiVersion = z.string().regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
 
 /** 32 random bytes, base64, as printed by `openssl rand -base64 32`. */
 const secretsKey = z
@@ -139,25 +138,17 @@ const apiKeys = z.string().transform((v, ctx) => {
   return problems > 0 ? z.NEVER : keys;
 });
 
-/** A path on the LMS host with placeholders, e.g. `/webapps/x.form?course_id={courseId}`. */
-const pathTemplate = (placeholders: readonly string[]) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\/[^\s]*$/, 'expected a path on the LMS host starting with "/"')
-    .refine(
-      (v) => placeholders.every((p) => v.includes(p)),
-      `expected the placeholders ${placeholders.join(' and ')}`,
-    );
-
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  /** A kind of the LMS registry; its own variables are parsed by its module (src/lms/<kind>/module.ts). */
   LMS: z
-    .enum(['brightspace', 'blackboard'], { error: 'expected "brightspace" or "blackboard"' })
-    .default('brightspace'),
-  LMS_URL: httpUrl('https://school.brightspace.com').optional(),
+    .string()
+    .trim()
+    .toLowerCase()
+    .default(() => lmsRegistry.defaultKind),
+  LMS_URL: httpUrl('https://lms.example.edu').optional(),
   AUTH_MODE: z
     .enum(['refresh-token', 'client-credentials'], {
       error: 'expected "refresh-token" or "client-credentials"',
@@ -166,10 +157,10 @@ export const envSchema = z.object({
   OAUTH_CLIENT_ID: nonEmpty.optional(),
   OAUTH_CLIENT_SECRET: nonEmpty.optional(),
   OAUTH_SCOPE: z.string().trim().optional(),
-  OAUTH_TOKEN_URL: httpUrl('https://auth.brightspace.com/core/connect/token').optional(),
-  OAUTH_AUTHORIZE_URL: httpUrl('https://auth.brightspace.com/oauth2/auth').optional(),
+  OAUTH_TOKEN_URL: httpUrl('https://auth.example.edu/oauth2/token').optional(),
+  OAUTH_AUTHORIZE_URL: httpUrl('https://auth.example.edu/oauth2/authorize').optional(),
   OAUTH_REFRESH_TOKEN: nonEmpty.optional(),
-  /** The redirect URI registered with the app (HTTPS on Brightspace), for bootstraps and healing. */
+  /** The redirect URI registered with the app (often HTTPS only), for bootstraps and healing. */
   OAUTH_REDIRECT_URI: httpUrl('https://certharvest.example.edu/oauth/callback').optional(),
   /** How often the idle fleet rotates its refresh token (tenants expire unused ones). */
   TOKEN_KEEPALIVE: duration('how often the refresh token is rotated while idle', 1_000).default(
@@ -186,7 +177,7 @@ export const envSchema = z.object({
   LMS_LOGIN_URL: z
     .string()
     .trim()
-    .regex(/^\/[^\s]*$/, 'expected a path on the LMS host, such as /d2l/login?noredirect=1')
+    .regex(/^\/[^\s]*$/, 'expected a path on the LMS host, such as /login?noredirect=1')
     .optional(),
   /** The login form's fields; defaults: the LMS's own form (config/web-profiles.ts). */
   LMS_LOGIN_USER_SELECTOR: nonEmpty.optional(),
@@ -203,7 +194,7 @@ export const envSchema = z.object({
   LMS_LOGIN_LANDING: z
     .string()
     .trim()
-    .regex(/^\/[^\s?#]*$/, 'expected a path on the LMS host, such as /d2l/home')
+    .regex(/^\/[^\s?#]*$/, 'expected a path on the LMS host, such as /home')
     .optional(),
   DOWNLOAD_STRATEGY: z
     .enum(['auto', 'api', 'browser'], { error: 'expected "auto", "api" or "browser"' })
@@ -239,19 +230,10 @@ export const envSchema = z.object({
   DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
   MAX_PDF_BYTES: positiveInt('bytes: the largest certificate accepted', 2 ** 40).default(50 * 1024 * 1024),
-  LP_VERSION: apiVersion.optional(),
-  BAS_VERSION: apiVersion.optional(),
   LMS_OUTAGE_PAUSE_MINUTES: positiveInt(
     'minutes the LMS may be unreachable before the fleet pauses',
     1440,
   ).default(5),
-  /** Blackboard Learn's Achievements pages (docs/blackboard.md): where they are and how to read them. */
-  BB_ACHIEVEMENTS_URL: pathTemplate(['{courseId}', '{userId}']).optional(),
-  BB_CERTIFICATE_URL: pathTemplate(['{issuedId}']).optional(),
-  BB_ACHIEVEMENT_SELECTOR: nonEmpty.optional(),
-  BB_CERTIFICATE_LINK_SELECTOR: nonEmpty.optional(),
-  BB_TITLE_SELECTOR: nonEmpty.optional(),
-  BB_ISSUED_SELECTOR: nonEmpty.optional(),
   /** Where a finished batch is announced (POST, JSON, signed with BATCH_WEBHOOK_SECRET). */
   BATCH_WEBHOOK_URL: httpUrl('https://hooks.example.edu/certharvest').optional(),
   /** The HMAC-SHA256 key of the webhook's signature; required with BATCH_WEBHOOK_URL. */

@@ -1,80 +1,28 @@
-import type { UserReference } from '../lms/index.ts';
+import type { ConfiguredLms } from '../lms/module.ts';
+import type { UserRefKind } from '../lms/index.ts';
 import { TimeoutError } from '../util/with-timeout.ts';
-import {
-  checkAwards,
-  checkPdfRoute,
-  checkToken,
-  checkUserLookup,
-  checkVersions,
-  checkWhoami,
-} from './api-checks.ts';
 import { fail, runChecks, type Check, type CheckOutcome, type CheckResult } from './check.ts';
-import { checkLearnAwards, checkLearnRender, checkLearnUserLookup, notApplicable } from './learn-checks.ts';
 import type { DoctorReport } from './report.ts';
-import { checkChromium, checkConfiguration, checkFleet, checkOutputDir, checkRedis } from './setup-checks.ts';
+import { checkConfiguration, checkFleet, checkOutputDir, checkRedis } from './setup-checks.ts';
 import { DoctorState, type DoctorInput } from './state.ts';
-import { checkRender, checkWebLogin } from './web-checks.ts';
+import { checkToken } from './token-check.ts';
 
-/**
- * The checks, in the order a harvest meets them. `needs` names the checks whose failure makes a
- * check pointless (it is skipped); each check also skips itself when it does not apply.
- */
-export const DOCTOR_CHECKS: readonly Check<DoctorState>[] = [
+/** The steps every LMS shares before its own (the configuration's LMS module adds those). */
+export const FIRST_CHECKS: readonly Check<DoctorState>[] = [
   { name: 'configuration', run: checkConfiguration },
   { name: 'redis', run: checkRedis, timeoutMs: 15_000 },
   { name: 'fleet', needs: ['redis'], run: checkFleet },
   { name: 'token', needs: ['configuration', 'redis'], run: checkToken },
-  { name: 'api versions', needs: ['token'], run: checkVersions },
-  { name: 'whoami', needs: ['api versions'], run: checkWhoami },
-  { name: 'user lookup', needs: ['whoami'], run: checkUserLookup },
-  { name: 'awards', needs: ['user lookup'], run: checkAwards, timeoutMs: 120_000 },
-  { name: 'pdf route', needs: ['awards'], run: checkPdfRoute, timeoutMs: 90_000 },
-  { name: 'chromium', run: checkChromium, timeoutMs: 45_000 },
-  // A login may wait for a worker's (90 s) before its own (launch and form, 30 s each).
-  {
-    name: 'web login',
-    needs: ['configuration', 'redis', 'chromium'],
-    run: checkWebLogin,
-    timeoutMs: 180_000,
-  },
-  { name: 'render', needs: ['web login', 'awards'], run: checkRender, timeoutMs: 150_000 },
+];
+
+/** The step every LMS shares after its own. */
+export const LAST_CHECKS: readonly Check<DoctorState>[] = [
   { name: 'output dir', run: checkOutputDir, timeoutMs: 30_000 },
 ];
 
-/**
- * The checks for Blackboard Learn (LMS=blackboard). Learn has no API versions, whoami or `/pdf`
- * route: those skip themselves as not applicable. Learn lists certificates only on its web pages,
- * so the web login comes before the awards, which read the Achievements pages with its session.
- */
-export const LEARN_DOCTOR_CHECKS: readonly Check<DoctorState>[] = [
-  { name: 'configuration', run: checkConfiguration },
-  { name: 'redis', run: checkRedis, timeoutMs: 15_000 },
-  { name: 'fleet', needs: ['redis'], run: checkFleet },
-  { name: 'token', needs: ['configuration', 'redis'], run: checkToken },
-  { name: 'api versions', needs: ['token'], run: notApplicable.versions },
-  { name: 'whoami', needs: ['token'], run: notApplicable.whoami },
-  { name: 'chromium', run: checkChromium, timeoutMs: 45_000 },
-  {
-    name: 'web login',
-    needs: ['configuration', 'redis', 'chromium'],
-    run: checkWebLogin,
-    timeoutMs: 180_000,
-  },
-  { name: 'user lookup', needs: ['token'], run: checkLearnUserLookup },
-  {
-    name: 'awards',
-    needs: ['user lookup', 'web login'],
-    run: checkLearnAwards,
-    timeoutMs: 120_000,
-  },
-  { name: 'pdf route', needs: ['awards'], run: notApplicable.pdfRoute },
-  { name: 'render', needs: ['web login', 'awards'], run: checkLearnRender, timeoutMs: 150_000 },
-  { name: 'output dir', run: checkOutputDir, timeoutMs: 30_000 },
-];
-
-/** The checks for the configured LMS (Brightspace's when the configuration names none). */
-export function doctorChecksFor(kind: string | undefined): readonly Check<DoctorState>[] {
-  return kind === 'blackboard' ? LEARN_DOCTOR_CHECKS : DOCTOR_CHECKS;
+/** Every step, in order, for the configured LMS (only the shared ones when none is configured). */
+export async function doctorChecksFor(site: ConfiguredLms | undefined): Promise<readonly Check<DoctorState>[]> {
+  return [...FIRST_CHECKS, ...(site ? await site.doctorChecks() : []), ...LAST_CHECKS];
 }
 
 export interface DoctorOptions extends DoctorInput {
@@ -98,16 +46,16 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       describeError: unexpected,
     };
     // The configuration says which LMS it is, and so which checks follow (and in what order).
-    const configuration = DOCTOR_CHECKS[0]!;
+    const configuration = FIRST_CHECKS[0]!;
     const first = await runChecks([configuration], state, options);
-    const kind = state.config?.lms.kind ?? state.base?.lms?.kind;
+    const site = state.config?.lms.site ?? state.base?.lms?.site;
+    const rest = (await doctorChecksFor(site)).slice(1);
     const checks = [
       ...first,
-      ...(await runChecks(
-        doctorChecksFor(kind).filter((c) => c.name !== configuration.name),
-        state,
-        { ...options, blocked: first.filter((c) => c.ok === false).map((c) => c.name) },
-      )),
+      ...(await runChecks(rest, state, {
+        ...options,
+        blocked: first.filter((c) => c.ok === false).map((c) => c.name),
+      })),
     ];
     return {
       ok: !checks.some((c) => c.ok === false),
@@ -134,7 +82,7 @@ function unexpected(error: unknown, check: string): CheckOutcome {
  * `--user`: a UserId (digits), `userName:NAME`, `orgDefinedId:ID`, or a bare user name.
  * @returns undefined when the text is not a reference.
  */
-export function parseUserReference(text: string): UserReference | undefined {
+export function parseUserReference(text: string): { by: UserRefKind; value: string } | undefined {
   const value = text.trim();
   const prefixed = /^(userId|userName|orgDefinedId):(.*)$/i.exec(value);
   if (prefixed) {

@@ -10,9 +10,9 @@ export {
   type RunChecksOptions,
 } from './check.ts';
 export {
-  DOCTOR_CHECKS,
   doctorChecksFor,
-  LEARN_DOCTOR_CHECKS,
+  FIRST_CHECKS,
+  LAST_CHECKS,
   parseUserReference,
   runDoctor,
   type DoctorOptions,

@@ -5,14 +5,8 @@ import type { WebSession } from '../browser/index.ts';
 import type { Config, ConfigWith, Secret } from '../config/index.ts';
 import type { FleetBreaker } from '../fleet/index.ts';
 import type { Certificate } from '../certificate/index.ts';
-import type {
-  BrightspaceClient,
-  createBlackboardAdapter,
-  IssuedAward,
-  LearnUser,
-  UserReference,
-  WhoAmI,
-} from '../lms/index.ts';
+import type { LmsId } from '../certificate/index.ts';
+import type { createBlackboardAdapter, LearnUser, UserRefKind } from '../lms/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 
 /** What to check, and where the configuration comes from. */
@@ -23,9 +17,9 @@ export interface DoctorInput {
   envFile?: string | false;
   cwd?: string;
   /** The user whose awards are listed (`--user`); default: the first users with a certificate. */
-  user?: UserReference;
+  user?: { by: UserRefKind; value: string };
   /** The certificate probed (`--issued-id`), one of `user`'s; default: the first one found. */
-  issuedId?: number;
+  issuedId?: LmsId;
 }
 
 /** A log line the doctor's components wrote (kept, not printed: the checks' results are the output). */
@@ -55,14 +49,9 @@ export class DoctorState {
   tokens: TokenProvider | undefined;
   /** A token was obtained: the token store opens with this SECRETS_KEY. */
   tokenWorks = false;
-  client: BrightspaceClient | undefined;
-  /** What the version negotiation warned about (an override the LMS does not list, …). */
-  versionWarnings: string[] = [];
-  me: WhoAmI | undefined;
   /** Users whose awards may be listed to find a certificate. */
-  candidates: number[] = [];
-  certificate: IssuedAward | undefined;
-  /** What the bearer `/pdf` route did with the certificate. */
+  candidates: LmsId[] = [];
+  /** What the bearer PDF route did with the certificate (the web login is then optional). */
   pdfRoute: 'works' | 'absent' | 'refused' | undefined;
   /** The doctor's logged-in web session, once the web login passed. */
   session: WebSession | undefined;

@@ -16,10 +16,10 @@ import {
   WebSession,
   type SessionRecord,
 } from '../browser/index.ts';
-import { renderUrl } from '../lms/index.ts';
-import { assertWholePdf, InvalidPdfError, MemoryPdfSink } from '../pdf/index.ts';
+import { InvalidPdfError } from '../pdf/index.ts';
 import { fail, pass, skip, warn, type CheckOutcome } from './check.ts';
-import { LOGIN_HOLD_FIX, formatBytes } from './setup-checks.ts';
+import { LOGIN_HOLD_FIX } from './setup-checks.ts';
+export { checkChromium } from './setup-checks.ts';
 import type { DoctorState } from './state.ts';
 
 /** The code of the refusal the doctor's own gate gives a second login in one run. */
@@ -112,18 +112,13 @@ export async function checkWebLogin(s: DoctorState): Promise<CheckOutcome> {
     store,
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     maxPdfBytes: config.maxPdfBytes,
-    landingPath: config.webSession.landingPath,
-    extend: config.webSession.extend,
+    profile: config.webSession.profile,
     logger: s.logger,
     login: new BrowserLogin({
       lmsUrl: config.lms.url,
       username: login.username,
       password: () => login.password.reveal(),
-      loginPath: config.webSession.loginPath,
-      landingPath: config.webSession.landingPath,
-      selectors: config.webSession.selectors,
-      loginUrlPatterns: config.webSession.loginUrlPatterns,
-      loginFailedPatterns: config.webSession.loginFailedPatterns,
+      profile: config.webSession.profile,
       script: config.webSession.script,
       totp: totp
         ? () => {
@@ -163,11 +158,11 @@ export async function checkWebLogin(s: DoctorState): Promise<CheckOutcome> {
         'its session is used, no second login',
     );
   }
-  const how = config.webSession.script ? 'LMS_LOGIN_SCRIPT' : config.webSession.loginPath;
+  const how = config.webSession.script ? 'LMS_LOGIN_SCRIPT' : config.webSession.profile.loginPath;
   return pass(
     `logged in as ${login.username} through ${how}; two-factor: ` +
       `${codeAsked ? 'asked, and the LMS_TOTP_SECRET code was taken' : 'not asked'}; ` +
-      `${config.webSession.landingPath} answers as logged in; ${where}`,
+      `${config.webSession.profile.landingPath} answers as logged in; ${where}`,
   );
 }
 
@@ -190,35 +185,14 @@ function loginFailure(err: unknown, s: DoctorState): CheckOutcome {
   if (err instanceof BrowserFailedError) {
     return fail(
       err.message,
-      `check that ${config.lms.url}${config.webSession.loginPath} opens from this machine (LMS_URL, LMS_LOGIN_URL)`,
+      `check that ${config.lms.url}${config.webSession.profile.loginPath} opens from this machine (LMS_URL, LMS_LOGIN_URL)`,
     );
   }
   throw err;
 }
 
-/** One certificate through the render URL with the doctor's session: a whole PDF. */
-export async function checkRender(s: DoctorState): Promise<CheckOutcome> {
-  const config = s.config!;
-  if (config.downloadStrategy === 'api') return skip('not used: DOWNLOAD_STRATEGY=api');
-  if (!s.session) return skip('no web session to render with');
-  const certificate = s.certificate;
-  if (!certificate) return skip('no certificate to render (see awards)');
-  const url = renderUrl(config.lms.url, certificate.orgUnitId, certificate.issuedId);
-  const path = new URL(url).pathname;
-  const sink = new MemoryPdfSink();
-  try {
-    const facts = await s.session.fetchPdf(url, sink);
-    assertWholePdf(sink.evidence, facts);
-    return pass(
-      `${path}: ${facts.contentType ?? 'no Content-Type'}, ${formatBytes(sink.evidence.length)}, a whole PDF`,
-    );
-  } catch (err) {
-    return renderFailure(err, path, s);
-  }
-}
-
 export function renderFailure(err: unknown, path: string, s: DoctorState): CheckOutcome {
-  const landing = s.config!.webSession.landingPath;
+  const landing = s.config!.webSession.profile.landingPath;
   if (err instanceof InvalidPdfError) {
     return fail(
       `${path}: ${err.message}`,

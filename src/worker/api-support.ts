@@ -1,19 +1,19 @@
 import { CertharvestError } from '../errors/index.ts';
 
-/** DOWNLOAD_STRATEGY=api, but this LMS does not serve the bearer PDF route. */
+/** DOWNLOAD_STRATEGY=api, but this LMS does not serve certificates through its API (the bearer PDF route). */
 export class ApiRouteMissingError extends CertharvestError {
   readonly retryable = false;
 
   constructor() {
     super(
       'API_ROUTE_MISSING',
-      'DOWNLOAD_STRATEGY=api but this LMS does not serve /d2l/api/bas/(v)/issued/certificates/(id)/pdf; use auto or browser',
+      "DOWNLOAD_STRATEGY=api but this LMS does not serve certificates through its API (the bearer PDF route answered 404 or is not offered); use auto or browser",
     );
   }
 }
 
 /**
- * Whether the tenant serves the bearer `/pdf` route, learnt from the first answer and kept for
+ * Whether the tenant serves the bearer PDF route, learnt from the first answer and kept for
  * the life of the process (then asked again after `recheckAfterMs`, in case the tenant changes).
  */
 export class ApiSupportMemo {

@@ -33,13 +33,13 @@ async function importFile(file: string): Promise<void> {
     const record = await importStorageState({
       file,
       lmsUrl: config.lms.url,
-      landingPath: config.webSession.landingPath,
+      landingPath: config.webSession.profile.landingPath,
       store,
       lock,
     });
     console.log(
       `imported ${record.cookies.length} cookie(s) for ${config.lms.host} as the fleet's web session ` +
-        `(generation ${record.generation}); ${config.webSession.landingPath} answers as a logged-in user.`,
+        `(generation ${record.generation}); ${config.webSession.profile.landingPath} answers as a logged-in user.`,
     );
     if (await breaker.resumeIf(['LOGIN_REFUSED'], 'auth session import')) {
       console.log('The fleet was paused for a refused login: it resumes on this session.');
@@ -114,9 +114,9 @@ Examples:
       try {
         const context = await browser.newContext();
         const page = await context.newPage();
-        await page.goto(new URL(config.webSession.loginPath, `${config.lms.url}/`).toString());
+        await page.goto(new URL(config.webSession.profile.loginPath, `${config.lms.url}/`).toString());
         console.log(
-          `Log in as the service user in the browser window; close the window when you see ${config.webSession.landingPath}.`,
+          `Log in as the service user in the browser window; close the window when you see ${config.webSession.profile.landingPath}.`,
         );
         await page.waitForEvent('close', { timeout: 0 });
         await context.storageState({ path: out });

@@ -1,120 +1,80 @@
+/**
+ * Brightspace's steps of `certharvest doctor`: the negotiated Valence versions, whoami, a user
+ * lookup, one awards listing, the bearer `/pdf` route and one render with the web session. The
+ * steps every LMS shares (configuration, Redis, token, Chromium, web login, output) are
+ * src/doctor's; this module places them in its order.
+ */
+import { fail, pass, skip, warn, type Check, type CheckOutcome } from '../../doctor/check.ts';
+import { formatBytes } from '../../doctor/setup-checks.ts';
+import { WARN_LEVEL, type DoctorState } from '../../doctor/state.ts';
+import { checkChromium, checkWebLogin, renderFailure } from '../../doctor/web-checks.ts';
+import { assertWholePdf, InvalidPdfError, MemoryPdfSink } from '../../pdf/index.ts';
+import type { LmsId } from '../../certificate/index.ts';
 import {
-  AuthLockTimeoutError,
-  createTokenProvider,
-  ReauthRequiredError,
-  SealedBoxError,
-  TokenEndpointUnavailableError,
-  TokenRequestRejectedError,
-  TokenStoreError,
-  type TokenStatus,
-} from '../auth/index.ts';
-import {
-  certificatesOnly,
-  createBrightspaceAdapter,
   LmsDataError,
   LmsRequestError,
   LmsUnavailableError,
   LmsVersionUnsupportedError,
   RateLimitedError,
-  RedisRateStateStore,
   UserNotFoundError,
-  type IssuedAward,
-} from '../lms/index.ts';
-import { assertWholePdf, InvalidPdfError, MemoryPdfSink } from '../pdf/index.ts';
-import { fail, pass, skip, warn, type CheckOutcome } from './check.ts';
-import { formatBytes } from './setup-checks.ts';
-import { WARN_LEVEL, type DoctorState } from './state.ts';
+} from '../errors.ts';
+import { RedisRateStateStore } from '../fleet-rate-state.ts';
+import { createBrightspaceAdapter, renderUrl } from './adapter.ts';
+import { certificatesOnly, type BrightspaceClient } from './client.ts';
+import type { IssuedAward, WhoAmI } from './types.ts';
+
+/** What the Brightspace steps establish for the ones after them (per doctor run). */
+interface BrightspaceFindings {
+  client: BrightspaceClient | undefined;
+  me: WhoAmI | undefined;
+  certificate: IssuedAward | undefined;
+  /** What the version negotiation warned about (an override the LMS does not list, …). */
+  versionWarnings: string[];
+}
+const findings = new WeakMap<DoctorState, BrightspaceFindings>();
+function ofRun(s: DoctorState): BrightspaceFindings {
+  let f = findings.get(s);
+  if (!f) {
+    f = { client: undefined, me: undefined, certificate: undefined, versionWarnings: [] };
+    findings.set(s, f);
+  }
+  return f;
+}
+
+/**
+ * In the order a harvest meets them; `needs` names the steps whose failure makes a step pointless.
+ * The doctor runs them after configuration, redis, fleet and token, and before the output check.
+ */
+export function brightspaceDoctorChecks(settings: BrightspaceSettings): readonly Check<DoctorState>[] {
+  return [
+    { name: 'api versions', needs: ['token'], run: (s) => checkVersions(s, settings) },
+    { name: 'whoami', needs: ['api versions'], run: checkWhoami },
+    { name: 'user lookup', needs: ['whoami'], run: checkUserLookup },
+    { name: 'awards', needs: ['user lookup'], run: checkAwards, timeoutMs: 120_000 },
+    { name: 'pdf route', needs: ['awards'], run: checkPdfRoute, timeoutMs: 90_000 },
+    { name: 'chromium', run: checkChromium, timeoutMs: 45_000 },
+    // A login may wait for a worker's (90 s) before its own (launch and form, 30 s each).
+    {
+      name: 'web login',
+      needs: ['configuration', 'redis', 'chromium'],
+      run: checkWebLogin,
+      timeoutMs: 180_000,
+    },
+    { name: 'render', needs: ['web login', 'awards'], run: checkRender, timeoutMs: 150_000 },
+  ];
+}
+
+/** The module's own settings the steps need. */
+export interface BrightspaceSettings {
+  /** LP_VERSION / BAS_VERSION. */
+  versionOverrides: { lp?: string; bas?: string };
+}
 
 /** Users whose awards are listed, at most, to find a certificate to probe (without `--user`). */
 export const MAX_PROBED_USERS = 10;
 
-const SECRETS_FIX =
-  'start with the SECRETS_KEY that sealed the token store (during a rotation, the old one as ' +
-  'SECRETS_KEY_PREVIOUS), or run `certharvest auth bootstrap` to start a new store';
-
-/**
- * A token, the way a worker gets one: the token store opens with SECRETS_KEY, and in
- * refresh-token mode the refresh token is rotated now (a stored access token that still works
- * would say nothing about the refresh token, which is what dies while nobody looks).
- */
-export async function checkToken(s: DoctorState): Promise<CheckOutcome> {
-  const config = s.config!;
-  // No web session: a refused refresh token must show here, not be healed through a web login,
-  // which would post the service user's password a second time in this run.
-  const tokens = await createTokenProvider({ config, redis: s.redis!, logger: s.logger });
-  s.tokens = tokens;
-  let before: TokenStatus;
-  try {
-    before = await tokens.status();
-  } catch (err) {
-    if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
-      return fail('the token store does not open with this SECRETS_KEY', SECRETS_FIX);
-    }
-    throw err;
-  }
-  const auth = config.lms.auth;
-  let after: TokenStatus;
-  try {
-    if (auth.mode === 'refresh-token') after = await tokens.rotate();
-    else {
-      await tokens.getAccessToken();
-      after = await tokens.status();
-    }
-  } catch (err) {
-    return tokenFailure(err, s);
-  }
-  s.addSecret(await tokens.getAccessToken());
-  s.tokenWorks = true;
-  const how =
-    auth.mode === 'client-credentials'
-      ? 'access token obtained (client credentials)'
-      : before.state === 'not-bootstrapped'
-        ? 'OAUTH_REFRESH_TOKEN imported into the token store and rotated'
-        : `refresh token rotated (refresh #${after.refreshCount ?? '?'})`;
-  const until = after.expiresAt ? `; access token valid until ${after.expiresAt.toISOString()}` : '';
-  const site =
-    config.lms.kind === 'blackboard'
-      ? '; Learn keeps one token per site (asked again, it hands back the same one): the fleet shares it'
-      : '';
-  return pass(`${how}${until}; scopes granted: ${after.scope || '(none named)'}${site}`);
-}
-
-function tokenFailure(err: unknown, s: DoctorState): CheckOutcome {
-  const tokenUrl = s.config!.lms.auth.tokenUrl;
-  if (err instanceof ReauthRequiredError) {
-    return err.reason === 'not-bootstrapped'
-      ? fail(
-          'no refresh token is stored for this LMS and client, and OAUTH_REFRESH_TOKEN is not set (or was imported already)',
-          'run `certharvest auth bootstrap` (or set OAUTH_REFRESH_TOKEN to a fresh refresh token)',
-        )
-      : fail(
-          'the LMS refused the refresh token (400 invalid_grant): it was used already, expired unused, or was revoked',
-          'import a new one: `certharvest auth bootstrap --refresh-token -` (the token on stdin) or a ' +
-            'fresh OAUTH_REFRESH_TOKEN; or sign in again: `certharvest auth bootstrap` (`--via-session` ' +
-            'through the web login)',
-        );
-  }
-  if (err instanceof TokenRequestRejectedError) {
-    return fail(
-      err.message,
-      'check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET (or OAUTH_PRIVATE_KEY_FILE / OAUTH_KEY_ID) and ' +
-        "OAUTH_SCOPE against the app's registration",
-    );
-  }
-  if (err instanceof TokenEndpointUnavailableError) {
-    return fail(err.message, `check that OAUTH_TOKEN_URL (${tokenUrl}) is right and reachable from here`);
-  }
-  if (err instanceof AuthLockTimeoutError) {
-    return fail(err.message, 'another process is renewing the token right now: run the doctor again');
-  }
-  if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
-    return fail('the token store does not open with this SECRETS_KEY', SECRETS_FIX);
-  }
-  throw err;
-}
-
 /** The Valence versions of `lp` and `bas` the client will call, as negotiated with the LMS. */
-export async function checkVersions(s: DoctorState): Promise<CheckOutcome> {
+export async function checkVersions(s: DoctorState, settings: BrightspaceSettings): Promise<CheckOutcome> {
   const config = s.config!;
   const { lms } = config;
   const adapter = createBrightspaceAdapter({
@@ -122,15 +82,15 @@ export async function checkVersions(s: DoctorState): Promise<CheckOutcome> {
     tokens: s.tokens!,
     session: undefined,
     logger: s.logger,
-    versionOverrides: lms.versionOverrides,
+    versionOverrides: settings.versionOverrides,
     // The LMS counts its request budget per app: the doctor spends from the fleet's.
     rateState: new RedisRateStateStore(s.redis!, config.queuePrefix, lms.host),
   });
-  s.client = adapter.client;
+  ofRun(s).client = adapter.client;
   const mark = s.logLines.length;
   let versions;
   try {
-    versions = await s.client.negotiateVersions();
+    versions = await ofRun(s).client!.negotiateVersions();
   } catch (err) {
     if (err instanceof LmsVersionUnsupportedError) {
       return fail(
@@ -140,15 +100,17 @@ export async function checkVersions(s: DoctorState): Promise<CheckOutcome> {
     }
     return lmsFailure(err, s);
   }
-  s.versionWarnings = s.logLines
+  ofRun(s).versionWarnings = s.logLines
     .slice(mark)
     .filter((l) => l.level >= WARN_LEVEL)
     .map((l) => l.msg);
   const found = `lp ${versions.lp}, bas ${versions.bas}`;
-  if (s.versionWarnings.length === 0) return pass(`${found}: versions certharvest was written for`);
-  const forced = Object.keys(lms.versionOverrides).map((p) => (p === 'lp' ? 'LP_VERSION' : 'BAS_VERSION'));
+  if (ofRun(s).versionWarnings.length === 0) return pass(`${found}: versions certharvest was written for`);
+  const forced = Object.keys(settings.versionOverrides).map((p) =>
+    p === 'lp' ? 'LP_VERSION' : 'BAS_VERSION',
+  );
   return warn(
-    `${found}; ${s.versionWarnings.join('; ')}`,
+    `${found}; ${ofRun(s).versionWarnings.join('; ')}`,
     forced.length > 0
       ? `unset ${forced.join(' / ')} (or set a version the LMS lists) unless the checks below pass with it`
       : 'nothing, while the checks below pass; if one fails, set LP_VERSION / BAS_VERSION to a version the LMS lists',
@@ -159,11 +121,11 @@ export async function checkVersions(s: DoctorState): Promise<CheckOutcome> {
 export async function checkWhoami(s: DoctorState): Promise<CheckOutcome> {
   let me;
   try {
-    me = await s.client!.whoami();
+    me = await ofRun(s).client!.whoami();
   } catch (err) {
     return lmsFailure(err, s);
   }
-  s.me = me;
+  ofRun(s).me = me;
   const name = [me.firstName, me.lastName].filter(Boolean).join(' ');
   const found =
     `the token acts as ${me.uniqueName ?? '(no UniqueName)'} (UserId ${me.userId}${name ? `, ${name}` : ''}); ` +
@@ -183,7 +145,7 @@ export async function checkWhoami(s: DoctorState): Promise<CheckOutcome> {
  * then, without `--user`, the first page of the users listing gives users to probe.
  */
 export async function checkUserLookup(s: DoctorState): Promise<CheckOutcome> {
-  const client = s.client!;
+  const client = ofRun(s).client!;
   const ref = s.input.user;
   if (ref) {
     try {
@@ -203,7 +165,7 @@ export async function checkUserLookup(s: DoctorState): Promise<CheckOutcome> {
       return lmsFailure(err, s);
     }
   }
-  const me = s.me!;
+  const me = ofRun(s).me!;
   let byName = '';
   let hidden = false;
   if (me.uniqueName) {
@@ -217,7 +179,7 @@ export async function checkUserLookup(s: DoctorState): Promise<CheckOutcome> {
       byName = `userName ${me.uniqueName} (the service user) is not found by the lookup`;
     }
   }
-  const candidates: number[] = [];
+  const candidates: LmsId[] = [];
   try {
     for await (const item of client.listUsers()) {
       if (item.ok && item.value.userId !== me.userId && item.value.isActive !== false) {
@@ -240,7 +202,7 @@ export async function checkUserLookup(s: DoctorState): Promise<CheckOutcome> {
 
 /** One awards listing (every page): the certificate to probe comes from it. */
 export async function checkAwards(s: DoctorState): Promise<CheckOutcome> {
-  const client = s.client!;
+  const client = ofRun(s).client!;
   const wanted = s.input.issuedId;
   if (s.candidates.length === 0) {
     return warn('no user to list the awards of', 'pass --user with a user who has a certificate');
@@ -281,7 +243,7 @@ export async function checkAwards(s: DoctorState): Promise<CheckOutcome> {
       );
     }
     if (pick) {
-      s.certificate = pick;
+      ofRun(s).certificate = pick;
       const found = `${looked.at(-1)!}; probing ${describeCertificate(pick)}`;
       const prefix = looked.length > 1 ? `looked at ${looked.length} users; ` : '';
       if (invalid) {
@@ -314,12 +276,12 @@ export async function checkPdfRoute(s: DoctorState): Promise<CheckOutcome> {
   const config = s.config!;
   const strategy = config.downloadStrategy;
   if (strategy === 'browser') return skip('not used: DOWNLOAD_STRATEGY=browser');
-  const certificate = s.certificate;
+  const certificate = ofRun(s).certificate;
   if (!certificate) return skip('no certificate to probe (see awards)');
   const sink = new MemoryPdfSink();
   let answer;
   try {
-    answer = await s.client!.fetchCertificatePdf(certificate.issuedId, sink);
+    answer = await ofRun(s).client!.fetchCertificatePdf(certificate.issuedId, sink);
   } catch (err) {
     if (err instanceof LmsUnavailableError) return fail(err.message, BROKEN_BODY_FIX);
     return lmsFailure(err, s);
@@ -398,7 +360,28 @@ export function lmsFailure(err: unknown, s: DoctorState): CheckOutcome {
 }
 
 function versionFix(s: DoctorState, variable: string): string {
-  return s.versionWarnings.length > 0
+  return ofRun(s).versionWarnings.length > 0
     ? `the LMS does not serve the route under the version used (see api versions): unset ${variable} or set one the LMS lists`
     : `check that LMS_URL (${s.config?.lms.url ?? '?'}) is the Brightspace tenant's base URL`;
+}
+
+/** One certificate through the render URL with the doctor's session: a whole PDF. */
+export async function checkRender(s: DoctorState): Promise<CheckOutcome> {
+  const config = s.config!;
+  if (config.downloadStrategy === 'api') return skip('not used: DOWNLOAD_STRATEGY=api');
+  if (!s.session) return skip('no web session to render with');
+  const certificate = ofRun(s).certificate;
+  if (!certificate) return skip('no certificate to render (see awards)');
+  const url = renderUrl(config.lms.url, certificate.orgUnitId, certificate.issuedId);
+  const path = new URL(url).pathname;
+  const sink = new MemoryPdfSink();
+  try {
+    const facts = await s.session.fetchPdf(url, sink);
+    assertWholePdf(sink.evidence, facts);
+    return pass(
+      `${path}: ${facts.contentType ?? 'no Content-Type'}, ${formatBytes(sink.evidence.length)}, a whole PDF`,
+    );
+  } catch (err) {
+    return renderFailure(err, path, s);
+  }
 }

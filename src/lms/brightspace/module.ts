@@ -1,0 +1,77 @@
+/**
+ * D2L Brightspace as one module: its variables (LP_VERSION, BAS_VERSION), its OAuth2 defaults
+ * (D2L's auth service, the service-user pattern with one-use refresh tokens, private-key JWT for
+ * client credentials), its web profile, the consent form, the adapter and the doctor's steps.
+ */
+import { z } from 'zod';
+import { defineLmsModule, type ConfiguredLms } from '../module.ts';
+import { BRIGHTSPACE_CONSENT_FORM } from './consent.ts';
+import { BRIGHTSPACE_WEB_PROFILE } from './web-profile.ts';
+
+/** A Valence API version (`1.53`): forces the version instead of negotiating it. */
+const apiVersion = z.string().trim().regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
+
+/**
+ * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing
+ * and the bearer `/pdf` route (scope names as transcribed from D2L's table; docs/auth.md).
+ */
+export const BRIGHTSPACE_SCOPE = 'core:*:* users:userdata:read awards:issued:read awards:certificate:read';
+const TOKEN_URL = 'https://auth.brightspace.com/core/connect/token';
+const AUTHORIZE_URL = 'https://auth.brightspace.com/oauth2/auth';
+
+export const brightspaceModule = defineLmsModule({
+  kind: 'brightspace',
+  title: 'D2L Brightspace',
+  exampleUrl: 'https://school.brightspace.com',
+  env: z.object({
+    LMS: z.literal('brightspace'),
+    LP_VERSION: apiVersion.optional(),
+    BAS_VERSION: apiVersion.optional(),
+  }),
+  token: {
+    defaultMode: 'refresh-token',
+    tokenUrl: () => TOKEN_URL,
+    authorizeUrl: () => AUTHORIZE_URL,
+    scope: () => BRIGHTSPACE_SCOPE,
+    clientCredentials: 'private-key-jwt-unless-secret',
+    basicEncoding: 'form',
+  },
+  webProfile: BRIGHTSPACE_WEB_PROFILE,
+  configure(env, shared): ConfiguredLms {
+    const versionOverrides = {
+      ...(env.LP_VERSION ? { lp: env.LP_VERSION } : {}),
+      ...(env.BAS_VERSION ? { bas: env.BAS_VERSION } : {}),
+    };
+    return {
+      kind: 'brightspace',
+      title: 'D2L Brightspace',
+      webProfile: BRIGHTSPACE_WEB_PROFILE,
+      discoversWithSession: false,
+      consent: BRIGHTSPACE_CONSENT_FORM,
+      summary: {
+        ...(versionOverrides.lp ? { LP_VERSION: versionOverrides.lp } : {}),
+        ...(versionOverrides.bas ? { BAS_VERSION: versionOverrides.bas } : {}),
+      },
+      async createAdapter(context) {
+        const { createBrightspaceAdapter } = await import('./adapter.ts');
+        const { client, ...adapter } = createBrightspaceAdapter({
+          lmsUrl: context.lmsUrl,
+          tokens: context.tokens,
+          // Discovery is the REST API's; the session serves the render URL unless DOWNLOAD_STRATEGY=api.
+          session: context.downloadStrategy === 'api' ? undefined : context.webSession,
+          logger: context.logger,
+          versionOverrides,
+          rateState: context.rateState,
+          ...(context.fetch ? { fetch: context.fetch } : {}),
+        });
+        return { ...adapter, throttledAnswers: () => client.throttledAnswers };
+      },
+      // Brightspace's listing carries dates and expiry: every filter applies.
+      unsupportedFilters: () => [],
+      async doctorChecks() {
+        return (await import('./doctor-checks.ts')).brightspaceDoctorChecks({ versionOverrides });
+      },
+    };
+    void shared;
+  },
+});
