@@ -97,3 +97,30 @@ export class AuthorizationFailedError extends CertharvestError {
     super('AUTH_AUTHORIZATION_FAILED', message, options);
   }
 }
+
+/** Why the web session could not get past the LMS's consent step. */
+export type ConsentFailure = 'denied' | 'unknown-page' | 'asked-again';
+
+/**
+ * The authorization through the web session could not pass the consent step: the LMS turned the
+ * app down after the service user allowed it (`denied`), showed a page that is neither its login
+ * nor its consent form (`unknown-page`), or asked for consent again after it was given once
+ * (`asked-again`). Nothing automatic fixes it: a person must allow the app, or an admin must
+ * register it as trusted. `page` is the page's origin and path, never its query (state, PKCE).
+ */
+export class ConsentRequiredError extends CertharvestError {
+  readonly retryable = false;
+  readonly reason: ConsentFailure;
+  readonly page: string;
+
+  constructor(reason: ConsentFailure, page: string, detail: string, options?: { cause?: unknown }) {
+    super(
+      'AUTH_CONSENT_REQUIRED',
+      `${detail}: an admin must allow the app once at ${page}, signed in as the service user, ` +
+        'or register it as trusted / pre-consented, then run `certharvest auth bootstrap --via-session` again',
+      options,
+    );
+    this.reason = reason;
+    this.page = page;
+  }
+}

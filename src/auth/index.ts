@@ -3,11 +3,13 @@ export type { AuthorizationRequest, BeginAuthorizationOptions } from './bootstra
 export {
   AuthLockTimeoutError,
   AuthorizationFailedError,
+  ConsentRequiredError,
   ReauthRequiredError,
   SealedBoxError,
   TokenEndpointUnavailableError,
   TokenRequestRejectedError,
   TokenStoreError,
+  type ConsentFailure,
   type ReauthReason,
 } from './errors.ts';
 export { createTokenProvider, type CreateTokenProviderOptions } from './from-config.ts';
@@ -18,8 +20,12 @@ export { SealedBox } from './sealed-box.ts';
 export {
   authorizeThroughSession,
   createSessionHealer,
+  findConsentForm,
   walkAuthorization,
+  type ConsentForm,
+  type SessionAuthorizationOptions,
   type SessionRunner,
+  type WalkOptions,
   type WebSessionCredentials,
 } from './session-consent.ts';
 export {

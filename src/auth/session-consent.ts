@@ -1,5 +1,7 @@
 import { beginAuthorization, validateCallback, type AuthorizationRequest } from './bootstrap.ts';
-import { AuthorizationFailedError } from './errors.ts';
+import { load } from 'cheerio';
+import type { Logger } from '../log/index.ts';
+import { AuthorizationFailedError, ConsentRequiredError } from './errors.ts';
 import type { TokenEndpoint, TokenResponse } from './token-endpoint.ts';
 
 /** The web session's cookies for the LMS host and the browser's user agent. */
@@ -16,10 +18,32 @@ export interface SessionRunner {
   withSession<T>(use: (session: WebSessionCredentials) => Promise<T | 'logged-out'>): Promise<T>;
 }
 
+/**
+ * How to recognise the LMS's consent page ("this app wants to access your account: Allow / Deny")
+ * and which button allows. CSS selectors, matched with cheerio; the values live with each LMS
+ * (`src/lms/<kind>/consent.ts`), so this module never names one.
+ */
+export interface ConsentForm {
+  /** The consent form: a 200 page holding it (with the allow button inside) is the consent page. */
+  formSelector: string;
+  /** The allow button inside the form; its `name`/`value`, when it has a name, are posted too. */
+  allowSelector: string;
+  /** The deny button inside the form: never pressed; when given, the page must have it as well. */
+  denySelector?: string;
+}
+
 export interface WalkOptions {
   /** The LMS origin: the only one that gets the session's cookies. */
   lmsUrl: string;
   session: WebSessionCredentials;
+  /**
+   * The LMS's consent page. When given, the walk allows the app once as the service user (one form
+   * submission per walk); a second prompt, a refusal after it, or any other page stops it with a
+   * `ConsentRequiredError`. Default: none, so a consent page stops the walk.
+   */
+  consent?: ConsentForm;
+  /** Says (at info) that consent was given, and where. Default: silent. */
+  logger?: Logger;
   /** Redirects followed before giving up. Default 12. */
   maxHops?: number;
   /** Per request. Default 20 000 ms. */
@@ -30,12 +54,13 @@ export interface WalkOptions {
 /**
  * Follow an authorization request the way the service user's browser would, with the web
  * session's cookies, until the LMS redirects to the redirect URI with the answer (`code` or
- * `error`). Nothing is posted: this works only once consent was granted (at bootstrap); a consent
- * or other page is an error naming where it stopped.
+ * `error`). When the LMS shows its consent page (`options.consent`), the walk allows the app once,
+ * as the service user would by pressing "Allow"; any other page is an error naming where it
+ * stopped.
  *
  * The session cookies go to the LMS origin only. The authorization server (auth.brightspace.com on
  * real tenants) gets the cookies it sets itself during the walk, nothing else; a redirect to any
- * third origin is refused.
+ * third origin is refused, and the consent form is posted only to the page's own origin.
  *
  * @returns the redirect URI with its parameters, or 'logged-out' when the LMS asked for a login.
  */
@@ -49,20 +74,43 @@ export async function walkAuthorization(
   const target = new URL(request.redirectUri);
   const jars = new Map<string, Map<string, string>>([[lms, parseCookieHeader(options.session.cookieHeader)]]);
   let url = new URL(request.url);
+  let form: URLSearchParams | undefined;
+  /** The consent page the walk answered (origin + path), once it did. */
+  let consentedAt: string | undefined;
   for (let hop = 0; hop < (options.maxHops ?? 12); hop++) {
     const jar = jars.get(url.origin) ?? new Map<string, string>();
     jars.set(url.origin, jar);
+    const headers: Record<string, string> = {
+      cookie: serialize(jar),
+      'user-agent': options.session.userAgent,
+    };
+    if (form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers.origin = url.origin;
+    }
     const res = await doFetch(url, {
-      headers: { cookie: serialize(jar), 'user-agent': options.session.userAgent },
+      method: form ? 'POST' : 'GET',
+      headers,
+      ...(form ? { body: form.toString() } : {}),
       redirect: 'manual',
       signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
     });
+    form = undefined;
     for (const line of res.headers.getSetCookie()) storeCookie(jar, line);
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       await res.body?.cancel();
       const next = new URL(location, url);
-      if (next.origin === target.origin && next.pathname === target.pathname) return next.href;
+      if (next.origin === target.origin && next.pathname === target.pathname) {
+        if (consentedAt && next.searchParams.get('error') === 'access_denied') {
+          throw new ConsentRequiredError(
+            'denied',
+            consentedAt,
+            `the LMS turned the app down (access_denied) after certharvest allowed it at ${consentedAt} as the service user`,
+          );
+        }
+        return next.href;
+      }
       if (next.origin !== lms && next.origin !== authServer) {
         throw new AuthorizationFailedError(
           `the authorization through the web session was redirected to ${next.origin}, outside the LMS and its authorization server; ` +
@@ -74,8 +122,42 @@ export async function walkAuthorization(
     }
     const body = res.status === 200 ? await readSome(res) : (await res.body?.cancel(), '');
     if (looksLikeLogin(url, body)) return 'logged-out';
+    const page = `${url.origin}${url.pathname}`;
+    const consent =
+      options.consent && res.status === 200 ? findConsentForm(body, url, options.consent) : undefined;
+    if (consent && consentedAt) {
+      throw new ConsentRequiredError(
+        'asked-again',
+        page,
+        `the LMS asked for consent again at ${page} after certharvest allowed the app once as the service user`,
+      );
+    }
+    if (consent) {
+      if (consent.action.origin !== url.origin) {
+        throw new ConsentRequiredError(
+          'unknown-page',
+          page,
+          `the consent form at ${page} posts to ${consent.action.origin}, another host: certharvest sends the session's cookies to none`,
+        );
+      }
+      options.logger?.info(
+        { event: 'auth:consent', page },
+        'the LMS asked for consent: allowed the app once as the service user',
+      );
+      consentedAt = page;
+      url = consent.action;
+      form = consent.method === 'POST' ? consent.fields : undefined;
+      continue;
+    }
+    if (options.consent && res.status === 200) {
+      throw new ConsentRequiredError(
+        'unknown-page',
+        page,
+        `the authorization through the web session stopped at ${page} (HTTP 200), a page that is neither the LMS's login nor its consent form`,
+      );
+    }
     throw new AuthorizationFailedError(
-      `the authorization through the web session stopped at ${url.origin}${url.pathname} (HTTP ${res.status}) ` +
+      `the authorization through the web session stopped at ${page} (HTTP ${res.status}) ` +
         'instead of returning to the redirect URI: grant the app consent once as the service user ' +
         '(`certharvest auth bootstrap`), and check that OAUTH_REDIRECT_URI is the registered one',
     );
@@ -83,6 +165,52 @@ export async function walkAuthorization(
   throw new AuthorizationFailedError(
     `the authorization through the web session went through more than ${options.maxHops ?? 12} redirects`,
   );
+}
+
+/**
+ * The consent form on this page, ready to submit as a browser would after a click on "Allow":
+ * its fields (hidden ones included: a CSRF token, the request's parameters) plus the allow
+ * button's name and value. Undefined when the page is not the consent page.
+ */
+export function findConsentForm(
+  html: string,
+  pageUrl: URL,
+  descriptor: ConsentForm,
+): { action: URL; method: 'GET' | 'POST'; fields: URLSearchParams } | undefined {
+  const $ = load(html);
+  const form = $(descriptor.formSelector).first();
+  if (form.length === 0 || !form.is('form')) return undefined;
+  const allow = form.find(descriptor.allowSelector).first();
+  if (allow.length === 0) return undefined;
+  if (descriptor.denySelector && form.find(descriptor.denySelector).length === 0) return undefined;
+  const fields = new URLSearchParams();
+  form.find('input, select, textarea').each((_i, el) => {
+    const field = $(el);
+    const name = field.attr('name');
+    if (!name || field.is('[disabled]')) return;
+    if (field.is('select')) {
+      const option = field.find('option[selected]').first().length
+        ? field.find('option[selected]').first()
+        : field.find('option').first();
+      if (option.length) fields.append(name, option.attr('value') ?? option.text());
+      return;
+    }
+    if (field.is('textarea')) {
+      fields.append(name, field.text());
+      return;
+    }
+    const type = (field.attr('type') ?? 'text').toLowerCase();
+    if (['submit', 'button', 'image', 'reset', 'file'].includes(type)) return;
+    if ((type === 'checkbox' || type === 'radio') && !field.is('[checked]')) return;
+    fields.append(name, field.attr('value') ?? (type === 'checkbox' || type === 'radio' ? 'on' : ''));
+  });
+  const buttonName = allow.attr('name');
+  if (buttonName) fields.append(buttonName, allow.attr('value') ?? '');
+  const action = new URL(form.attr('action') || pageUrl.href, pageUrl);
+  const method = (form.attr('method') ?? 'get').toLowerCase() === 'post' ? 'POST' : 'GET';
+  // A GET form replaces the action's query with its fields, as a browser does.
+  if (method === 'GET') action.search = fields.toString();
+  return { action, method, fields };
 }
 
 /** A login form (a password field) or a login path: the session is not logged in. */
@@ -133,6 +261,10 @@ export interface SessionAuthorizationOptions {
   redirectUri: string;
   scope: string;
   lmsUrl: string;
+  /** The LMS's consent page, answered once as the service user (see `WalkOptions.consent`). */
+  consent?: ConsentForm;
+  /** Says that consent was given. Default: silent. */
+  logger?: Logger;
   fetch?: typeof fetch;
 }
 
@@ -150,6 +282,8 @@ export async function authorizeThroughSession(
     walkAuthorization(request, {
       lmsUrl: options.lmsUrl,
       session,
+      ...(options.consent ? { consent: options.consent } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
     }),
   );
@@ -158,7 +292,7 @@ export async function authorizeThroughSession(
 
 /**
  * The token provider's `heal`: a new pair through the web session, exchanged at the token
- * endpoint, without a person (consent was granted once at bootstrap).
+ * endpoint, without a person (a consent page, if the LMS shows one, is answered as in bootstrap).
  */
 export function createSessionHealer(
   runner: SessionRunner,

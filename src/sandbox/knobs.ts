@@ -128,7 +128,26 @@ export interface SandboxKnobs {
   learnHostile: boolean;
   /** Learn mode: the achievements pages of these UserIds carry the hostile items. Default []. */
   learnHostileUserIds: readonly number[];
+  /**
+   * The consent page of an authorization (Brightspace's `/oauth2/auth`, Learn's 3LO
+   * `authorizationcode`), for a logged-in user:
+   * - `new-client` (default): asked once per user and client id; remembered once allowed.
+   * - `off`: never asked (the app is trusted / pre-consented).
+   * - `refuse`: asked, and whatever is pressed, the answer is `error=access_denied`.
+   * - `ask-again`: asked, and after "Allow" asked again (never remembered).
+   * - `other-page`: an unknown page ("awaiting your administrator's approval") instead, no form.
+   */
+  consentPrompt: ConsentPrompt;
 }
+
+export type ConsentPrompt = 'new-client' | 'off' | 'refuse' | 'ask-again' | 'other-page';
+export const CONSENT_PROMPTS: readonly ConsentPrompt[] = [
+  'new-client',
+  'off',
+  'refuse',
+  'ask-again',
+  'other-page',
+];
 
 export type ExpiryStyle = 'login-page' | 'redirect' | 'forbidden' | 'unauthorized';
 export const EXPIRY_STYLES: readonly ExpiryStyle[] = ['login-page', 'redirect', 'forbidden', 'unauthorized'];
@@ -181,6 +200,7 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   learnDailyQuota: 10_000,
   learnHostile: false,
   learnHostileUserIds: Object.freeze([]),
+  consentPrompt: 'new-client',
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -242,6 +262,7 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   learnDailyQuota: wholeNumber(0),
   learnHostile: flag,
   learnHostileUserIds: userIds,
+  consentPrompt: oneOf(CONSENT_PROMPTS),
 };
 
 /** Check a patch; throws a RangeError naming every bad knob and what it expects. */

@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { promisify } from 'node:util';
 import type { Configuration, JWK } from 'oidc-provider';
 import type Provider from 'oidc-provider';
-import { escapeHtml } from './html.ts';
+import { errorPage, escapeHtml } from './html.ts';
 import type { Institution } from './institution.ts';
 import type { KnobBox } from './knobs.ts';
 import { OAuthStore } from './oauth-store.ts';
@@ -13,6 +13,8 @@ import type { SandboxStats } from './stats.ts';
 export const AUTHORIZE_PATH = '/oauth2/auth';
 export const TOKEN_PATH = '/core/connect/token';
 export const INTERACTION_PATH = '/oauth2/interaction';
+/** Where the consent page posts its answer: `${INTERACTION_PATH}/<uid>/consent`. */
+const CONSENT_POST = /^\/oauth2\/interaction\/([\w-]+)\/consent$/;
 
 /** What the worker asks for by default (src/config/load.ts, `OAUTH_SCOPE`). */
 export const DEFAULT_SCOPE = 'core:*:* users:userdata:read awards:issued:read awards:certificate:read';
@@ -84,8 +86,10 @@ export interface AuthServer {
   /** Revoke every grant and usable refresh token (see `OAuthStore.revokeRefreshTokens`). */
   revokeRefreshTokens(options: { accessTokens: boolean }): number;
   /**
-   * Finish the authorization request's login and consent for a user already logged in to the
-   * web UI: consent is granted automatically (the app is the tenant's own).
+   * The authorization request's interaction, for a user already logged in to the web UI: finish
+   * its login and consent when this user allowed this client before (or the `consentPrompt`
+   * knob is `off`); otherwise answer with the consent page, whose "Allow" (posted to
+   * `${INTERACTION_PATH}/<uid>/consent`) finishes it with a new grant and remembers the consent.
    */
   finishInteraction(req: IncomingMessage, res: ServerResponse, userId: number): Promise<void>;
   /** The interaction a request belongs to exists (its cookie is valid). */
@@ -215,6 +219,80 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   };
 
   const provider = new Provider(issuer, configuration);
+  /** Consents given, `accountId clientId`: the page is not shown again for them (`new-client`). */
+  const consented = new Set<string>();
+  const consentKey = (accountId: string, clientId: string) => `${accountId} ${clientId}`;
+  /** Consent pages shown, by interaction uid: who is asked, and the form's anti-forgery token. */
+  const pendingConsent = new Map<string, { accountId: string; xsrf: string }>();
+  type Details = Awaited<ReturnType<typeof provider.interactionDetails>>;
+
+  /** oidc-provider's own consent result: a Grant holding the requested scopes, login included. */
+  async function finishWithGrant(
+    req: IncomingMessage,
+    res: ServerResponse,
+    details: Details,
+    accountId: string,
+  ): Promise<void> {
+    const params = details.params as { client_id?: unknown; scope?: unknown };
+    const existing =
+      details.grantId && details.session?.accountId === accountId
+        ? await provider.Grant.find(details.grantId)
+        : undefined;
+    const grant = existing ?? new provider.Grant({ accountId, clientId: String(params.client_id) });
+    const requested = String(params.scope ?? '')
+      .split(' ')
+      .filter(Boolean);
+    const oidcScopes = requested.filter((s) => OIDC_SCOPES.has(s));
+    const apiScopes = requested.filter((s) => APP_SCOPES.includes(s));
+    if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));
+    if (apiScopes.length > 0) grant.addResourceScope(resource, apiScopes.join(' '));
+    const grantId = await grant.save();
+    await provider.interactionFinished(
+      req,
+      res,
+      { login: { accountId }, consent: { grantId } },
+      { mergeWithLastSubmission: false },
+    );
+  }
+
+  /** The consent form's answer: Allow finishes with a grant, Deny (or `refuse`) with access_denied. */
+  async function answerConsent(req: IncomingMessage, res: ServerResponse, uid: string): Promise<void> {
+    if (req.method !== 'POST') return sendPage(res, 405, errorPage(405, 'This page takes a form submission'));
+    let details: Details;
+    try {
+      details = await provider.interactionDetails(req, res);
+    } catch (err) {
+      if (err instanceof errors.SessionNotFound) {
+        return sendPage(res, 400, errorPage(400, 'This sign-in request has expired; start again'));
+      }
+      throw err;
+    }
+    const form = await readForm(req);
+    const pending = pendingConsent.get(uid);
+    if (details.uid !== uid || !pending || form.get('xsrf') !== pending.xsrf) {
+      return sendPage(res, 400, errorPage(400, 'This form has expired; start the sign-in again'));
+    }
+    const mode = knobs.current.consentPrompt;
+    const allowed = form.get('consent') === 'allow' && mode !== 'refuse';
+    // `ask-again`: the answer is taken and forgotten; the interaction shows the page once more.
+    if (allowed && mode === 'ask-again') {
+      res.writeHead(303, { location: `${INTERACTION_PATH}/${uid}` }).end();
+      return;
+    }
+    pendingConsent.delete(uid);
+    if (!allowed) {
+      await provider.interactionFinished(
+        req,
+        res,
+        { error: 'access_denied', error_description: 'The user denied the application access' },
+        { mergeWithLastSubmission: false },
+      );
+      return;
+    }
+    consented.add(consentKey(pending.accountId, String(details.params.client_id)));
+    await finishWithGrant(req, res, details, pending.accountId);
+  }
+
   provider.on('grant.success', (ctx) => {
     const grantType = String(ctx.oidc.params?.grant_type ?? '');
     if (grantType in stats.tokenGrants) stats.tokenGrants[grantType as keyof SandboxStats['tokenGrants']]++;
@@ -228,10 +306,13 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     resource,
     owns: (pathname) =>
       (pathname.startsWith('/oauth2/') && !pathname.startsWith(`${INTERACTION_PATH}/`)) ||
+      CONSENT_POST.test(pathname) ||
       pathname.startsWith('/core/connect/') ||
       pathname.startsWith('/.well-known/'),
     handle: async (req, res) => {
-      await callback(req, res);
+      const consentUid = CONSENT_POST.exec(new URL(req.url ?? '/', issuer).pathname)?.[1];
+      if (consentUid !== undefined) await answerConsent(req, res, consentUid);
+      else await callback(req, res);
     },
     basicClient,
     registerJwtClient: (jwks) => {
@@ -286,25 +367,28 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
     finishInteraction: async (req, res, userId) => {
       const details = await provider.interactionDetails(req, res);
       const accountId = String(userId);
-      const params = details.params as { client_id?: unknown; scope?: unknown };
-      const existing =
-        details.grantId && details.session?.accountId === accountId
-          ? await provider.Grant.find(details.grantId)
-          : undefined;
-      const grant = existing ?? new provider.Grant({ accountId, clientId: String(params.client_id) });
-      const requested = String(params.scope ?? '')
-        .split(' ')
-        .filter(Boolean);
-      const oidcScopes = requested.filter((s) => OIDC_SCOPES.has(s));
-      const apiScopes = requested.filter((s) => APP_SCOPES.includes(s));
-      if (oidcScopes.length > 0) grant.addOIDCScope(oidcScopes.join(' '));
-      if (apiScopes.length > 0) grant.addResourceScope(resource, apiScopes.join(' '));
-      const grantId = await grant.save();
-      await provider.interactionFinished(
-        req,
+      const clientId = String(details.params.client_id);
+      const mode = knobs.current.consentPrompt;
+      if (mode === 'off' || (mode === 'new-client' && consented.has(consentKey(accountId, clientId)))) {
+        return finishWithGrant(req, res, details, accountId);
+      }
+      if (mode === 'other-page') return sendPage(res, 200, awaitingApprovalPage());
+      const xsrf = randomBytes(16).toString('base64url');
+      pendingConsent.set(details.uid, { accountId, xsrf });
+      const client = await provider.Client.find(clientId);
+      const user = institution.user(userId);
+      sendPage(
         res,
-        { login: { accountId }, consent: { grantId } },
-        { mergeWithLastSubmission: false },
+        200,
+        consentPage({
+          uid: details.uid,
+          xsrf,
+          appName: client?.clientName ?? clientId,
+          userName: user ? `${user.FirstName} ${user.LastName}` : accountId,
+          scopes: String(details.params.scope ?? '')
+            .split(' ')
+            .filter(Boolean),
+        }),
       );
     },
     hasInteraction: async (req, res) => {
@@ -354,4 +438,72 @@ function signingKey(): Promise<JWK> {
     return { ...jwk, kid: 'sandbox-rs256', use: 'sig', alg: 'RS256' } as JWK;
   });
   return keyPromise;
+}
+
+function sendPage(res: ServerResponse, status: number, html: string): void {
+  res
+    .writeHead(status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+    .end(html);
+}
+
+/** A urlencoded form body (at most 16 KiB, like the web UI's own forms). */
+async function readForm(req: IncomingMessage): Promise<URLSearchParams> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > 16 * 1024) break;
+    chunks.push(chunk as Buffer);
+  }
+  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+}
+
+/**
+ * Brightspace's consent page: the app's registered name, the user, the scopes asked for, and an
+ * Allow / Deny choice posted as a form. [I] The markup is a guess (D2L does not document it;
+ * src/lms/brightspace/consent.ts holds the selectors the product uses, and says so too).
+ */
+function consentPage(options: {
+  uid: string;
+  xsrf: string;
+  appName: string;
+  userName: string;
+  scopes: readonly string[];
+}): string {
+  const scopes = options.scopes.map((s) => `<li><code>${escapeHtml(s)}</code></li>`).join('');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Authorize Application - Brightspace</title>
+</head>
+<body class="d2l-body">
+<main class="d2l-oauth2-consent">
+<h1>Authorize Application</h1>
+<p><strong>${escapeHtml(options.appName)}</strong> would like to access your Brightspace account
+(${escapeHtml(options.userName)}) on your behalf.</p>
+<p>This application is requesting permission to:</p>
+<ul class="d2l-oauth2-scopes">${scopes}</ul>
+<form id="d2l-oauth2-consent" method="post" action="${INTERACTION_PATH}/${escapeHtml(options.uid)}/consent">
+<input type="hidden" name="xsrf" value="${escapeHtml(options.xsrf)}">
+<button type="submit" name="consent" value="allow" class="d2l-button d2l-button-primary">Allow</button>
+<button type="submit" name="consent" value="deny" class="d2l-button">Deny</button>
+</form>
+</main>
+</body>
+</html>
+`;
+}
+
+/** What `consentPrompt: other-page` shows: no form, nothing to press. */
+function awaitingApprovalPage(): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Application Approval Required - Brightspace</title></head>
+<body class="d2l-body">
+<main><h1>Application approval required</h1>
+<p>This application must be approved by your organization's administrator before you can use it.</p></main>
+</body>
+</html>
+`;
 }

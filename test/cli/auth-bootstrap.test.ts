@@ -12,7 +12,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { BrightspaceClient } from '../../src/lms/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { JWT_CLIENT_ID, SANDBOX_HTTPS_REDIRECT_URI } from '../../src/sandbox/index.ts';
-import { webGet, webLogin } from '../sandbox/helpers.ts';
+import { webGet, webLogin, webPost } from '../sandbox/helpers.ts';
 import { runCli, sleepUntil, spawnCli, tempDir, uniquePrefix } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from '../pipeline/harness.ts';
 
@@ -78,12 +78,24 @@ describe('auth bootstrap --refresh-token', () => {
   });
 });
 
-/** The service user's browser: logged in, it follows the sign-in URL until it leaves the LMS. */
+/**
+ * The service user's browser: logged in, it follows the sign-in URL until it leaves the LMS, and a
+ * person presses "Allow" on the consent page (shown the first time this client is authorized).
+ */
 async function followAsServiceUser(authorizeUrl: string): Promise<URL> {
   const { jar } = await webLogin(p.sandbox);
   let url = new URL(authorizeUrl);
   for (let hop = 0; hop < 10; hop++) {
     const res = await webGet(p.sandbox, url.href, jar);
+    if (res.status === 200) {
+      const page = await res.text();
+      const action = /<form id="d2l-oauth2-consent" method="post" action="([^"]+)"/.exec(page)?.[1];
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1];
+      if (!action || !xsrf) throw new Error(`the sign-in stopped at ${url.pathname}, not a consent page`);
+      const allowed = await webPost(p.sandbox, action, { xsrf, consent: 'allow' }, jar);
+      url = new URL(allowed.headers.get('location') ?? '', url);
+      continue;
+    }
     const next = new URL(res.headers.get('location') ?? '', url);
     if (next.origin !== new URL(p.sandbox.url).origin) return next;
     url = next;

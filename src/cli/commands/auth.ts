@@ -1,4 +1,6 @@
 import { LEARN_DAILY_QUOTA, learnCallsToday } from '../../lms/index.ts';
+import { BLACKBOARD_CONSENT_FORM } from '../../lms/blackboard/consent.ts';
+import { BRIGHTSPACE_CONSENT_FORM } from '../../lms/brightspace/consent.ts';
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
@@ -9,12 +11,13 @@ import {
   createTokenProvider,
   isLoopbackUrl,
   type AuthorizationRequest,
+  type ConsentForm,
   publicJwks,
   ReauthRequiredError,
   type TokenProvider,
   type TokenStatus,
 } from '../../auth/index.ts';
-import { loadConfig } from '../../config/index.ts';
+import { loadConfig, type LmsKind } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import type { FleetBreaker, PauseRecord } from '../../fleet/index.ts';
 import { openContext, type CommandContext } from '../context.ts';
@@ -83,6 +86,15 @@ async function openProvider() {
     close: () => ctx.close(),
   };
 }
+
+/**
+ * Each LMS's consent page, which `--via-session` answers once as the service user. The one spot
+ * that picks it by LMS (until the LMS module registry does).
+ */
+const CONSENT_FORMS: Record<LmsKind, ConsentForm> = {
+  brightspace: BRIGHTSPACE_CONSENT_FORM,
+  blackboard: BLACKBOARD_CONSENT_FORM,
+};
 
 const TOKEN_PAUSES = ['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'] as const;
 
@@ -155,7 +167,7 @@ export function registerAuthCommand(program: Command): void {
     .option('--paste', 'print the sign-in URL and read back the URL the browser was redirected to')
     .option(
       '--via-session',
-      "sign in with the service user's web login (LMS_USERNAME, LMS_PASSWORD): no person, once consent was given",
+      "sign in with the service user's web login (LMS_USERNAME, LMS_PASSWORD): no person; the LMS's consent page, if shown, is allowed once as that user",
     )
     .option(
       '--port <port>',
@@ -175,7 +187,7 @@ Examples:
     --redirect-uri https://certharvest.school.edu/oauth/callback
   # a loopback redirect URI (sandbox; or via ssh -L 8765:127.0.0.1:8765):
   certharvest auth bootstrap
-  # unattended: the service user's web login signs in (consent given before):
+  # unattended: the service user's web login signs in (and allows the app once):
   certharvest auth bootstrap --via-session
   # import a refresh token from stdin (out of shell history):
   printf %s "$TOKEN" | certharvest auth bootstrap --refresh-token -
@@ -438,7 +450,11 @@ async function signInViaSession(ctx: CommandContext<'lms' | 'secrets-key'>, opti
   });
   try {
     console.log(`Signing in as ${webLogin.username} through the LMS web session …`);
-    return await authorizeThroughSession(session, options);
+    return await authorizeThroughSession(session, {
+      ...options,
+      consent: CONSENT_FORMS[ctx.config.lms.kind],
+      logger: ctx.logger.child({ component: 'auth' }),
+    });
   } finally {
     await session.close();
   }

@@ -1,9 +1,10 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Response, Router, urlencoded } from 'express';
-import type { KnobBox } from '../knobs.ts';
+import { escapeHtml } from '../html.ts';
+import type { ConsentPrompt, KnobBox } from '../knobs.ts';
 import type { SandboxStats } from '../stats.ts';
-import { LEARN_LOGIN_PATH } from './html.ts';
-import type { LearnSessionStore } from './sessions.ts';
+import { LEARN_LOGIN_PATH, NONCE_FIELD } from './html.ts';
+import { NonceStore, type LearnSessionStore } from './sessions.ts';
 
 export const LEARN_API_BASE = '/learn/api/public/v1';
 export const LEARN_TOKEN_PATH = `${LEARN_API_BASE}/oauth2/token`;
@@ -13,6 +14,8 @@ export const LEARN_AUTHORIZE_PATH = `${LEARN_API_BASE}/oauth2/authorizationcode`
 const KNOWN_SCOPES = new Set(['read', 'write', 'delete', 'offline']);
 /** [I] An authorization code is good for 10 minutes, once. */
 const CODE_MS = 10 * 60_000;
+/** The name the app was registered with, as the authorization screen shows it. */
+const APP_NAME = 'certharvest (sandbox)';
 
 interface IssuedToken {
   userId: number;
@@ -52,6 +55,9 @@ export class LearnAuth {
   readonly #userTokens = new Map<string, IssuedToken>();
   readonly #codes = new Map<string, PendingCode>();
   readonly #refreshTokens = new Map<string, { userId: number; scope: string }>();
+  /** Users who allowed this app on the authorization screen (remembered, as Learn does). */
+  readonly #consented = new Set<number>();
+  readonly #consentNonces = new NonceStore();
 
   constructor(knobs: KnobBox, stats: SandboxStats, serviceUserId: number) {
     this.#knobs = knobs;
@@ -118,6 +124,30 @@ export class LearnAuth {
     return this.#userTokenSet(pending.userId, pending.scope);
   }
 
+  /** The `consentPrompt` knob, as it is now. */
+  get consentPrompt(): ConsentPrompt {
+    return this.#knobs.current.consentPrompt;
+  }
+
+  /** Whether the authorization screen is skipped for this user: allowed before, or the knob is off. */
+  consentGiven(userId: number): boolean {
+    const mode = this.consentPrompt;
+    return mode === 'off' || (mode === 'new-client' && this.#consented.has(userId));
+  }
+
+  rememberConsent(userId: number): void {
+    this.#consented.add(userId);
+  }
+
+  /** The authorization screen's nonce: single use, 5 minutes. */
+  consentNonce(): string {
+    return this.#consentNonces.issue();
+  }
+
+  useConsentNonce(nonce: unknown): boolean {
+    return this.#consentNonces.consume(nonce);
+  }
+
   /** Rotate a refresh token: a new access and refresh token; the presented one is dead. */
   refresh(refreshToken: string): TokenSet | undefined {
     const grant = this.#refreshTokens.get(refreshToken);
@@ -164,6 +194,14 @@ export interface LearnOAuthDeps {
   sessions: LearnSessionStore;
   /** The Learn uuid of a user (the 3LO token answer's `user_id`). */
   userUuid(userId: number): string | undefined;
+  /** The user's display name, for the authorization screen. Default: none (the id is shown). */
+  userName?(userId: number): string | undefined;
+}
+
+interface AuthorizeRequest {
+  redirectUri: string;
+  scope: string;
+  state: string | undefined;
 }
 
 /** The token endpoint and the 3LO authorization endpoint, mounted at the site root. */
@@ -215,26 +253,96 @@ export function learnOAuthRouter(deps: LearnOAuthDeps): Router {
     oauthError(res, 405, 'invalid_request', `${req.method} is not allowed`);
   });
 
-  router.get(LEARN_AUTHORIZE_PATH, (req, res) => {
-    const query = (name: string) => (typeof req.query[name] === 'string' ? req.query[name] : undefined);
-    if (query('client_id') !== auth.key) return oauthError(res, 400, 'invalid_client', 'Unknown client_id');
-    const redirectUri = query('redirect_uri');
-    if (!redirectUri || !isHttpUrl(redirectUri)) {
-      return oauthError(res, 400, 'invalid_request', 'redirect_uri must be an absolute http(s) URL');
+  /**
+   * The authorization request, from the query (GET) or the authorization screen's form (POST):
+   * checked alike; the error is already answered when undefined.
+   */
+  function authorizeRequest(source: Record<string, unknown>, res: Response): AuthorizeRequest | undefined {
+    const param = (name: string) => (typeof source[name] === 'string' ? source[name] : undefined);
+    if (param('client_id') !== auth.key) {
+      oauthError(res, 400, 'invalid_client', 'Unknown client_id');
+      return undefined;
     }
-    if (query('response_type') !== 'code') return oauthError(res, 400, 'unsupported_response_type');
-    const scope = (query('scope') ?? 'read').split(/[\s+]+/).filter(Boolean);
+    const redirectUri = param('redirect_uri');
+    if (!redirectUri || !isHttpUrl(redirectUri)) {
+      oauthError(res, 400, 'invalid_request', 'redirect_uri must be an absolute http(s) URL');
+      return undefined;
+    }
+    if (param('response_type') !== 'code') {
+      oauthError(res, 400, 'unsupported_response_type');
+      return undefined;
+    }
+    const scope = (param('scope') ?? 'read').split(/[\s+]+/).filter(Boolean);
     if (scope.length === 0) scope.push('read');
-    if (!scope.every((s) => KNOWN_SCOPES.has(s))) return oauthError(res, 400, 'invalid_scope');
+    if (!scope.every((s) => KNOWN_SCOPES.has(s))) {
+      oauthError(res, 400, 'invalid_scope');
+      return undefined;
+    }
+    return { redirectUri, scope: scope.join(' '), state: param('state') };
+  }
+
+  /** Back to the app: with a code, or with `error=access_denied`. */
+  function answer(res: Response, request: AuthorizeRequest, userId: number | undefined): void {
+    const target = new URL(request.redirectUri);
+    if (userId === undefined) {
+      target.searchParams.set('error', 'access_denied');
+      target.searchParams.set('error_description', 'The user denied the application access');
+    } else {
+      target.searchParams.set('code', auth.createCode(userId, request.redirectUri, request.scope));
+    }
+    if (request.state !== undefined) target.searchParams.set('state', request.state);
+    res.redirect(302, target.href);
+  }
+
+  function showAuthorizeScreen(res: Response, request: AuthorizeRequest, userId: number): void {
+    res.setHeader('Cache-Control', 'no-store');
+    if (auth.consentPrompt === 'other-page') {
+      res.status(200).type('html').send(approvalPendingPage());
+      return;
+    }
+    res
+      .status(200)
+      .type('html')
+      .send(
+        authorizePage({
+          request,
+          clientId: auth.key,
+          nonce: auth.consentNonce(),
+          userName: deps.userName?.(userId) ?? `user ${userId}`,
+        }),
+      );
+  }
+
+  router.get(LEARN_AUTHORIZE_PATH, (req, res) => {
+    const request = authorizeRequest(req.query, res);
+    if (!request) return;
     const userId = sessions.authenticate(req);
     if (userId === undefined) {
       return res.redirect(302, `${LEARN_LOGIN_PATH}?new_loc=${encodeURIComponent(req.originalUrl)}`);
     }
-    const target = new URL(redirectUri);
-    target.searchParams.set('code', auth.createCode(userId, redirectUri, scope.join(' ')));
-    const state = query('state');
-    if (state !== undefined) target.searchParams.set('state', state);
-    res.redirect(302, target.href);
+    if (auth.consentGiven(userId)) return answer(res, request, userId);
+    showAuthorizeScreen(res, request, userId);
+  });
+
+  // The authorization screen's answer: "Allow" (`authorize`) or "Deny" (`deny`).
+  router.post(LEARN_AUTHORIZE_PATH, form, (req, res) => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const request = authorizeRequest(body, res);
+    if (!request) return;
+    const userId = sessions.authenticate(req);
+    if (userId === undefined) return res.redirect(302, LEARN_LOGIN_PATH);
+    if (!auth.useConsentNonce(body[NONCE_FIELD])) {
+      return res
+        .status(400)
+        .type('html')
+        .send(approvalPendingPage('This form has expired. Please try again.'));
+    }
+    const mode = auth.consentPrompt;
+    const allowed = typeof body.authorize === 'string' && mode !== 'refuse';
+    // `ask-again`: the answer is taken and forgotten; the screen comes once more.
+    if (allowed && mode === 'ask-again') return showAuthorizeScreen(res, request, userId);
+    if (allowed) auth.rememberConsent(userId);
+    answer(res, request, allowed ? userId : undefined);
   });
 
   function sendTokenSet(res: Response, set: TokenSet): void {
@@ -253,6 +361,63 @@ export function learnOAuthRouter(deps: LearnOAuthDeps): Router {
 
 function oauthError(res: Response, status: number, error: string, description?: string): void {
   res.status(status).json(description === undefined ? { error } : { error, error_description: description });
+}
+
+/**
+ * Learn's three-legged authorization screen ("Authorize Application": the app asks for the
+ * listed permissions; Allow or Deny). [I] The markup is a guess in Learn's Original style (nonce
+ * field, `<input type=submit>` buttons with ids): no real page was at hand;
+ * src/lms/blackboard/consent.ts holds the selectors the product uses, and says so too. The form
+ * carries the request's parameters back, so its POST needs nothing else.
+ */
+function authorizePage(options: {
+  request: AuthorizeRequest;
+  clientId: string;
+  nonce: string;
+  userName: string;
+}): string {
+  const { request } = options;
+  const hidden = (name: string, value: string) =>
+    `\n  <input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`;
+  const scopes = request.scope
+    .split(' ')
+    .map((s) => `<li>${escapeHtml(s)}</li>`)
+    .join('');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>Authorize Application – Blackboard Learn</title>
+</head>
+<body>
+<div id="authorizeApplication" class="container">
+<h1 id="pageTitleText">Authorize Application</h1>
+<p><strong>${escapeHtml(APP_NAME)}</strong> is requesting access to your Blackboard Learn account
+(${escapeHtml(options.userName)}) with these permissions:</p>
+<ul id="scopeList">${scopes}</ul>
+<form id="authorizeForm" name="authorizeForm" method="post" action="${LEARN_AUTHORIZE_PATH}">${hidden(NONCE_FIELD, options.nonce)}${hidden('client_id', options.clientId)}${hidden('redirect_uri', request.redirectUri)}${hidden('response_type', 'code')}${hidden('scope', request.scope)}${request.state === undefined ? '' : hidden('state', request.state)}
+  <div class="submitStepBottom">
+  <input type="submit" id="denyButton" name="deny" value="Deny" class="button-2">
+  <input type="submit" id="authorizeButton" name="authorize" value="Allow" class="submit button-1">
+  </div>
+</form>
+</div>
+</body>
+</html>
+`;
+}
+
+/** What `consentPrompt: other-page` shows (and a stale form's answer): no form to submit. */
+function approvalPendingPage(
+  message = 'This application has not been approved for your institution yet.',
+): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Authorize Application – Blackboard Learn</title></head>
+<body><div class="container"><h1>Application not available</h1>
+<p class="error">${escapeHtml(message)}</p></div></body>
+</html>
+`;
 }
 
 function isHttpUrl(value: string): boolean {
