@@ -12,12 +12,21 @@ import { registerScheduleCommand } from './commands/schedule.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerSubmitCommand } from './commands/submit.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
+import { lmsRegistry } from '../lms/registry.ts';
 import { EXIT } from './exit-codes.ts';
+
+/** The LMSes of the registry, e.g. "D2L Brightspace, Blackboard Learn". */
+function lmsTitles(): string {
+  return lmsRegistry
+    .kinds()
+    .map((k) => lmsRegistry.get(k)?.title ?? k)
+    .join(', ');
+}
 
 export function buildProgram(): Command {
   const program = new Command('certharvest')
     .description(
-      'Bulk-download the certificate PDFs an LMS (D2L Brightspace) has issued to students.\n' +
+      `Bulk-download the certificate PDFs an LMS (${lmsTitles()}) has issued to students.\n` +
         'Configuration comes from the environment or a .env file; see the README.',
     )
     .version('0.1.0')

@@ -6,7 +6,7 @@ import { ConfigError } from '../errors/index.ts';
 import type { WebProfile } from '../browser/index.ts';
 import type { AuthMode, ConfiguredLms, DownloadStrategy, LmsModule } from '../lms/module.ts';
 import { lmsRegistry } from '../lms/registry.ts';
-import { envSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
+import { envSchema, lmsEnvSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
 import { Secret } from './secret.ts';
 
 /** The value of `LMS`: a kind of the LMS registry (src/lms/registry.ts). */
@@ -189,22 +189,17 @@ const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 export function loadConfig<N extends ConfigNeed = never>(options: LoadConfigOptions<N> = {}): ConfigWith<N> {
   const cwd = options.cwd ?? process.cwd();
   const env = { ...readEnvFile(options.envFile, cwd), ...stripEmpty(options.env ?? process.env) };
+  // The shared variables, then the LMS's own (its branch of the union by LMS); all problems at once.
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(issuesToProblems(parsed.error.issues, env));
-  const module = lmsRegistry.get(parsed.data.LMS);
-  if (!module) throw new ConfigError([`LMS: expected ${lmsKindsText()} (got "${parsed.data.LMS}")`]);
-  const branch = module.env.safeParse(env);
-  if (!branch.success) throw new ConfigError(issuesToProblems(branch.error.issues, env));
+  const kind = (env.LMS ?? lmsRegistry.defaultKind).trim().toLowerCase();
+  const module = lmsRegistry.get(kind);
+  const branch = module ? lmsEnvSchema().safeParse({ ...env, LMS: kind }) : undefined;
+  const issues = [...(parsed.error?.issues ?? []), ...(branch?.error?.issues ?? [])];
+  if (!parsed.success || !module || !branch?.success) throw new ConfigError(issuesToProblems(issues, env));
   const { config, lmsProblems } = toConfig(parsed.data, module, branch.data, cwd);
   const problems = missingFor(config, parsed.data, lmsProblems, options.needs ?? []);
   if (problems.length > 0) throw new ConfigError(problems);
   return config as ConfigWith<N>;
-}
-
-/** The registry's kinds, for messages: `"a", "b" or "c"`. */
-function lmsKindsText(): string {
-  const kinds = lmsRegistry.kinds().map((k) => `"${k}"`);
-  return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : (kinds[0] ?? 'an LMS');
 }
 
 /** One line per problem, naming the variable and never showing a secret's value. */

@@ -138,6 +138,23 @@ const apiKeys = z.string().transform((v, ctx) => {
   return problems > 0 ? z.NEVER : keys;
 });
 
+/**
+ * Each LMS's own variables, a union by `LMS`: one branch per registered module
+ * (`src/lms/<kind>/module.ts`, its `env`). Built when asked, so a module registered later counts.
+ */
+export function lmsEnvSchema() {
+  const branches = lmsRegistry.kinds().map((k) => lmsRegistry.get(k)!.env);
+  const [first, ...rest] = branches;
+  if (!first) throw new TypeError('no LMS module is registered');
+  return z.discriminatedUnion('LMS', [first, ...rest] as [typeof first, ...(typeof first)[]]);
+}
+
+/** The registry's kinds, for messages: `"a", "b" or "c"`. */
+export function lmsKindsText(): string {
+  const kinds = lmsRegistry.kinds().map((k) => `"${k}"`);
+  return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : (kinds[0] ?? 'an LMS');
+}
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
@@ -147,7 +164,10 @@ export const envSchema = z.object({
     .string()
     .trim()
     .toLowerCase()
-    .default(() => lmsRegistry.defaultKind),
+    .default(() => lmsRegistry.defaultKind)
+    .superRefine((kind, ctx) => {
+      if (!lmsRegistry.get(kind)) ctx.addIssue({ code: 'custom', message: `expected ${lmsKindsText()}` });
+    }),
   LMS_URL: httpUrl('https://lms.example.edu').optional(),
   AUTH_MODE: z
     .enum(['refresh-token', 'client-credentials'], {

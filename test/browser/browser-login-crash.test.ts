@@ -1,3 +1,4 @@
+import { BRIGHTSPACE_WEB_PROFILE } from '../../src/lms/brightspace/web-profile.ts';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,6 +44,7 @@ describe('BrowserLogin when Chromium dies mid-login', () => {
       lmsUrl: sandbox.env.LMS_URL,
       username: sandbox.env.LMS_USERNAME,
       password: () => sandbox.env.LMS_PASSWORD,
+      profile: BRIGHTSPACE_WEB_PROFILE,
       logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
       timeouts: { launch: 8_000, login: 3_000, close: 2_000 },
     });

@@ -1,3 +1,4 @@
+import { BRIGHTSPACE_WEB_PROFILE } from '../../src/lms/brightspace/web-profile.ts';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryPdfSink } from '../../src/pdf/index.ts';
@@ -59,7 +60,11 @@ const session = { cookieHeader: 'd2lSessionVal=abc; d2lSecureSessionVal=def', us
 let sink = new MemoryPdfSink();
 const get = (path: string, maxBytes = 1_000_000) => {
   sink = new MemoryPdfSink();
-  return fetchWithSession(`${urlOf(lms.server)}${path}`, session, { sink, maxBytes });
+  return fetchWithSession(`${urlOf(lms.server)}${path}`, session, {
+    sink,
+    maxBytes,
+    loggedOutPaths: BRIGHTSPACE_WEB_PROFILE.loggedOutPaths,
+  });
 };
 
 describe('fetchWithSession', () => {
@@ -110,6 +115,11 @@ describe('classifyAnswer', () => {
     [404, base, {}, html, 'error'],
     [500, base, {}, html, 'error'],
   ] as const)('%i at %s → %s', (status, url, headers, firstBytes, expected) => {
-    expect(classifyAnswer({ status, url, headers: h(headers), firstBytes })).toBe(expected);
+    expect(
+      classifyAnswer(
+        { status, url, headers: h(headers), firstBytes },
+        BRIGHTSPACE_WEB_PROFILE.loggedOutPaths,
+      ),
+    ).toBe(expected);
   });
 });

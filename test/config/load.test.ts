@@ -92,22 +92,27 @@ describe('loadConfig', () => {
       mode: 'client-credentials',
       tokenUrl: 'https://bb.example.edu/learn/api/public/v1/oauth2/token',
     });
-    expect(config.webSession).toMatchObject({
+    expect(config.webSession.profile).toMatchObject({
       loginPath: '/webapps/login/',
       landingPath: '/ultra/stream',
       selectors: { username: 'input[name="user_id"]' },
       extend: { method: 'GET', path: '/ultra/stream' },
     });
-    expect(config.lms.blackboardPages?.selectors).toMatchObject({
-      title: '.name',
-      achievement: 'li.achievement',
-    });
+    expect(config.lms.site).toMatchObject({ kind: 'blackboard', discoversWithSession: true });
+    expect(config.lms.site.summary).toMatchObject({ 'achievement item': 'li.achievement' });
     const bad = problemsOf(() =>
-      loadConfig({ env: { ...env, BB_ACHIEVEMENTS_URL: '/x.form?course={courseId}' }, envFile: false }),
+      loadConfig({
+        env: {
+          ...env,
+          LMS_USERNAME: 'svc',
+          LMS_PASSWORD: 'pw',
+          BB_ACHIEVEMENTS_URL: '/x.form?course={courseId}',
+        },
+        envFile: false,
+        needs: ['lms'],
+      }),
     );
-    expect(bad).toEqual([
-      expect.stringMatching(/^BB_ACHIEVEMENTS_URL: expected the placeholders \{courseId\} and \{userId\}/),
-    ]);
+    expect(bad).toEqual([expect.stringMatching(/^BB_ACHIEVEMENTS_URL: .*\{userRef\}/)]);
   });
 
   it('names every wrong variable once, with what is expected', () => {
@@ -139,7 +144,7 @@ describe('loadConfig', () => {
       LP_VERSION: '1.60',
     };
     const config = loadConfig({ env, envFile: false, needs: ['lms'] });
-    expect(config.lms.versionOverrides).toEqual({ lp: '1.60' });
+    expect(config.lms.site.summary).toEqual({ LP_VERSION: '1.60' });
     const problems = problemsOf(() =>
       loadConfig({ env: { ...env, LP_VERSION: 'latest', BAS_VERSION: '1' }, envFile: false, needs: ['lms'] }),
     );
