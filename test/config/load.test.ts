@@ -106,13 +106,13 @@ describe('loadConfig', () => {
           ...env,
           LMS_USERNAME: 'svc',
           LMS_PASSWORD: 'pw',
-          BB_ACHIEVEMENTS_URL: '/x.form?course={courseId}',
+          BB_ACHIEVEMENTS_URL: '/x.form?course={courseId}&u={student}',
         },
         envFile: false,
         needs: ['lms'],
       }),
     );
-    expect(bad).toEqual([expect.stringMatching(/^BB_ACHIEVEMENTS_URL: .*\{userRef\}/)]);
+    expect(bad).toEqual([expect.stringMatching(/^BB_ACHIEVEMENTS_URL: .*\{student\}/)]);
   });
 
   it('names every wrong variable once, with what is expected', () => {
