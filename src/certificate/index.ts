@@ -30,8 +30,8 @@ export const lmsIdSchema = z
       .refine((id) => !LONE_SURROGATE.test(id), 'an id is valid Unicode (no lone surrogate)'),
   ])
   .describe(
-    'An LMS id as the LMS gives it: a positive whole number (Brightspace), or a string of 1-200 ' +
-      'characters without control characters (Blackboard Learn: `_123_1`, UUIDs).',
+    'An id as the LMS gives it: a positive whole number (`6606`), or a string of 1-200 characters ' +
+      'without control characters (`_123_1`, a UUID).',
   );
 
 /** Whether two ids name the same thing: `6606` and `"6606"` do, `"007"` and `7` do not. */

@@ -19,7 +19,7 @@ const filtersSchema = z
     orgUnitIds: z
       .array(lmsIdSchema)
       .optional()
-      .describe('Keep only these org units (ids as the LMS gives them: 6606, or "_7_1" on Learn).'),
+      .describe('Keep only these org units (ids as the LMS gives them, such as 6606 or "_7_1").'),
     issuedAfter: z.iso.datetime().optional().describe('Keep certificates issued at or after this time.'),
     issuedBefore: z.iso.datetime().optional().describe('Keep certificates issued before this time.'),
     includeExpired: z
