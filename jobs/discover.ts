@@ -74,12 +74,12 @@ async function discoverUser(
   let rejectedCount = 0;
   let badges = 0;
   let filteredOut = 0;
-  // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
-  // a listing that leaves them out never shows them to us.
   const reject = (ref: string, code: string, reason: string) => {
     rejectedCount++;
     if (rejected.length < MAX_REJECTED_LISTED) rejected.push({ ref, code, reason });
   };
+  // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
+  // a listing that leaves them out never shows them to us.
   for await (const entry of deps.directory.listAwards(userId, listingOptions(data.filters))) {
     if (!entry.ok) reject(entry.ref, entry.code, entry.reason);
     else if (entry.kind !== 'certificate') badges++;
