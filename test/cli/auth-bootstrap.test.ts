@@ -154,6 +154,86 @@ describe('auth bootstrap: signing in', () => {
   });
 });
 
+/**
+ * The first run without a person: a new sandbox asks the service user to consent, and
+ * `auth bootstrap --via-session` (Chromium logs in) allows the app once, on both LMSs.
+ */
+describe.each(['brightspace', 'blackboard'] as const)(
+  'auth bootstrap --via-session from an empty token store (%s)',
+  (lms) => {
+    let q: Pipeline;
+    beforeAll(async () => {
+      q = await startPipeline({
+        lms,
+        worker: false,
+        ...(lms === 'blackboard' ? { env: { AUTH_MODE: 'refresh-token' } } : {}),
+      });
+    });
+    afterAll(() => q?.close());
+
+    /** The worker's env without any refresh token; the CLI shows info lines at LOG_LEVEL=debug. */
+    const env = () => {
+      const { OAUTH_REFRESH_TOKEN: _none, ...rest } = q.env;
+      return { ...rest, LOG_LEVEL: 'debug' };
+    };
+    /** A real API call with the stored token: its HTTP status. */
+    const realCall = async () => {
+      const tokens = await createTokenProvider({
+        config: loadConfig({ needs: ['lms', 'secrets-key'], envFile: false, env: env() }),
+        redis: q.redis,
+        logger: createLogger({ level: 'silent' }),
+      });
+      const path =
+        lms === 'blackboard' ? '/learn/api/public/v1/users?limit=1' : '/d2l/api/lp/1.53/users/whoami';
+      const res = await fetch(`${q.sandbox.url}${path}`, {
+        headers: { authorization: `Bearer ${await tokens.getAccessToken()}` },
+      });
+      return res.status;
+    };
+    const secrets = () => [q.env.LMS_PASSWORD!, q.env.OAUTH_CLIENT_SECRET!];
+
+    it('the consent page is allowed once, the token stored, a real call works; the next run meets none', async () => {
+      const before = await runCli(['auth', 'status', '--json'], env());
+      expect(JSON.parse(before.stdout)).toMatchObject({ state: 'not-bootstrapped' });
+
+      const run = await runCli(['auth', 'bootstrap', '--via-session'], env());
+      expect(run.code).toBe(0);
+      expect(run.stdout).toMatch(/state: +valid/);
+      expect(run.stdout.match(/allowed the app once as the service user/g)).toHaveLength(1);
+      for (const secret of secrets()) expect(run.stdout).not.toContain(secret);
+      expect(await realCall()).toBe(200);
+
+      const again = await runCli(['auth', 'bootstrap', '--via-session'], env());
+      expect(again.code).toBe(0);
+      expect(again.stdout).not.toMatch(/allowed the app once/); // remembered
+    });
+
+    it.each([
+      ['refuse', /turned the app down \(access_denied\)/],
+      ['other-page', /neither the LMS's login nor its consent form/],
+      ['ask-again', /asked for consent again/],
+    ] as const)(
+      'consentPrompt %s: exit 1, naming the page and what to do, no secret',
+      async (prompt, why) => {
+        q.sandbox.setKnobs({ consentPrompt: prompt });
+        try {
+          const run = await runCli(['auth', 'bootstrap', '--via-session'], env());
+          expect(run.code).toBe(1);
+          expect(run.stderr).toMatch(why);
+          expect(run.stderr).toMatch(
+            /an admin must allow the app once at http:\/\/127\.0\.0\.1:\d+\/\S+, signed in/,
+          );
+          expect(run.stderr).toContain('trusted / pre-consented');
+          expect(run.stderr).not.toMatch(/state=|code_challenge=/);
+          for (const secret of secrets()) expect(run.stdout + run.stderr).not.toContain(secret);
+        } finally {
+          q.sandbox.setKnobs({ consentPrompt: 'new-client' });
+        }
+      },
+    );
+  },
+);
+
 describe('auth jwks', () => {
   it.each([
     ['RSA', () => generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey, 'RS256'],
