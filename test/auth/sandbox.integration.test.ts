@@ -151,7 +151,10 @@ describe('auth against the sandbox LMS', () => {
   });
 });
 
-/** What the admin's browser does: log in to the web UI, open the authorization URL, follow redirects. */
+/**
+ * What the admin's browser does: log in to the web UI, open the authorization URL, follow
+ * redirects, and press "Allow" on the consent page (a new client's first authorization).
+ */
 async function signInAndFollow(sb: Sandbox, authorizeUrl: string, redirectUri: string): Promise<string> {
   const cookies = new Map<string, string>();
   const send = async (url: string, init: RequestInit = {}) => {
@@ -183,7 +186,18 @@ async function signInAndFollow(sb: Sandbox, authorizeUrl: string, redirectUri: s
   });
   let url = authorizeUrl;
   for (let hop = 0; hop < 10; hop++) {
-    const res = await send(url);
+    let res = await send(url);
+    if (res.status === 200) {
+      const page = await res.text();
+      const action = /<form id="d2l-oauth2-consent" method="post" action="([^"]+)"/.exec(page)?.[1];
+      const xsrf = /name="xsrf" value="([^"]+)"/.exec(page)?.[1];
+      if (!action || !xsrf) throw new Error(`sign-in stopped at ${url}: not the consent page`);
+      res = await send(new URL(action, url).href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ xsrf, consent: 'allow' }).toString(),
+      });
+    }
     const location = res.headers.get('location');
     if (!location) throw new Error(`sign-in stopped at ${url} with ${res.status}`);
     url = new URL(location, url).href;
