@@ -578,6 +578,12 @@ describe('sandbox Blackboard Learn mode', () => {
   });
 
   describe('3LO', () => {
+    // These tests are about the redirects, the code and its exchange: the consent page a new client
+    // meets first (consentPrompt new-client, the default) has its own tests in
+    // test/auth/consent-sandbox.integration.test.ts.
+    beforeAll(() => sb.setKnobs({ consentPrompt: 'off' }));
+    afterAll(() => sb.setKnobs({ consentPrompt: 'new-client' }));
+
     const redirectUri = 'http://127.0.0.1:9/callback';
     const authorizeUrl = (scope: string) =>
       `${LEARN_AUTHORIZE_PATH}?${new URLSearchParams({

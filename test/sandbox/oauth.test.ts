@@ -102,6 +102,12 @@ describe('sandbox OAuth2 (oidc-provider)', () => {
   });
 
   describe('authorization code + PKCE with a loopback redirect', () => {
+    // These tests are about the redirects, the code and its exchange: the consent page a new client
+    // meets first (consentPrompt new-client, the default) has its own tests in
+    // test/auth/consent-sandbox.integration.test.ts.
+    beforeAll(() => sb.setKnobs({ consentPrompt: 'off' }));
+    afterAll(() => sb.setKnobs({ consentPrompt: 'new-client' }));
+
     const authorizeUrl = (redirectUri: string, challenge: string, state: string) => {
       const url = new URL(sb.env.OAUTH_AUTHORIZE_URL);
       url.search = new URLSearchParams({
