@@ -65,8 +65,8 @@ export async function createTokenProvider(options: CreateTokenProviderOptions): 
       : {
           method: 'client_secret_basic',
           clientSecret: auth.clientSecret,
-          // Learn documents `Basic base64(key:secret)` with the key as it is (reference §6.1).
-          ...(lms.kind === 'blackboard' ? { encoding: 'raw' as const } : {}),
+          // The LMS module's token quirk: `raw` sends id:secret as they are (Learn's Basic).
+          encoding: auth.secretEncoding,
         };
 
   const store = new TokenStore({

@@ -41,7 +41,11 @@ export interface SubmitResult {
 }
 
 const REF_RULES: Record<UserRefKind, { test: RegExp; expected: string }> = {
-  userId: { test: /^[1-9][0-9]{0,17}$/, expected: 'a positive whole number' },
+  // The LMS's own user id: Brightspace's number, Learn's `_45_1`, another LMS's string (LmsId).
+  userId: {
+    test: /^[^\s/\\]{1,200}$/,
+    expected: "the LMS's user id (a number, or the LMS's own id such as _45_1) without spaces or slashes",
+  },
   userName: { test: /^[^\s/\\]{1,256}$/, expected: 'a user name without spaces or slashes' },
   orgDefinedId: { test: /^[^\s/\\]{1,256}$/, expected: 'an org-defined id without spaces or slashes' },
 };

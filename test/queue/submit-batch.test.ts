@@ -59,13 +59,13 @@ describe('submitBatch', () => {
   });
 
   it('fails a malformed id alone, naming it, and keeps the rest', async () => {
-    const result = await submitBatch({ batchId: 'b-mixed', users: ['7', '../../etc', 'abc'] }, deps());
+    const result = await submitBatch({ batchId: 'b-mixed', users: ['7', '../../etc', 'a b'] }, deps());
     expect(result.queued).toBe(1);
-    expect(result.rejected.map((r) => r.ref)).toEqual(['../../etc', 'abc']);
+    expect(result.rejected.map((r) => r.ref)).toEqual(['../../etc', 'a b']);
     const status = await tracker.status('b-mixed');
     expect(status).toMatchObject({ usersTotal: 3, usersFailed: 2 });
     expect(status?.failures[0]).toMatchObject({ kind: 'user', ref: '../../etc', code: 'USER_REF_MALFORMED' });
-    expect(status?.failures[0]?.reason).toMatch(/expected a positive whole number/);
+    expect(status?.failures[0]?.reason).toMatch(/expected the LMS's user id/);
   });
 
   it('refuses a malformed batch as a whole, saying what is wrong', async () => {

@@ -150,7 +150,7 @@ describe('batch API: submit, status, failures', () => {
   it('creates a batch (201), reports it and its failures as JSON and CSV', async () => {
     const created = await post({
       batchId: 'api.batch-1',
-      users: [1001, 'abc', 'x y', 1001, '=cmd()'],
+      users: [1001, 'a/b', 'x y', 1001, '=cmd ()'],
     });
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe('/api/batches/api.batch-1');
@@ -158,9 +158,9 @@ describe('batch API: submit, status, failures', () => {
       batchId: 'api.batch-1',
       queued: 1,
       rejected: [
-        { ref: 'abc', reason: expect.stringMatching(/malformed userId/) },
+        { ref: 'a/b', reason: expect.stringMatching(/malformed userId/) },
         { ref: 'x y', reason: expect.any(String) },
-        { ref: '=cmd()', reason: expect.any(String) },
+        { ref: '=cmd ()', reason: expect.any(String) },
       ],
       duplicates: 1,
       allUsers: false,
@@ -193,7 +193,7 @@ describe('batch API: submit, status, failures', () => {
       offset: 0,
       limit: null,
       next: null,
-      failures: ['abc', 'x y', '=cmd()'].map((ref) => ({
+      failures: ['a/b', 'x y', '=cmd ()'].map((ref) => ({
         kind: 'user',
         ref,
         code: 'USER_REF_MALFORMED',
@@ -211,9 +211,9 @@ describe('batch API: submit, status, failures', () => {
     const lines = csv.text.trimEnd().split('\n');
     expect(lines[0]).toBe('kind,ref,code,reason,at');
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(/^user,abc,USER_REF_MALFORMED,/);
+    expect(lines[1]).toMatch(/^user,a\/b,USER_REF_MALFORMED,/);
     // A spreadsheet formula is neutralised.
-    expect(lines[3]).toMatch(/^user,'=cmd\(\),USER_REF_MALFORMED,/);
+    expect(lines[3]).toMatch(/^user,'=cmd \(\),USER_REF_MALFORMED,/);
   });
 
   it('pages failures with ?offset=&limit= (next link, Link header), across Redis chunks', async () => {
