@@ -107,7 +107,13 @@ describe('sandbox in real Chromium', () => {
       expect(new URL(page.url()).pathname).toBe('/d2l/login');
       await page.fill('#userName', sb.env.LMS_USERNAME);
       await page.fill('#password', sb.env.LMS_PASSWORD);
-      await Promise.all([page.waitForURL(`${redirectUri}?**`), page.click('#loginButton')]);
+      await Promise.all([page.waitForURL('**/oauth2/interaction/**'), page.click('#loginButton')]);
+      // A new client: the consent page asks once (consentPrompt new-client); the person allows.
+      expect(await page.locator('form#d2l-oauth2-consent').count()).toBe(1);
+      await Promise.all([
+        page.waitForURL(`${redirectUri}?**`),
+        page.click('form#d2l-oauth2-consent button[value="allow"]'),
+      ]);
       const callback = new URL(page.url());
       expect(callback.searchParams.get('state')).toBe('browser-state');
       const tokens = await tokenRequest(sb, {
