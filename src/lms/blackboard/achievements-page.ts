@@ -1,198 +1,117 @@
 import { load, type CheerioAPI } from 'cheerio';
-import { certificateSchema, type Certificate } from '../../certificate/index.ts';
+import type { Certificate } from '../../certificate/index.ts';
 import { LmsDataError } from '../errors.ts';
-import type { AwardEntry } from '../ports.ts';
-import { fromLearnId, toLearnId } from './ids.ts';
+import type { AwardEntry, AwardKind } from '../ports.ts';
+import { parseLearnId } from './ids.ts';
+import {
+  fillTemplate,
+  TemplateError,
+  type FieldName,
+  type FieldSpec,
+  type LinkPart,
+  type SiteProfile,
+} from './site-profile.ts';
 
 /**
- * Learn has no REST route for achievements (reference §6.4): certificates are found on the
- * Achievements tool's page of each course, read with the fleet's web session. This module turns
- * such a page into AwardEntry items. Everything on the page is hostile until checked: titles are
- * taken as text only, ids must be `_N_1`, a certificate link must stay on the LMS host, and a page
- * is read up to a byte limit, never whole.
+ * Learn has no REST route for achievements (reference §6.4): certificates are found on a listing
+ * page of each course, read with the fleet's web session, the way the site profile says. This
+ * module turns such a page into award entries, each with the URL its PDF is fetched from: the link
+ * the page shows, or the profile's certificate URL when it shows none. Everything on the page is
+ * hostile until checked: titles are text only, values are bounded, ids must be safe, a link must be
+ * http(s) on the LMS's own host and about this user and course, and a page is read up to a byte
+ * limit, never whole.
  */
 
-/** CSS selectors of the Achievements page (BB_* settings). */
-export interface AchievementSelectors {
-  /** One achievement [BB_ACHIEVEMENT_SELECTOR]. Default `li.achievement`. */
-  achievement: string;
-  /** Its certificate download link, inside it; none = not a certificate [BB_CERTIFICATE_LINK_SELECTOR]. */
-  certificateLink: string;
-  /** Its title, inside it (text only) [BB_TITLE_SELECTOR]. */
-  title: string;
-  /** When it was issued, inside it: the `datetime` attribute [BB_ISSUED_SELECTOR]. */
-  issued: string;
-}
-
-export const DEFAULT_ACHIEVEMENT_SELECTORS: AchievementSelectors = {
-  achievement: 'li.achievement',
-  certificateLink: 'a.achievement-certificate',
-  title: '.achievement-title',
-  issued: 'time.achievement-issued',
-};
-
-/** The setting that names each selector, for error messages. */
-const SELECTOR_SETTINGS: Record<keyof AchievementSelectors, string> = {
-  achievement: 'BB_ACHIEVEMENT_SELECTOR',
-  certificateLink: 'BB_CERTIFICATE_LINK_SELECTOR',
-  title: 'BB_TITLE_SELECTOR',
-  issued: 'BB_ISSUED_SELECTOR',
-};
-
-/**
- * [BB_ACHIEVEMENTS_URL] The Achievements page of one user in one course. `{courseId}` and
- * `{userId}` are Learn primary ids (`_N_1`), URL-encoded.
- */
-export const DEFAULT_ACHIEVEMENTS_URL =
-  '/webapps/achievements/studentViewAchievements.form?course_id={courseId}&user_id={userId}';
-
-/**
- * [BB_CERTIFICATE_URL] A certificate's download URL, rebuilt from the Certificate's integer ids:
- * `{issuedId}`, `{orgUnitId}`, `{userId}`, `{awardId}` are the N of `_N_1`.
- */
-export const DEFAULT_CERTIFICATE_URL =
-  '/webapps/achievements/certificate/download.form?achievement_id=_{issuedId}_1&course_id=_{orgUnitId}_1&user_id=_{userId}_1';
-
-/** Largest Achievements page read. */
-export const DEFAULT_MAX_PAGE_BYTES = 5 * 1024 * 1024;
-
-/** The attributes the ids are read from. */
-const ACHIEVEMENT_ID_ATTRIBUTE = 'data-achievement-id';
-const AWARD_ID_ATTRIBUTE = 'data-award-id';
-const TYPE_ATTRIBUTE = 'data-type';
 const TITLE_MAX = 1000;
+/** Longest value read from a field before it is parsed. */
+const RAW_MAX = 2048;
 
-/** Check selectors once, at start-up: a CSS syntax error names its setting. */
-export function checkSelectors(selectors: Partial<AchievementSelectors> = {}): AchievementSelectors {
-  const merged = { ...DEFAULT_ACHIEVEMENT_SELECTORS, ...selectors };
-  const $ = load('<p></p>');
-  for (const key of Object.keys(SELECTOR_SETTINGS) as (keyof AchievementSelectors)[]) {
-    const selector = merged[key];
-    if (typeof selector !== 'string' || selector.trim() === '') {
-      throw new TypeError(
-        `${SELECTOR_SETTINGS[key]} must be a CSS selector, got ${JSON.stringify(selector)}`,
-      );
-    }
-    try {
-      $(selector);
-    } catch (error) {
-      throw new TypeError(
-        `${SELECTOR_SETTINGS[key]} ${JSON.stringify(selector)} is not a valid CSS selector: ${(error as Error).message}`,
-      );
-    }
-  }
-  return merged;
+/** Where the page was read and for whom. */
+export interface PageContext {
+  /** Where the page was read from: relative links resolve against it; its origin is the LMS's. */
+  pageUrl: URL | string;
+  /** The user and course the page was asked for, as the LMS names them (`_7_1`, a UUID…). */
+  userRef: string;
+  courseRef: string;
+  profile: SiteProfile;
 }
 
-/**
- * `template` with each `{name}` replaced by `values[name]`, URL-encoded, resolved against the
- * LMS. An unknown placeholder, or a URL off the LMS's origin, is a TypeError (a setting's fault).
- */
-export function fillTemplate(
-  template: string,
-  values: Readonly<Record<string, string | number>>,
-  lmsUrl: string,
-  setting: string,
-): URL {
-  const filled = template.replace(/\{([^{}]*)\}/g, (_whole, name: string) => {
-    const value = values[name];
-    if (value === undefined) {
-      throw new TypeError(
-        `${setting}: unknown placeholder {${name}} (known: ${Object.keys(values)
-          .map((k) => `{${k}}`)
-          .join(', ')})`,
-      );
-    }
-    return encodeURIComponent(String(value));
-  });
-  const lms = new URL(lmsUrl);
-  let url: URL;
-  try {
-    url = new URL(filled, lms);
-  } catch {
-    throw new TypeError(`${setting}: ${JSON.stringify(template)} does not make a URL`);
-  }
-  if (url.origin !== lms.origin) {
-    throw new TypeError(`${setting}: ${JSON.stringify(template)} leads off the LMS (${url.origin})`);
-  }
-  return url;
+/** One achievement of a page: the entry, and for a certificate where its PDF is. */
+export interface ListedAward {
+  entry: AwardEntry;
+  /** The PDF's URL (the page's link, else the profile's template); certificates only. */
+  download: URL | undefined;
+  /** When it expires (ISO 8601, UTC), when the profile reads an expiry date. */
+  expires: string | null;
 }
 
-/** The Achievements page of user N in course C (BB_ACHIEVEMENTS_URL). */
+/** A parsed page: its awards, or the login form (the session is not logged in). */
+export type AchievementsPage = { kind: 'login' } | { kind: 'achievements'; awards: ListedAward[] };
+
+/** What one field of one item read: the raw text, and the parsed value or why it is refused. */
+export interface FieldReading {
+  /** As found (bounded), or null when no alternative found a value. */
+  raw: string | null;
+  /** Parsed (an id, a title, an ISO date, an absolute URL, a kind), or null. */
+  value: string | null;
+  error?: string;
+}
+
+/** Everything read from one item: for the adapter and for `inspect`. */
+export interface ItemReading {
+  /** 1-based position on the page. */
+  index: number;
+  fields: Partial<Record<FieldName, FieldReading>>;
+  /** The item's outcome; undefined for an award that cannot be named (skipped, not counted). */
+  award: ListedAward | undefined;
+}
+
+/** The listing page of one user in one course (achievements.url). */
 export function achievementsPageUrl(
   lmsUrl: string,
-  template: string,
-  ids: { userId: number; orgUnitId: number },
+  profile: SiteProfile,
+  ids: { userRef: string; courseRef: string },
 ): URL {
-  return fillTemplate(
-    template,
-    { courseId: toLearnId(ids.orgUnitId), userId: toLearnId(ids.userId) },
-    lmsUrl,
-    'BB_ACHIEVEMENTS_URL',
-  );
+  return fillTemplate(profile.achievements.url, ids, lmsUrl, `${profile.source}: achievements.url`);
 }
 
-/** A certificate's download URL from its integer ids (BB_CERTIFICATE_URL). */
-export function certificateDownloadUrl(
-  lmsUrl: string,
-  template: string,
-  certificate: Pick<Certificate, 'userId' | 'orgUnitId' | 'issuedId' | 'awardId'>,
-): URL {
-  return fillTemplate(
-    template,
-    {
-      issuedId: certificate.issuedId,
-      orgUnitId: certificate.orgUnitId,
-      userId: certificate.userId,
-      awardId: certificate.awardId,
-    },
-    lmsUrl,
-    'BB_CERTIFICATE_URL',
-  );
-}
-
-export interface AchievementsPageContext {
-  /** Where the page was read from: relative links resolve against it, and its origin is the LMS's. */
-  pageUrl: URL | string;
-  /** The user the page was asked for. */
-  userId: number;
-  /** The course the page was asked for. */
-  orgUnitId: number;
-  selectors?: Partial<AchievementSelectors>;
-  /** Refuse a page over this size (characters of the decoded text). Default 5 MiB. */
-  maxBytes?: number;
-}
-
-/** A parsed page: its entries, or the login form (the session is not logged in). */
-export type AchievementsPage = { kind: 'login' } | { kind: 'achievements'; entries: AwardEntry[] };
-
-/**
- * The certificates (and badges) of one Achievements page. An item with a certificate link is a
- * certificate; without one it is a badge (`data-type="badge"`) or another award, yielded when its
- * ids are sound (the discover job counts and skips them), and refused when it calls itself a
- * certificate. A malformed or hostile item is `{ ok: false }` for that item alone.
- */
-export function parseAchievementsPage(html: string, context: AchievementsPageContext): AchievementsPage {
+/** Read every item of a page the profile's way. A password field means the login page. */
+export function readAchievementsPage(
+  html: string,
+  context: PageContext,
+): { kind: 'login' } | { kind: 'achievements'; items: ItemReading[] } {
   const pageUrl = new URL(context.pageUrl);
-  const route = `GET ${pageUrl.pathname} (course ${toLearnId(context.orgUnitId)})`;
-  const maxBytes = context.maxBytes ?? DEFAULT_MAX_PAGE_BYTES;
-  if (html.length > maxBytes) {
-    throw new LmsDataError(route, '', `the page is over the ${maxBytes}-byte limit`);
+  const { profile } = context;
+  if (html.length > profile.maxPageBytes) {
+    throw new LmsDataError(
+      `GET ${pageUrl.pathname} (course ${context.courseRef})`,
+      '',
+      `the page is over the ${profile.maxPageBytes}-byte limit`,
+    );
   }
-  const selectors = { ...DEFAULT_ACHIEVEMENT_SELECTORS, ...context.selectors };
   const $ = load(html);
   if (looksLikeLogin($)) return { kind: 'login' };
-  const entries: AwardEntry[] = [];
+  const items: ItemReading[] = [];
   $.root()
-    .find(selectors.achievement)
+    .find(profile.achievements.item)
     .each((index, element) => {
-      const entry = readItem($(element), index, selectors, pageUrl, context);
-      if (entry) entries.push(entry);
+      items.push(readItem($(element), index + 1, pageUrl, context));
     });
-  return { kind: 'achievements', entries };
+  return { kind: 'achievements', items };
 }
 
-/** A login form where the Achievements page should be: a password field. */
+/**
+ * The awards of one listing page. An item with a certificate link, or whose kind says certificate,
+ * is a certificate; otherwise a badge or another award, yielded when it can be named (the discover
+ * job counts and skips those). A malformed or hostile item is `{ ok: false }` for that item alone.
+ */
+export function parseAchievementsPage(html: string, context: PageContext): AchievementsPage {
+  const read = readAchievementsPage(html, context);
+  if (read.kind === 'login') return read;
+  return { kind: 'achievements', awards: read.items.flatMap((i) => (i.award ? [i.award] : [])) };
+}
+
+/** A login form where the listing should be: a password field. */
 function looksLikeLogin($: CheerioAPI): boolean {
   return $('input[type="password" i]').length > 0;
 }
@@ -200,137 +119,314 @@ function looksLikeLogin($: CheerioAPI): boolean {
 /** A selection of elements (cheerio's `Cheerio<Element>`, without importing domhandler). */
 type Item = ReturnType<ReturnType<CheerioAPI['root']>['find']>;
 
-function readItem(
-  item: Item,
-  index: number,
-  selectors: AchievementSelectors,
-  pageUrl: URL,
-  context: AchievementsPageContext,
-): AwardEntry | undefined {
-  const course = toLearnId(context.orgUnitId);
-  const user = toLearnId(context.userId);
-  const attrId = attribute(item, ACHIEVEMENT_ID_ATTRIBUTE);
-  const link = item.find(selectors.certificateLink).first();
-  const href = link.length > 0 ? attribute(link, 'href') : undefined;
-  let linkUrl: URL | undefined;
-  let linkError: string | undefined;
-  if (link.length > 0) {
-    if (href === undefined || href === '') linkError = 'the certificate link has no href';
-    else {
-      try {
-        linkUrl = new URL(href, pageUrl);
-      } catch {
-        linkError = `the certificate link is not a URL (${shown(href)})`;
-      }
-      if (linkUrl && linkUrl.protocol !== 'http:' && linkUrl.protocol !== 'https:') {
-        linkError = `the certificate link is not http(s) (${shown(href)})`;
-      } else if (linkUrl && linkUrl.origin !== pageUrl.origin) {
-        linkError = `the certificate link leads to another host (${linkUrl.origin}); refused`;
-      }
+function readItem(item: Item, index: number, pageUrl: URL, context: PageContext): ItemReading {
+  const { profile, userRef, courseRef } = context;
+  const spec = profile.achievements.fields;
+  const fields: ItemReading['fields'] = {};
+  const raw = (name: FieldName) => {
+    const specs = spec[name];
+    if (!specs) return undefined;
+    const found = readField(item, specs, pageUrl);
+    const reading: FieldReading = { raw: found.value, value: null };
+    // A link element that is there but empty is a broken item, not a missing field.
+    if (found.value === null && found.emptyOn !== undefined && name === 'link') {
+      reading.error = `${found.emptyOn} has no value`;
+    }
+    fields[name] = reading;
+    return reading;
+  };
+
+  const id = raw('id') as FieldReading;
+  if (id.raw === null) id.error = `not found (${describeSpecs(spec.id)})`;
+  else if ((id.value = parseLearnId(id.raw) ?? null) === null)
+    id.error = `${shown(id.raw)} is not a usable id`;
+
+  const award = raw('awardId');
+  if (award?.raw != null && (award.value = parseLearnId(award.raw) ?? null) === null) {
+    award.error = `${shown(award.raw)} is not a usable id`;
+  }
+
+  const title = raw('title');
+  if (title) title.value = title.raw === null ? null : cleanText(title.raw, TITLE_MAX);
+
+  for (const name of ['issued', 'expires'] as const) {
+    const date = raw(name);
+    if (date?.raw != null && (date.value = parseDate(date.raw) ?? null) === null) {
+      date.error = `${shown(date.raw)} is not a date (ISO 8601, or like "1 March 2026")`;
     }
   }
-  const linkId =
-    linkError === undefined ? (linkUrl?.searchParams.get('achievement_id') ?? undefined) : undefined;
-  const rawId = attrId ?? linkId;
-  const ref = `course ${course} achievement ${rawId === undefined ? `#${index + 1}` : shown(rawId)}`.slice(
+
+  const kind = raw('kind');
+  let kindOf: AwardKind | undefined;
+  if (kind?.raw != null) {
+    const value = kind.raw.trim().toLowerCase();
+    const is = (list: string[]) => list.some((k) => k.toLowerCase() === value);
+    kindOf = is(profile.achievements.kinds.certificate)
+      ? 'certificate'
+      : is(profile.achievements.kinds.badge)
+        ? 'badge'
+        : 'other';
+    kind.value = kindOf;
+  }
+
+  const link = raw('link');
+  let linkUrl: URL | undefined;
+  if (link?.error !== undefined) link.error = `the certificate link has no ${describeSource(spec.link![0]!)}`;
+  else if (link?.raw != null) {
+    const checked = checkLink(link.raw, pageUrl);
+    if (typeof checked === 'string') link.error = checked;
+    else {
+      linkUrl = checked;
+      link.value = checked.href;
+    }
+  }
+
+  const ref = `course ${courseRef} achievement ${id.raw === null ? `#${index}` : shown(id.raw)}`.slice(
     0,
     160,
   );
-  const refuse = (reason: string): AwardEntry => ({
-    ok: false,
-    ref,
-    code: 'LMS_DATA_INVALID',
-    reason: `GET ${pageUrl.pathname} (course ${course}): ${reason}`,
+  const refuse = (reason: string): ListedAward => ({
+    entry: {
+      ok: false,
+      ref,
+      code: 'LMS_DATA_INVALID',
+      reason: `GET ${pageUrl.pathname} (course ${courseRef}): ${reason}`,
+    },
+    download: undefined,
+    expires: null,
   });
-  if (linkError !== undefined) return refuse(linkError);
+  const isCertificate = link?.raw != null || link?.error !== undefined || kindOf === 'certificate';
+  const result = (award: ListedAward | undefined): ItemReading => ({ index, fields, award });
 
-  const type = (attribute(item, TYPE_ATTRIBUTE) ?? '').toLowerCase();
-  const isCertificate = link.length > 0;
-  if (!isCertificate && type === 'certificate') {
-    return refuse('a certificate without a download link');
+  if (link?.error !== undefined) return result(refuse(link.error));
+  if (!isCertificate) {
+    // A badge or another award: yielded when it can be named, else simply not counted.
+    if (id.value === null || award?.error || fields.issued?.error) return result(undefined);
+    return result({
+      entry: {
+        ok: true,
+        kind: kindOf ?? 'other',
+        certificate: certificateOf(context, id.value, award?.value ?? id.value, title, fields.issued),
+      },
+      download: undefined,
+      expires: fields.expires?.value ?? null,
+    });
   }
+  if (id.raw === null) return result(refuse(`no achievement id (${describeSpecs(spec.id)})`));
+  if (id.value === null) {
+    return result(refuse(`the achievement id ${shown(id.raw)} is not a usable Learn id`));
+  }
+  if (award?.error) return result(refuse(`the award id ${shown(award.raw)} is not a usable Learn id`));
+  if (fields.issued?.error) return result(refuse(`the issued date ${fields.issued.error}`));
+  if (fields.expires?.error) return result(refuse(`the expiry date ${fields.expires.error}`));
 
-  const issuedId = fromLearnId(rawId);
-  if (issuedId === undefined) {
-    if (!isCertificate) return undefined; // a badge we could not name is simply not counted
-    return refuse(
-      rawId === undefined
-        ? `no achievement id (${ACHIEVEMENT_ID_ATTRIBUTE}, or achievement_id in the link)`
-        : `the achievement id ${shown(rawId)} is not a Learn id of the form _N_1`,
-    );
-  }
-  const rawAward = attribute(item, AWARD_ID_ATTRIBUTE);
-  const awardId = rawAward === undefined ? issuedId : fromLearnId(rawAward);
-  if (awardId === undefined) {
-    if (!isCertificate) return undefined;
-    return refuse(`the award id ${shown(rawAward)} is not a Learn id of the form _N_1`);
-  }
-
+  let download: URL;
   if (linkUrl) {
-    // The link must be about this achievement, course and user: a page that lists someone
-    // else's certificate is not believed.
-    if (attrId !== undefined && linkId !== undefined && attrId !== linkId) {
-      return refuse(`the link is for achievement ${shown(linkId)}, the item says ${shown(attrId)}`);
+    // The link must be about this achievement, course and user, when it names them: a page
+    // that lists someone else's certificate is not believed.
+    const checks = profile.achievements.linkChecks;
+    const mismatch = (
+      [
+        ['achievement', checks.id, id.value],
+        ['course', checks.course, courseRef],
+        ['user', checks.user, userRef],
+      ] as const
+    ).find(([, part, expected]) => {
+      const said = part && linkPart(linkUrl, part);
+      return said !== undefined && said !== expected;
+    });
+    if (mismatch) {
+      const [what, part, expected] = mismatch;
+      const said = linkPart(linkUrl, part!) as string;
+      return result(
+        refuse(
+          what === 'achievement'
+            ? `the link is for achievement ${shown(said)}, the item says ${shown(expected)}`
+            : `the link is for ${what} ${shown(said)}, not ${expected}`,
+        ),
+      );
     }
-    const linkCourse = linkUrl.searchParams.get('course_id');
-    if (linkCourse !== null && linkCourse !== course) {
-      return refuse(`the link is for course ${shown(linkCourse)}, not ${course}`);
+    download = linkUrl;
+  } else {
+    const template = profile.certificate.url;
+    if (template === undefined) {
+      return result(
+        refuse(
+          `a certificate without a download link, and the site profile (${profile.source}) has no certificate.url to build one`,
+        ),
+      );
     }
-    const linkUser = linkUrl.searchParams.get('user_id');
-    if (linkUser !== null && linkUser !== user) {
-      return refuse(`the link is for user ${shown(linkUser)}, not ${user}`);
+    try {
+      download = fillTemplate(
+        template,
+        { userRef, courseRef, issuedRef: id.value, awardRef: award?.value ?? id.value },
+        pageUrl.origin,
+        `${profile.source}: certificate.url`,
+      );
+    } catch (error) {
+      if (error instanceof TemplateError) return result(refuse(error.message));
+      throw error;
     }
   }
+  return result({
+    entry: {
+      ok: true,
+      kind: 'certificate',
+      certificate: certificateOf(context, id.value, award?.value ?? id.value, title, fields.issued),
+    },
+    download,
+    expires: fields.expires?.value ?? null,
+  });
+}
 
-  let issuedDate: string | null = null;
-  const time = item.find(selectors.issued).first();
-  const datetime = time.length > 0 ? attribute(time, 'datetime') : undefined;
-  if (datetime !== undefined && datetime !== '') {
-    const parsed = parseDate(datetime);
-    if (parsed === undefined) {
-      if (!isCertificate) return undefined;
-      return refuse(`the issued date ${shown(datetime)} is not an ISO 8601 date`);
-    }
-    issuedDate = parsed;
-  }
-
-  const certificate = certificateSchema.safeParse({
-    userId: context.userId,
-    orgUnitId: context.orgUnitId,
+function certificateOf(
+  context: PageContext,
+  issuedId: string,
+  awardId: string,
+  title: FieldReading | undefined,
+  issued: FieldReading | undefined,
+): Certificate {
+  return {
+    userId: context.userRef,
+    orgUnitId: context.courseRef,
     issuedId,
     awardId,
-    title: textOf(item.find(selectors.title).first()),
-    issuedDate,
-  });
-  if (!certificate.success) {
-    if (!isCertificate) return undefined;
-    return refuse(certificate.error.issues[0]?.message ?? 'invalid');
-  }
-  return {
-    ok: true,
-    kind: isCertificate ? 'certificate' : type === 'badge' ? 'badge' : 'other',
-    certificate: certificate.data,
+    title: title?.value ?? '',
+    issuedDate: issued?.value ?? null,
   };
 }
 
-function attribute(node: Item, name: string): string | undefined {
-  const value = node.attr(name);
-  return value === undefined ? undefined : value.trim();
+/**
+ * The first value any alternative finds (regex applied), bounded; null when none does, with
+ * `emptyOn` naming the first element that was found but gave no value.
+ */
+function readField(
+  item: Item,
+  specs: readonly FieldSpec[],
+  pageUrl: URL,
+): { value: string | null; emptyOn?: string } {
+  let emptyOn: string | undefined;
+  for (const spec of specs) {
+    const element = spec.selector === undefined ? item : item.find(spec.selector).first();
+    if (element.length === 0) continue;
+    let value: string | undefined;
+    const { from } = spec;
+    if (from.kind === 'text') value = cleanText(element.text(), RAW_MAX);
+    else if (from.kind === 'attribute') value = element.attr(from.name)?.trim();
+    else {
+      const href = element.attr(from.link)?.trim();
+      let url: URL | undefined;
+      try {
+        url = href ? new URL(href, pageUrl) : undefined;
+      } catch {
+        url = undefined;
+      }
+      if (url) value = linkPart(url, from.kind === 'query' ? from : { kind: 'segment', index: from.index });
+    }
+    if (value !== undefined && value !== '') value = value.slice(0, RAW_MAX);
+    if (value !== undefined && value !== '' && spec.regex) {
+      const match = spec.regex.exec(value);
+      value = match ? (match[1] ?? match[0]).trim() : undefined;
+    }
+    if (value === undefined || value === '') {
+      emptyOn ??= spec.selector ?? 'the item';
+      continue;
+    }
+    return { value };
+  }
+  return emptyOn === undefined ? { value: null } : { value: null, emptyOn };
+}
+
+/** A query parameter or path segment of a link (decoded), or undefined when it has none. */
+function linkPart(url: URL, part: LinkPart): string | undefined {
+  if (part.kind === 'query') return url.searchParams.get(part.name) ?? undefined;
+  const segments = url.pathname.split('/').filter((s) => s !== '');
+  const segment = segments.at(part.index);
+  if (segment === undefined) return undefined;
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The link as an absolute URL on the page's host, or why it is refused. */
+function checkLink(href: string, pageUrl: URL): URL | string {
+  let url: URL;
+  try {
+    url = new URL(href, pageUrl);
+  } catch {
+    return `the certificate link is not a URL (${shown(href)})`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `the certificate link is not http(s) (${shown(href)})`;
+  }
+  if (url.origin !== pageUrl.origin) {
+    return `the certificate link leads to another host (${url.origin}); refused`;
+  }
+  return url;
+}
+
+function describeSpecs(specs: readonly FieldSpec[]): string {
+  return specs
+    .map((s) => `${describeSource(s)} of ${s.selector === undefined ? 'the item' : s.selector}`)
+    .join(', or ');
+}
+
+function describeSource({ from }: FieldSpec): string {
+  switch (from.kind) {
+    case 'text':
+      return 'text';
+    case 'attribute':
+      return from.name;
+    case 'query':
+      return `${from.name} in the link`;
+    case 'segment':
+      return `path segment ${from.index} of the link`;
+  }
 }
 
 // eslint-disable-next-line no-control-regex
 const CONTROL_OR_SPACE = /[\u0000-\u001f\u007f\s]+/g;
 
-/** An element's text (markup inside it dropped, entities decoded), on one line, bounded. */
-function textOf(node: Item): string {
-  if (node.length === 0) return '';
-  const text = node.text().replace(CONTROL_OR_SPACE, ' ').trim();
-  return text.length > TITLE_MAX ? text.slice(0, TITLE_MAX) : text;
+/** Text on one line (control characters and runs of space collapsed), bounded. */
+function cleanText(text: string, max: number): string {
+  const flat = text.replace(CONTROL_OR_SPACE, ' ').trim();
+  return flat.length > max ? flat.slice(0, max) : flat;
 }
 
-/** An ISO 8601 date (a time without a zone is UTC), as UTC ISO; undefined when it is not one. */
-function parseDate(raw: string): string | undefined {
+const MONTHS = [
+  'january',
+  'february',
+  'march',
+  'april',
+  'may',
+  'june',
+  'july',
+  'august',
+  'september',
+  'october',
+  'november',
+  'december',
+];
+
+/**
+ * A date as UTC ISO: ISO 8601 (a time without a zone is UTC), or a day written out, "1 March 2026"
+ * or "March 1, 2026" (midnight UTC); undefined when it is neither.
+ */
+export function parseDate(raw: string): string | undefined {
   let text = raw.trim();
+  const written =
+    /^(\d{1,2})\s+([a-z]+)\.?\s+(\d{4})$/i.exec(text) ?? /^([a-z]+)\.?\s+(\d{1,2}),?\s+(\d{4})$/i.exec(text);
+  if (written) {
+    const [day, month] = /^\d/.test(written[1]!) ? [written[1]!, written[2]!] : [written[2]!, written[1]!];
+    const m = MONTHS.findIndex((name) => month.length >= 3 && name.startsWith(month.toLowerCase()));
+    const d = Number(day);
+    const y = Number(written[3]);
+    const date = new Date(Date.UTC(y, m, d));
+    if (m < 0 || date.getUTCDate() !== d || date.getUTCMonth() !== m) return undefined;
+    return date.toISOString();
+  }
   if (!/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/i.test(text))
     return undefined;
   if (/T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/i.test(text)) text += 'Z';
@@ -338,7 +434,7 @@ function parseDate(raw: string): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-const shown = (input: unknown): string => {
+export const shown = (input: unknown): string => {
   const text = JSON.stringify(input) ?? String(input);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };

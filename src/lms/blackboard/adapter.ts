@@ -1,43 +1,34 @@
 import type { Redis } from 'ioredis';
-import type { WebSession } from '../../browser/index.ts';
+import type { WebProfile, WebSession } from '../../browser/index.ts';
 import { LoginFailedError } from '../../browser/errors.ts';
-import type { Certificate } from '../../certificate/index.ts';
+import type { Certificate, LmsId } from '../../certificate/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
 import { LmsDataError, LmsRequestError } from '../errors.ts';
 import type { RateStateStore } from '../fleet-rate-state.ts';
 import type { AccessTokenSource } from '../http-client.ts';
 import type { AwardEntry, ListAwardsOptions, LmsAdapter, UserDirectory } from '../ports.ts';
-import {
-  achievementsPageUrl,
-  certificateDownloadUrl,
-  checkSelectors,
-  DEFAULT_ACHIEVEMENTS_URL,
-  DEFAULT_CERTIFICATE_URL,
-  DEFAULT_MAX_PAGE_BYTES,
-  parseAchievementsPage,
-  type AchievementSelectors,
-} from './achievements-page.ts';
+import { achievementsPageUrl, parseAchievementsPage, type ListedAward } from './achievements-page.ts';
 import { LEARN_API, LearnClient } from './client.ts';
-import { toLearnId } from './ids.ts';
 import { getSessionPage, LEARN_LANDING_PATH, LEARN_LOGIN_URL_PATTERNS } from './session-page.ts';
+import {
+  DEFAULT_SITE_PROFILE,
+  fillTemplate,
+  FilterUnsupportedError,
+  TemplateError,
+  unsupportedFilters,
+  type SiteProfile,
+} from './site-profile.ts';
 
-/** Where and how the Achievements pages are read (BB_* settings; defaults in the contract). */
+/** Timings of the listing pages. */
 export interface BlackboardPagesOptions {
-  /** [BB_ACHIEVEMENTS_URL] `{courseId}`, `{userId}`: Learn primary ids. */
-  achievementsUrl?: string;
-  /** [BB_CERTIFICATE_URL] `{issuedId}`, `{orgUnitId}`, `{userId}`, `{awardId}`: integers. */
-  certificateUrl?: string;
-  /** [BB_ACHIEVEMENT_SELECTOR, BB_CERTIFICATE_LINK_SELECTOR, BB_TITLE_SELECTOR, BB_ISSUED_SELECTOR] */
-  selectors?: Partial<AchievementSelectors>;
-  /** Largest page read. Default 5 MiB. */
-  maxPageBytes?: number;
-  /** URL patterns of the login page; a redirect there means "log in again". Default `/webapps/login/`. */
-  loginUrlPatterns?: readonly RegExp[];
-  /** LMS_LOGIN_LANDING, probed after a 401/403. Default `/ultra/stream`. */
-  landingPath?: string;
   /** Per page. Default 30 000 ms. */
   timeoutMs?: number;
+  /**
+   * A certificate's link, read at discovery, is used for its download within this long; after
+   * that (or in another process) the listing page is read again for a fresh link. Default 10 min.
+   */
+  linkTtlMs?: number;
 }
 
 export interface BlackboardAdapterOptions {
@@ -59,6 +50,16 @@ export interface BlackboardAdapterOptions {
   prefix?: string;
   /** The app's daily REST quota (warned about at 80 % and 100 %). Default 10 000. */
   dailyQuota?: number;
+  /**
+   * How this site's pages are read (LMS_SITE_PROFILE with the BB_* variables laid over it).
+   * Default DEFAULT_SITE_PROFILE, the markup of docs/blackboard.md.
+   */
+  profile?: SiteProfile;
+  /**
+   * The web login's facts the page reads need: what a logged-out answer looks like, and the page
+   * probed after a 401/403. Default Learn's own (`/webapps/login/`, `/ultra/stream`).
+   */
+  webProfile?: Pick<WebProfile, 'loggedOutPaths' | 'landingPath'>;
   pages?: BlackboardPagesOptions;
 }
 
@@ -66,7 +67,8 @@ export interface BlackboardAdapterOptions {
  * Blackboard Learn behind the processors' ports. Users and course memberships come from the REST
  * API (bearer token); a user's certificates from each course's Achievements page, read with the
  * fleet's web session; the PDF from the certificate's download URL, with the session too. Learn
- * has no REST route for certificates, so `viaApi` is always 'unsupported'.
+ * has no REST route for certificates, so `viaApi` is always 'unsupported'. What the pages look like
+ * is the site profile's business (site-profile.ts); ids travel as Learn gives them.
  */
 export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsAdapter & {
   client: LearnClient;
@@ -84,13 +86,17 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
     ...(options.dailyQuota !== undefined ? { dailyQuota: options.dailyQuota } : {}),
   });
   const pages = options.pages ?? {};
-  const achievementsTemplate = pages.achievementsUrl ?? DEFAULT_ACHIEVEMENTS_URL;
-  const certificateTemplate = pages.certificateUrl ?? DEFAULT_CERTIFICATE_URL;
-  const selectors = checkSelectors(pages.selectors);
-  const maxPageBytes = pages.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES;
-  // A template with a typo fails at start-up, not on the first job.
-  achievementsPageUrl(lmsUrl, achievementsTemplate, { userId: 1, orgUnitId: 1 });
-  certificateDownloadUrl(lmsUrl, certificateTemplate, { userId: 1, orgUnitId: 1, issuedId: 1, awardId: 1 });
+  const profile = options.profile ?? DEFAULT_SITE_PROFILE;
+  const maxPageBytes = profile.maxPageBytes;
+  const linkTtlMs = pages.linkTtlMs ?? 10 * 60_000;
+  // A template that leaves the LMS fails at start-up, not on the first job.
+  const sample = { userRef: '_1_1', courseRef: '_1_1', issuedRef: '_1_1', awardRef: '_1_1' };
+  achievementsPageUrl(lmsUrl, profile, sample);
+  if (profile.certificate.url !== undefined) {
+    fillTemplate(profile.certificate.url, sample, lmsUrl, `${profile.source}: certificate.url`);
+  }
+  /** Download links seen on listing pages, by certificate, with when they were read. */
+  const links = new Map<string, { url: URL; at: number }>();
   const doFetch = options.fetch ?? fetch;
 
   const requireSession = (what: string): WebSession => {
@@ -102,32 +108,82 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
     );
   };
 
-  /** One course's Achievements page for one user, through the fleet's session. */
-  const readCourse = (session: WebSession, userId: number, orgUnitId: number): Promise<AwardEntry[]> => {
-    const url = achievementsPageUrl(lmsUrl, achievementsTemplate, { userId, orgUnitId });
-    const route = `GET ${url.pathname} (course ${toLearnId(orgUnitId)})`;
+  /** One course's listing page for one user, through the fleet's session; its links remembered. */
+  const readCourse = (session: WebSession, userRef: string, courseRef: string): Promise<ListedAward[]> => {
+    const url = achievementsPageUrl(lmsUrl, profile, { userRef, courseRef });
+    const route = `GET ${url.pathname} (course ${courseRef})`;
     return session.withSession(
       async (credentials) => {
         const page = await getSessionPage(url, credentials, route, {
           lmsUrl,
           maxBytes: maxPageBytes,
-          loginUrlPatterns: pages.loginUrlPatterns ?? LEARN_LOGIN_URL_PATTERNS,
-          landingPath: pages.landingPath ?? LEARN_LANDING_PATH,
+          loginUrlPatterns: options.webProfile?.loggedOutPaths ?? LEARN_LOGIN_URL_PATTERNS,
+          landingPath: options.webProfile?.landingPath ?? LEARN_LANDING_PATH,
           ...(options.fetch ? { fetch: options.fetch } : {}),
           ...(pages.timeoutMs !== undefined ? { timeoutMs: pages.timeoutMs } : {}),
         });
         if (page === 'logged-out') return 'logged-out';
-        const parsed = parseAchievementsPage(page.html, {
-          pageUrl: page.url,
-          userId,
-          orgUnitId,
-          selectors,
-          maxBytes: maxPageBytes,
-        });
-        return parsed.kind === 'login' ? 'logged-out' : parsed.entries;
+        const parsed = parseAchievementsPage(page.html, { pageUrl: page.url, userRef, courseRef, profile });
+        if (parsed.kind === 'login') return 'logged-out';
+        const now = Date.now();
+        for (const award of parsed.awards) {
+          if (award.entry.ok && award.download) remember(award.entry.certificate, award.download, now);
+        }
+        return parsed.awards;
       },
-      (line) => log.debug({ userId, orgUnitId }, line),
+      (line) => log.debug({ userId: userRef, orgUnitId: courseRef }, line),
     );
+  };
+
+  const linkKey = (c: Pick<Certificate, 'userId' | 'orgUnitId' | 'issuedId'>) =>
+    JSON.stringify([String(c.userId), String(c.orgUnitId), String(c.issuedId)]);
+  const remember = (c: Certificate, url: URL, at: number) => {
+    const key = linkKey(c);
+    links.delete(key);
+    links.set(key, { url, at });
+    // Oldest first out: a bounded memory, whatever the batch size.
+    while (links.size > 10_000) links.delete(links.keys().next().value as string);
+  };
+
+  /**
+   * Where a certificate's PDF is: the link its listing page showed (remembered from discovery, or
+   * read again), or the profile's certificate URL when the page shows none.
+   */
+  const downloadUrl = async (session: WebSession, certificate: Certificate): Promise<URL> => {
+    const key = linkKey(certificate);
+    const known = links.get(key);
+    if (known && Date.now() - known.at < linkTtlMs) return known.url;
+    const userRef = String(certificate.userId);
+    const courseRef = String(certificate.orgUnitId);
+    const listed = await readCourse(session, userRef, courseRef);
+    const found = listed.find(
+      (a) => a.entry.ok && String(a.entry.certificate.issuedId) === String(certificate.issuedId),
+    );
+    if (found?.download) return found.download;
+    const route = `GET ${achievementsPageUrl(lmsUrl, profile, { userRef, courseRef }).pathname} (course ${courseRef})`;
+    if (profile.certificate.url === undefined) {
+      throw new LmsDataError(
+        route,
+        '',
+        `the page no longer shows certificate ${String(certificate.issuedId)}, and the site profile (${profile.source}) has no certificate.url`,
+      );
+    }
+    try {
+      return fillTemplate(
+        profile.certificate.url,
+        {
+          userRef,
+          courseRef,
+          issuedRef: String(certificate.issuedId),
+          awardRef: String(certificate.awardId),
+        },
+        lmsUrl,
+        `${profile.source}: certificate.url`,
+      );
+    } catch (error) {
+      if (error instanceof TemplateError) throw new LmsDataError(route, '', error.message);
+      throw error;
+    }
   };
 
   return {
@@ -145,13 +201,16 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
         }
       },
       /**
-       * Each course the user is enrolled in, then its Achievements page. `includeExpired` has
-       * nothing to act on: the page shows no expiry (the contract), so every certificate it lists
-       * is listed. A course whose page is refused (403, 404, not HTML, too large) is one rejected
-       * entry, and the other courses go on; a session, rate-limit or outage error fails the listing
-       * (the job retries or waits).
+       * Each course the user is enrolled in, then its listing page. `includeExpired: false` leaves
+       * out the certificates whose expiry date (the profile's `expires` field) has passed, and is
+       * refused (FilterUnsupportedError) when the profile reads no expiry. A course whose page is
+       * refused (403, 404, not HTML, too large) is one rejected entry, and the other courses go
+       * on; a session, rate-limit or outage error fails the listing (the job retries or waits).
        */
-      async *listAwards(userId: number, _listing: ListAwardsOptions = {}): AsyncIterable<AwardEntry> {
+      async *listAwards(userId: LmsId, listing: ListAwardsOptions = {}): AsyncIterable<AwardEntry> {
+        const includeExpired = listing.includeExpired ?? true;
+        const [unsupported] = unsupportedFilters(profile, { includeExpired });
+        if (unsupported !== undefined) throw new FilterUnsupportedError(unsupported);
         const session = requireSession('lists certificates');
         const seen = new Set<string>();
         for await (const membership of client.listMemberships(userId)) {
@@ -164,25 +223,31 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
             };
             continue;
           }
-          const { orgUnitId } = membership.value;
-          let entries: AwardEntry[];
+          const { userId: userRef, orgUnitId: courseRef } = membership.value;
+          let awards: ListedAward[];
           try {
-            entries = await readCourse(session, userId, orgUnitId);
+            awards = await readCourse(session, userRef, courseRef);
           } catch (error) {
-            if (error instanceof LmsDataError || error instanceof LmsRequestError) {
+            if (
+              error instanceof LmsDataError ||
+              error instanceof LmsRequestError ||
+              error instanceof TemplateError
+            ) {
               yield {
                 ok: false,
-                ref: `course ${toLearnId(orgUnitId)}`,
-                code: error.code,
+                ref: `course ${courseRef}`,
+                code: error instanceof TemplateError ? 'LMS_DATA_INVALID' : error.code,
                 reason: error.message,
               };
               continue;
             }
             throw error;
           }
-          for (const entry of entries) {
+          const now = new Date().toISOString();
+          for (const { entry, expires } of awards) {
+            if (!includeExpired && expires !== null && expires <= now) continue;
             if (entry.ok) {
-              const key = `${entry.certificate.orgUnitId}:${entry.certificate.issuedId}`;
+              const key = JSON.stringify([entry.certificate.orgUnitId, entry.certificate.issuedId]);
               if (seen.has(key)) continue;
               seen.add(key);
             }
@@ -210,14 +275,11 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
       },
       async viaBrowser(certificate, sink, logLine): Promise<PdfResponseFacts> {
         const session = requireSession('serves certificates');
-        return session.fetchPdf(certificateUrl(certificate), sink, logLine);
+        const url = await downloadUrl(session, certificate);
+        return session.fetchPdf(url.href, sink, logLine);
       },
     },
   };
-
-  function certificateUrl(certificate: Certificate): string {
-    return certificateDownloadUrl(lmsUrl, certificateTemplate, certificate).href;
-  }
 }
 
 /** A short, safe label for a membership Learn sent in a shape we refuse. */

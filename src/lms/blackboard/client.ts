@@ -10,7 +10,7 @@ import {
 } from '../errors.ts';
 import { LmsHttpClient, type AccessTokenSource, type LmsHttpClientOptions } from '../http-client.ts';
 import { parseLms, toDataError } from '../parse.ts';
-import { fromLearnId, toLearnId } from './ids.ts';
+import { parseLearnId } from './ids.ts';
 import { LearnCallCounter, LearnQuotaGate } from './quota.ts';
 import {
   courseSchema,
@@ -184,13 +184,13 @@ export class LearnClient {
       return undefined;
     });
     const user = toUser(parseLms(learnUserSchema, body, route));
-    if (reference.by === 'userId' && toLearnId(user.userId) !== key) {
+    if (reference.by === 'userId' && user.id !== key) {
       throw new LmsDataError(route, 'id', `asked for user ${key}, got ${user.id}`);
     }
     return user;
   }
 
-  /** `GET /users/_N_1`. */
+  /** `GET /users/{id}` by primary id. */
   getUser(userId: number | string): Promise<LearnUser> {
     return this.resolveUser({ by: 'userId', value: userId });
   }
@@ -207,16 +207,15 @@ export class LearnClient {
     }
   }
 
-  /** A user's course memberships (`GET /users/_N_1/courses`), following `paging.nextPage`. */
+  /** A user's course memberships (`GET /users/{id}/courses`), following `paging.nextPage`. */
   async *listMemberships(
     userId: number | string,
   ): AsyncGenerator<LearnItem<LearnMembership>, void, undefined> {
-    const id = toUserNumber(userId);
-    const url = this.#url(`${LEARN_API}/users/${toLearnId(id)}/courses`);
+    const id = toUserKey(userId);
+    const url = this.#url(`${LEARN_API}/users/${encodeURIComponent(id)}/courses`);
     url.searchParams.set('offset', '0');
     url.searchParams.set('limit', String(this.#membershipsLimit));
-    const notFound = (status: number) =>
-      status === 404 ? new UserNotFoundError('userId', String(id)) : undefined;
+    const notFound = (status: number) => (status === 404 ? new UserNotFoundError('userId', id) : undefined);
     for await (const page of this.#pages(url, notFound)) {
       for (const [i, raw] of page.results.entries()) {
         const path = `results[${i}]`;
@@ -227,7 +226,7 @@ export class LearnClient {
             error: new LmsDataError(
               page.route,
               `${path}.userId`,
-              `a membership of user ${toLearnId(parsed.value.userId)} in the list of ${toLearnId(id)}`,
+              `a membership of user ${parsed.value.userId} in the list of ${id}`,
             ),
             raw,
           };
@@ -236,9 +235,9 @@ export class LearnClient {
     }
   }
 
-  /** `GET /courses/_N_1`. */
-  async getCourse(orgUnitId: number): Promise<LearnCourse> {
-    const url = this.#url(`${LEARN_API}/courses/${toLearnId(orgUnitId)}`);
+  /** `GET /courses/{id}` by primary id (`_N_1` for a number N). */
+  async getCourse(orgUnitId: number | string): Promise<LearnCourse> {
+    const url = this.#url(`${LEARN_API}/courses/${encodeURIComponent(toCourseKey(orgUnitId))}`);
     const route = `GET ${url.pathname}`;
     const course = parseLms(courseSchema, await this.#getJson(url, route), route);
     return { orgUnitId: course.id, courseCode: course.courseId, name: course.name };
@@ -366,11 +365,11 @@ function clean(text: string): string {
   return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
 }
 
-/** The `{id}` of `/users/{id}` for a reference: `_N_1`, `userName:<x>` or `externalId:<x>`. */
+/** The `{id}` of `/users/{id}` for a reference: the primary id, `userName:<x>` or `externalId:<x>`. */
 export function learnUserKey(reference: LearnUserReference): string {
   switch (reference.by) {
     case 'userId':
-      return toLearnId(toUserNumber(reference.value));
+      return toUserKey(reference.value);
     case 'userName':
       return `userName:${encodeURIComponent(toText(reference.value, 'userName'))}`;
     case 'orgDefinedId':
@@ -378,17 +377,28 @@ export function learnUserKey(reference: LearnUserReference): string {
   }
 }
 
-/** A user id from a batch or a job: N, its digits, or `_N_1`; anything else never reaches a URL. */
-function toUserNumber(value: number | string): number {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return value;
+/**
+ * A user id from a batch or a job: a Learn primary id as Learn gives it (`_123_1`, `_123_4`, a
+ * UUID), or a positive whole number N (or its digits) for `_N_1`; anything else never reaches a URL.
+ */
+function toUserKey(value: number | string): string {
+  return toPrimaryKey(value, 'user');
+}
+
+function toCourseKey(value: number | string): string {
+  return toPrimaryKey(value, 'course');
+}
+
+function toPrimaryKey(value: number | string, what: 'user' | 'course'): string {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return `_${value}_1`;
   if (typeof value === 'string') {
     const text = value.trim();
-    if (/^[1-9]\d{0,14}$/.test(text)) return Number(text);
-    const n = fromLearnId(text);
-    if (n !== undefined) return n;
+    if (/^[1-9]\d{0,14}$/.test(text)) return `_${text}_1`;
+    const id = parseLearnId(text);
+    if (id !== undefined) return id;
   }
   throw new InvalidReferenceError(
-    `user id ${JSON.stringify(value)} is not a Learn user id: expected a positive whole number N (or _N_1)`,
+    `${what} id ${JSON.stringify(value)} is not a Learn ${what} id: expected a primary id such as _123_1 or a UUID (letters, digits, _ and -), or a positive whole number N for _N_1`,
   );
 }
 
@@ -426,7 +436,7 @@ function item<S extends z.ZodType, T>(
 function toUser(u: z.output<typeof learnUserSchema>): LearnUser {
   return {
     userId: u.id,
-    id: toLearnId(u.id),
+    id: u.id,
     uuid: u.uuid,
     externalId: u.externalId,
     userName: u.userName,

@@ -1,28 +1,37 @@
 import { z } from 'zod';
+import { idNumber } from './site-profile.ts';
 
 /**
- * Learn primary ids (`_123_1`) ⇄ certharvest's positive integers (they name files on disk, see
- * src/certificate/index.ts). Only `_<N>_1` maps, with N a positive whole number written without
- * leading zeros (so two Learn ids can never land on the same N); another suffix, a zero, a sign,
- * anything else is refused for that item (LMS_DATA_INVALID).
+ * Learn's primary ids travel as the LMS gives them: `_123_1`, `_123_4` (another data partition), a
+ * UUID. They end up in URLs and file names, so only a safe alphabet passes — letters, digits, `_`
+ * and `-`, at most 100 characters — and anything else (path characters, spaces, markup) is refused
+ * for that item (LMS_DATA_INVALID). `{…Id}` placeholders use their number: N of `_N_1` (idNumber).
  */
-const LEARN_ID = /^_([1-9]\d{0,14})_1$/;
+const LEARN_ID = /^[A-Za-z0-9_-]{1,100}$/;
 
-/** N for `_N_1`; undefined for anything else. */
-export function fromLearnId(id: unknown): number | undefined {
+/** The id itself when it is a safe Learn id; undefined for anything else. */
+export function parseLearnId(id: unknown): string | undefined {
   if (typeof id !== 'string') return undefined;
-  const match = LEARN_ID.exec(id);
-  if (!match) return undefined;
-  const n = Number(match[1]);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  const text = id.trim();
+  return LEARN_ID.test(text) && /[A-Za-z0-9]/.test(text) ? text : undefined;
 }
 
-/** `_N_1` for a positive integer N. */
-export function toLearnId(n: number): string {
-  if (!Number.isSafeInteger(n) || n <= 0) {
-    throw new TypeError(`a Learn primary id needs a positive whole number, got ${String(n)}`);
+/** N for `_N_1` (or a number given as such); undefined for anything else. */
+export function fromLearnId(id: unknown): number | undefined {
+  return typeof id === 'string' || typeof id === 'number' ? idNumber(id) : undefined;
+}
+
+/** A Learn primary id from what a batch or a job holds: `_N_1` for a positive whole number N, a Learn id as is. */
+export function toLearnId(id: number | string): string {
+  if (typeof id === 'number') {
+    if (!Number.isSafeInteger(id) || id <= 0) {
+      throw new TypeError(`a Learn primary id needs a positive whole number, got ${String(id)}`);
+    }
+    return `_${id}_1`;
   }
-  return `_${n}_1`;
+  const parsed = parseLearnId(id);
+  if (parsed === undefined) throw new TypeError(`${shown(id)} is not a Learn primary id`);
+  return parsed;
 }
 
 const shown = (input: unknown) => {
@@ -30,19 +39,19 @@ const shown = (input: unknown) => {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 
-/** A Learn primary id in JSON, as its integer N. */
+/** A Learn primary id in JSON, as the string Learn gave. */
 export const learnId = z.unknown().transform((raw, ctx) => {
-  const n = fromLearnId(raw);
-  if (n === undefined) {
+  const id = parseLearnId(raw);
+  if (id === undefined) {
     ctx.issues.push({
       code: 'custom',
       input: raw,
       message:
         raw === undefined
-          ? 'expected a Learn id (_N_1), but the field is missing'
-          : `expected a Learn id of the form _N_1, got ${shown(raw)}`,
+          ? 'expected a Learn id, but the field is missing'
+          : `expected a Learn id (letters, digits, _ and -, such as _123_1 or a UUID), got ${shown(raw)}`,
     });
     return z.NEVER;
   }
-  return n;
+  return id;
 });

@@ -3,7 +3,7 @@ import { learnId } from './ids.ts';
 
 /**
  * Zod schemas for the Learn REST JSON this client reads. Objects are loose (Learn adds fields
- * over time); ids are strict: `_N_1` only (see ids.ts).
+ * over time); ids are strings of a safe alphabet, as Learn gives them (see ids.ts).
  */
 
 const optionalText = z

@@ -13,7 +13,7 @@ export interface SessionPageOptions {
   lmsUrl: string;
   /** Largest body read; more is LmsDataError, and the rest is never read. */
   maxBytes: number;
-  /** URL patterns of the login page (matched against the whole URL). */
+  /** Patterns of the login page, matched against the URL's path and query, and against the whole URL. */
   loginUrlPatterns?: readonly RegExp[];
   /** Probed after a 401/403 to tell an expired session from a forbidden page. */
   landingPath?: string;
@@ -51,7 +51,7 @@ export async function getSessionPage(
   const doFetch = options.fetch ?? fetch;
   const origin = new URL(options.lmsUrl).origin;
   const loginPatterns = options.loginUrlPatterns ?? LEARN_LOGIN_URL_PATTERNS;
-  const isLogin = (u: URL) => loginPatterns.some((p) => p.test(u.href));
+  const isLogin = (u: URL) => loginPatterns.some((p) => p.test(`${u.pathname}${u.search}`) || p.test(u.href));
   const retries = options.transientRetries ?? 2;
   if (url.origin !== origin) throw new LmsDataError(route, '', `URL outside ${origin}`);
   if (isLogin(url)) return 'logged-out';

@@ -18,7 +18,7 @@ import path from 'node:path';
 import { load } from 'cheerio';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
-import { ConfigError } from '../../errors/index.ts';
+import { CertharvestError, ConfigError } from '../../errors/index.ts';
 
 /** Where a field's value comes from, on the element its selector found. */
 export type ValueSource =
@@ -74,7 +74,7 @@ export interface SiteLoginProfile {
   usernameSelector?: string;
   passwordSelector?: string;
   submitSelector?: string;
-  /** URLs matching any of these mean "logged out" (regular expressions on the whole URL). */
+  /** A URL whose path and query match any of these means "logged out" (regular expressions). */
   loggedOutUrlPatterns?: RegExp[];
 }
 
@@ -521,8 +521,20 @@ export function idNumber(ref: string | number): number | undefined {
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** A template that cannot be filled for this item (an id without a number, a URL off the LMS). */
-export class TemplateError extends Error {}
+/** A template that cannot be filled (an id without a number, a URL off the LMS): a setting's fault. */
+export class TemplateError extends TypeError {}
+
+/**
+ * A batch filter this site's pages cannot serve (FILTER_UNSUPPORTED): the same batch would fail
+ * the same way on every attempt, so it is not retried. The message says what to declare.
+ */
+export class FilterUnsupportedError extends CertharvestError {
+  readonly retryable = false;
+
+  constructor(message: string) {
+    super('FILTER_UNSUPPORTED', message);
+  }
+}
 
 /**
  * `template` filled with `ids` (URL-encoded) and resolved against the LMS. Throws TemplateError

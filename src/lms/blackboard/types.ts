@@ -2,9 +2,9 @@ import type { LmsDataError } from '../errors.ts';
 
 /** A Learn user, reduced to what certharvest uses. */
 export interface LearnUser {
-  /** N of the primary id `_N_1`: certharvest's userId. */
-  userId: number;
-  /** The primary id itself, `_N_1`. */
+  /** The primary id as Learn gives it (`_123_1`, `_123_4`, a UUID): certharvest's userId. */
+  userId: string;
+  /** The same primary id (Learn's field name). */
   id: string;
   uuid: string | null;
   externalId: string | null;
@@ -17,16 +17,17 @@ export interface LearnUser {
 
 /** A course membership of a user (`users/{userId}/courses`). */
 export interface LearnMembership {
-  userId: number;
-  /** N of the course's primary id `_N_1`: certharvest's orgUnitId. */
-  orgUnitId: number;
+  userId: string;
+  /** The course's primary id as Learn gives it: certharvest's orgUnitId. */
+  orgUnitId: string;
   courseRoleId: string | null;
   available: string | null;
 }
 
 /** A course (`courses/{courseId}`). */
 export interface LearnCourse {
-  orgUnitId: number;
+  /** The course's primary id (`_123_1`, a UUID…). */
+  orgUnitId: string;
   /** The course's own code (`courseId`, e.g. "C6606"), not the primary id. */
   courseCode: string | null;
   name: string | null;

@@ -26,6 +26,12 @@ import {
   type BlackboardAdapterOptions,
 } from '../../../src/lms/index.ts';
 import type { AwardEntry } from '../../../src/lms/ports.ts';
+import { LEARN_WEB_PROFILE } from '../../../src/lms/blackboard/web-profile.ts';
+import {
+  DEFAULT_SITE_PROFILE,
+  parseSiteProfile,
+  siteProfileFromLegacy,
+} from '../../../src/lms/blackboard/site-profile.ts';
 import { decide } from '../../../src/worker/failure-policy.ts';
 import { captureLogger, testRedisUrl, uniquePrefix } from '../../helpers/index.ts';
 import { sendJson } from '../stub-http.ts';
@@ -178,7 +184,7 @@ function webSession(world: World, lmsUrl: string) {
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 10_000 }),
     logger: captureLogger().logger,
     maxPdfBytes: 1024 * 1024,
-    landingPath: '/ultra/stream',
+    profile: LEARN_WEB_PROFILE,
   });
   return { session, stats };
 }
@@ -220,23 +226,23 @@ describe('createBlackboardAdapter: discovery', () => {
     server = await startLms(world);
     const { adapter: a, logins } = adapter(world);
     expect(a.directory.host).toBe(new URL(server.origin).host);
-    expect(await a.directory.resolveUser('userName', 'user7')).toEqual({ userId: 7 });
-    expect(await a.directory.resolveUser('orgDefinedId', 'S7')).toEqual({ userId: 7 });
-    const entries = await collect(a.directory.listAwards(7, { includeExpired: false }));
+    expect(await a.directory.resolveUser('userName', 'user7')).toEqual({ userId: '_7_1' });
+    expect(await a.directory.resolveUser('orgDefinedId', 'S7')).toEqual({ userId: '_7_1' });
+    const entries = await collect(a.directory.listAwards('_7_1'));
     expect(certs(entries)).toEqual([
       {
-        userId: 7,
-        orgUnitId: 11,
-        issuedId: 901,
-        awardId: 55,
+        userId: '_7_1',
+        orgUnitId: '_11_1',
+        issuedId: '_901_1',
+        awardId: '_55_1',
         title: 'Fire & Safety <b>',
         issuedDate: '2026-03-01T10:00:00.000Z',
       },
       {
-        userId: 7,
-        orgUnitId: 12,
-        issuedId: 903,
-        awardId: 56,
+        userId: '_7_1',
+        orgUnitId: '_12_1',
+        issuedId: '_903_1',
+        awardId: '_56_1',
         title: 'First aid',
         issuedDate: '2026-03-01T10:00:00.000Z',
       },
@@ -261,8 +267,8 @@ describe('createBlackboardAdapter: discovery', () => {
     });
     server = await startLms(world);
     const { adapter: a, logins } = adapter(world);
-    const entries = await collect(a.directory.listAwards(7));
-    expect(certs(entries).map((c) => c.issuedId)).toEqual([1, 2, 3]);
+    const entries = await collect(a.directory.listAwards('_7_1'));
+    expect(certs(entries).map((c) => c.issuedId)).toEqual(['_1_1', '_2_1', '_3_1']);
     expect(logins.logins).toBe(2);
   });
 
@@ -274,14 +280,14 @@ describe('createBlackboardAdapter: discovery', () => {
       res.end('<form><input type="password" name="password"></form>');
     };
     const { adapter: a } = adapter(world);
-    const error = await collect(a.directory.listAwards(7)).catch((e: unknown) => e);
+    const error = await collect(a.directory.listAwards('_7_1')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionExpiredError);
     expect(decide(error).action).toBe('retry');
   });
 
   it('refuses one course (forbidden, missing, not HTML, too large, bad id) and lists the others', async () => {
     const world = newWorld({
-      memberships: { 7: [21, 22, 23, 24, '_25_9', 26] },
+      memberships: { 7: [21, 22, 23, 24, '_25/9', 26] },
       pages: {
         21: (res) => {
           res.writeHead(403, { 'content-type': 'text/html' });
@@ -307,21 +313,21 @@ describe('createBlackboardAdapter: discovery', () => {
     });
     server = await startLms(world);
     const { adapter: a } = adapter(world);
-    const entries = await collect(a.directory.listAwards(7));
-    expect(certs(entries).map((c) => c.issuedId)).toEqual([960]);
+    const entries = await collect(a.directory.listAwards('_7_1'));
+    expect(certs(entries).map((c) => c.issuedId)).toEqual(['_960_1']);
     const refused = refusals(entries);
     expect(refused.map((r) => [r.ref, r.code])).toEqual([
       ['course _21_1', 'ACHIEVEMENTS_FORBIDDEN'],
       ['course _22_1', 'LMS_REQUEST_REJECTED'],
       ['course _23_1', 'LMS_DATA_INVALID'],
       ['course _24_1', 'LMS_DATA_INVALID'],
-      ['membership course "_25_9"', 'LMS_DATA_INVALID'],
+      ['membership course "_25/9"', 'LMS_DATA_INVALID'],
     ]);
     expect(refused[0]!.reason).toMatch(/403 although the web session works/);
     expect(refused[2]!.reason).toMatch(/expected an HTML page, got "application\/json"/);
     expect(refused[3]!.reason).toMatch(/over the 5242880-byte limit/);
     expect(refused[4]!.reason).toMatch(
-      /results\[0\]\.courseId: expected a Learn id of the form _N_1, got "_25_9"/,
+      /results\[0\]\.courseId: expected a Learn id \(letters, digits, _ and -, such as _123_1 or a UUID\), got "_25\/9"/,
     );
   });
 
@@ -337,10 +343,10 @@ describe('createBlackboardAdapter: discovery', () => {
       res.end();
     };
     const { adapter: a } = adapter(world);
-    const offHost = await collect(a.directory.listAwards(7)).catch((e: unknown) => e);
+    const offHost = await collect(a.directory.listAwards('_7_1')).catch((e: unknown) => e);
     expect(offHost).toBeInstanceOf(OffHostRedirectError);
     expect(server.seen.some((r) => r.url.startsWith('/sso'))).toBe(false);
-    const limited = await collect(a.directory.listAwards(8)).catch((e: unknown) => e);
+    const limited = await collect(a.directory.listAwards('_8_1')).catch((e: unknown) => e);
     expect(limited).toBeInstanceOf(RateLimitedError);
     expect(decide(limited)).toMatchObject({ action: 'wait', delayMs: 30_000 });
   });
@@ -349,27 +355,39 @@ describe('createBlackboardAdapter: discovery', () => {
     const world = newWorld({ memberships: { 7: [], 8: [], 9: [] } });
     server = await startLms(world);
     const { adapter: a } = adapter(world);
-    await expect(collect(a.directory.listAwards(99))).rejects.toBeInstanceOf(UserNotFoundError);
+    await expect(collect(a.directory.listAwards('_99_1'))).rejects.toBeInstanceOf(UserNotFoundError);
     await expect(a.directory.resolveUser('userName', 'nobody')).rejects.toBeInstanceOf(UserNotFoundError);
-    expect(await collect(a.directory.listAllUserIds())).toEqual([7, 8, 9]);
+    expect(await collect(a.directory.listAllUserIds())).toEqual(['_7_1', '_8_1', '_9_1']);
   });
 
-  it('follows custom URL templates and selectors (BB_*)', async () => {
+  it('follows the BB_* templates and selectors laid over the default profile', async () => {
     const world = newWorld({ memberships: { 7: [41] } });
     server = await startLms(world);
-    world.pages[41] = `<div class="card" data-achievement-id="_71_1"><h3>Custom</h3><a class="pdf" href="${DOWNLOAD}?achievement_id=_71_1">x</a></div>`;
-    const { adapter: a } = adapter(world, {
-      pages: {
-        achievementsUrl: `${ACHIEVEMENTS}?user_id={userId}&course_id={courseId}&mode=full`,
-        certificateUrl: `${DOWNLOAD}?achievement_id=_{issuedId}_1&course_id=_{orgUnitId}_1&user_id=_{userId}_1&award=_{awardId}_1`,
-        selectors: { achievement: 'div.card', certificateLink: 'a.pdf', title: 'h3' },
+    world.pages[41] = `<div class="card" data-achievement-id="_71_1"><h3>Custom</h3><span>no link</span></div>`;
+    const profile = siteProfileFromLegacy(
+      {
+        BB_ACHIEVEMENTS_URL: `${ACHIEVEMENTS}?user_id={userId}&course_id={courseId}&mode=full`,
+        BB_CERTIFICATE_URL: `${DOWNLOAD}?achievement_id=_{issuedId}_1&course_id=_{orgUnitId}_1&user_id=_{userId}_1&award=_{awardId}_1`,
+        BB_ACHIEVEMENT_SELECTOR: 'div.card',
+        BB_TITLE_SELECTOR: 'h3',
       },
-    });
-    const [cert] = certs(await collect(a.directory.listAwards(7)));
+      {
+        ...DEFAULT_SITE_PROFILE,
+        achievements: {
+          ...DEFAULT_SITE_PROFILE.achievements,
+          kinds: { certificate: ['certificate'], badge: [] },
+        },
+      },
+    );
+    // Without a link, an item is a certificate when its kind says so: here every card is.
+    profile.achievements.fields.kind = [{ selector: undefined, from: { kind: 'text' }, regex: /Custom/ }];
+    profile.achievements.kinds.certificate = ['custom'];
+    const { adapter: a } = adapter(world, { profile });
+    const [cert] = certs(await collect(a.directory.listAwards('_7_1')));
     expect(cert).toMatchObject({
-      issuedId: 71,
-      awardId: 71,
-      orgUnitId: 41,
+      issuedId: '_71_1',
+      awardId: '_71_1',
+      orgUnitId: '_41_1',
       title: 'Custom',
       issuedDate: null,
     });
@@ -383,16 +401,151 @@ describe('createBlackboardAdapter: discovery', () => {
     );
   });
 
-  it('refuses bad settings at creation', async () => {
+  it('refuses templates that leave the LMS at creation', async () => {
     const world = newWorld();
     server = await startLms(world);
-    expect(() => adapter(world, { pages: { selectors: { issued: 'time[' } } })).toThrow(/BB_ISSUED_SELECTOR/);
-    expect(() => adapter(world, { pages: { achievementsUrl: '/x?c={course}' } })).toThrow(
-      /BB_ACHIEVEMENTS_URL: unknown placeholder \{course\}/,
+    const offHost = siteProfileFromLegacy(
+      { BB_CERTIFICATE_URL: 'https://evil.example/x?i={issuedId}' },
+      DEFAULT_SITE_PROFILE,
     );
-    expect(() =>
-      adapter(world, { pages: { certificateUrl: 'https://evil.example/x?i={issuedId}' } }),
-    ).toThrow(/BB_CERTIFICATE_URL: .* leads off the LMS/);
+    expect(() => adapter(world, { profile: offHost })).toThrow(/certificate\.url: .* leads off the LMS/);
+  });
+
+  it('includeExpired: false leaves expired certificates out when the profile reads an expiry, and is refused when it does not', async () => {
+    const world = newWorld({
+      memberships: { 7: [11] },
+      pages: {
+        11: ul(
+          li(1, 1, 11, 7, 'old', '<time class="expires" datetime="2020-01-01T00:00:00Z"></time>'),
+          li(2, 2, 11, 7, 'current', '<time class="expires" datetime="2999-01-01T00:00:00Z"></time>'),
+          li(3, 3, 11, 7, 'forever'),
+        ),
+      },
+    });
+    server = await startLms(world);
+    const plain = adapter(world).adapter;
+    const refused = await collect(plain.directory.listAwards('_7_1', { includeExpired: false })).catch(
+      (e: unknown) => e,
+    );
+    expect(refused).toMatchObject({ code: 'FILTER_UNSUPPORTED', retryable: false });
+    expect((refused as Error).message).toMatch(/declare achievements\.fields\.expires/);
+    expect(decide(refused).action).toBe('give-up');
+    expect(certs(await collect(plain.directory.listAwards('_7_1'))).map((c) => c.title)).toEqual([
+      'old',
+      'current',
+      'forever',
+    ]);
+
+    const profile = structuredClone(DEFAULT_SITE_PROFILE);
+    profile.achievements.fields.expires = [
+      { selector: 'time.expires', from: { kind: 'attribute', name: 'datetime' }, regex: undefined },
+    ];
+    const { adapter: withExpiry } = adapter(world, { profile });
+    expect(
+      certs(await collect(withExpiry.directory.listAwards('_7_1', { includeExpired: false }))).map(
+        (c) => c.title,
+      ),
+    ).toEqual(['current', 'forever']);
+    expect(certs(await collect(withExpiry.directory.listAwards('_7_1'))).map((c) => c.title)).toHaveLength(3);
+  });
+});
+
+describe('createBlackboardAdapter: another markup, by profile alone', () => {
+  const TABLE = parseSiteProfile(
+    [
+      'achievements:',
+      '  url: /webapps/table/{courseRef}/{userRef}',
+      '  item: tr.award',
+      '  fields:',
+      '    id: {from: {attribute: data-record}}',
+      '    title: {selector: td.name}',
+      '    link: {selector: a.get}',
+      '    kind: {selector: td.kind}',
+      '  kinds: {certificate: [Certificate]}',
+      '  linkChecks: {course: {segment: 2}, user: {segment: 3}}',
+      'certificate:',
+      '  url: /webapps/fallback/{courseRef}/{issuedRef}.pdf',
+    ].join('\n'),
+    'table.yaml',
+  );
+  const tr = (id: string, href: string | undefined, user = '_7_1') =>
+    `<tr class="award" data-record="${id}"><td class="name">Cert ${id}</td><td class="kind">Certificate</td><td>${
+      href === undefined ? '' : `<a class="get" href="${href.replace('{user}', user)}">PDF</a>`
+    }</td></tr>`;
+
+  /** A stub whose certificate URLs carry a signature only the page knows. */
+  async function startTableLms(world: World, rows: Record<string, string>) {
+    const stub = await startLms(world);
+    const base = stub.origin;
+    const pageHits: string[] = [];
+    const table = await startLearn({
+      'GET *': async (req, url, res) => {
+        const page = /^\/webapps\/table\/([^/]+)\/([^/]+)$/.exec(url.pathname);
+        if (page) {
+          pageHits.push(url.pathname);
+          res.writeHead(200, { 'content-type': 'text/html' });
+          return res.end(`<table>${rows[page[1]!] ?? ''}</table>`);
+        }
+        const pdf = /^\/webapps\/(?:signed\/([^/]+)\/([^/]+)\/([^/]+)|fallback\/([^/]+)\/([^/]+)\.pdf)$/.exec(
+          url.pathname,
+        );
+        if (pdf) {
+          const signedOk = pdf[1] === undefined || url.searchParams.get('sig') === `s-${pdf[3]}`;
+          res.writeHead(signedOk ? 200 : 403, { 'content-type': signedOk ? 'application/pdf' : 'text/html' });
+          return res.end(signedOk ? pdfOf(pdf[3] ?? pdf[5]!) : '<p>bad signature</p>');
+        }
+        // Everything else (REST, login, landing) as the default stub.
+        const proxied = await fetch(`${base}${url.pathname}${url.search}`, {
+          headers: { ...(req.headers.cookie ? { cookie: req.headers.cookie } : {}) },
+          redirect: 'manual',
+        });
+        const keep = ['content-type', 'location'].flatMap((h) => {
+          const v = proxied.headers.get(h);
+          return v === null ? [] : [[h, v] as [string, string]];
+        });
+        res.writeHead(proxied.status, Object.fromEntries(keep));
+        res.end(Buffer.from(await proxied.arrayBuffer()));
+      },
+    });
+    return { table, stub, pageHits };
+  }
+
+  it('follows the signed link the page shows; another process reads the page again; the template when there is no link', async () => {
+    const world = newWorld({ memberships: { 7: [11] } });
+    const { table, stub, pageHits } = await startTableLms(world, {
+      _11_1:
+        tr('_901_4', '/webapps/signed/_11_1/{user}/_901_4?sig=s-_901_4') +
+        tr('8c1d-uuid', undefined) +
+        tr('_666_1', '/webapps/signed/_11_1/{user}/_666_1?sig=s-_666_1', '_8_1'),
+    });
+    server = table;
+    try {
+      const { adapter: a } = adapter(world, { profile: TABLE });
+      const entries = await collect(a.directory.listAwards('_7_1'));
+      const [signed, fallback] = certs(entries);
+      expect(signed).toMatchObject({ issuedId: '_901_4', orgUnitId: '_11_1', userId: '_7_1' });
+      expect(fallback).toMatchObject({ issuedId: '8c1d-uuid' });
+      expect(refusals(entries).map((r) => r.reason)).toEqual([
+        expect.stringMatching(/the link is for user "_8_1", not _7_1/),
+      ]);
+      const sink = new MemoryPdfSink();
+      await a.fetcher.viaBrowser(signed!, sink, () => {});
+      expect(sha(sink.bytes())).toBe(sha(pdfOf('_901_4')));
+      expect(table.seen.at(-1)!.url).toBe('/webapps/signed/_11_1/_7_1/_901_4?sig=s-_901_4');
+      expect(pageHits).toHaveLength(1);
+
+      // Another worker never saw the page: it reads it again for the link, then downloads.
+      const { adapter: other } = adapter(world, { profile: TABLE });
+      const again = new MemoryPdfSink();
+      await other.fetcher.viaBrowser(signed!, again, () => {});
+      expect(sha(again.bytes())).toBe(sha(pdfOf('_901_4')));
+      expect(pageHits).toHaveLength(2);
+
+      await a.fetcher.viaBrowser(fallback!, new MemoryPdfSink(), () => {});
+      expect(table.seen.at(-1)!.url).toBe('/webapps/fallback/_11_1/8c1d-uuid.pdf');
+    } finally {
+      await stub.close();
+    }
   });
 });
 
@@ -401,7 +554,7 @@ describe('createBlackboardAdapter: downloads and probes', () => {
     const world = newWorld({ memberships: { 7: [11] }, pages: { 11: ul(li(901, 55, 11, 7, 'T')) } });
     server = await startLms(world);
     const { adapter: a } = adapter(world);
-    const [cert] = certs(await collect(a.directory.listAwards(7)));
+    const [cert] = certs(await collect(a.directory.listAwards('_7_1')));
     const sink = new MemoryPdfSink();
     expect(await a.fetcher.viaApi(cert!, sink)).toBe('unsupported');
     expect(await a.fetcher.viaBrowser(cert!, sink, () => {})).toMatchObject({
@@ -420,13 +573,20 @@ describe('createBlackboardAdapter: downloads and probes', () => {
       session: undefined,
       logger: captureLogger().logger,
     });
-    expect(await a.directory.resolveUser('userId', '7')).toEqual({ userId: 7 });
-    const error = await collect(a.directory.listAwards(7)).catch((e: unknown) => e);
+    expect(await a.directory.resolveUser('userId', '7')).toEqual({ userId: '_7_1' });
+    const error = await collect(a.directory.listAwards('_7_1')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoginFailedError);
     expect(error).toMatchObject({ code: 'LOGIN_NOT_CONFIGURED' });
     expect((error as Error).message).toMatch(/LMS_USERNAME and LMS_PASSWORD/);
     expect(decide(error)).toMatchObject({ action: 'pause', reason: 'LOGIN_REFUSED' });
-    const cert = { userId: 7, orgUnitId: 11, issuedId: 1, awardId: 1, title: '', issuedDate: null };
+    const cert = {
+      userId: '_7_1',
+      orgUnitId: '_11_1',
+      issuedId: '_1_1',
+      awardId: '_1_1',
+      title: '',
+      issuedDate: null,
+    };
     await expect(a.fetcher.viaBrowser(cert, new MemoryPdfSink(), () => {})).rejects.toBeInstanceOf(
       LoginFailedError,
     );
@@ -456,7 +616,7 @@ describe('createBlackboardAdapter: downloads and probes', () => {
     server = await startLms(world);
     const prefix = uniquePrefix('bb');
     const { adapter: a } = adapter(world, { redis, prefix });
-    await collect(a.directory.listAwards(7));
+    await collect(a.directory.listAwards('_7_1'));
     // Two membership pages (page size 2); the three Achievements pages are web, not REST.
     expect(await a.client.callsToday()).toBe(2);
   });

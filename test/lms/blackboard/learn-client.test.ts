@@ -37,11 +37,13 @@ afterEach(async () => {
 const ok = <T>(items: LearnItem<T>[]) => items.filter((i) => i.ok).map((i) => (i as { value: T }).value);
 
 describe('LearnClient user lookups', () => {
-  it('looks users up by _N_1, userName: and externalId:, values URL-encoded', async () => {
+  it('looks users up by their primary id (_N_1 for N, others as given), userName: and externalId:, values URL-encoded', async () => {
     server = await startLearn({
       'GET *': (req, url, res) => {
         const key = decodeURIComponent(url.pathname.slice(`${API}/users/`.length));
         if (key === '_7_1') return sendJson(res, 200, learnUser(7));
+        if (key === '_7_4') return sendJson(res, 200, learnUser('_7_4'));
+        if (key === 'b4c1f0e2-uuid') return sendJson(res, 200, learnUser('b4c1f0e2-uuid'));
         if (key === 'userName:ada@x.edu/y?z#') return sendJson(res, 200, learnUser(8));
         if (key === 'externalId:S 9&x=1') return sendJson(res, 200, learnUser(9));
         restError(res, 404, 'User not found');
@@ -49,21 +51,25 @@ describe('LearnClient user lookups', () => {
     });
     const { client } = learnClient(server);
     expect(await client.resolveUser({ by: 'userId', value: 7 })).toMatchObject({
-      userId: 7,
+      userId: '_7_1',
       id: '_7_1',
       userName: 'user7',
       externalId: 'S7',
       givenName: 'Ada',
       available: 'Yes',
     });
-    expect((await client.resolveUser({ by: 'userId', value: '7' })).userId).toBe(7);
-    expect((await client.resolveUser({ by: 'userId', value: '_7_1' })).userId).toBe(7);
-    expect((await client.resolveUser({ by: 'userName', value: ' ada@x.edu/y?z# ' })).userId).toBe(8);
-    expect((await client.resolveUser({ by: 'orgDefinedId', value: 'S 9&x=1' })).userId).toBe(9);
+    expect((await client.resolveUser({ by: 'userId', value: '7' })).userId).toBe('_7_1');
+    expect((await client.resolveUser({ by: 'userId', value: '_7_1' })).userId).toBe('_7_1');
+    expect((await client.resolveUser({ by: 'userId', value: '_7_4' })).userId).toBe('_7_4');
+    expect((await client.resolveUser({ by: 'userId', value: 'b4c1f0e2-uuid' })).userId).toBe('b4c1f0e2-uuid');
+    expect((await client.resolveUser({ by: 'userName', value: ' ada@x.edu/y?z# ' })).userId).toBe('_8_1');
+    expect((await client.resolveUser({ by: 'orgDefinedId', value: 'S 9&x=1' })).userId).toBe('_9_1');
     expect(server.seen.map((r) => r.url)).toEqual([
       `${API}/users/_7_1`,
       `${API}/users/_7_1`,
       `${API}/users/_7_1`,
+      `${API}/users/_7_4`,
+      `${API}/users/b4c1f0e2-uuid`,
       `${API}/users/userName:ada%40x.edu%2Fy%3Fz%23`,
       `${API}/users/externalId:S%209%26x%3D1`,
     ]);
@@ -74,9 +80,9 @@ describe('LearnClient user lookups', () => {
     server = await startLearn({});
     const { client } = learnClient(server);
     for (const ref of [
-      { by: 'userId', value: 'abc' },
+      { by: 'userId', value: 'a b' },
       { by: 'userId', value: 0 },
-      { by: 'userId', value: '_7_2' },
+      { by: 'userId', value: '_7_1/courses' },
       { by: 'userId', value: '../1' },
       { by: 'userName', value: '  ' },
       { by: 'orgDefinedId', value: 'a\nb' },
@@ -103,16 +109,16 @@ describe('LearnClient user lookups', () => {
     expect((bad as Error).message).toMatch(/answered 400: Invalid userName — bad chars/);
   });
 
-  it('refuses a user whose id is not _N_1, or not the one asked for', async () => {
+  it('refuses a user whose id is unsafe, or not the one asked for', async () => {
     server = await startLearn({
-      [`GET ${API}/users/_7_1`]: (_q, _u, res) => sendJson(res, 200, learnUser('_7_2')),
+      [`GET ${API}/users/_7_1`]: (_q, _u, res) => sendJson(res, 200, learnUser('../7')),
       [`GET ${API}/users/_8_1`]: (_q, _u, res) => sendJson(res, 200, learnUser(9)),
     });
     const { client } = learnClient(server);
     const e1 = await client.getUser(7).catch((e: unknown) => e);
     expect(e1).toBeInstanceOf(LmsDataError);
     expect((e1 as Error).message).toMatch(
-      /GET \/learn\/api\/public\/v1\/users\/_7_1: unexpected data at id: expected a Learn id of the form _N_1, got "_7_2"/,
+      /GET \/learn\/api\/public\/v1\/users\/_7_1: unexpected data at id: expected a Learn id \(letters, digits, _ and -, such as _123_1 or a UUID\), got "..\/7"/,
     );
     expect(await client.getUser(8).catch((e: unknown) => (e as Error).message)).toMatch(
       /asked for user _8_1, got _9_1/,
@@ -184,7 +190,7 @@ describe('LearnClient errors', () => {
       },
     });
     const { client, tokens } = learnClient(server);
-    expect(await client.getCourse(3)).toEqual({ orgUnitId: 3, courseCode: 'C3', name: 'Course 3' });
+    expect(await client.getCourse(3)).toEqual({ orgUnitId: '_3_1', courseCode: 'C3', name: 'Course 3' });
     expect(tokens.invalidated).toEqual(['token-1-secret']);
     expect(server.seen.map((r) => r.headers.authorization)).toEqual([
       'Bearer token-1-secret',
@@ -202,7 +208,7 @@ describe('LearnClient paging', () => {
     });
     const { client } = learnClient(server);
     const items = await collect(client.listUsers());
-    expect(ok(items).map((u: LearnUser) => u.userId)).toEqual([1, 2, 3, 4, 5]);
+    expect(ok(items).map((u: LearnUser) => u.userId)).toEqual(['_1_1', '_2_1', '_3_1', '_4_1', '_5_1']);
     expect(server.seen.map((r) => r.url)).toEqual([
       `${API}/users?offset=0&limit=100`,
       `${API}/users?offset=2&limit=2`,
@@ -211,13 +217,13 @@ describe('LearnClient paging', () => {
   });
 
   it('refuses one bad user and keeps the rest of the page', async () => {
-    const page = [learnUser(1), learnUser('_2_7'), learnUser(3, { userName: '' }), learnUser(4)];
+    const page = [learnUser(1), learnUser('_2/7'), learnUser(3, { userName: '' }), learnUser('_4_4')];
     server = await startLearn({
       [`GET ${API}/users`]: (_q, url, res) => sendJson(res, 200, pageOf(page, url, 100)),
     });
     const { client } = learnClient(server);
     const items = await collect(client.listUsers());
-    expect(ok(items).map((u: LearnUser) => u.userId)).toEqual([1, 4]);
+    expect(ok(items).map((u: LearnUser) => u.userId)).toEqual(['_1_1', '_4_4']);
     const bad = items.filter((i) => !i.ok) as Extract<LearnItem<LearnUser>, { ok: false }>[];
     expect(bad.map((b) => b.error.path)).toEqual(['results[1].id', 'results[2].userName']);
   });
@@ -235,11 +241,11 @@ describe('LearnClient paging', () => {
         sendJson(res, 200, { results: [learnUser(1)], paging: { nextPage } }),
     });
     const { client } = learnClient(server);
-    const got: number[] = [];
+    const got: string[] = [];
     const error = await (async () => {
       for await (const i of client.listUsers()) if (i.ok) got.push(i.value.userId);
     })().catch((e: unknown) => e);
-    expect(got).toEqual([1]);
+    expect(got).toEqual(['_1_1']);
     expect(error).toBeInstanceOf(LmsDataError);
     expect(error).toMatchObject({ code: 'LMS_DATA_INVALID', path: 'paging.nextPage' });
     expect((error as Error).message).toMatch(why);
@@ -279,9 +285,9 @@ describe('LearnClient paging', () => {
     const { client } = learnClient(server);
     const items = await collect(client.listMemberships(7));
     expect(ok(items)).toEqual([
-      { userId: 7, orgUnitId: 11, courseRoleId: 'Student', available: 'Yes' },
-      { userId: 7, orgUnitId: 12, courseRoleId: 'Student', available: 'Yes' },
-      { userId: 7, orgUnitId: 13, courseRoleId: 'Student', available: 'Yes' },
+      { userId: '_7_1', orgUnitId: '_11_1', courseRoleId: 'Student', available: 'Yes' },
+      { userId: '_7_1', orgUnitId: '_12_1', courseRoleId: 'Student', available: 'Yes' },
+      { userId: '_7_1', orgUnitId: '_13_1', courseRoleId: 'Student', available: 'Yes' },
     ]);
     expect((items[3] as { error: Error }).error.message).toMatch(
       /a membership of user _8_1 in the list of _7_1/,

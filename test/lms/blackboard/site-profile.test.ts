@@ -44,6 +44,7 @@ describe('loadSiteProfile', () => {
     expect(profile.achievements.linkChecks).toEqual({
       course: { kind: 'segment', index: 3 },
       user: { kind: 'segment', index: 4 },
+      id: { kind: 'segment', index: 5 },
     });
     expect(profile.certificate.url).toBeUndefined();
     expect(profile.maxPageBytes).toBe(5 * 1024 * 1024);
