@@ -129,6 +129,21 @@ export interface SandboxKnobs {
   /** Learn mode: the achievements pages of these UserIds carry the hostile items. Default []. */
   learnHostileUserIds: readonly number[];
   /**
+   * Learn mode: the markup of the achievements pages. `default`: the list of docs/blackboard.md.
+   * `table`: another site's tool — the page at `/webapps/bb-achievements/course/{course}/user/{user}/earned`,
+   * a table whose rows carry `data-record-id`, and path-style download links signed with an expiry
+   * (`/webapps/bb-achievements/files/{course}/{user}/{id}/certificate.pdf?expires=…&sig=…`) that
+   * the server checks: only the link the page shows works. The other markup's routes answer 404.
+   * docs/examples/learn-table-profile.yaml reads it. Default `default`.
+   */
+  learnMarkup: LearnMarkup;
+  /**
+   * Learn mode: the form of primary ids, on REST and pages alike. `n1`: `_N_1` everywhere.
+   * `mixed`: users, achievements and awards with an even N are `_N_4`, courses are UUIDs
+   * (32 hex digits); only that form names them. Default `n1`.
+   */
+  learnIds: LearnIdStyle;
+  /**
    * The consent page of an authorization (Brightspace's `/oauth2/auth`, Learn's 3LO
    * `authorizationcode`), for a logged-in user:
    * - `new-client` (default): asked once per user and client id; remembered once allowed.
@@ -148,6 +163,12 @@ export const CONSENT_PROMPTS: readonly ConsentPrompt[] = [
   'ask-again',
   'other-page',
 ];
+
+export type LearnMarkup = 'default' | 'table';
+export const LEARN_MARKUPS: readonly LearnMarkup[] = ['default', 'table'];
+
+export type LearnIdStyle = 'n1' | 'mixed';
+export const LEARN_ID_STYLES: readonly LearnIdStyle[] = ['n1', 'mixed'];
 
 export type ExpiryStyle = 'login-page' | 'redirect' | 'forbidden' | 'unauthorized';
 export const EXPIRY_STYLES: readonly ExpiryStyle[] = ['login-page', 'redirect', 'forbidden', 'unauthorized'];
@@ -200,6 +221,8 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   learnDailyQuota: 10_000,
   learnHostile: false,
   learnHostileUserIds: Object.freeze([]),
+  learnMarkup: 'default',
+  learnIds: 'n1',
   consentPrompt: 'new-client',
 });
 
@@ -262,6 +285,8 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   learnDailyQuota: wholeNumber(0),
   learnHostile: flag,
   learnHostileUserIds: userIds,
+  learnMarkup: oneOf(LEARN_MARKUPS),
+  learnIds: oneOf(LEARN_ID_STYLES),
   consentPrompt: oneOf(CONSENT_PROMPTS),
 };
 

@@ -15,7 +15,9 @@ import {
   learnUuid,
   NONCE_EXPIRED_MESSAGE,
   NONCE_FIELD,
+  tableAchievementsPath,
 } from '../../src/sandbox/learn/index.ts';
+import { LEARN_WEB_PROFILE } from '../../src/lms/blackboard/web-profile.ts';
 import { CookieJar, sleep, webGet, webPost } from './helpers.ts';
 
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
@@ -466,14 +468,14 @@ describe('sandbox Blackboard Learn mode', () => {
       const cert = certificate();
       const { jar } = await learnLogin(sb);
       const url = achievementsUrl(cert.OrgUnitId, cert.UserId);
-      expect(await (await webGet(sb, url, jar)).text()).not.toContain('data-achievement-id="abc"');
+      expect(await (await webGet(sb, url, jar)).text()).not.toContain('data-achievement-id="../_12_1"');
       for (const patch of [{ learnHostile: true }, { learnHostileUserIds: [cert.UserId] }]) {
         sb.setKnobs(patch);
         try {
           const html = await (await webGet(sb, url, jar)).text();
-          expect(html).toContain('data-achievement-id="_12_2"');
-          expect(html).toContain('data-achievement-id="abc"');
-          expect(html).toContain('achievement_id=_12_2&amp;');
+          expect(html).toContain('data-achievement-id="../_12_1"');
+          expect(html).toContain('data-achievement-id="_12_1;x"');
+          expect(html).toContain('achievement_id=..%2F_12_1&amp;');
           const offHost = hostileOffHostIssuedId(cert.OrgUnitId);
           expect(html).toContain(
             `href="${sb.elsewhereUrl}/webapps/achievements/certificate/download.form?achievement_id=_${offHost}_1&amp;`,
@@ -496,10 +498,90 @@ describe('sandbox Blackboard Learn mode', () => {
         sb.setKnobs({ learnHostileUserIds: [cert.UserId] });
         try {
           const html = await (await webGet(sb, achievementsUrl(other.OrgUnitId, other.UserId), jar)).text();
-          expect(html).not.toContain('data-achievement-id="abc"');
+          expect(html).not.toContain('data-achievement-id="../_12_1"');
         } finally {
           sb.setKnobs({ learnHostileUserIds: [] });
         }
+      }
+    });
+
+    it('learnMarkup: table serves another tool: a table, its own paths, signed links only its page shows', async () => {
+      const cert = certificate();
+      const { jar } = await learnLogin(sb);
+      sb.setKnobs({ learnMarkup: 'table' });
+      try {
+        // The default markup's routes are not there.
+        expect((await webGet(sb, achievementsUrl(cert.OrgUnitId, cert.UserId), jar)).status).toBe(404);
+        const rebuilt = certificatePath(cert.IssuedId, cert.OrgUnitId, cert.UserId);
+        expect((await webGet(sb, rebuilt, jar)).status).toBe(404);
+        const url = tableAchievementsPath(`_${cert.OrgUnitId}_1`, `_${cert.UserId}_1`);
+        expect((await webGet(sb, url)).status).toBe(302);
+        const html = await (await webGet(sb, url, jar)).text();
+        expect(html).toContain('<table class="earned-achievements">');
+        expect(html).toContain(
+          `<tr data-record-id="_${cert.IssuedId}_1" data-template="_${cert.Award.AwardId}_1">`,
+        );
+        expect(html).toContain('<td class="kind">Certificate</td>');
+        const href = new RegExp(
+          `href="(/webapps/bb-achievements/files/_${cert.OrgUnitId}_1/_${cert.UserId}_1/_${cert.IssuedId}_1/certificate\\.pdf\\?expires=\\d+&amp;sig=[0-9a-f]{32})"`,
+        ).exec(html)?.[1];
+        expect(href).toBeDefined();
+        const link = href!.replace(/&amp;/g, '&');
+        const pdf = await webGet(sb, link, jar);
+        expect(pdf.status).toBe(200);
+        expect(
+          Buffer.from(await pdf.arrayBuffer()).equals(Buffer.from(await sb.certificatePdf(cert.IssuedId))),
+        ).toBe(true);
+        // The server checks the signature: a link rebuilt or altered by a client does not work.
+        const tampered = link.replace(/sig=[0-9a-f]/, (m) => `sig=${m.endsWith('0') ? '1' : '0'}`);
+        expect((await webGet(sb, tampered, jar)).status).toBe(403);
+        expect((await webGet(sb, link.replace(/\?.*$/, ''), jar)).status).toBe(403);
+        expect((await webGet(sb, link.replace(/expires=\d+/, 'expires=9999999999'), jar)).status).toBe(403);
+        // Without a session: the login, as everywhere.
+        expect((await webGet(sb, link)).status).toBe(302);
+      } finally {
+        sb.setKnobs({ learnMarkup: 'default' });
+      }
+    });
+
+    it('learnIds: mixed names users and achievements with an even N _N_4 and courses by UUID, on REST and pages alike', async () => {
+      const cert = sb.institution.certificates().find((c) => c.UserId % 2 === 0 && c.IssuedId % 2 === 0);
+      if (!cert) throw new Error('no certificate with even ids');
+      const token = await siteToken(sb);
+      const { jar } = await learnLogin(sb);
+      sb.setKnobs({ learnIds: 'mixed' });
+      try {
+        const user = `_${cert.UserId}_4`;
+        expect((await rest(sb, `/users/_${cert.UserId}_1`, token)).status).toBe(404);
+        const found = (await (await rest(sb, `/users/${user}`, token)).json()) as { id: string };
+        expect(found.id).toBe(user);
+        const page = (await (await rest(sb, `/users/${user}/courses`, token)).json()) as {
+          results: { userId: string; courseId: string }[];
+        };
+        const courseUuid = learnUuid(sb.institution.seed, 'course', cert.OrgUnitId);
+        expect(page.results.every((m) => m.userId === user && /^[0-9a-f]{32}$/.test(m.courseId))).toBe(true);
+        expect(page.results.map((m) => m.courseId)).toContain(courseUuid);
+        expect(((await (await rest(sb, `/courses/${courseUuid}`, token)).json()) as { id: string }).id).toBe(
+          courseUuid,
+        );
+        const odd = sb.institution.users.find((u) => u.UserId % 2 === 1)!;
+        expect(((await (await rest(sb, `/users/_${odd.UserId}_1`, token)).json()) as { id: string }).id).toBe(
+          `_${odd.UserId}_1`,
+        );
+
+        expect((await webGet(sb, achievementsUrl(cert.OrgUnitId, cert.UserId), jar)).status).toBe(404);
+        const html = await (
+          await webGet(sb, `${ACHIEVEMENTS_PATH}?course_id=${courseUuid}&user_id=${user}`, jar)
+        ).text();
+        expect(html).toContain(`data-achievement-id="_${cert.IssuedId}_4"`);
+        const link = certificatePath(`_${cert.IssuedId}_4`, courseUuid, user);
+        expect(html).toContain(link.replace(/&/g, '&amp;'));
+        expect((await webGet(sb, link, jar)).status).toBe(200);
+        expect(
+          (await webGet(sb, certificatePath(cert.IssuedId, cert.OrgUnitId, cert.UserId), jar)).status,
+        ).toBe(404);
+      } finally {
+        sb.setKnobs({ learnIds: 'n1' });
       }
     });
 
@@ -685,14 +767,15 @@ describe('sandbox Blackboard Learn login in real Chromium (BrowserLogin)', () =>
       username: sb.learnEnv.LMS_USERNAME,
       password: () => password,
       logger: silent(),
-      loginPath: sb.learnEnv.LMS_LOGIN_URL,
-      landingPath: sb.learnEnv.LMS_LOGIN_LANDING,
-      loginUrlPatterns: [/\/webapps\/login\//],
-      loginFailedPatterns: [/action=relogin/],
-      selectors: {
-        username: sb.learnEnv.LMS_LOGIN_USER_SELECTOR,
-        password: sb.learnEnv.LMS_LOGIN_PASSWORD_SELECTOR,
-        submit: sb.learnEnv.LMS_LOGIN_SUBMIT_SELECTOR,
+      profile: {
+        ...LEARN_WEB_PROFILE,
+        loginPath: sb.learnEnv.LMS_LOGIN_URL,
+        landingPath: sb.learnEnv.LMS_LOGIN_LANDING,
+        selectors: {
+          username: sb.learnEnv.LMS_LOGIN_USER_SELECTOR,
+          password: sb.learnEnv.LMS_LOGIN_PASSWORD_SELECTOR,
+          submit: sb.learnEnv.LMS_LOGIN_SUBMIT_SELECTOR,
+        },
       },
     });
 

@@ -6,6 +6,14 @@ export const LEARN_LANDING_PATH = '/ultra/stream';
 export const ACHIEVEMENTS_PATH = '/webapps/achievements/studentViewAchievements.form';
 export const CERTIFICATE_DOWNLOAD_PATH = '/webapps/achievements/certificate/download.form';
 export const NONCE_FIELD = 'blackboard.platform.security.NonceUtil.nonce';
+/** The `table` markup (knob `learnMarkup`): another Achievements tool, under its own paths. */
+export const TABLE_ACHIEVEMENTS_PATH = '/webapps/bb-achievements/course/:course/user/:user/earned';
+export const TABLE_CERTIFICATE_PATH = '/webapps/bb-achievements/files/:course/:user/:id/certificate.pdf';
+
+/** The `table` markup's listing page of one user in one course. */
+export function tableAchievementsPath(courseRef: string, userRef: string): string {
+  return `/webapps/bb-achievements/course/${encodeURIComponent(courseRef)}/user/${encodeURIComponent(userRef)}/earned`;
+}
 
 export const BAD_CREDENTIALS_MESSAGE = 'The username or password you entered is incorrect.';
 export const NONCE_EXPIRED_MESSAGE = 'Your session has expired. Please sign in again.';
@@ -107,6 +115,37 @@ function itemHtml(item: AchievementItem): string {
   return `  <li class="achievement" data-achievement-id="${escapeHtml(item.achievementId)}" data-award-id="${escapeHtml(item.awardId)}" data-type="${item.type}">
     <span class="achievement-title">${escapeHtml(item.title)}</span>${item.type === 'certificate' ? timeElement(item.issued) : ''}${link}
   </li>`;
+}
+
+function rowHtml(item: AchievementItem): string {
+  const issued = item.issued
+    ? `<td class="awarded" data-date="${item.issued.toISOString().replace(/\.\d{3}Z$/, 'Z')}">${item.issued.getUTCDate()} ${MONTHS[item.issued.getUTCMonth()]} ${item.issued.getUTCFullYear()}</td>`
+    : '<td class="awarded"></td>';
+  const link =
+    item.href === undefined ? '' : `<a class="btn" href="${escapeHtml(item.href)}" download>Download PDF</a>`;
+  return `    <tr data-record-id="${escapeHtml(item.achievementId)}" data-template="${escapeHtml(item.awardId)}">
+      <td class="name">${escapeHtml(item.title)}</td>${issued}<td class="kind">${item.type === 'certificate' ? 'Certificate' : 'Badge'}</td><td class="download">${link}</td>
+    </tr>`;
+}
+
+/** The `table` markup: one row per achievement, the download link in the last cell. */
+export function tableAchievementsPage(options: {
+  courseName: string;
+  userName: string;
+  items: readonly AchievementItem[];
+}): string {
+  return layout(
+    'Earned achievements',
+    `<div class="bb-achievements">
+<h2>${escapeHtml(options.courseName)} — ${escapeHtml(options.userName)}</h2>
+<table class="earned-achievements">
+  <thead><tr><th>Achievement</th><th>Awarded</th><th>Type</th><th></th></tr></thead>
+  <tbody>
+${options.items.map(rowHtml).join('\n')}
+  </tbody>
+</table>${options.items.length === 0 ? '\n<p class="empty">Nothing earned yet.</p>' : ''}
+</div>`,
+  );
 }
 
 export function achievementsPage(options: {

@@ -1,10 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Course, Institution, SandboxUser } from '../institution.ts';
+import type { LearnIdStyle } from '../knobs.ts';
 
 /**
- * Learn's ids for the sandbox's Brightspace-style institution (.tmp/blackboard-spec.md, "Ids"):
- * user `_<UserId>_1`, course `_<OrgUnitId>_1`, achievement `_<IssuedId>_1`, award `_<AwardId>_1`.
- * Only `_<N>_1` with N a positive safe integer maps back; anything else is malformed.
+ * Learn's ids for the sandbox's Brightspace-style institution: with `learnIds: n1`, user
+ * `_<UserId>_1`, course `_<OrgUnitId>_1`, achievement `_<IssuedId>_1`, award `_<AwardId>_1`; with
+ * `mixed`, an even N is `_<N>_4` (users, achievements, awards) and a course is a UUID. Only the
+ * current form of an object's id names it; anything else is unknown (404).
  */
 export function learnId(n: number): string {
   return `_${n}_1`;
@@ -29,14 +31,55 @@ export function learnCourseId(course: Course): string {
   return `C${course.OrgUnitId}`;
 }
 
-/** Resolves Learn's id forms against the institution. */
+type Kind = 'user' | 'achievement' | 'award';
+
+/** Resolves Learn's id forms against the institution, in the id style of the moment. */
 export class LearnIds {
   readonly #institution: Institution;
+  readonly #style: () => LearnIdStyle;
   readonly #byUuid = new Map<string, SandboxUser>();
+  readonly #courseByUuid = new Map<string, Course>();
 
-  constructor(institution: Institution) {
+  constructor(institution: Institution, style: () => LearnIdStyle = () => 'n1') {
     this.#institution = institution;
+    this.#style = style;
     for (const user of institution.users) this.#byUuid.set(this.userUuid(user), user);
+    for (const course of institution.courses) {
+      this.#courseByUuid.set(learnUuid(institution.seed, 'course', course.OrgUnitId), course);
+    }
+  }
+
+  /** The primary id of user, achievement (IssuedId) or award N. */
+  ref(_kind: Kind, n: number): string {
+    return this.#style() === 'mixed' && n % 2 === 0 ? `_${n}_4` : learnId(n);
+  }
+
+  /** N of a primary id in its current form; undefined for any other. */
+  number(kind: Kind, ref: unknown): number | undefined {
+    if (typeof ref !== 'string') return undefined;
+    const match = /^_([1-9]\d{0,15})_([14])$/.exec(ref);
+    if (!match) return undefined;
+    const n = Number(match[1]);
+    return Number.isSafeInteger(n) && this.ref(kind, n) === ref ? n : undefined;
+  }
+
+  /** A course's primary id: `_N_1`, or its UUID in the `mixed` style. */
+  courseRef(n: number): string {
+    return this.#style() === 'mixed' ? learnUuid(this.#institution.seed, 'course', n) : learnId(n);
+  }
+
+  /** The course of a primary id in its current form. */
+  courseOf(ref: unknown): Course | undefined {
+    if (typeof ref !== 'string') return undefined;
+    if (this.#style() === 'mixed') return this.#courseByUuid.get(ref);
+    const n = parseLearnId(ref);
+    return n === undefined ? undefined : this.#institution.course(n);
+  }
+
+  /** The user of a primary id in its current form. */
+  userOf(ref: unknown): SandboxUser | undefined {
+    const n = this.number('user', ref);
+    return n === undefined ? undefined : this.#institution.user(n);
   }
 
   userUuid(user: SandboxUser): string {
@@ -46,10 +89,7 @@ export class LearnIds {
   /** `_N_1`, `userName:<x>` (case-insensitive), `externalId:<x>` (OrgDefinedId) or `uuid:<x>`. */
   user(id: string): SandboxUser | undefined {
     const colon = id.indexOf(':');
-    if (colon < 0) {
-      const n = parseLearnId(id);
-      return n === undefined ? undefined : this.#institution.user(n);
-    }
+    if (colon < 0) return this.userOf(id);
     const value = id.slice(colon + 1);
     switch (id.slice(0, colon)) {
       case 'userName':
@@ -63,14 +103,13 @@ export class LearnIds {
     }
   }
 
-  /** `_N_1` or `courseId:C<OrgUnitId>`. */
+  /** The primary id or `courseId:C<OrgUnitId>`. */
   course(id: string): Course | undefined {
     if (id.startsWith('courseId:')) {
       const match = /^courseId:C(\d+)$/.exec(id);
       return match ? this.#institution.course(Number(match[1])) : undefined;
     }
-    const n = parseLearnId(id);
-    return n === undefined ? undefined : this.#institution.course(n);
+    return this.courseOf(id);
   }
 
   /**

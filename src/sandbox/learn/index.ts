@@ -25,6 +25,7 @@ export {
   LEARN_LOGIN_PATH,
   NONCE_EXPIRED_MESSAGE,
   NONCE_FIELD,
+  tableAchievementsPath,
 } from './html.ts';
 export { learnCourseId, learnId, learnUuid, parseLearnId } from './ids.ts';
 export { LEARN_API_BASE, LEARN_AUTHORIZE_PATH, LEARN_TOKEN_PATH } from './oauth.ts';
@@ -74,7 +75,7 @@ const LEARN_PATHS = /^\/(?:learn|webapps|ultra)(?:[/?]|$)/;
  */
 export function createLearn(deps: LearnDeps): Learn {
   const { institution, knobs, stats } = deps;
-  const ids = new LearnIds(institution);
+  const ids = new LearnIds(institution, () => knobs.current.learnIds);
   const auth = new LearnAuth(knobs, stats, institution.serviceUser.UserId);
   const quota = new DailyQuota();
   knobs.onChange((patch) => {

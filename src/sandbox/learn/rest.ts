@@ -3,7 +3,7 @@ import type { FaultInjector, InjectedStatus } from '../faults.ts';
 import type { Course, SandboxUser } from '../institution.ts';
 import type { KnobBox } from '../knobs.ts';
 import type { SandboxStats } from '../stats.ts';
-import { learnCourseId, learnId, type LearnIds } from './ids.ts';
+import { learnCourseId, type LearnIds } from './ids.ts';
 import { LEARN_API_BASE, type LearnAuth } from './oauth.ts';
 import type { DailyQuota, QuotaDecision } from './quota.ts';
 
@@ -86,7 +86,7 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
     if (!user) return userNotFound(res, req.params.userId as string);
     const paging = readPaging(req, MEMBERSHIPS_MAX_LIMIT);
     if (typeof paging === 'string') return restError(res, 400, paging);
-    const path = `${LEARN_API_BASE}/users/${learnId(user.UserId)}/courses`;
+    const path = `${LEARN_API_BASE}/users/${ids.ref('user', user.UserId)}/courses`;
     sendPage(res, ids.memberships(user), paging, path, (course) => membershipJson(user, course));
   });
 
@@ -94,7 +94,7 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
     const course = ids.course(req.params.courseId as string);
     if (!course)
       return restError(res, 404, 'Not Found', `Course not found: ${req.params.courseId as string}`);
-    res.json({ id: learnId(course.OrgUnitId), courseId: learnCourseId(course), name: course.Name });
+    res.json({ id: ids.courseRef(course.OrgUnitId), courseId: learnCourseId(course), name: course.Name });
   });
 
   router.use((req, res) =>
@@ -103,7 +103,7 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
 
   function userJson(user: SandboxUser) {
     return {
-      id: learnId(user.UserId),
+      id: ids.ref('user', user.UserId),
       uuid: ids.userUuid(user),
       externalId: user.OrgDefinedId,
       userName: user.UserName,
@@ -114,8 +114,8 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
 
   function membershipJson(user: SandboxUser, course: Course) {
     return {
-      userId: learnId(user.UserId),
-      courseId: learnId(course.OrgUnitId),
+      userId: ids.ref('user', user.UserId),
+      courseId: ids.courseRef(course.OrgUnitId),
       courseRoleId: user.role === 'student' ? 'Student' : 'Instructor',
       availability: { available: 'Yes' },
     };

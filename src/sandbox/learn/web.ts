@@ -1,4 +1,5 @@
-import { type Request, Router, urlencoded } from 'express';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { type Request, type Response, Router, urlencoded } from 'express';
 import { fromBasDate } from '../dates.ts';
 import { type FaultInjector, sendPdf } from '../faults.ts';
 import { errorPage, forbiddenPage, notFoundPage } from '../html.ts';
@@ -20,12 +21,15 @@ import {
   NONCE_EXPIRED_MESSAGE,
   NONCE_FIELD,
   streamPage,
+  TABLE_ACHIEVEMENTS_PATH,
+  TABLE_CERTIFICATE_PATH,
+  tableAchievementsPage,
 } from './html.ts';
-import { learnId, type LearnIds, parseLearnId } from './ids.ts';
+import { learnId, type LearnIds } from './ids.ts';
 import { LEARN_SESSION_COOKIE, type LearnSessionStore, NonceStore } from './sessions.ts';
 
-/** Hostile data (`learnHostile`, `learnHostileUserIds`): achievement ids that are not `_N_1`. */
-export const HOSTILE_MALFORMED_IDS: readonly string[] = ['_12_2', 'abc'];
+/** Hostile data (`learnHostile`, `learnHostileUserIds`): achievement ids no id may be (path, markup). */
+export const HOSTILE_MALFORMED_IDS: readonly string[] = ['../_12_1', '_12_1;x'];
 /** Hostile data: the title given to the first real certificate of a hostile page. */
 export const HOSTILE_TITLE = `<script>alert("certharvest")</script><img src=x onerror="alert(1)"> Certificate & <b>more</b>`;
 /** Hostile data: the (never real) IssuedId of the off-host item of a course's page. */
@@ -47,11 +51,21 @@ export interface LearnWebDeps {
   elsewhereUrl: string;
 }
 
-/** The certificate link of an achievement (what the page links and the client rebuilds). */
-export function certificatePath(issuedId: number | string, orgUnitId: number, userId: number): string {
-  const achievement = typeof issuedId === 'number' ? learnId(issuedId) : issuedId;
-  return `${CERTIFICATE_DOWNLOAD_PATH}?achievement_id=${encodeURIComponent(achievement)}&course_id=${learnId(orgUnitId)}&user_id=${learnId(userId)}`;
+/**
+ * The default markup's certificate link (what the page links and a client may rebuild). Numbers
+ * are `_N_1`; strings (the ids of another style) are used as they are.
+ */
+export function certificatePath(
+  issuedId: number | string,
+  orgUnitId: number | string,
+  userId: number | string,
+): string {
+  const ref = (id: number | string) => encodeURIComponent(typeof id === 'number' ? learnId(id) : id);
+  return `${CERTIFICATE_DOWNLOAD_PATH}?achievement_id=${ref(issuedId)}&course_id=${ref(orgUnitId)}&user_id=${ref(userId)}`;
 }
+
+/** How long a `table` markup download link stays valid. */
+const SIGNED_LINK_SECONDS = 3600;
 
 /**
  * Learn's web side: the login form with its nonce, the Ultra landing page, the Original-view
@@ -62,6 +76,7 @@ export function learnWebRouter(deps: LearnWebDeps): Router {
   const nonces = new NonceStore();
   const router = Router();
   const form = urlencoded({ extended: false, limit: '16kb' });
+  const linkSecret = randomBytes(32);
 
   router.get(LEARN_LOGIN_PATH, (req, res) => {
     const action = req.query.action;
@@ -117,44 +132,81 @@ export function learnWebRouter(deps: LearnWebDeps): Router {
   });
 
   router.get(ACHIEVEMENTS_PATH, (req, res) => {
+    if (knobs.current.learnMarkup !== 'default') return sendHtml(res, 404, notFoundPage());
+    listing(req, res, req.query.course_id, req.query.user_id);
+  });
+
+  router.get(TABLE_ACHIEVEMENTS_PATH, (req, res) => {
+    if (knobs.current.learnMarkup !== 'table') return sendHtml(res, 404, notFoundPage());
+    listing(req, res, req.params.course, req.params.user);
+  });
+
+  /** One user's achievements in one course, in the markup of the moment. */
+  function listing(req: Request, res: Response, courseRef: unknown, userRef: unknown): void {
     const injected = faults.serverError();
     if (injected !== undefined) return sendHtml(res, injected, errorPage(injected, 'Server Error'));
     if (!viewer(req)) return res.redirect(302, loginUrl(req.originalUrl));
-    const courseN = parseLearnId(req.query.course_id);
-    const userN = parseLearnId(req.query.user_id);
-    const course = courseN === undefined ? undefined : institution.course(courseN);
-    const user = userN === undefined ? undefined : institution.user(userN);
+    const course = ids.courseOf(courseRef);
+    const user = ids.userOf(userRef);
     if (!course || !user) return sendHtml(res, 404, notFoundPage());
     stats.achievementPages++;
     const awards = institution.awardsOf(user.UserId).filter((a) => a.OrgUnitId === course.OrgUnitId);
     let items = awards.map((a) => achievementItem(a));
-    const { learnHostile, learnHostileUserIds } = knobs.current;
+    const { learnHostile, learnHostileUserIds, learnMarkup } = knobs.current;
     if (learnHostile || learnHostileUserIds.includes(user.UserId)) {
       items = hostileItems(items, course.OrgUnitId, user.UserId);
     }
-    sendHtml(
-      res,
-      200,
-      achievementsPage({ courseName: course.Name, userName: `${user.FirstName} ${user.LastName}`, items }),
-    );
-  });
+    const page = { courseName: course.Name, userName: `${user.FirstName} ${user.LastName}`, items };
+    sendHtml(res, 200, learnMarkup === 'table' ? tableAchievementsPage(page) : achievementsPage(page));
+  }
 
   // As the Brightspace render URL, in order: injected 5xx → the session (302 to the login) →
   // the certificate (404) → forbiddenIssuedIds (403) → offHostRedirectIssuedIds (302) →
   // hugeBodyIssuedIds → render throttling → the PDF (pdfContentType, truncation).
   router.get(CERTIFICATE_DOWNLOAD_PATH, async (req, res) => {
+    if (knobs.current.learnMarkup !== 'default') return sendHtml(res, 404, notFoundPage());
+    await download(req, res, req.query.achievement_id, req.query.course_id, req.query.user_id);
+  });
+
+  // The table markup's link is signed: only the link its page showed (within the hour) works.
+  router.get(TABLE_CERTIFICATE_PATH, async (req, res) => {
+    if (knobs.current.learnMarkup !== 'table') return sendHtml(res, 404, notFoundPage());
+    const { course = '', user = '', id = '' } = req.params as Record<string, string | undefined>;
+    await download(req, res, id, course, user, () => {
+      const expires = Number(req.query.expires);
+      const sig = typeof req.query.sig === 'string' ? req.query.sig : '';
+      return (
+        Number.isSafeInteger(expires) &&
+        expires * 1000 > Date.now() &&
+        sameSig(sig, sign(course, user, id, expires))
+      );
+    });
+  });
+
+  async function download(
+    req: Request,
+    res: Response,
+    achievementRef: unknown,
+    courseRef: unknown,
+    userRef: unknown,
+    signatureOk?: () => boolean,
+  ): Promise<void> {
     const injected = faults.serverError();
     if (injected !== undefined) return sendHtml(res, injected, errorPage(injected, 'Server Error'));
     if (!viewer(req)) return res.redirect(302, loginUrl(req.originalUrl));
-    const issuedId = parseLearnId(req.query.achievement_id);
-    const orgUnitId = parseLearnId(req.query.course_id);
-    const userId = parseLearnId(req.query.user_id);
+    if (signatureOk && !signatureOk()) {
+      stats.renderForbidden++;
+      return sendHtml(res, 403, forbiddenPage());
+    }
+    const issuedId = ids.number('achievement', achievementRef);
+    const course = ids.courseOf(courseRef);
+    const user = ids.userOf(userRef);
     const award = issuedId === undefined ? undefined : institution.issuedAward(issuedId);
     if (
       !award ||
       award.Award.AwardType !== AwardType.Certificate ||
-      award.OrgUnitId !== orgUnitId ||
-      award.UserId !== userId
+      award.OrgUnitId !== course?.OrgUnitId ||
+      award.UserId !== user?.UserId
     ) {
       return sendHtml(res, 404, notFoundPage());
     }
@@ -181,7 +233,37 @@ export function learnWebRouter(deps: LearnWebDeps): Router {
     const pdf = await certificates.get(award.IssuedId);
     stats.learnCertificateDownloads++;
     sendPdf(res, pdf, filename, faults.truncation(), pdfContentType);
-  });
+  }
+
+  function sign(course: string, user: string, id: string, expires: number): string {
+    return createHmac('sha256', linkSecret)
+      .update(`${course}/${user}/${id}/${expires}`)
+      .digest('hex')
+      .slice(0, 32);
+  }
+
+  /** The link a page shows for a certificate, in the markup of the moment. */
+  function linkFor(achievementRef: string, orgUnitId: number, userId: number): string {
+    const courseRef = ids.courseRef(orgUnitId);
+    const userRef = ids.ref('user', userId);
+    if (knobs.current.learnMarkup !== 'table') return certificatePath(achievementRef, courseRef, userRef);
+    const expires = Math.floor(Date.now() / 1000) + SIGNED_LINK_SECONDS;
+    const path = [courseRef, userRef, achievementRef].map(encodeURIComponent).join('/');
+    return `/webapps/bb-achievements/files/${path}/certificate.pdf?expires=${expires}&sig=${sign(courseRef, userRef, achievementRef, expires)}`;
+  }
+
+  function achievementItem(award: IssuedAward): AchievementItem {
+    const certificate = award.Award.AwardType === AwardType.Certificate;
+    const achievementId = ids.ref('achievement', award.IssuedId);
+    return {
+      achievementId,
+      awardId: ids.ref('award', award.Award.AwardId),
+      type: certificate ? 'certificate' : 'badge',
+      title: award.Award.Title,
+      issued: fromBasDate(award.IssuedDate),
+      ...(certificate ? { href: linkFor(achievementId, award.OrgUnitId, award.UserId) } : {}),
+    };
+  }
 
   /** The logged-in user of the request (counting the request against the session), if any. */
   function viewer(req: Request): SandboxUser | undefined {
@@ -205,17 +287,17 @@ export function learnWebRouter(deps: LearnWebDeps): Router {
         type: 'certificate',
         title: `Malformed achievement id ${id}`,
         issued,
-        href: certificatePath(id, orgUnitId, userId),
+        href: linkFor(id, orgUnitId, userId),
       });
     }
-    const offHost = hostileOffHostIssuedId(orgUnitId);
+    const offHost = ids.ref('achievement', hostileOffHostIssuedId(orgUnitId));
     out.push({
-      achievementId: learnId(offHost),
-      awardId: learnId(offHost),
+      achievementId: offHost,
+      awardId: offHost,
       type: 'certificate',
       title: 'Certificate hosted elsewhere',
       issued,
-      href: `${deps.elsewhereUrl}${certificatePath(offHost, orgUnitId, userId)}`,
+      href: `${deps.elsewhereUrl}${linkFor(offHost, orgUnitId, userId)}`,
     });
     return out;
   }
@@ -223,16 +305,11 @@ export function learnWebRouter(deps: LearnWebDeps): Router {
   return router;
 }
 
-function achievementItem(award: IssuedAward): AchievementItem {
-  const certificate = award.Award.AwardType === AwardType.Certificate;
-  return {
-    achievementId: learnId(award.IssuedId),
-    awardId: learnId(award.Award.AwardId),
-    type: certificate ? 'certificate' : 'badge',
-    title: award.Award.Title,
-    issued: fromBasDate(award.IssuedDate),
-    ...(certificate ? { href: certificatePath(award.IssuedId, award.OrgUnitId, award.UserId) } : {}),
-  };
+/** Signatures compared in constant time. */
+function sameSig(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function loginUrl(target: string): string {

@@ -12,7 +12,9 @@ import { RedisLock } from '../../../src/auth/redis-lock.ts';
 import { SealedBox } from '../../../src/auth/sealed-box.ts';
 import { BrowserLogin, SessionStore, WebSession } from '../../../src/browser/index.ts';
 import { loadConfig } from '../../../src/config/index.ts';
-import { createBlackboardAdapter } from '../../../src/lms/index.ts';
+import { createBlackboardAdapter } from '../../../src/lms/blackboard/adapter.ts';
+import { loadSiteProfile } from '../../../src/lms/blackboard/site-profile.ts';
+import { LEARN_WEB_PROFILE } from '../../../src/lms/blackboard/web-profile.ts';
 import type { AwardEntry } from '../../../src/lms/ports.ts';
 import { MemoryPdfSink } from '../../../src/pdf/index.ts';
 import { connectRedis } from '../../../src/queue/index.ts';
@@ -29,6 +31,7 @@ const prefix = uniquePrefix('bb-sandbox');
 const { logger } = captureLogger('info');
 let login: BrowserLogin;
 let adapter: ReturnType<typeof createBlackboardAdapter>;
+let session: WebSession;
 let provider: Awaited<ReturnType<typeof createTokenProvider>>;
 
 beforeAll(async () => {
@@ -59,15 +62,7 @@ beforeAll(async () => {
     username: env.LMS_USERNAME,
     password: () => env.LMS_PASSWORD,
     logger,
-    loginPath: env.LMS_LOGIN_URL,
-    landingPath: env.LMS_LOGIN_LANDING,
-    loginUrlPatterns: [/\/webapps\/login\//],
-    loginFailedPatterns: [/[?&]action=relogin\b/],
-    selectors: {
-      username: env.LMS_LOGIN_USER_SELECTOR,
-      password: env.LMS_LOGIN_PASSWORD_SELECTOR,
-      submit: env.LMS_LOGIN_SUBMIT_SELECTOR,
-    },
+    profile: LEARN_WEB_PROFILE,
     ...(process.env.CHROMIUM_PATH ? { chromiumPath: process.env.CHROMIUM_PATH } : {}),
   });
   const store = new SessionStore({
@@ -76,14 +71,14 @@ beforeAll(async () => {
     host: new URL(env.LMS_URL).host,
     keyPrefix: prefix,
   });
-  const session = new WebSession({
+  session = new WebSession({
     lmsUrl: env.LMS_URL,
     login,
     store,
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     logger,
     maxPdfBytes: 50 * 1024 * 1024,
-    landingPath: env.LMS_LOGIN_LANDING,
+    profile: LEARN_WEB_PROFILE,
   });
   adapter = createBlackboardAdapter({
     lmsUrl: env.LMS_URL,
@@ -133,24 +128,26 @@ describe('Blackboard Learn adapter against the sandbox', () => {
       ['userName', student.UserName],
       ['orgDefinedId', student.OrgDefinedId ?? ''],
     ] as const) {
-      expect(await directory.resolveUser(by, value)).toEqual({ userId: student.UserId });
+      expect(await directory.resolveUser(by, value)).toEqual({ userId: `_${student.UserId}_1` });
     }
 
-    const entries = await collect(directory.listAwards(student.UserId));
+    const entries = await collect(directory.listAwards(`_${student.UserId}_1`));
     expect(entries.filter((e) => !e.ok)).toEqual([]);
     const expected = sb.institution.certificatesOf(student.UserId);
-    expect(certificatesIn(entries).sort((a, b) => a.issuedId - b.issuedId)).toEqual(
+    const byId = (a: { issuedId: unknown }, b: { issuedId: unknown }) =>
+      String(a.issuedId).localeCompare(String(b.issuedId));
+    expect(certificatesIn(entries).sort(byId)).toEqual(
       [...expected]
-        .sort((a, b) => a.IssuedId - b.IssuedId)
         .map((a) => ({
-          userId: student.UserId,
-          orgUnitId: a.OrgUnitId,
-          issuedId: a.IssuedId,
-          awardId: a.Award.AwardId,
+          userId: `_${student.UserId}_1`,
+          orgUnitId: `_${a.OrgUnitId}_1`,
+          issuedId: `_${a.IssuedId}_1`,
+          awardId: `_${a.Award.AwardId}_1`,
           title: a.Award.Title,
           // The page's `datetime` has whole seconds.
           issuedDate: new Date(Math.floor(fromBasDate(a.IssuedDate).getTime() / 1000) * 1000).toISOString(),
-        })),
+        }))
+        .sort(byId),
     );
     const badges = sb.institution
       .awardsOf(student.UserId)
@@ -164,7 +161,9 @@ describe('Blackboard Learn adapter against the sandbox', () => {
     expect(await fetcher.viaApi(cert, sink)).toBe('unsupported');
     const facts = await fetcher.viaBrowser(cert, sink, () => {});
     expect(facts.contentType).toBe('application/pdf');
-    expect(sha(sink.bytes())).toBe(sha(await sb.certificatePdf(cert.issuedId)));
+    expect(sha(sink.bytes())).toBe(
+      sha(await sb.certificatePdf(Number(/^_(\d+)_1$/.exec(String(cert.issuedId))![1]))),
+    );
 
     // Every REST call was counted (the token endpoint is not a REST call of the quota).
     expect(await client.callsToday()).toBe(sb.stats.learnRestCalls);
@@ -175,29 +174,73 @@ describe('Blackboard Learn adapter against the sandbox', () => {
     // The probe carries no token: not a call of the app's quota, and not counted.
     expect(await adapter.directory.reachable()).toBe(true);
     const ids = await collect(adapter.directory.listAllUserIds());
-    expect(ids.sort((a, b) => a - b)).toEqual(
-      sb.institution.users.map((u) => u.UserId).sort((a, b) => a - b),
-    );
+    expect(ids.map(String).sort()).toEqual(sb.institution.users.map((u) => `_${u.UserId}_1`).sort());
   });
 
   it('refuses the hostile items of a page one by one and keeps the real certificates', async () => {
     const student = studentWithCertificates();
     sb.setKnobs({ learnHostileUserIds: [student.UserId] });
     try {
-      const entries = await collect(adapter.directory.listAwards(student.UserId));
+      const entries = await collect(adapter.directory.listAwards(`_${student.UserId}_1`));
       const courses = (await collect(adapter.client.listMemberships(student.UserId))).length;
       const refused = entries.flatMap((e) => (e.ok ? [] : [e]));
-      // Per course page: ids `_12_2` and `abc`, and one link to another host.
+      // Per course page: ids `../_12_1` and `_12_1;x`, and one link to another host.
       expect(refused).toHaveLength(3 * courses);
       expect(refused.every((r) => r.code === 'LMS_DATA_INVALID')).toBe(true);
       expect(refused.filter((r) => /another host/.test(r.reason))).toHaveLength(courses);
-      expect(refused.filter((r) => /"_12_2" is not a Learn id/.test(r.reason))).toHaveLength(courses);
+      expect(refused.filter((r) => /"\.\.\/_12_1" is not a usable Learn id/.test(r.reason))).toHaveLength(
+        courses,
+      );
       const certs = certificatesIn(entries);
       expect(certs).toHaveLength(sb.institution.certificatesOf(student.UserId).length);
       // The HTML of a hostile title is text, never markup.
       expect(certs.filter((c) => c.title === HOSTILE_TITLE).length).toBeGreaterThan(0);
     } finally {
       sb.setKnobs({ learnHostileUserIds: [] });
+    }
+  });
+
+  it('harvests the other markup (a table, signed links) with mixed ids, by the example profile alone', async () => {
+    const profile = loadSiteProfile(
+      new URL('../../../docs/examples/learn-table-profile.yaml', import.meta.url).pathname,
+    );
+    const table = createBlackboardAdapter({
+      lmsUrl: sb.learnEnv.LMS_URL,
+      tokens: provider,
+      session,
+      logger,
+      profile,
+    });
+    const student = sb.institution.students.find(
+      (s) => s.UserId % 2 === 0 && sb.institution.certificatesOf(s.UserId).length > 0,
+    );
+    if (!student) throw new Error('no student with an even UserId and certificates');
+    sb.setKnobs({ learnMarkup: 'table', learnIds: 'mixed' });
+    try {
+      const { userId } = await table.directory.resolveUser('userName', student.UserName);
+      expect(userId).toBe(`_${student.UserId}_4`);
+      const entries = await collect(table.directory.listAwards(userId));
+      expect(entries.filter((e) => !e.ok)).toEqual([]);
+      const certs = certificatesIn(entries);
+      const expected = sb.institution.certificatesOf(student.UserId);
+      expect(certs).toHaveLength(expected.length);
+      for (const cert of certs) {
+        const award = expected.find(
+          (a) => cert.issuedId === (a.IssuedId % 2 === 0 ? `_${a.IssuedId}_4` : `_${a.IssuedId}_1`),
+        )!;
+        expect(award).toBeDefined();
+        expect(cert.orgUnitId).toMatch(/^[0-9a-f]{32}$/);
+        expect(cert.userId).toBe(userId);
+        const sink = new MemoryPdfSink();
+        await table.fetcher.viaBrowser(cert, sink, () => {});
+        expect(sha(sink.bytes())).toBe(sha(await sb.certificatePdf(award.IssuedId)));
+      }
+      // The default profile finds nothing there: its page is not on this site.
+      const plain = await collect(adapter.directory.listAwards(userId));
+      expect(certificatesIn(plain)).toEqual([]);
+      expect(plain.every((e) => !e.ok && e.code === 'LMS_REQUEST_REJECTED')).toBe(true);
+    } finally {
+      sb.setKnobs({ learnMarkup: 'default', learnIds: 'n1' });
     }
   });
 });
