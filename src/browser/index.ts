@@ -40,3 +40,4 @@ export {
 } from './errors.ts';
 export { cookiesForLms, importStorageState, IMPORTED_USER_AGENT } from './storage-state.ts';
 export { totpCodes } from './totp.ts';
+export { probeUrl, type UrlProbe } from './probe-url.ts';

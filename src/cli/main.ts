@@ -14,6 +14,7 @@ import { registerSubmitCommand } from './commands/submit.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
 import { lmsRegistry } from '../lms/registry.ts';
 import { EXIT } from './exit-codes.ts';
+import { registerInspectCommand } from './commands/inspect.ts';
 
 /** The LMSes of the registry, e.g. "D2L Brightspace, Blackboard Learn". */
 function lmsTitles(): string {
@@ -42,6 +43,7 @@ export function buildProgram(): Command {
   registerAuthCommand(program);
   registerSandboxCommand(program);
   registerDoctorCommand(program);
+  registerInspectCommand(program);
   registerSchemaCommand(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;

@@ -21,7 +21,9 @@ export const LAST_CHECKS: readonly Check<DoctorState>[] = [
 ];
 
 /** Every step, in order, for the configured LMS (only the shared ones when none is configured). */
-export async function doctorChecksFor(site: ConfiguredLms | undefined): Promise<readonly Check<DoctorState>[]> {
+export async function doctorChecksFor(
+  site: ConfiguredLms | undefined,
+): Promise<readonly Check<DoctorState>[]> {
   return [...FIRST_CHECKS, ...(site ? await site.doctorChecks() : []), ...LAST_CHECKS];
 }
 
@@ -79,19 +81,29 @@ function unexpected(error: unknown, check: string): CheckOutcome {
 }
 
 /**
- * `--user`: a UserId (digits), `userName:NAME`, `orgDefinedId:ID`, or a bare user name.
+ * `--user`: a UserId (digits), `userName:NAME`, `orgDefinedId:ID`, or a bare user name. With
+ * `anyId`, `userId:` takes the LMS's own id whatever its shape (`userId:_45_1`), and a bare
+ * Learn-style id (`_45_1`) is a user id too.
  * @returns undefined when the text is not a reference.
  */
-export function parseUserReference(text: string): { by: UserRefKind; value: string } | undefined {
+export function parseUserReference(
+  text: string,
+  options: { anyId?: boolean } = {},
+): { by: UserRefKind; value: string } | undefined {
   const value = text.trim();
+  const isId = (v: string) => /^\d{1,15}$/.test(v) || (options.anyId === true && /^_\w+_\d+$/.test(v));
   const prefixed = /^(userId|userName|orgDefinedId):(.*)$/i.exec(value);
   if (prefixed) {
     const kind = prefixed[1]!.toLowerCase();
     const rest = prefixed[2]!.trim();
     if (!rest) return undefined;
-    if (kind === 'userid') return /^\d{1,15}$/.test(rest) ? { by: 'userId', value: rest } : undefined;
+    if (kind === 'userid') {
+      return isId(rest) || (options.anyId && /^[^\s/\\]{1,200}$/.test(rest))
+        ? { by: 'userId', value: rest }
+        : undefined;
+    }
     return kind === 'username' ? { by: 'userName', value: rest } : { by: 'orgDefinedId', value: rest };
   }
   if (!value) return undefined;
-  return /^\d{1,15}$/.test(value) ? { by: 'userId', value } : { by: 'userName', value };
+  return isId(value) ? { by: 'userId', value } : { by: 'userName', value };
 }

@@ -13,7 +13,7 @@ import type { DoctorState } from '../doctor/state.ts';
 import type { Logger } from '../log/index.ts';
 import type { RateStateStore } from './fleet-rate-state.ts';
 import type { AccessTokenSource } from './http-client.ts';
-import type { LmsAdapter } from './ports.ts';
+import type { LmsAdapter, UserRefKind } from './ports.ts';
 
 export type AuthMode = 'refresh-token' | 'client-credentials';
 export type DownloadStrategy = 'auto' | 'api' | 'browser';
@@ -86,6 +86,25 @@ export interface FilterRequest {
   orgUnitIds?: readonly (number | string)[];
 }
 
+/** What `certharvest inspect` looks at: one user, and one course or one certificate of theirs. */
+export interface InspectTarget {
+  user: { by: UserRefKind; value: string };
+  /** The course (the LMS's own id); default: the user's first courses. */
+  course?: string;
+  /** One certificate (the LMS's own issued id); default: the first one found. */
+  issuedId?: string;
+}
+
+/** What `certharvest inspect` prints: lines for a person, data for `--json`. */
+export interface InspectReport {
+  /** Whether what certharvest reads matched something it could harvest. */
+  matched: boolean;
+  /** For a terminal: plain lines (the CLI wraps them). */
+  lines: string[];
+  /** For `--json`: plain, serialisable, without secrets. */
+  data: Record<string, unknown>;
+}
+
 /** A module bound to its parsed settings: what the configuration's `lms.site` is. */
 export interface ConfiguredLms {
   readonly kind: string;
@@ -102,6 +121,11 @@ export interface ConfiguredLms {
   /** Settings worth showing (`doctor`, `inspect`): no secrets. */
   readonly summary: Readonly<Record<string, string>>;
   createAdapter(context: AdapterContext): Promise<LmsAdapterHandle>;
+  /**
+   * `certharvest inspect`: read what this LMS shows for one user (and course or certificate) with
+   * the fleet's token and session, as the worker would, and say what certharvest makes of it.
+   */
+  inspect(context: AdapterContext, target: InspectTarget): Promise<InspectReport>;
   /**
    * Filters this site cannot apply, each with the reason (what its pages do not carry, and how to
    * declare it); empty when every filter applies.

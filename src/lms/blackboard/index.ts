@@ -1,3 +1,8 @@
+/**
+ * Blackboard Learn's internals, for its own tests and tools. The product reaches Learn only
+ * through its module (`module.ts`, via src/lms/registry.ts).
+ */
+export { blackboardModule } from './module.ts';
 export {
   createBlackboardAdapter,
   type BlackboardAdapterOptions,
@@ -5,18 +10,15 @@ export {
 } from './adapter.ts';
 export {
   achievementsPageUrl,
-  certificateDownloadUrl,
-  checkSelectors,
-  DEFAULT_ACHIEVEMENT_SELECTORS,
-  DEFAULT_ACHIEVEMENTS_URL,
-  DEFAULT_CERTIFICATE_URL,
-  DEFAULT_MAX_PAGE_BYTES,
-  fillTemplate,
   parseAchievementsPage,
-  type AchievementSelectors,
+  readAchievementsPage,
   type AchievementsPage,
-  type AchievementsPageContext,
+  type ItemReading,
+  type ListedAward,
+  type PageContext,
 } from './achievements-page.ts';
+export * from './site-profile.ts';
+export * from './inspect.ts';
 export {
   describeRestException,
   LEARN_API,
@@ -26,7 +28,7 @@ export {
   learnUserKey,
   type LearnClientOptions,
 } from './client.ts';
-export { fromLearnId, toLearnId } from './ids.ts';
+export { fromLearnId, toLearnId, parseLearnId } from './ids.ts';
 export {
   LEARN_DAILY_QUOTA,
   LearnCallCounter,
@@ -41,6 +43,7 @@ export {
   type SessionPage,
   type SessionPageOptions,
 } from './session-page.ts';
+export { LEARN_WEB_PROFILE } from './web-profile.ts';
 export type {
   LearnCourse,
   LearnItem,

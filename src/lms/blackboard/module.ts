@@ -100,6 +100,10 @@ export const blackboardModule = defineLmsModule({
         });
         return { ...adapter, throttledAnswers: () => client.throttledAnswers };
       },
+      async inspect(context, target) {
+        const { inspectLearn } = await import('./inspect-run.ts');
+        return inspectLearn(context, target, { profile, webProfile });
+      },
       unsupportedFilters: (filters) => unsupportedFilters(profile, filters),
       async doctorChecks() {
         return (await import('./doctor-checks.ts')).LEARN_DOCTOR_CHECKS;

@@ -37,7 +37,7 @@ export const brightspaceModule = defineLmsModule({
     basicEncoding: 'form',
   },
   webProfile: BRIGHTSPACE_WEB_PROFILE,
-  configure(env, shared): ConfiguredLms {
+  configure(env): ConfiguredLms {
     const versionOverrides = {
       ...(env.LP_VERSION ? { lp: env.LP_VERSION } : {}),
       ...(env.BAS_VERSION ? { bas: env.BAS_VERSION } : {}),
@@ -66,12 +66,15 @@ export const brightspaceModule = defineLmsModule({
         });
         return { ...adapter, throttledAnswers: () => client.throttledAnswers };
       },
+      async inspect(context, target) {
+        const { inspectBrightspace } = await import('./inspect.ts');
+        return inspectBrightspace(context, target, { versionOverrides });
+      },
       // Brightspace's listing carries dates and expiry: every filter applies.
       unsupportedFilters: () => [],
       async doctorChecks() {
         return (await import('./doctor-checks.ts')).brightspaceDoctorChecks({ versionOverrides });
       },
     };
-    void shared;
   },
 });

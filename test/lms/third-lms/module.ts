@@ -4,11 +4,21 @@
  * worker, config and doctor take it without knowing its name.
  */
 import { z } from 'zod';
+import type { WebProfile } from '../../../src/browser/index.ts';
 import type { Certificate } from '../../../src/certificate/index.ts';
 import { UserNotFoundError } from '../../../src/lms/errors.ts';
 import { defineLmsModule, type AdapterContext, type LmsAdapterHandle } from '../../../src/lms/module.ts';
 import type { AwardEntry } from '../../../src/lms/ports.ts';
 import { drainInto, type PdfSink } from '../../../src/pdf/index.ts';
+
+const THIRD_WEB_PROFILE: WebProfile = {
+  loginPath: '/login',
+  landingPath: '/home',
+  selectors: { username: '#user', password: '#pass', submit: '#go' },
+  loggedOutPaths: [/^\/login\b/],
+  loginFailedUrls: [/[?&]error=/],
+  extend: { method: 'GET', path: '/home' },
+};
 
 export const thirdLmsModule = defineLmsModule({
   kind: 'third',
@@ -26,24 +36,18 @@ export const thirdLmsModule = defineLmsModule({
     clientCredentials: 'client-secret',
     basicEncoding: 'raw',
   },
-  webProfile: {
-    loginPath: '/login',
-    landingPath: '/home',
-    selectors: { username: '#user', password: '#pass', submit: '#go' },
-    loggedOutPaths: [/^\/login\b/],
-    loginFailedUrls: [/[?&]error=/],
-    extend: { method: 'GET', path: '/home' },
-  },
+  webProfile: THIRD_WEB_PROFILE,
   configure(env) {
     const pageSize = env.THIRD_PAGE_SIZE;
     return {
       kind: 'third',
       title: 'Third LMS',
-      webProfile: thirdLmsModule.webProfile,
+      webProfile: THIRD_WEB_PROFILE,
       discoversWithSession: false,
       consent: undefined,
       summary: { THIRD_PAGE_SIZE: String(pageSize) },
       createAdapter: async (context) => thirdAdapter(context),
+      inspect: async () => ({ matched: false, lines: ['the third LMS has nothing to inspect'], data: {} }),
       unsupportedFilters: (filters) =>
         filters.includeExpired === false ? ['includeExpired: false: the third LMS has no expiry'] : [],
       doctorChecks: async () => [],
@@ -95,7 +99,7 @@ function thirdAdapter(context: AdapterContext): LmsAdapterHandle {
       async viaApi(certificate, sink: PdfSink) {
         const res = await get(`/api/awards/${encodeURIComponent(String(certificate.issuedId))}.pdf`);
         if (!res.ok || !res.body) throw new Error(`the PDF answered ${res.status}`);
-        await drainInto(res.body[Symbol.asyncIterator](), sink, {
+        await drainInto((res.body as unknown as AsyncIterable<Uint8Array>)[Symbol.asyncIterator](), sink, {
           maxBytes: 10_000_000,
           tooLarge: () => new Error('too large'),
           readFailed: (err) => (err instanceof Error ? err : new Error(String(err))),
