@@ -1,24 +1,13 @@
 import type { Redis } from 'ioredis';
-import type { ConfigWith, LmsKind } from '../config/index.ts';
-import { BLACKBOARD_CONSENT_FORM } from '../lms/blackboard/consent.ts';
-import { BRIGHTSPACE_CONSENT_FORM } from '../lms/brightspace/consent.ts';
+import type { ConfigWith } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { loadPrivateKey } from './private-key.ts';
 import { RedisLock } from './redis-lock.ts';
 import { SealedBox } from './sealed-box.ts';
-import { createSessionHealer, type ConsentForm, type SessionRunner } from './session-consent.ts';
+import { createSessionHealer, type SessionRunner } from './session-consent.ts';
 import { TokenEndpoint, type ClientAuthentication } from './token-endpoint.ts';
 import { TokenProvider, type TokenProviderOptions } from './token-provider.ts';
 import { TokenStore } from './token-store.ts';
-
-/**
- * Each LMS's consent page, answered once when healing through the web session. The one spot that
- * picks it by LMS (until the LMS module registry does).
- */
-const CONSENT_FORMS: Record<LmsKind, ConsentForm> = {
-  brightspace: BRIGHTSPACE_CONSENT_FORM,
-  blackboard: BLACKBOARD_CONSENT_FORM,
-};
 
 export interface CreateTokenProviderOptions {
   /** The parsed config, with the LMS and SECRETS_KEY guaranteed (`loadConfig({ needs: ['lms', 'secrets-key'] })`). */
@@ -92,7 +81,8 @@ export async function createTokenProvider(options: CreateTokenProviderOptions): 
           redirectUri: auth.redirectUri,
           scope: auth.scope,
           lmsUrl: lms.url,
-          consent: CONSENT_FORMS[lms.kind],
+          // The LMS module's consent page (the registry's choice), answered once as the service user.
+          ...(lms.site.consent ? { consent: lms.site.consent } : {}),
           logger: options.logger,
           ...(options.fetch ? { fetch: options.fetch } : {}),
         })

@@ -1,6 +1,4 @@
 import { LEARN_DAILY_QUOTA, learnCallsToday } from '../../lms/index.ts';
-import { BLACKBOARD_CONSENT_FORM } from '../../lms/blackboard/consent.ts';
-import { BRIGHTSPACE_CONSENT_FORM } from '../../lms/brightspace/consent.ts';
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
@@ -11,13 +9,12 @@ import {
   createTokenProvider,
   isLoopbackUrl,
   type AuthorizationRequest,
-  type ConsentForm,
   publicJwks,
   ReauthRequiredError,
   type TokenProvider,
   type TokenStatus,
 } from '../../auth/index.ts';
-import { loadConfig, type LmsKind } from '../../config/index.ts';
+import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import type { FleetBreaker, PauseRecord } from '../../fleet/index.ts';
 import { openContext, type CommandContext } from '../context.ts';
@@ -86,15 +83,6 @@ async function openProvider() {
     close: () => ctx.close(),
   };
 }
-
-/**
- * Each LMS's consent page, which `--via-session` answers once as the service user. The one spot
- * that picks it by LMS (until the LMS module registry does).
- */
-const CONSENT_FORMS: Record<LmsKind, ConsentForm> = {
-  brightspace: BRIGHTSPACE_CONSENT_FORM,
-  blackboard: BLACKBOARD_CONSENT_FORM,
-};
 
 const TOKEN_PAUSES = ['AUTH_REFRESH_REFUSED', 'SECRETS_KEY_MISMATCH'] as const;
 
@@ -452,7 +440,8 @@ async function signInViaSession(ctx: CommandContext<'lms' | 'secrets-key'>, opti
     console.log(`Signing in as ${webLogin.username} through the LMS web session …`);
     return await authorizeThroughSession(session, {
       ...options,
-      consent: CONSENT_FORMS[ctx.config.lms.kind],
+      // The LMS module's consent page (the registry's choice), answered once as the service user.
+      ...(ctx.config.lms.site.consent ? { consent: ctx.config.lms.site.consent } : {}),
       logger: ctx.logger.child({ component: 'auth' }),
     });
   } finally {
