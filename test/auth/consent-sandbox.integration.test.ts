@@ -141,8 +141,10 @@ describe.each(CASES)('consent through the web session: $kind sandbox', (lms) => 
 
   function walk(counting = countingFetch()) {
     const { logger, lines } = captureLogger();
-    const auth = config().lms.auth;
+    const { auth, site } = config().lms;
     if (auth.kind !== 'refresh-token') throw new Error('expected refresh-token mode');
+    // The LMS module's consent form, as auth bootstrap and the healer take it.
+    expect(site.consent).toBe(lms.consent);
     const run = authorizeThroughSession(
       fetchSession(() => lms.login(sb)),
       {
