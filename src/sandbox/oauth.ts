@@ -223,7 +223,13 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
   const consented = new Set<string>();
   const consentKey = (accountId: string, clientId: string) => `${accountId} ${clientId}`;
   /** Consent pages shown, by interaction uid: who is asked, and the form's anti-forgery token. */
-  const pendingConsent = new Map<string, { accountId: string; xsrf: string }>();
+  const pendingConsent = new Map<string, { accountId: string; xsrf: string; shownAt: number }>();
+  /** Show a consent page: remember it, forgetting pages older than an interaction lives (600 s). */
+  const rememberPage = (uid: string, accountId: string, xsrf: string) => {
+    const now = Date.now();
+    for (const [id, page] of pendingConsent) if (now - page.shownAt > 600_000) pendingConsent.delete(id);
+    pendingConsent.set(uid, { accountId, xsrf, shownAt: now });
+  };
   type Details = Awaited<ReturnType<typeof provider.interactionDetails>>;
 
   /** oidc-provider's own consent result: a Grant holding the requested scopes, login included. */
@@ -374,7 +380,7 @@ export async function createAuthServer(options: AuthServerOptions): Promise<Auth
       }
       if (mode === 'other-page') return sendPage(res, 200, awaitingApprovalPage());
       const xsrf = randomBytes(16).toString('base64url');
-      pendingConsent.set(details.uid, { accountId, xsrf });
+      rememberPage(details.uid, accountId, xsrf);
       const client = await provider.Client.find(clientId);
       const user = institution.user(userId);
       sendPage(
