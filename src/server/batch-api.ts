@@ -14,6 +14,7 @@ import {
   parseBatchSubmission,
   submitBatch,
   type BatchFailure,
+  type BatchFilters,
   type CertharvestQueues,
 } from '../queue/index.ts';
 import { FAILURE_COLUMNS, failureRow, toCsv } from '../report/csv.ts';
@@ -47,6 +48,11 @@ export interface BatchApiOptions {
   logger: Logger;
   /** The fleet's pause, when it is paused (shown with a batch's status). */
   pause?: () => Promise<PauseRecord | null>;
+  /**
+   * The filters this site cannot apply, each with the reason (the configured LMS's
+   * `unsupportedFilters`); a batch asking for one is refused whole. Default: every filter applies.
+   */
+  unsupportedFilters?: (filters: BatchFilters) => string[];
 }
 
 /** The largest request body: 100,000 user references of up to ~40 characters fit. */
@@ -227,7 +233,10 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
       const client = res.locals.client as string;
       let result;
       try {
-        result = await submitBatch(parseBatchSubmission(req.body), options);
+        const batch = parseBatchSubmission(req.body);
+        const unsupported = batch.filters ? (options.unsupportedFilters?.(batch.filters) ?? []) : [];
+        if (unsupported.length > 0) throw new InvalidBatchError(unsupported.map((p) => `filters: ${p}`));
+        result = await submitBatch(batch, options);
       } catch (err) {
         if (err instanceof InvalidBatchError) {
           throw new ApiError(

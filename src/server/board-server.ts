@@ -10,7 +10,7 @@ import type { Logger } from '../log/index.ts';
 import type { CertharvestQueues } from '../queue/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { basicAuth } from './basic-auth.ts';
-import { batchApiRouter, disabledBatchApi, type ApiKey } from './batch-api.ts';
+import { batchApiRouter, disabledBatchApi, type BatchApiOptions } from './batch-api.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
 export interface BoardServerOptions {
@@ -34,7 +34,7 @@ export interface BoardServerOptions {
    * The batch HTTP API on `/api/batches` (docs/api.md): its clients' keys (API_KEYS), the queues
    * batches go to and their prefix. Without it, or without keys, the API answers 404 API_DISABLED.
    */
-  batchApi?: { apiKeys: readonly ApiKey[]; queues: CertharvestQueues; prefix: string };
+  batchApi?: Pick<BatchApiOptions, 'apiKeys' | 'queues' | 'prefix' | 'unsupportedFilters'>;
 }
 
 /** How long a probe of Redis may take before `/readyz` answers "not ready". */

@@ -49,4 +49,22 @@ describe('submit filters', () => {
       expect(run.stderr).toContain(flag);
     }
   });
+
+  it("a filter the site's pages cannot carry is refused at submit (exit 2), saying what to declare", async () => {
+    // A Learn site without a site profile: its pages carry no expiry date.
+    const learn = {
+      ...p.env,
+      ...p.sandbox.learnEnv,
+      REDIS_URL: p.env.REDIS_URL!,
+      QUEUE_PREFIX: p.env.QUEUE_PREFIX!,
+      LOG_LEVEL: 'warn',
+    };
+    const run = await runCli(
+      ['submit', '--users', '_5_1', '--skip-expired', '--batch-id', 'learn-expiry'],
+      learn,
+    );
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/includeExpired: false .*expiry.*achievements\.fields\.expires/s);
+    expect(await p.tracker.exists('learn-expiry')).toBe(false);
+  });
 });

@@ -50,7 +50,12 @@ Examples:
         descriptions: QUEUE_DESCRIPTIONS,
         readOnly: board.readOnly,
         ...(board.envLabel ? { envLabel: board.envLabel } : {}),
-        batchApi: { apiKeys: board.apiKeys, queues: ctx.queues, prefix: ctx.config.queuePrefix },
+        batchApi: {
+          apiKeys: board.apiKeys,
+          queues: ctx.queues,
+          prefix: ctx.config.queuePrefix,
+          ...(ctx.config.lms ? { unsupportedFilters: ctx.config.lms.site.unsupportedFilters } : {}),
+        },
       });
       console.log(
         `Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`,

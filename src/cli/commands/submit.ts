@@ -103,15 +103,23 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
       const users = await readUsers(opts);
       if (users.length === 0 && !opts.allUsers)
         throw new UsageError('no user references found in --users / --file');
+      const filters = filtersFrom(opts);
       const ctx = await openContext();
       try {
+        // Filters this site cannot apply are refused here, naming what its pages do not carry (the
+        // worker refuses them too, per user, for producers that bypass the CLI).
+        const unsupported = filters.filters
+          ? (ctx.config.lms?.site.unsupportedFilters(filters.filters) ?? [])
+          : [];
+        if (unsupported.length > 0)
+          throw new UsageError(`a filter this site cannot apply:\n  - ${unsupported.join('\n  - ')}`);
         const result = await submitBatch(
           {
             batchId: opts.batchId,
             by: opts.by,
             users,
             allUsers: opts.allUsers === true,
-            ...filtersFrom(opts),
+            ...filters,
           },
           { queues: ctx.queues, redis: ctx.redis, prefix: ctx.config.queuePrefix },
         );
