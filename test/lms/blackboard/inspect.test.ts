@@ -5,7 +5,7 @@ import { DEFAULT_SITE_PROFILE, loadSiteProfile } from '../../../src/lms/blackboa
 const LMS = 'https://learn.example.edu';
 const TABLE_PAGE = `<html><body><h1>Earned</h1>
 <table class="earned-achievements"><tbody>
-  <tr class="row" data-record-id="_901_4"><td class="name">Fire safety</td><td class="awarded" data-date="2026-03-01">1 March 2026</td><td class="kind">Certificate</td>
+  <tr class="row" data-record-id="_901_4" data-template="_55_1"><td class="name">Fire safety</td><td class="awarded" data-date="2026-03-01">1 March 2026</td><td class="kind">Certificate</td>
     <td class="download"><a class="dl" href="/webapps/bb-achievements/files/_12_1/_7_1/_901_4/certificate.pdf?expires=1999999999&amp;sig=abc">PDF</a></td></tr>
   <tr class="row" data-record-id="_902_1"><td class="name">First aid</td><td class="awarded" data-date="2026-04-01">1 April 2026</td><td class="kind">Certificate</td>
     <td class="download"><a class="dl" href="/webapps/bb-achievements/files/_12_1/_7_1/_902_1/certificate.pdf?expires=1999999999&amp;sig=def">PDF</a></td></tr>
@@ -41,6 +41,7 @@ describe('inspectAchievementsPage', () => {
       outcome: 'certificate',
       fields: {
         id: { raw: '_901_4', value: '_901_4' },
+        awardId: { raw: '_55_1', value: '_55_1' },
         title: { raw: 'Fire safety', value: 'Fire safety' },
         issued: { raw: '2026-03-01', value: '2026-03-01T00:00:00.000Z' },
         kind: { raw: 'Certificate', value: 'certificate' },
@@ -67,7 +68,10 @@ describe('inspectAchievementsPage', () => {
     const { repeated, links } = result.candidates!;
     const rows = repeated.find((c) => c.shape === 'tr.row');
     expect(rows).toMatchObject({ selector: 'tr.row', count: 3 });
-    expect(rows!.attributes).toEqual([{ name: 'data-record-id', samples: ['_901_4', '_902_1', '_903_1'] }]);
+    expect(rows!.attributes).toEqual([
+      { name: 'data-record-id', samples: ['_901_4', '_902_1', '_903_1'] },
+      { name: 'data-template', samples: ['_55_1'] },
+    ]);
     expect(rows!.sampleText).toMatch(/^Fire safety 1 March 2026 Certificate PDF$/);
     // The row shape, which carries an attribute, comes before bare repeated cells.
     expect(repeated.indexOf(rows!)).toBeLessThan(repeated.findIndex((c) => c.shape === 'td.name'));
