@@ -29,7 +29,7 @@ export interface InspectedItem {
   download: string | null;
 }
 
-/** An element shape that repeats: `tag.class.class`, how often, and what it carries. */
+/** An element shape that repeats or carries data-* attributes: `tag.class.class`, how often, and what it carries. */
 export interface ShapeCandidate {
   shape: string;
   /** A CSS selector for it. */
@@ -152,7 +152,13 @@ const SKIPPED_TAGS = new Set([
 function candidates($: CheerioAPI, pageUrl: URL): { repeated: ShapeCandidate[]; links: LinkCandidate[] } {
   const shapes = new Map<
     string,
-    { selector: string; count: number; attributes: Map<string, Set<string>>; sampleText: string }
+    {
+      selector: string;
+      count: number;
+      attributes: Map<string, Set<string>>;
+      sampleText: string;
+      sampleHasData: boolean;
+    }
   >();
   $('*').each((_i, element) => {
     const { tagName, attribs } = asElement(element);
@@ -170,11 +176,17 @@ function candidates($: CheerioAPI, pageUrl: URL): { repeated: ShapeCandidate[]; 
         count: 0,
         attributes: new Map(),
         sampleText: clip(spacedText($, element)),
+        sampleHasData: false,
       };
       if (shapes.size >= 2000) return; // a page of endless distinct shapes is not worth more
       shapes.set(shape, entry);
     }
     entry.count++;
+    // The sample text of a shape is that of its first element carrying data (a header row has none).
+    if (!entry.sampleHasData && Object.keys(attribs).some((a) => a.startsWith('data-'))) {
+      entry.sampleHasData = true;
+      entry.sampleText = clip(spacedText($, element));
+    }
     for (const [name, value] of Object.entries(attribs)) {
       if (name === 'class' || name === 'style') continue;
       let samples = entry.attributes.get(name);
@@ -187,7 +199,8 @@ function candidates($: CheerioAPI, pageUrl: URL): { repeated: ShapeCandidate[]; 
     }
   });
   const repeated = [...shapes.entries()]
-    .filter(([, e]) => e.count >= 2)
+    // Repeated shapes, and any carrying data-* attributes (a page with one achievement has one row).
+    .filter(([, e]) => e.count >= 2 || [...e.attributes.keys()].some((a) => a.startsWith('data-')))
     // The shapes that carry data first: attributes beyond the generic ones, then how often.
     .sort(([, a], [, b]) => b.attributes.size - a.attributes.size || b.count - a.count)
     .slice(0, MAX_SHAPES)
