@@ -3,8 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTokenProvider, importPrivateKeyPem, loadPrivateKey } from '../../src/auth/index.ts';
-import { BRIGHTSPACE_SCOPE, loadConfig } from '../../src/config/index.ts';
+import { loadConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
+import { BRIGHTSPACE_SCOPE } from '../../src/lms/brightspace/module.ts';
 import { tempDir } from '../helpers/index.ts';
 import { authHarness, type AuthHarness } from './harness.ts';
 
