@@ -122,6 +122,11 @@ export interface ConfiguredLms {
   readonly summary: Readonly<Record<string, string>>;
   createAdapter(context: AdapterContext): Promise<LmsAdapterHandle>;
   /**
+   * What the fleet has spent of this LMS's own budgets (a daily call quota…), for `auth status`:
+   * a key and value for `--json`, and one line for a person. Undefined when there is none.
+   */
+  usage?(redis: Redis, prefix: string): Promise<{ key: string; value: unknown; line: string }>;
+  /**
    * `certharvest inspect`: read what this LMS shows for one user (and course or certificate) with
    * the fleet's token and session, as the worker would, and say what certharvest makes of it.
    */

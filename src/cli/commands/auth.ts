@@ -1,4 +1,3 @@
-import { LEARN_DAILY_QUOTA, learnCallsToday } from '../../lms/index.ts';
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
 import { Command } from 'commander';
@@ -165,8 +164,8 @@ export function registerAuthCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Brightspace registrations accept only https:// redirect URIs: register one
-(nothing has to listen there), then use --redirect-uri with --paste.
+Where the app's registration accepts only https:// redirect URIs, register
+one (nothing has to listen there), then use --redirect-uri with --paste.
 
 Examples:
   # headless server, registered https redirect URI: open the printed URL in
@@ -237,12 +236,12 @@ A token the LMS refuses exits 2 and says it was the token given.`,
     .addHelpText(
       'after',
       `
-For AUTH_MODE=client-credentials on Brightspace (a private-key JWT). The key's
+For AUTH_MODE=client-credentials with a private-key JWT. The key's
 public half, with kid OAUTH_KEY_ID, use "sig" and its alg (RS256, ES256,
 ES384 or EdDSA). Never prints the private key.
 
 Examples:
-  # paste into D2L's registration form:
+  # paste into the LMS's app registration form:
   certharvest auth jwks
   # or serve it at the JWKS URL you register:
   certharvest auth jwks > /var/www/jwks.json`,
@@ -252,7 +251,7 @@ Examples:
       const auth = config.lms.auth;
       if (auth.kind !== 'private-key-jwt') {
         throw new UsageError(
-          'auth jwks is for AUTH_MODE=client-credentials on Brightspace (a private-key JWT); ' +
+          'auth jwks is for AUTH_MODE=client-credentials with a private-key JWT (OAUTH_PRIVATE_KEY_FILE); ' +
             `this configuration authenticates the client with ${auth.kind === 'refresh-token' ? 'a client secret' : 'HTTP Basic key:secret'}`,
         );
       }
@@ -282,15 +281,12 @@ Examples:
         const status = await provider.status();
         const pause = await breaker.current();
         const keepAlive = await readKeepAliveHealth(redis, config.queuePrefix);
-        // Learn counts REST calls per site and day (10,000 by default): the fleet's count today.
-        const learnCalls =
-          config.lms.kind === 'blackboard'
-            ? { today: await learnCallsToday(redis, config.queuePrefix), dailyQuota: LEARN_DAILY_QUOTA }
-            : undefined;
+        // What the fleet spent of the LMS's own budgets (its module says, when it has one).
+        const usage = await config.lms.site.usage?.(redis, config.queuePrefix);
         if (opts.json) {
           console.log(
             JSON.stringify(
-              { ...status, keepAlive, ...(learnCalls ? { learnCalls } : {}), fleetPause: pause },
+              { ...status, keepAlive, ...(usage ? { [usage.key]: usage.value } : {}), fleetPause: pause },
               null,
               2,
             ),
@@ -299,9 +295,7 @@ Examples:
           console.log(
             describe(status) +
               `\n${describeKeepAlive(keepAlive, config.keepAlive !== undefined)}` +
-              (learnCalls
-                ? `\nLearn REST calls: ${learnCalls.today.toLocaleString('en')} today (UTC); quota ${learnCalls.dailyQuota.toLocaleString('en')} a day`
-                : '') +
+              (usage ? `\n${usage.line}` : '') +
               (pause ? `\n\n${describePause(pause)}` : ''),
           );
         }

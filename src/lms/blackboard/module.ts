@@ -100,6 +100,16 @@ export const blackboardModule = defineLmsModule({
         });
         return { ...adapter, throttledAnswers: () => client.throttledAnswers };
       },
+      // Learn counts REST calls per site and day (10,000 by default): the fleet's count today.
+      async usage(redis, prefix) {
+        const { LEARN_DAILY_QUOTA, learnCallsToday } = await import('./quota.ts');
+        const today = await learnCallsToday(redis, prefix);
+        return {
+          key: 'learnCalls',
+          value: { today, dailyQuota: LEARN_DAILY_QUOTA },
+          line: `Learn REST calls: ${today.toLocaleString('en')} today (UTC); quota ${LEARN_DAILY_QUOTA.toLocaleString('en')} a day`,
+        };
+      },
       async inspect(context, target) {
         const { inspectLearn } = await import('./inspect-run.ts');
         return inspectLearn(context, target, { profile, webProfile });
