@@ -297,6 +297,6 @@ describe('auth jwks', () => {
   it('says it does not apply to a client-secret configuration (exit 2)', async () => {
     const run = await runCli(['auth', 'jwks'], { ...p.env, LOG_LEVEL: 'warn' });
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/auth jwks is for AUTH_MODE=client-credentials on Brightspace/);
+    expect(run.stderr).toMatch(/auth jwks is for AUTH_MODE=client-credentials with a private-key JWT/);
   });
 });
