@@ -1,35 +1,65 @@
 /**
- * The doctor's checks for Blackboard Learn (LMS=blackboard): the user lookup through Learn's REST
- * API (with the app's daily quota), the awards as the Achievements pages list them (read with the
- * doctor's web session), and one certificate downloaded through BB_CERTIFICATE_URL.
+ * Blackboard Learn's steps of `certharvest doctor`: the user lookup through Learn's REST API (with
+ * the app's daily quota), the awards as the site's listing pages show them (read with the doctor's
+ * web session and the site profile), and one certificate downloaded from the link its page shows.
+ * Learn has no API versions, whoami or bearer `/pdf` route: those steps say so and skip.
  */
-import { LoginFailedError, SessionExpiredError } from '../browser/index.ts';
-import type { Certificate } from '../certificate/index.ts';
+import { LoginFailedError, SessionExpiredError, type WebProfile } from '../../browser/index.ts';
+import type { Certificate, LmsId } from '../../certificate/index.ts';
+import { fail, pass, skip, warn, type Check, type CheckOutcome } from '../../doctor/check.ts';
+import { formatBytes } from '../../doctor/setup-checks.ts';
+import type { DoctorState } from '../../doctor/state.ts';
+import { checkChromium, checkWebLogin, renderFailure, SECOND_LOGIN } from '../../doctor/web-checks.ts';
+import { assertWholePdf, MemoryPdfSink } from '../../pdf/index.ts';
 import {
-  certificateDownloadUrl,
-  createBlackboardAdapter,
-  DEFAULT_ACHIEVEMENT_SELECTORS,
-  DEFAULT_ACHIEVEMENTS_URL,
-  DEFAULT_CERTIFICATE_URL,
   InvalidReferenceError,
-  LEARN_API,
   LmsDataError,
   LmsRequestError,
   LmsUnavailableError,
   RateLimitedError,
-  RedisRateStateStore,
-  toLearnId,
   UserNotFoundError,
-  type AwardEntry,
-  type LearnUser,
-  type LearnUserReference,
-} from '../lms/index.ts';
-import { assertWholePdf, MemoryPdfSink } from '../pdf/index.ts';
-import { fail, pass, skip, warn, type CheckOutcome } from './check.ts';
-import { formatBytes } from './setup-checks.ts';
-import type { DoctorState } from './state.ts';
-import { MAX_PROBED_USERS } from './api-checks.ts';
-import { renderFailure, SECOND_LOGIN } from './web-checks.ts';
+} from '../errors.ts';
+import { RedisRateStateStore } from '../fleet-rate-state.ts';
+import type { AwardEntry } from '../ports.ts';
+import { createBlackboardAdapter } from './adapter.ts';
+import { LEARN_API } from './client.ts';
+import { DEFAULT_SITE_PROFILE, idNumber, TemplateError, type SiteProfile } from './site-profile.ts';
+import type { LearnUser, LearnUserReference } from './types.ts';
+import { LEARN_WEB_PROFILE } from './web-profile.ts';
+
+/** What the Learn steps need of the site: how its pages are read, and its web login. */
+export interface LearnDoctorSettings {
+  profile: SiteProfile;
+  webProfile: Pick<WebProfile, 'loggedOutPaths' | 'landingPath'>;
+}
+
+/** Users whose awards are listed, at most, to find a certificate to probe (without `--user`). */
+export const MAX_PROBED_USERS = 10;
+
+/** Learn's steps, in the order a harvest meets them, between the token and the output checks. */
+export function learnDoctorChecks(site: LearnDoctorSettings): readonly Check<DoctorState>[] {
+  return [
+    { name: 'api versions', needs: ['token'], run: notApplicable.versions },
+    { name: 'whoami', needs: ['token'], run: notApplicable.whoami },
+    { name: 'chromium', run: checkChromium, timeoutMs: 45_000 },
+    // A login may wait for a worker's (90 s) before its own (launch and form, 30 s each).
+    {
+      name: 'web login',
+      needs: ['configuration', 'redis', 'chromium'],
+      run: checkWebLogin,
+      timeoutMs: 180_000,
+    },
+    { name: 'user lookup', needs: ['token'], run: (s) => checkLearnUserLookup(s, site) },
+    {
+      name: 'awards',
+      needs: ['user lookup', 'web login'],
+      run: (s) => checkLearnAwards(s, site),
+      timeoutMs: 180_000,
+    },
+    { name: 'pdf route', needs: ['awards'], run: notApplicable.pdfRoute },
+    { name: 'render', needs: ['web login', 'awards'], run: checkLearnRender, timeoutMs: 150_000 },
+  ];
+}
 
 /** The three Brightspace checks Learn has nothing to check with. */
 export const notApplicable = {
@@ -41,21 +71,30 @@ export const notApplicable = {
     skip('not applicable: Learn has no REST route for certificates; the render downloads them'),
 };
 
-export const BB_PAGES_FIX =
-  'check BB_ACHIEVEMENTS_URL and the BB_*_SELECTOR variables (BB_ACHIEVEMENT_SELECTOR, ' +
-  'BB_CERTIFICATE_LINK_SELECTOR, BB_TITLE_SELECTOR, BB_ISSUED_SELECTOR) against an Achievements ' +
-  'page opened as the service user in a browser (docs/blackboard.md)';
+/** How to fix pages that do not read: the profile file, or without one the BB_* variables. */
+function pagesFix(profile: SiteProfile): string {
+  const what =
+    profile.source === 'default'
+      ? 'check BB_ACHIEVEMENTS_URL and the BB_*_SELECTOR variables (BB_ACHIEVEMENT_SELECTOR, ' +
+        'BB_CERTIFICATE_LINK_SELECTOR, BB_TITLE_SELECTOR, BB_ISSUED_SELECTOR), or write a site profile ' +
+        '(LMS_SITE_PROFILE),'
+      : `check the site profile (${profile.source}: achievements.url, item and fields)`;
+  return (
+    `${what} against a listing page opened as the service user in a browser, with ` +
+    '`certharvest inspect --user USER --course COURSE` (docs/blackboard.md)'
+  );
+}
 
 const FORBIDDEN_FIX =
   "give the service user's role the permission to open other users' Achievements pages " +
   '(docs/blackboard.md, "To confirm on a real tenant")';
 
 /** The Learn adapter the doctor uses, made once: its REST client spends from the fleet's quota. */
-function learnAdapter(s: DoctorState): NonNullable<DoctorState['learn']> {
+function learnAdapter(s: DoctorState, site: LearnDoctorSettings): NonNullable<DoctorState['learn']> {
   if (s.learn) return s.learn;
   const config = s.config!;
   const { lms } = config;
-  const landing = new URL(config.webSession.landingPath, lms.url).pathname;
+  const landing = new URL(site.webProfile.landingPath, lms.url).pathname;
   const counted: typeof fetch = (input, init) => {
     const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const url = new URL(href, lms.url);
@@ -72,11 +111,8 @@ function learnAdapter(s: DoctorState): NonNullable<DoctorState['learn']> {
     rateState: new RedisRateStateStore(s.redis!, config.queuePrefix, lms.host),
     redis: s.redis!,
     prefix: config.queuePrefix,
-    pages: {
-      ...lms.blackboardPages,
-      loginUrlPatterns: config.webSession.loginUrlPatterns,
-      landingPath: config.webSession.landingPath,
-    },
+    profile: site.profile,
+    webProfile: site.webProfile,
   });
   return s.learn;
 }
@@ -86,15 +122,15 @@ function learnAdapter(s: DoctorState): NonNullable<DoctorState['learn']> {
  * service user by its user name; without `--user`, the first page of the users listing gives users
  * to probe. Then the app's REST calls today against its daily quota, and what Learn said of it.
  */
-export async function checkLearnUserLookup(s: DoctorState): Promise<CheckOutcome> {
+export async function checkLearnUserLookup(s: DoctorState, site: LearnDoctorSettings): Promise<CheckOutcome> {
   let learn;
   try {
-    learn = learnAdapter(s);
+    learn = learnAdapter(s, site);
   } catch (err) {
-    if (err instanceof TypeError) {
+    if (err instanceof TemplateError) {
       return fail(
         err.message,
-        'fix that BB_* variable (docs/blackboard.md, "Reading the Achievements pages")',
+        `fix the site profile (${site.profile.source}) or that BB_* variable (docs/blackboard.md)`,
       );
     }
     throw err;
@@ -130,7 +166,7 @@ export async function checkLearnUserLookup(s: DoctorState): Promise<CheckOutcome
   if (given && user) {
     s.candidates = [user.userId];
   } else {
-    const candidates: number[] = [];
+    const candidates: LmsId[] = [];
     try {
       for await (const item of client.listUsers()) {
         const u = item.ok ? item.value : undefined;
@@ -202,10 +238,11 @@ type Refused = Extract<AwardEntry, { ok: false }>;
  * Each probed user's course memberships, then each course's Achievements page (with the doctor's
  * web session): what the pages list, what was refused and why, and the certificate to download.
  */
-export async function checkLearnAwards(s: DoctorState): Promise<CheckOutcome> {
+export async function checkLearnAwards(s: DoctorState, site: LearnDoctorSettings): Promise<CheckOutcome> {
   const learn = s.learn!;
-  const wanted = s.input.issuedId;
-  const where = describePages(s);
+  const wanted = s.input.issuedId === undefined ? undefined : String(s.input.issuedId);
+  const where = describePages(site.profile);
+  const profileFix = pagesFix(site.profile);
   if (s.candidates.length === 0) {
     return warn(`no user to list the awards of; ${where}`, 'pass --user with a user who has a certificate');
   }
@@ -225,7 +262,7 @@ export async function checkLearnAwards(s: DoctorState): Promise<CheckOutcome> {
     try {
       for await (const entry of learn.directory.listAwards(userId)) entries.push(entry);
     } catch (err) {
-      return awardsFailure(err, s, userId);
+      return awardsFailure(err, s, userId, site);
     } finally {
       const fetched = new Set(s.learnPageUrls.slice(mark)).size;
       pagesFetched += fetched;
@@ -242,21 +279,25 @@ export async function checkLearnAwards(s: DoctorState): Promise<CheckOutcome> {
       else others++;
     }
     certificates += mine.length;
-    pick = wanted === undefined ? mine[0] : mine.find((c) => c.issuedId === wanted);
+    // --issued-id is the achievement id as the page shows it, or N for `_N_1`.
+    pick =
+      wanted === undefined
+        ? mine[0]
+        : mine.find((c) => String(c.issuedId) === wanted || String(idNumber(c.issuedId)) === wanted);
     if (wanted !== undefined && !pick) {
-      const ids = mine.map((c) => toLearnId(c.issuedId)).join(', ');
+      const ids = mine.map((c) => String(c.issuedId)).join(', ');
       return fail(
-        `user ${toLearnId(userId)} has no certificate with achievement id ${toLearnId(wanted)} ` +
+        `user ${String(userId)} has no certificate with achievement id ${wanted} ` +
           `(its certificates: ${ids || 'none'}); ${where}`,
-        "--issued-id must be one of the --user's certificates (N of the achievement id _N_1)",
+        "--issued-id must be one of the --user's certificates (the achievement id as the page shows it, e.g. _901_1, or N of _N_1)",
       );
     }
     if (pick) break;
-    // Every page refused so far (a wrong BB_ACHIEVEMENTS_URL, no permission): others' would be too.
+    // Every page refused so far (a wrong achievements.url, no permission): others' would be too.
     if (pagesFetched > 0 && refusedPages.length === pagesFetched) break;
   }
   const pagesRead = pagesFetched - refusedPages.length;
-  const whose = users === 1 ? `user ${toLearnId(s.candidates[0]!)}` : `${users} users`;
+  const whose = users === 1 ? `user ${String(s.candidates[0]!)}` : `${users} users`;
   const counts =
     `${whose}: ${plural(courses, 'course')} (memberships), ${plural(pagesRead, 'Achievements page')} read` +
     `${refusedPages.length ? ` (${refusedPages.length} refused, first: ${describeRefused(refusedPages[0]!)})` : ''}; ` +
@@ -270,7 +311,9 @@ export async function checkLearnAwards(s: DoctorState): Promise<CheckOutcome> {
       return warn(
         found,
         'a refused item or page fails alone, with its code, in a harvest; the other certificates download' +
-          (refusedPages.length > 0 ? `; for the refused pages, ${refusedPageFix(refusedPages)}` : ''),
+          (refusedPages.length > 0
+            ? `; for the refused pages, ${refusedPageFix(refusedPages, site.profile)}`
+            : ''),
       );
     }
     return pass(found);
@@ -283,35 +326,42 @@ export async function checkLearnAwards(s: DoctorState): Promise<CheckOutcome> {
     );
   }
   if (items === 0 && pagesRead === 0) {
-    return fail(`${counts}: no Achievements page could be read; ${where}`, refusedPageFix(refusedPages));
+    return fail(
+      `${counts}: no listing page could be read; ${where}`,
+      refusedPageFix(refusedPages, site.profile),
+    );
   }
   if (items === 0) {
     const found = `${counts}: the pages list no achievement items at all; ${where}`;
     return s.input.user
-      ? warn(found, `pass --user with a user who has a certificate; if this one has, ${BB_PAGES_FIX}`)
-      : fail(found, BB_PAGES_FIX);
+      ? warn(found, `pass --user with a user who has a certificate; if this one has, ${profileFix}`)
+      : fail(found, profileFix);
   }
   return warn(
     `${counts}: no certificate among them, the render is not probed; ${where}`,
     'pass --user with a user who has a certificate (and --issued-id to pick one); if the pages do ' +
-      'show certificates, check BB_CERTIFICATE_LINK_SELECTOR (an item without that link is a badge)',
+      "show certificates, check the profile's fields.link and kinds (an item without a link, whose " +
+      'kind is not a certificate, is a badge): `certharvest inspect` shows what each item gives',
   );
 }
 
-function refusedPageFix(refused: Refused[]): string {
+function refusedPageFix(refused: Refused[], profile: SiteProfile): string {
   return refused.length > 0 && refused.every((r) => r.code === 'ACHIEVEMENTS_FORBIDDEN')
     ? FORBIDDEN_FIX
-    : BB_PAGES_FIX;
+    : pagesFix(profile);
 }
 
-function describePages(s: DoctorState): string {
-  const pages = s.config!.lms.blackboardPages;
-  const template = pages?.achievementsUrl ?? DEFAULT_ACHIEVEMENTS_URL;
-  const sel = pages?.selectors ?? DEFAULT_ACHIEVEMENT_SELECTORS;
-  return (
-    `pages from BB_ACHIEVEMENTS_URL ${template}; selectors: item ${sel.achievement}, ` +
-    `link ${sel.certificateLink}, title ${sel.title}, issued ${sel.issued}`
-  );
+function describePages(profile: SiteProfile): string {
+  const a = profile.achievements;
+  const fields = Object.entries(a.fields)
+    .map(([name, specs]) => `${name} ${specs?.[0]?.selector ?? '(the item)'}`)
+    .join(', ');
+  // Without a profile file, the listing URL is the default or BB_ACHIEVEMENTS_URL.
+  const from =
+    profile.source === 'default'
+      ? `BB_ACHIEVEMENTS_URL ${a.url}`
+      : `achievements.url ${a.url} (site profile ${profile.source})`;
+  return `pages from ${from}; item ${a.item}; fields: ${fields}`;
 }
 
 function describeRefused(r: Refused): string {
@@ -319,7 +369,7 @@ function describeRefused(r: Refused): string {
 }
 
 function describeCertificate(c: Certificate): string {
-  return `achievement ${toLearnId(c.issuedId)} in course ${toLearnId(c.orgUnitId)} ("${clean(c.title, 40)}")`;
+  return `achievement ${String(c.issuedId)} in course ${String(c.orgUnitId)} ("${clean(c.title, 40)}")`;
 }
 
 function plural(n: number, word: string): string {
@@ -333,17 +383,17 @@ function clean(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
-function awardsFailure(err: unknown, s: DoctorState, userId: number): CheckOutcome {
-  const landing = s.config!.webSession.landingPath;
+function awardsFailure(err: unknown, s: DoctorState, userId: LmsId, site: LearnDoctorSettings): CheckOutcome {
+  const landing = site.webProfile.landingPath;
   if ((err instanceof LoginFailedError && err.code === SECOND_LOGIN) || err instanceof SessionExpiredError) {
     return fail(
-      `the Achievements page answered as logged out to the session the doctor had just logged in; ${describePages(s)}`,
-      `check that LMS_LOGIN_LANDING (${landing}) is a page only a logged-in user gets, and ${BB_PAGES_FIX}`,
+      `the listing page answered as logged out to the session the doctor had just logged in; ${describePages(site.profile)}`,
+      `check that LMS_LOGIN_LANDING (${landing}) is a page only a logged-in user gets, and ${pagesFix(site.profile)}`,
     );
   }
   if (err instanceof UserNotFoundError) {
     return fail(
-      `the course memberships of user ${toLearnId(userId)} answered 404: ${err.message}`,
+      `the course memberships of user ${String(userId)} answered 404: ${err.message}`,
       `check that LMS_URL (${s.config!.lms.url}) is the Learn site's base URL`,
     );
   }
@@ -393,30 +443,36 @@ export function learnFailure(err: unknown, s: DoctorState): CheckOutcome {
   throw err;
 }
 
-/** The chosen certificate through BB_CERTIFICATE_URL with the doctor's session: a whole PDF. */
+/** The chosen certificate, from the link its page showed, with the doctor's session: a whole PDF. */
 export async function checkLearnRender(s: DoctorState): Promise<CheckOutcome> {
-  const config = s.config!;
   if (!s.session || !s.learn) return skip('no web session to download with');
   const certificate = s.learnCertificate;
   if (!certificate) return skip('no certificate to download (see awards)');
-  const template = config.lms.blackboardPages?.certificateUrl ?? DEFAULT_CERTIFICATE_URL;
-  const path = certificateDownloadUrl(config.lms.url, template, certificate).pathname;
+  const what = `the link shown for ${String(certificate.issuedId)} in course ${String(certificate.orgUnitId)}`;
   const sink = new MemoryPdfSink();
   try {
     const facts = await s.learn.fetcher.viaBrowser(certificate, sink, (line) => s.logger.debug(line));
     assertWholePdf(sink.evidence, facts);
     return pass(
-      `BB_CERTIFICATE_URL ${path} for ${toLearnId(certificate.issuedId)}: ` +
+      `${what}: ` +
         `${facts.contentType ?? 'no Content-Type'}, ${formatBytes(sink.evidence.length)}, a whole PDF`,
     );
   } catch (err) {
-    const outcome = renderFailure(err, path, s);
+    const outcome = renderFailure(err, what, s);
     return {
       ...outcome,
-      found: `BB_CERTIFICATE_URL ${template}: ${outcome.found}`,
       fix:
-        `${outcome.fix ?? 'run the doctor again'}; and check BB_CERTIFICATE_URL against the ` +
-        'certificate link on the Achievements page (docs/blackboard.md)',
+        `${outcome.fix ?? 'run the doctor again'}; and check what the certificate link answers with ` +
+        '`certharvest inspect --user USER --course COURSE` (docs/blackboard.md)',
     };
   }
 }
+
+/**
+ * The steps for a site read with the default profile (no LMS_SITE_PROFILE). A site with a profile
+ * file needs `learnDoctorChecks({ profile, webProfile })`.
+ */
+export const LEARN_DOCTOR_CHECKS: readonly Check<DoctorState>[] = learnDoctorChecks({
+  profile: DEFAULT_SITE_PROFILE,
+  webProfile: LEARN_WEB_PROFILE,
+});
