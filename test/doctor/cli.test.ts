@@ -2,9 +2,15 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import { main } from '../../src/cli/main.ts';
-import { DOCTOR_CHECKS, LINE_WIDTH, type DoctorReport } from '../../src/doctor/index.ts';
+import { LINE_WIDTH, type DoctorReport } from '../../src/doctor/index.ts';
 import { runCli, tempDir } from '../helpers/index.ts';
-import { BASE_KNOBS, secretsOf, startDoctorBench, type DoctorBench } from './harness.ts';
+import {
+  BASE_KNOBS,
+  BRIGHTSPACE_CHECK_NAMES,
+  secretsOf,
+  startDoctorBench,
+  type DoctorBench,
+} from './harness.ts';
 
 let bench: DoctorBench;
 let cwd: { dir: string; cleanup: () => Promise<void> };
@@ -34,7 +40,7 @@ describe('certharvest doctor', () => {
       const lines = text.stdout.trimEnd().split('\n');
       for (const line of lines) expect(line.length, line).toBeLessThanOrEqual(LINE_WIDTH);
       const marked = lines.filter((l) => MARK.test(l));
-      expect(marked.map((l) => l.slice(2, 15).trim())).toEqual(DOCTOR_CHECKS.map((c) => c.name));
+      expect(marked.map((l) => l.slice(2, 15).trim())).toEqual(BRIGHTSPACE_CHECK_NAMES);
       expect(marked.every((l) => l.startsWith('✔ '))).toBe(true);
       expect(text.stdout).toContain('two-factor: asked, and the LMS_TOTP_SECRET code was taken');
       expect(text.stdout).toMatch(/13 checks: 13 passed, 0 failed, 0 skipped\./);
@@ -44,7 +50,7 @@ describe('certharvest doctor', () => {
       const report = JSON.parse(json.stdout) as DoctorReport;
       expect(report.ok).toBe(true);
       expect(report.lmsUrl).toBe(env.LMS_URL);
-      expect(report.checks.map((c) => c.name)).toEqual(DOCTOR_CHECKS.map((c) => c.name));
+      expect(report.checks.map((c) => c.name)).toEqual(BRIGHTSPACE_CHECK_NAMES);
       expect(report.checks.every((c) => c.ok === true && c.found.length > 0)).toBe(true);
 
       const secrets = await secretsOf(bench.redis, env);

@@ -107,3 +107,20 @@ export async function secretsOf(redis: Redis, env: Record<string, string>): Prom
 }
 
 const secret = (value: string) => new Secret(value);
+
+/** The doctor's steps on Brightspace, in order: the shared ones around the module's own. */
+export const BRIGHTSPACE_CHECK_NAMES = [
+  'configuration',
+  'redis',
+  'fleet',
+  'token',
+  'api versions',
+  'whoami',
+  'user lookup',
+  'awards',
+  'pdf route',
+  'chromium',
+  'web login',
+  'render',
+  'output dir',
+];

@@ -217,7 +217,7 @@ describe('batch API: submit, status, failures', () => {
   });
 
   it('pages failures with ?offset=&limit= (next link, Link header), across Redis chunks', async () => {
-    const users = Array.from({ length: 12_000 }, (_, i) => `u${i}`);
+    const users = Array.from({ length: 12_000 }, (_, i) => `u ${i}`); // malformed: a space
     const created = await post({ batchId: 'api-many', users });
     expect(created.status).toBe(201);
     expect(created.json()).toMatchObject({ queued: 0, duplicates: 0 });
@@ -345,7 +345,7 @@ describe('batch API: errors', () => {
     const big = {
       batchId: 'api-100k',
       by: 'userId',
-      users: Array.from({ length: 100_000 }, (_, i) => `S${String(i).padStart(39, '0')}`),
+      users: Array.from({ length: 100_000 }, (_, i) => `S ${String(i).padStart(38, '0')}`),
     };
     const size = Buffer.byteLength(JSON.stringify(big));
     expect(size).toBeGreaterThan(4e6);
