@@ -123,6 +123,26 @@ describe('loadSiteProfile', () => {
     );
   });
 
+  it('names the line in a JSON file too', () => {
+    const json = [
+      '{', // 1
+      '  "achievements": {', // 2
+      '    "url": "/a/{courseRef}/{userRef}",', // 3
+      '    "item": "tr",', // 4
+      '    "fields": { "id": { "selector": "td:nth-child(", "from": "text" } }', // 5
+      '  },', // 6
+      '  "login": { "landingPath": "home" }', // 7
+      '}',
+    ].join('\n');
+    const problems = problemsOf(() => loadSiteProfile(file('p.json', json)));
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^p\.json:5: achievements\.fields\.id\.selector: "td:nth-child\(" is not a valid CSS selector/,
+      ),
+      'p.json:7: login.landingPath: expected a path starting with /',
+    ]);
+  });
+
   it('a missing section, a YAML syntax error and an unreadable file are errors too', () => {
     expect(problemsOf(() => loadSiteProfile(file('empty.yaml', 'login: {}\n')))).toEqual([
       'empty.yaml:1: achievements: missing',
