@@ -7,7 +7,7 @@
 import { isLoggedOutUrl, probeUrl, type UrlProbe, type WebProfile } from '../../browser/index.ts';
 import type { AdapterContext, InspectReport, InspectTarget } from '../module.ts';
 import { achievementsPageUrl } from './achievements-page.ts';
-import { createBlackboardAdapter } from './adapter.ts';
+import type { LearnClient } from './client.ts';
 import { inspectAchievementsPage, type InspectResult } from './inspect.ts';
 import { getSessionPage } from './session-page.ts';
 import type { SiteProfile } from './site-profile.ts';
@@ -20,20 +20,9 @@ const MAX_PROBES = 3;
 export async function inspectLearn(
   context: AdapterContext,
   target: InspectTarget,
-  site: { profile: SiteProfile; webProfile: WebProfile },
+  site: { profile: SiteProfile; webProfile: WebProfile; client: LearnClient },
 ): Promise<InspectReport> {
-  const { profile, webProfile } = site;
-  const { client } = createBlackboardAdapter({
-    lmsUrl: context.lmsUrl,
-    tokens: context.tokens,
-    session: context.webSession,
-    logger: context.logger,
-    rateState: context.rateState,
-    redis: context.redis,
-    prefix: context.prefix,
-    profile,
-    webProfile,
-  });
+  const { profile, webProfile, client } = site;
   const session = context.webSession;
   const lines: string[] = [`site profile: ${profile.source}`];
   if (!session) {

@@ -6,7 +6,7 @@
  */
 import type { WebProfile } from '../../browser/index.ts';
 import { z } from 'zod';
-import { defineLmsModule, type ConfiguredLms } from '../module.ts';
+import { defineLmsModule, type AdapterContext, type ConfiguredLms } from '../module.ts';
 import { BLACKBOARD_CONSENT_FORM } from './consent.ts';
 import {
   DEFAULT_SITE_PROFILE,
@@ -70,6 +70,22 @@ export const blackboardModule = defineLmsModule({
     }
     if (problems.length > 0) return { problems };
     const webProfile = withSiteLogin(LEARN_WEB_PROFILE, profile);
+    const adapterOf = async (context: AdapterContext) => {
+      const { createBlackboardAdapter } = await import('./adapter.ts');
+      return createBlackboardAdapter({
+        lmsUrl: context.lmsUrl,
+        tokens: context.tokens,
+        // Learn lists certificates only on its web pages: discovery needs the session too.
+        session: context.webSession,
+        logger: context.logger,
+        rateState: context.rateState,
+        redis: context.redis,
+        prefix: context.prefix,
+        profile,
+        webProfile,
+        ...(context.fetch ? { fetch: context.fetch } : {}),
+      });
+    };
     return {
       kind: 'blackboard',
       title: 'Blackboard Learn',
@@ -84,20 +100,7 @@ export const blackboardModule = defineLmsModule({
         'achievement item': profile.achievements.item,
       },
       async createAdapter(context) {
-        const { createBlackboardAdapter } = await import('./adapter.ts');
-        const { client, ...adapter } = createBlackboardAdapter({
-          lmsUrl: context.lmsUrl,
-          tokens: context.tokens,
-          // Learn lists certificates only on its web pages: discovery needs the session too.
-          session: context.webSession,
-          logger: context.logger,
-          rateState: context.rateState,
-          redis: context.redis,
-          prefix: context.prefix,
-          profile,
-          webProfile,
-          ...(context.fetch ? { fetch: context.fetch } : {}),
-        });
+        const { client, ...adapter } = await adapterOf(context);
         return { ...adapter, throttledAnswers: () => client.throttledAnswers };
       },
       // Learn counts REST calls per site and day (10,000 by default): the fleet's count today.
@@ -112,7 +115,11 @@ export const blackboardModule = defineLmsModule({
       },
       async inspect(context, target) {
         const { inspectLearn } = await import('./inspect-run.ts');
-        return inspectLearn(context, target, { profile, webProfile });
+        return inspectLearn(context, target, {
+          profile,
+          webProfile,
+          client: (await adapterOf(context)).client,
+        });
       },
       unsupportedFilters: (filters) => unsupportedFilters(profile, filters),
       async doctorChecks() {
