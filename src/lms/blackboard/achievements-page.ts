@@ -434,7 +434,7 @@ export function parseDate(raw: string): string | undefined {
   return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
-export const shown = (input: unknown): string => {
+const shown = (input: unknown): string => {
   const text = JSON.stringify(input) ?? String(input);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
