@@ -35,7 +35,13 @@ export default tseslint.config(
   // The sandbox imitates particular LMSes on purpose, and so do the commands that run it.
   {
     files: ['src/**/*.ts', 'jobs/**/*.ts'],
-    ignores: ['src/lms/*/**', 'src/lms/registry.ts', 'src/sandbox/**', 'src/cli/commands/demo.ts', 'src/cli/commands/sandbox.ts'],
+    ignores: [
+      'src/lms/*/**',
+      'src/lms/registry.ts',
+      'src/sandbox/**',
+      'src/cli/commands/demo.ts',
+      'src/cli/commands/sandbox.ts',
+    ],
     rules: {
       'no-restricted-syntax': ['error', ...lmsNames()],
     },
@@ -56,8 +62,14 @@ function lmsNames() {
       selector: `ImportExpression[source.value=/\\/lms\\/[^/]+\\//]`,
       message: `${where}: import the LMS through src/lms/index.ts or the registry, not its folder`,
     },
-    { selector: `Identifier[name=/${words}|^(learn|LEARN)(?=[A-Z_])/i]`, message: `${where}: an LMS named in code` },
+    {
+      selector: `Identifier[name=/${words}|^(learn|LEARN)(?=[A-Z_])/i]`,
+      message: `${where}: an LMS named in code`,
+    },
     { selector: `Literal[value=/${words}|${routes}/i]`, message: `${where}: an LMS named in a string` },
-    { selector: `TemplateElement[value.raw=/${words}|${routes}/i]`, message: `${where}: an LMS named in a string` },
+    {
+      selector: `TemplateElement[value.raw=/${words}|${routes}/i]`,
+      message: `${where}: an LMS named in a string`,
+    },
   ];
 }

@@ -19,7 +19,7 @@
  * list their awards, download. End to end is from the start of step 1 to the last certificate.
  */
 import pLimit from 'p-limit';
-import { AWARDS_PAGE_LIMIT } from '../src/lms/index.ts';
+import { AWARDS_PAGE_LIMIT } from '../src/lms/brightspace/index.ts';
 import {
   log,
   onCleanup,

@@ -131,7 +131,8 @@ export class BrowserLogin {
           page.click(selectors.submit, { timeout }),
         ]);
       }
-      if (profile.twoFactor?.urlPattern.test(page.url())) await this.#twoFactor(page, profile.twoFactor, timeout);
+      if (profile.twoFactor?.urlPattern.test(page.url()))
+        await this.#twoFactor(page, profile.twoFactor, timeout);
       const landed = page.url();
       if (this.#isLoginFailedUrl(landed) || this.#isLoginFormUrl(landed)) {
         throw new LoginFailedError(`the LMS answered ${new URL(landed).pathname}`);

@@ -4,9 +4,8 @@ import type { TokenProvider } from '../auth/index.ts';
 import type { WebSession } from '../browser/index.ts';
 import type { Config, ConfigWith, Secret } from '../config/index.ts';
 import type { FleetBreaker } from '../fleet/index.ts';
-import type { Certificate } from '../certificate/index.ts';
 import type { LmsId } from '../certificate/index.ts';
-import type { createBlackboardAdapter, LearnUser, UserRefKind } from '../lms/index.ts';
+import type { UserRefKind } from '../lms/index.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 
 /** What to check, and where the configuration comes from. */
@@ -55,14 +54,6 @@ export class DoctorState {
   pdfRoute: 'works' | 'absent' | 'refused' | undefined;
   /** The doctor's logged-in web session, once the web login passed. */
   session: WebSession | undefined;
-  /** Blackboard Learn: the adapter (REST client, Achievements pages, downloads) the doctor uses. */
-  learn: ReturnType<typeof createBlackboardAdapter> | undefined;
-  /** Blackboard Learn: the user `--user` named (or the service user). */
-  learnUser: LearnUser | undefined;
-  /** Blackboard Learn: the certificate to download, from an Achievements page. */
-  learnCertificate: Certificate | undefined;
-  /** Blackboard Learn: every URL the adapter fetched outside the REST API (the pages it read). */
-  readonly learnPageUrls: string[] = [];
 
   readonly #secrets = new Set<string>();
   readonly #closers: (() => Promise<unknown>)[] = [];

@@ -92,4 +92,3 @@ function tokenFailure(err: unknown, s: DoctorState): CheckOutcome {
   }
   throw err;
 }
-

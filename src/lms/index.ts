@@ -1,5 +1,3 @@
-export * from './brightspace/index.ts';
-export * from './blackboard/index.ts';
 export {
   AmbiguousUserError,
   InvalidReferenceError,
@@ -30,7 +28,21 @@ export type {
   AwardEntry,
   AwardKind,
   CertificateFetcher,
+  ListAwardsOptions,
   LmsAdapter,
   UserDirectory,
   UserRefKind,
 } from './ports.ts';
+export { LmsRegistry, lmsRegistry } from './registry.ts';
+export {
+  defineLmsModule,
+  type AdapterContext,
+  type ConfiguredLms,
+  type FilterRequest,
+  type InspectReport,
+  type InspectTarget,
+  type LmsAdapterHandle,
+  type LmsModule,
+  type SharedLmsSettings,
+  type TokenQuirks,
+} from './module.ts';

@@ -13,7 +13,9 @@ export class LmsRegistry {
   /** Add a module; its `kind` must be new. Returns the registry, for chaining. */
   register(module: LmsModule): this {
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(module.kind)) {
-      throw new TypeError(`an LMS kind is 1-31 lowercase letters, digits or "-", got ${JSON.stringify(module.kind)}`);
+      throw new TypeError(
+        `an LMS kind is 1-31 lowercase letters, digits or "-", got ${JSON.stringify(module.kind)}`,
+      );
     }
     if (this.#modules.has(module.kind)) throw new TypeError(`the LMS ${module.kind} is registered already`);
     this.#modules.set(module.kind, module);

@@ -7,7 +7,6 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Redis } from 'ioredis';
 import type { FleetBreaker, PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
-import type { CertharvestQueues } from '../queue/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { basicAuth } from './basic-auth.ts';
 import { batchApiRouter, disabledBatchApi, type BatchApiOptions } from './batch-api.ts';

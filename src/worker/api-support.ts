@@ -7,7 +7,7 @@ export class ApiRouteMissingError extends CertharvestError {
   constructor() {
     super(
       'API_ROUTE_MISSING',
-      "DOWNLOAD_STRATEGY=api but this LMS does not serve certificates through its API (the bearer PDF route answered 404 or is not offered); use auto or browser",
+      'DOWNLOAD_STRATEGY=api but this LMS does not serve certificates through its API (the bearer PDF route answered 404 or is not offered); use auto or browser',
     );
   }
 }

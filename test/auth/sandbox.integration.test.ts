@@ -8,7 +8,7 @@ import {
   type TokenProvider,
 } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { BrightspaceClient } from '../../src/lms/index.ts';
+import { BrightspaceClient } from '../../src/lms/brightspace/index.ts';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { captureLogger, dumpRedis } from './harness.ts';

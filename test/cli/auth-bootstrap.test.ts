@@ -9,7 +9,7 @@ import { createLocalJWKSet, jwtVerify, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenProvider } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import { BrightspaceClient } from '../../src/lms/index.ts';
+import { BrightspaceClient } from '../../src/lms/brightspace/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { JWT_CLIENT_ID, SANDBOX_HTTPS_REDIRECT_URI } from '../../src/sandbox/index.ts';
 import { webGet, webLogin, webPost } from '../sandbox/helpers.ts';

@@ -2,17 +2,19 @@ import { MemoryPdfSink } from '../../src/pdf/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   AmbiguousUserError,
-  certificatesOnly,
-  compareVersions,
-  createBrightspaceAdapter,
-  pickVersions,
   InvalidReferenceError,
   LmsDataError,
   LmsVersionUnsupportedError,
   UserNotFoundError,
+} from '../../src/lms/index.ts';
+import {
+  certificatesOnly,
+  compareVersions,
+  createBrightspaceAdapter,
+  pickVersions,
   type IssuedAward,
   type ItemResult,
-} from '../../src/lms/index.ts';
+} from '../../src/lms/brightspace/index.ts';
 import { sendJson, type StubServer } from './stub-http.ts';
 import {
   client,

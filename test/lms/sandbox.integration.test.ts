@@ -4,12 +4,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createTokenProvider, type TokenProvider } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
-import {
-  BrightspaceClient,
-  certificatesOnly,
-  UserNotFoundError,
-  type IssuedAward,
-} from '../../src/lms/index.ts';
+import { UserNotFoundError } from '../../src/lms/index.ts';
+import { BrightspaceClient, certificatesOnly, type IssuedAward } from '../../src/lms/brightspace/index.ts';
 import { fromBasDate, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
 import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { captureLogger } from '../auth/harness.ts';

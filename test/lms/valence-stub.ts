@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { createLogger } from '../../src/log/index.ts';
-import { BrightspaceClient, type BrightspaceClientOptions } from '../../src/lms/index.ts';
+import { BrightspaceClient, type BrightspaceClientOptions } from '../../src/lms/brightspace/index.ts';
 import { captureLogger } from '../auth/harness.ts';
 import { sendJson, startStub, type SeenRequest, type StubServer } from './stub-http.ts';
 

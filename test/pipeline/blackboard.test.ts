@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { learnCallsToday } from '../../src/lms/index.ts';
+import { learnCallsToday } from '../../src/lms/blackboard/index.ts';
 import { connectRedis } from '../../src/queue/index.ts';
 import { startWorker } from '../../jobs/worker.ts';
 import { createLogger } from '../../src/log/index.ts';

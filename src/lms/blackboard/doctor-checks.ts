@@ -85,23 +85,47 @@ function pagesFix(profile: SiteProfile): string {
   );
 }
 
+type LearnAdapter = ReturnType<typeof createBlackboardAdapter>;
+
+/** What the Learn steps establish for the ones after them (per doctor run). */
+interface LearnFindings {
+  /** The adapter (REST client, listing pages, downloads) the doctor uses. */
+  learn: LearnAdapter | undefined;
+  /** The user `--user` named (or the service user). */
+  user: LearnUser | undefined;
+  /** The certificate to download, from a listing page. */
+  certificate: Certificate | undefined;
+  /** Every URL the adapter fetched outside the REST API (the pages it read). */
+  pageUrls: string[];
+}
+const findings = new WeakMap<DoctorState, LearnFindings>();
+function ofRun(s: DoctorState): LearnFindings {
+  let f = findings.get(s);
+  if (!f) {
+    f = { learn: undefined, user: undefined, certificate: undefined, pageUrls: [] };
+    findings.set(s, f);
+  }
+  return f;
+}
+
 const FORBIDDEN_FIX =
   "give the service user's role the permission to open other users' Achievements pages " +
   '(docs/blackboard.md, "To confirm on a real tenant")';
 
 /** The Learn adapter the doctor uses, made once: its REST client spends from the fleet's quota. */
-function learnAdapter(s: DoctorState, site: LearnDoctorSettings): NonNullable<DoctorState['learn']> {
-  if (s.learn) return s.learn;
+function learnAdapter(s: DoctorState, site: LearnDoctorSettings): LearnAdapter {
+  const found = ofRun(s);
+  if (found.learn) return found.learn;
   const config = s.config!;
   const { lms } = config;
   const landing = new URL(site.webProfile.landingPath, lms.url).pathname;
   const counted: typeof fetch = (input, init) => {
     const href = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
     const url = new URL(href, lms.url);
-    if (!url.pathname.startsWith(`${LEARN_API}/`) && url.pathname !== landing) s.learnPageUrls.push(url.href);
+    if (!url.pathname.startsWith(`${LEARN_API}/`) && url.pathname !== landing) found.pageUrls.push(url.href);
     return fetch(input, init);
   };
-  s.learn = createBlackboardAdapter({
+  found.learn = createBlackboardAdapter({
     lmsUrl: lms.url,
     tokens: s.tokens!,
     session: s.session,
@@ -114,7 +138,7 @@ function learnAdapter(s: DoctorState, site: LearnDoctorSettings): NonNullable<Do
     profile: site.profile,
     webProfile: site.webProfile,
   });
-  return s.learn;
+  return found.learn;
 }
 
 /**
@@ -146,7 +170,7 @@ export async function checkLearnUserLookup(s: DoctorState, site: LearnDoctorSett
   if (ref) {
     try {
       user = await client.resolveUser(ref);
-      s.learnUser = user;
+      ofRun(s).user = user;
       said = `${describeRef(ref)}${given ? '' : ' (the service user)'} is ${describeUser(user)}`;
     } catch (err) {
       if (err instanceof UserNotFoundError || err instanceof InvalidReferenceError) {
@@ -215,7 +239,7 @@ function describeUser(u: LearnUser): string {
 
 /** "REST calls today: N of Q", and what the X-Rate-Limit headers said. */
 async function quotaText(s: DoctorState): Promise<string> {
-  const client = s.learn!.client;
+  const client = ofRun(s).learn!.client;
   const calls = await client.callsToday();
   const q = client.quota();
   const headers =
@@ -239,7 +263,7 @@ type Refused = Extract<AwardEntry, { ok: false }>;
  * web session): what the pages list, what was refused and why, and the certificate to download.
  */
 export async function checkLearnAwards(s: DoctorState, site: LearnDoctorSettings): Promise<CheckOutcome> {
-  const learn = s.learn!;
+  const learn = ofRun(s).learn!;
   const wanted = s.input.issuedId === undefined ? undefined : String(s.input.issuedId);
   const where = describePages(site.profile);
   const profileFix = pagesFix(site.profile);
@@ -257,14 +281,14 @@ export async function checkLearnAwards(s: DoctorState, site: LearnDoctorSettings
   let pick: Certificate | undefined;
   for (const userId of s.candidates) {
     users++;
-    const mark = s.learnPageUrls.length;
+    const mark = ofRun(s).pageUrls.length;
     const entries: AwardEntry[] = [];
     try {
       for await (const entry of learn.directory.listAwards(userId)) entries.push(entry);
     } catch (err) {
       return awardsFailure(err, s, userId, site);
     } finally {
-      const fetched = new Set(s.learnPageUrls.slice(mark)).size;
+      const fetched = new Set(ofRun(s).pageUrls.slice(mark)).size;
       pagesFetched += fetched;
       courses += fetched;
     }
@@ -305,7 +329,7 @@ export async function checkLearnAwards(s: DoctorState, site: LearnDoctorSettings
     `${others ? `, ${others} other` : ''}, ${plural(refusedItems.length, 'refused item')}` +
     `${refusedItems.length ? ` (first: ${describeRefused(refusedItems[0]!)})` : ''}`;
   if (pick) {
-    s.learnCertificate = pick;
+    ofRun(s).certificate = pick;
     const found = `${counts}; ${where}; probing ${describeCertificate(pick)}`;
     if (refusedItems.length > 0 || refusedPages.length > 0) {
       return warn(
@@ -445,13 +469,13 @@ export function learnFailure(err: unknown, s: DoctorState): CheckOutcome {
 
 /** The chosen certificate, from the link its page showed, with the doctor's session: a whole PDF. */
 export async function checkLearnRender(s: DoctorState): Promise<CheckOutcome> {
-  if (!s.session || !s.learn) return skip('no web session to download with');
-  const certificate = s.learnCertificate;
+  const { learn, certificate } = ofRun(s);
+  if (!s.session || !learn) return skip('no web session to download with');
   if (!certificate) return skip('no certificate to download (see awards)');
   const what = `the link shown for ${String(certificate.issuedId)} in course ${String(certificate.orgUnitId)}`;
   const sink = new MemoryPdfSink();
   try {
-    const facts = await s.learn.fetcher.viaBrowser(certificate, sink, (line) => s.logger.debug(line));
+    const facts = await learn.fetcher.viaBrowser(certificate, sink, (line) => s.logger.debug(line));
     assertWholePdf(sink.evidence, facts);
     return pass(
       `${what}: ` +

@@ -13,6 +13,7 @@ export {
   parseAchievementsPage,
   readAchievementsPage,
   type AchievementsPage,
+  type FieldReading,
   type ItemReading,
   type ListedAward,
   type PageContext,

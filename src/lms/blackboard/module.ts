@@ -123,7 +123,7 @@ export const blackboardModule = defineLmsModule({
       },
       unsupportedFilters: (filters) => unsupportedFilters(profile, filters),
       async doctorChecks() {
-        return (await import('./doctor-checks.ts')).LEARN_DOCTOR_CHECKS;
+        return (await import('./doctor-checks.ts')).learnDoctorChecks({ profile, webProfile });
       },
     };
   },

@@ -9,7 +9,10 @@ import { BRIGHTSPACE_CONSENT_FORM } from './consent.ts';
 import { BRIGHTSPACE_WEB_PROFILE } from './web-profile.ts';
 
 /** A Valence API version (`1.53`): forces the version instead of negotiating it. */
-const apiVersion = z.string().trim().regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
+const apiVersion = z
+  .string()
+  .trim()
+  .regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
 
 /**
  * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing

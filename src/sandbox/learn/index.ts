@@ -102,6 +102,7 @@ export function createLearn(deps: LearnDeps): Learn {
         const user = institution.user(userId);
         return user && ids.userUuid(user);
       },
+      userName: (userId) => institution.user(userId)?.UserName,
     }),
   );
   app.use(

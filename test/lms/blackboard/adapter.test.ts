@@ -19,12 +19,8 @@ import {
 import { LoginFailedError } from '../../../src/browser/errors.ts';
 import { MemoryPdfSink } from '../../../src/pdf/index.ts';
 import { connectRedis } from '../../../src/queue/index.ts';
-import {
-  createBlackboardAdapter,
-  RateLimitedError,
-  UserNotFoundError,
-  type BlackboardAdapterOptions,
-} from '../../../src/lms/index.ts';
+import { RateLimitedError, UserNotFoundError } from '../../../src/lms/index.ts';
+import { createBlackboardAdapter, type BlackboardAdapterOptions } from '../../../src/lms/blackboard/index.ts';
 import type { AwardEntry } from '../../../src/lms/ports.ts';
 import { LEARN_WEB_PROFILE } from '../../../src/lms/blackboard/web-profile.ts';
 import {

@@ -1,18 +1,20 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import {
-  describeRestException,
   InvalidReferenceError,
   LmsDataError,
   LmsRequestError,
   LmsUnavailableError,
-  learnCallsKey,
-  learnCallsToday,
   RateLimitedError,
   UserNotFoundError,
+} from '../../../src/lms/index.ts';
+import {
+  describeRestException,
+  learnCallsKey,
+  learnCallsToday,
   type LearnItem,
   type LearnUser,
-} from '../../../src/lms/index.ts';
+} from '../../../src/lms/blackboard/index.ts';
 import { connectRedis } from '../../../src/queue/index.ts';
 import { testRedisUrl, uniquePrefix } from '../../helpers/index.ts';
 import { sendJson } from '../stub-http.ts';

@@ -4,7 +4,7 @@
  * header set on every answer when asked.
  */
 import type { ServerResponse } from 'node:http';
-import { LearnClient, type LearnClientOptions } from '../../../src/lms/index.ts';
+import { LearnClient, type LearnClientOptions } from '../../../src/lms/blackboard/index.ts';
 import { captureLogger } from '../../helpers/index.ts';
 import { sendJson, startStub, type SeenRequest, type StubServer } from '../stub-http.ts';
 
