@@ -2,7 +2,10 @@ export { startSandbox, type RevokeOptions, type Sandbox, type SandboxOptions } f
 export { formatEnvBlock, type SandboxEnv } from './env.ts';
 export {
   DEFAULT_KNOBS,
+  CONSENT_PROMPTS,
   EXPIRY_STYLES,
+  LEARN_ID_STYLES,
+  LEARN_MARKUPS,
   PDF_CONTENT_TYPES,
   RENDER_THROTTLE_STATUSES,
   TRUNCATE_STYLES,

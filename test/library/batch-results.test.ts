@@ -148,7 +148,7 @@ describe('a finished batch, for producers', () => {
     });
     try {
       // A batch whose only entry is malformed is done at submission, and announced.
-      const { batchId } = await p.submit({ users: ['not-a-number'] });
+      const { batchId } = await p.submit({ users: ['not an id'] });
       const deliveries = await sleepUntil(
         () => (receiver!.deliveries.length >= 3 ? receiver!.deliveries : undefined),
         20_000,

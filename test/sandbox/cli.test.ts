@@ -193,7 +193,9 @@ describe('certharvest sandbox', () => {
     const sb: Sandbox = await sleepUntil(() => started as Sandbox);
     const lines = output.trimEnd().split('\n');
     const header = lines.filter((l) => l.startsWith('#'));
-    expect(header[0]).toBe(`# certharvest sandbox: a simulated Brightspace LMS at ${sb.url}`);
+    expect(header[0]).toBe(
+      `# certharvest sandbox: a simulated Brightspace LMS at ${sb.url} (consent page: new-client)`,
+    );
     expect(header.join('\n')).toMatch(/seed 5: 7 students/);
     const env = parseDotenv(output);
     expect(Object.keys(env)).toEqual([

@@ -47,7 +47,7 @@ describe('schedule: bad input exits 2 naming the problem', () => {
         ['add', '--every', '24h', '--from-file', wrongColumn],
         /--from-file .*wrong-column\.csv: .*no "userId" column/,
       ],
-      [['add', '--all-users', '--every', '24h', '--org-unit', '66x'], /--org-unit/],
+      [['add', '--all-users', '--every', '24h', '--org-unit', '6606,,6610'], /--org-unit/],
       [['add', '--all-users', '--every', '24h', '--issued-after', 'last week'], /--issued-after/],
       [['add', '--all-users', '--every', '24h', '--by', 'email'], /--by/],
     ];

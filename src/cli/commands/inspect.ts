@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createTokenProvider } from '../../auth/index.ts';
-import { parseUserReference, wrap } from '../../doctor/index.ts';
+import { parseUserReference } from '../../doctor/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { RedisRateStateStore } from '../../lms/index.ts';
 import { createWebSession } from '../../../jobs/worker.ts';
@@ -97,7 +97,11 @@ configuration error.`,
           },
         );
         if (opts.json) console.log(JSON.stringify({ matched: report.matched, ...report.data }, null, 2));
-        else for (const line of report.lines) console.log(wrapLine(line, process.stdout.columns || 80));
+        else {
+          // On a terminal, lines fit its width; piped, they stay whole (for grep, and URLs to copy).
+          const width = process.stdout.isTTY ? process.stdout.columns || 80 : undefined;
+          for (const line of report.lines) console.log(width ? wrapLine(line, width) : line);
+        }
         process.exitCode = report.matched ? EXIT.OK : EXIT.SOME_FAILED;
       } finally {
         await session?.close();
@@ -106,9 +110,21 @@ configuration error.`,
     });
 }
 
-/** `line` wrapped to `width`, its indentation kept, continuation lines indented a little more. */
-function wrapLine(line: string, width: number): string {
+/**
+ * `line` wrapped at spaces to `width`, its indentation kept, continuation lines indented a little
+ * more. A word longer than the width (a URL) is never cut: it stays whole, to be copied.
+ */
+export function wrapLine(line: string, width: number): string {
   const indent = /^\s*/.exec(line)?.[0] ?? '';
-  const body = wrap(line.trim(), Math.max(20, width - indent.length - 4));
-  return body.map((l, i) => `${indent}${i === 0 ? '' : '    '}${l}`).join('\n');
+  const room = Math.max(20, width - indent.length - 4);
+  const out: string[] = [];
+  let current = '';
+  for (const word of line.trim().split(/\s+/)) {
+    if (current && current.length + 1 + word.length > room) {
+      out.push(current);
+      current = word;
+    } else current = current ? `${current} ${word}` : word;
+  }
+  out.push(current);
+  return out.map((l, i) => `${indent}${i === 0 ? '' : '    '}${l}`).join('\n');
 }

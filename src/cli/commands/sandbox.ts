@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import {
+  CONSENT_PROMPTS,
   EXPIRY_STYLES,
+  LEARN_ID_STYLES,
+  LEARN_MARKUPS,
   formatEnvBlock,
   JWT_CLIENT_ID,
   PDF_CONTENT_TYPES,
@@ -63,13 +66,16 @@ interface RawOptions {
   hugeBodyIssuedIds?: string;
   hugeBodyBytes?: string;
   offHostRedirectIssuedIds?: string;
+  learnMarkup?: string;
+  learnIds?: string;
+  consentPrompt?: string;
 }
 
 export function registerSandboxCommand(program: Command, io: SandboxCommandIo = {}): void {
   program
     .command('sandbox')
     .description(
-      'run the bundled simulated Brightspace LMS on its own and print the .env block to use it\n' +
+      'run the bundled simulated LMS (Brightspace, or Learn with --lms blackboard) on its own and print the .env block to use it\n' +
         '(OAuth2 with one-use refresh tokens, Valence routes, web login, certificate PDFs; knobs inject faults)',
     )
     .option('--host <host>', 'interface to bind', '127.0.0.1')
@@ -124,6 +130,18 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     .option('--sso-redirect', 'GET /d2l/login redirects to an SSO page unless ?noredirect=1')
     .option('--terms-interstitial', 'a new session must accept a terms page before it works')
     .option(
+      '--learn-markup <markup>',
+      `Learn's achievements pages: ${LEARN_MARKUPS.join(', ')} (a table at another path, signed links; default default)`,
+    )
+    .option(
+      '--learn-ids <style>',
+      `Learn's primary ids: ${LEARN_ID_STYLES.join(', ')} (_N_4 and UUIDs too; default n1)`,
+    )
+    .option(
+      '--consent-prompt <mode>',
+      `the OAuth consent page for a new client: ${CONSENT_PROMPTS.join(', ')} (default new-client)`,
+    )
+    .option(
       '--expiry-style <style>',
       `render URL without a session: ${EXPIRY_STYLES.join(', ')} (default login-page)`,
     )
@@ -145,6 +163,7 @@ sb.setKnobs({ unreachable: true }).
 Examples:
   certharvest sandbox > .env
   certharvest sandbox --lms blackboard > .env   # for Blackboard Learn
+  certharvest sandbox --lms blackboard --learn-markup table --learn-ids mixed
   certharvest sandbox --port 8080 --seed 7 --users 200 --pdf-api
   certharvest sandbox --truncate-rate 0.05 --truncate-style connection-close
   certharvest sandbox --render-throttle-first 1 --retry-after-seconds 2
@@ -162,7 +181,7 @@ Examples:
       const sandbox = await startSandbox(options);
       try {
         write(
-          header(sandbox) +
+          header(sandbox, lms) +
             (lms === 'blackboard'
               ? Object.entries(sandbox.learnEnv)
                   .map(([k, v]) => `${k}=${/[\s"'$#]/.test(v) ? `'${v}'` : v}`)
@@ -206,6 +225,9 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('twoFactor', raw.twoFactor);
   setIf('ssoRedirect', raw.ssoRedirect);
   setIf('termsInterstitial', raw.termsInterstitial);
+  setIf('learnMarkup', optionalOneOf('--learn-markup', raw.learnMarkup, LEARN_MARKUPS));
+  setIf('learnIds', optionalOneOf('--learn-ids', raw.learnIds, LEARN_ID_STYLES));
+  setIf('consentPrompt', optionalOneOf('--consent-prompt', raw.consentPrompt, CONSENT_PROMPTS));
   setIf('expiryStyle', optionalOneOf('--expiry-style', raw.expiryStyle, EXPIRY_STYLES));
   setIf('pdfContentType', optionalOneOf('--pdf-content-type', raw.pdfContentType, PDF_CONTENT_TYPES));
   setIf('forbiddenIssuedIds', optionalIds('--forbidden-issued-ids', raw.forbiddenIssuedIds));
@@ -299,13 +321,16 @@ function optionalStatus(value: string | undefined): RenderThrottleStatus | undef
 }
 
 /** Comment lines, so the whole output is a valid .env file (`certharvest sandbox > .env`). */
-function header(sandbox: Sandbox): string {
+function header(sandbox: Sandbox, lms: string): string {
   const { institution: inst, knobs: k } = sandbox;
   const certificates = inst.certificates().length;
   const badges = inst.issued.length - certificates;
   const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
   return [
-    `# certharvest sandbox: a simulated Brightspace LMS at ${sandbox.url}`,
+    `# certharvest sandbox: a simulated ${lms === 'blackboard' ? 'Blackboard Learn' : 'Brightspace'} LMS at ${sandbox.url}` +
+      (lms === 'blackboard'
+        ? ` (Achievements pages: ${k.learnMarkup} markup, ${k.learnIds} ids; consent page: ${k.consentPrompt})`
+        : ` (consent page: ${k.consentPrompt})`),
     `# seed ${inst.seed}: ${inst.students.length} students, ${inst.courses.length} courses, ` +
       `${certificates} certificates and ${badges} badges; service user ${inst.serviceUser.UserName}`,
     `# knobs: latency ${k.latencyMs} ms, errors ${pct(k.errorRate)}, truncated PDFs ${pct(k.truncateRate)} ` +

@@ -6,6 +6,7 @@
  */
 import { isLoggedOutUrl, probeUrl, type UrlProbe, type WebProfile } from '../../browser/index.ts';
 import type { AdapterContext, InspectReport, InspectTarget } from '../module.ts';
+import { LmsDataError, LmsRequestError } from '../errors.ts';
 import { achievementsPageUrl } from './achievements-page.ts';
 import type { LearnClient } from './client.ts';
 import { inspectAchievementsPage, type InspectResult } from './inspect.ts';
@@ -46,9 +47,10 @@ export async function inspectLearn(
   }
   const origin = new URL(context.lmsUrl).origin;
   const pages: (InspectResult & { courseRef: string; probes: UrlProbe[] })[] = [];
+  const unread: { courseRef: string; pageUrl: string; error: string }[] = [];
   for (const courseRef of courses) {
     const url = achievementsPageUrl(origin, profile, { userRef: user.userId, courseRef });
-    const result = await session.withSession(async (credentials) => {
+    const read = session.withSession(async (credentials) => {
       const page = await getSessionPage(url, credentials, `GET ${url.pathname}`, {
         lmsUrl: origin,
         maxBytes: profile.maxPageBytes,
@@ -76,11 +78,25 @@ export async function inspectLearn(
       }
       return { ...inspected, courseRef, probes };
     });
+    let result: Awaited<typeof read>;
+    try {
+      result = await read;
+    } catch (error) {
+      // A page that cannot be read (404, 403, not HTML) is this course's finding, not the end.
+      if (!(error instanceof LmsRequestError || error instanceof LmsDataError)) throw error;
+      unread.push({ courseRef, pageUrl: url.href, error: error.message });
+      lines.push(
+        `course ${courseRef}: ${url.href}`,
+        `  the listing page could not be read: ${error.message}`,
+        `  is achievements.url (${profile.source}) this site's listing page? Open it as the service user in a browser, and copy its address into the profile`,
+      );
+      continue;
+    }
     pages.push(result);
     lines.push(...describePage(result));
   }
   const matched = pages.some((p) => p.matches && p.probes.some((probe) => probe.looksLikePdf));
-  if (!matched && pages.length > 0) {
+  if (!matched && pages.some((p) => !p.matches)) {
     lines.push(
       'nothing harvestable matched: fit LMS_SITE_PROFILE to the candidates above (docs/blackboard.md), then run inspect again',
     );
@@ -88,7 +104,7 @@ export async function inspectLearn(
   return {
     matched,
     lines,
-    data: { profile: profile.source, user: { userId: user.userId, userName: user.userName }, pages },
+    data: { profile: profile.source, user: { userId: user.userId, userName: user.userName }, pages, unread },
   };
 }
 
