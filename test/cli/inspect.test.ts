@@ -129,5 +129,12 @@ describe('inspect (Learn, a site whose pages differ from the default)', () => {
     );
     expect(ids).toContain(cert.IssuedId % 2 === 0 ? `_${cert.IssuedId}_4` : `_${cert.IssuedId}_1`);
     expect(run.stdout + json.stdout).not.toContain(learn.env.LMS_PASSWORD!);
+
+    const other = await runCli(
+      ['inspect', '--user', `userName:${student.UserName}`, '--course', course, '--issued-id', '_999_1'],
+      env,
+    );
+    expect(other.code).toBe(1);
+    expect(other.stdout).toMatch(/no certificate with id _999_1 on these pages/);
   });
 });

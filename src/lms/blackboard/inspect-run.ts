@@ -69,6 +69,8 @@ export async function inspectLearn(
       const probes: UrlProbe[] = [];
       for (const item of inspected.items) {
         if (item.outcome !== 'certificate' || !item.download || probes.length >= MAX_PROBES) continue;
+        // --issued-id: only that certificate's link is probed.
+        if (target.issuedId !== undefined && item.fields.id?.value !== target.issuedId) continue;
         probes.push(
           await probeUrl(item.download, credentials, { loggedOutPaths: webProfile.loggedOutPaths }),
         );
@@ -95,7 +97,12 @@ export async function inspectLearn(
     pages.push(result);
     lines.push(...describePage(result));
   }
-  const matched = pages.some((p) => p.matches && p.probes.some((probe) => probe.looksLikePdf));
+  const wanted = target.issuedId;
+  const found =
+    wanted === undefined ||
+    pages.some((p) => p.items.some((i) => i.outcome === 'certificate' && i.fields.id?.value === wanted));
+  if (!found) lines.push(`no certificate with id ${wanted} on these pages (ids as the profile reads them)`);
+  const matched = found && pages.some((p) => p.matches && p.probes.some((probe) => probe.looksLikePdf));
   if (!matched && pages.some((p) => !p.matches)) {
     lines.push(
       'nothing harvestable matched: fit LMS_SITE_PROFILE to the candidates above (docs/blackboard.md), then run inspect again',
