@@ -144,7 +144,7 @@ describe('BrightspaceClient', () => {
       expect(error).toBeInstanceOf(LmsDataError);
       expect(error).toMatchObject({ code: 'LMS_DATA_INVALID', retryable: false, path: 'Identifier' });
       expect((error as Error).message).toBe(
-        'GET /d2l/api/lp/1.53/users/whoami: unexpected data at Identifier: expected an integer id, but the field is missing',
+        'GET /d2l/api/lp/1.53/users/whoami: unexpected data at Identifier: expected a positive integer id, but the field is missing',
       );
     });
 
@@ -181,7 +181,7 @@ describe('BrightspaceClient', () => {
       expect((missing as Error).message).toBe('no LMS user with userId "6"');
 
       const before = server.seen.length;
-      for (const bad of ['../5', '5/../../x', '1.5', '-1', '', ' 5']) {
+      for (const bad of ['../5', '5/../../x', '1.5', '-1', '', ' 5', '0', '007', 0]) {
         await expect(c.getUser(bad)).rejects.toBeInstanceOf(InvalidReferenceError);
       }
       await expect(c.getUser(Number.NaN)).rejects.toMatchObject({ code: 'LMS_REFERENCE_INVALID' });
@@ -230,20 +230,25 @@ describe('BrightspaceClient', () => {
           PagingInfo: { Bookmark: 'b1', HasMoreItems: true },
           Items: [userData(1), userData('x/../1'), userData(2)],
         },
-        b1: { PagingInfo: { Bookmark: 'b2', HasMoreItems: true }, Items: [userData(3)] },
+        b1: { PagingInfo: { Bookmark: 'b2', HasMoreItems: true }, Items: [userData(0), userData(3)] },
         b2: { PagingInfo: { Bookmark: null, HasMoreItems: false }, Items: [userData(4)] },
       };
       server = await startValence({
         'GET /d2l/api/lp/1.53/users/': (_q, res, url) =>
           sendJson(res, 200, pages[url.searchParams.get('bookmark') ?? '']),
       });
-      const results = await collect(client(server).client.listUsers());
+      const { client: c, logLines } = client(server);
+      const results = await collect(c.listUsers());
       expect(results.filter((r) => r.ok).map((r) => r.ok && r.value.userId)).toEqual([1, 2, 3, 4]);
-      const bad = results.find((r) => !r.ok);
-      expect(bad && !bad.ok && bad.error.message).toBe(
-        'GET /d2l/api/lp/1.53/users/: unexpected data at Items[1].UserId: expected an integer id, got "x/../1"',
-      );
-      expect(bad && !bad.ok && (bad.raw as { UserId: string }).UserId).toBe('x/../1');
+      const bad = results.flatMap((r) => (r.ok ? [] : [r]));
+      expect(bad.map((r) => r.error.message)).toEqual([
+        'GET /d2l/api/lp/1.53/users/: unexpected data at Items[1].UserId: expected a positive integer id (1 to 2^53-1), got "x/../1"',
+        'GET /d2l/api/lp/1.53/users/: unexpected data at Items[0].UserId: expected a positive integer id (1 to 2^53-1), got 0',
+      ]);
+      expect((bad[0]?.raw as { UserId: string }).UserId).toBe('x/../1');
+      // Each skipped user is logged with its reason (the directory only counts them).
+      expect(logLines.filter((l) => l.includes('skipping a user'))).toHaveLength(2);
+      expect(logLines.join('\n')).toContain('Items[0].UserId: expected a positive integer id');
     });
 
     it('listUsers() refuses a bookmark that repeats instead of looping forever', async () => {
@@ -300,7 +305,7 @@ describe('BrightspaceClient', () => {
       const bad = results.filter((r) => !r.ok);
       expect(bad).toHaveLength(1);
       expect(bad[0]?.ok === false && bad[0].error.message).toBe(
-        `GET ${base}: unexpected data at Objects[0].IssuedId: expected an integer id, got "12a"`,
+        `GET ${base}: unexpected data at Objects[0].IssuedId: expected a positive integer id (1 to 2^53-1), got "12a"`,
       );
       expect(certificatesOnly(good).map((a) => a.issuedId)).toEqual([1001, 1003]);
       // includeExpired rides along on every page, Next links included; the first asks for big pages.
@@ -380,6 +385,58 @@ describe('BrightspaceClient', () => {
       expect(await ids()).toEqual([1, 2, 3]);
       expect(await ids({ includeExpired: true })).toEqual([1, 2, 3]);
       expect(await ids({ includeExpired: false })).toEqual([1, 2]);
+    });
+
+    it('an out-of-range id (0, negative, a fraction, beyond 2^53) fails that award alone, with its reason', async () => {
+      const base = '/d2l/api/bas/1.4/issued/users/11/';
+      const hostile: [string, Record<string, unknown>][] = [
+        ['OrgUnitId', { OrgUnitId: 0 }],
+        ['OrgUnitId', { OrgUnitId: -6609 }],
+        ['OrgUnitId', { OrgUnitId: 6609.5 }],
+        ['OrgUnitId', { OrgUnitId: 2 ** 53 }],
+        ['OrgUnitId', { OrgUnitId: '0' }],
+        ['OrgUnitId', { OrgUnitId: '9007199254740993' }],
+        ['IssuedId', { IssuedId: 0 }],
+        ['Award.AwardId', { Award: { AwardId: 0, AwardType: 2, Title: 'x' } }],
+      ];
+      server = await startValence({
+        [`GET ${base}`]: (_q, res) =>
+          sendJson(res, 200, {
+            Next: null,
+            Objects: [issued(1), ...hostile.map(([, extra], i) => issued(100 + i, 2, extra)), issued(2)],
+          }),
+      });
+      const { awards, invalid } = await client(server).client.getIssuedAwards(11);
+      expect(awards.map((a) => a.issuedId)).toEqual([1, 2]);
+      expect(invalid.map((r) => r.error.path)).toEqual(
+        hostile.map(([field], i) => `Objects[${i + 1}].${field}`),
+      );
+      expect(invalid[0]?.error.message).toBe(
+        `GET ${base}: unexpected data at Objects[1].OrgUnitId: expected a positive integer id (1 to 2^53-1), got 0`,
+      );
+    });
+
+    it("the adapter hands an OrgUnitId 0 on as that award's failure; the user's other certificates come through", async () => {
+      const base = '/d2l/api/bas/1.4/issued/users/12/';
+      server = await startValence({
+        [`GET ${base}`]: (_q, res) =>
+          sendJson(res, 200, { Next: null, Objects: [issued(1), issued(2, 2, { OrgUnitId: 0 }), issued(3)] }),
+      });
+      const { directory } = createBrightspaceAdapter({
+        lmsUrl: server.origin,
+        tokens: new FakeTokens(),
+        session: undefined,
+        logger: silentLogger(),
+      });
+      const entries = await collect(directory.listAwards(12));
+      expect(entries.flatMap((e) => (e.ok ? [e.certificate.issuedId] : []))).toEqual([1, 3]);
+      expect(entries.filter((e) => !e.ok)).toEqual([
+        expect.objectContaining({
+          ok: false,
+          code: 'LMS_DATA_INVALID',
+          reason: expect.stringMatching(/OrgUnitId: expected a positive integer id .*got 0$/),
+        }),
+      ]);
     });
 
     it('refuses a Next link to another host, and never sends the token there', async () => {

@@ -190,7 +190,10 @@ export class BrightspaceClient {
       const route = `GET ${url.pathname}`;
       const page = parseLms(pagedResultSetSchema, await this.#getJson(url), route);
       for (const [i, raw] of page.Items.entries()) {
-        yield item(userDataSchema, raw, route, `Items[${i}]`, toUser);
+        const user = item(userDataSchema, raw, route, `Items[${i}]`, toUser);
+        // Whoever consumes the listing may only count the refusal: the reason is said here.
+        if (!user.ok) this.#logger.warn({ code: user.error.code }, `skipping a user: ${user.error.message}`);
+        yield user;
       }
       if (!page.PagingInfo.HasMoreItems) return;
       const next = page.PagingInfo.Bookmark;
@@ -388,15 +391,15 @@ function toIssuedAward(a: z.output<typeof issuedAwardSchema>, userId: number): I
   };
 }
 
-/** An id from a batch or a job: a whole number, or it never reaches a URL. */
+/** An id from a batch or a job: a positive whole number (as `brightspaceId`), or it never reaches a URL. */
 function toId(value: number | string, what: string): number {
   const ok =
     typeof value === 'number'
-      ? Number.isSafeInteger(value) && value >= 0
-      : typeof value === 'string' && /^\d{1,15}$/.test(value);
+      ? Number.isSafeInteger(value) && value > 0
+      : typeof value === 'string' && /^[1-9]\d{0,14}$/.test(value);
   if (!ok) {
     throw new InvalidReferenceError(
-      `${what} ${JSON.stringify(value)} is not a Brightspace id: expected a whole number`,
+      `${what} ${JSON.stringify(value)} is not a Brightspace id: expected a positive whole number`,
     );
   }
   return Number(value);

@@ -2,8 +2,9 @@ import { z } from 'zod';
 
 /**
  * Zod schemas for the Valence JSON this client reads. Objects are loose (Brightspace adds
- * fields over time); the fields we use are checked strictly. Ids are integers in Brightspace:
- * a number or a string of digits is accepted, anything else (a path, a float) is refused.
+ * fields over time); the fields we use are checked strictly. Ids are positive integers in
+ * Brightspace: a number or a string of digits is accepted; anything else (0, a negative, a
+ * fraction, beyond 2^53, a path) is refused, and in a listing that refuses the one item alone.
  */
 
 const shown = (input: unknown) => {
@@ -11,21 +12,30 @@ const shown = (input: unknown) => {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 };
 
-export const brightspaceId = z.union(
-  [
-    z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
-    z
-      .string()
-      .regex(/^\d{1,15}$/)
-      .transform(Number),
-  ],
-  {
-    error: (issue) =>
-      issue.input === undefined
-        ? 'expected an integer id, but the field is missing'
-        : `expected an integer id, got ${shown(issue.input)}`,
-  },
-);
+/** A positive safe integer from a number or a digit string without a leading zero, else undefined. */
+const toPositiveId = (input: unknown): number | undefined => {
+  const n =
+    typeof input === 'number'
+      ? input
+      : typeof input === 'string' && /^[1-9]\d{0,15}$/.test(input)
+        ? Number(input)
+        : NaN;
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+};
+
+export const brightspaceId = z.unknown().transform((input, ctx) => {
+  const id = toPositiveId(input);
+  if (id !== undefined) return id;
+  ctx.issues.push({
+    code: 'custom',
+    input,
+    message:
+      input === undefined
+        ? 'expected a positive integer id, but the field is missing'
+        : `expected a positive integer id (1 to 2^53-1), got ${shown(input)}`,
+  });
+  return z.NEVER;
+});
 
 /**
  * A Valence UTC date. Brightspace's awards service writes `U2026-05-13T20:01:00.827` (a `U`
