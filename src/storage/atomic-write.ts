@@ -1,10 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { LmsId } from '../certificate/index.ts';
+import { errnoOf, OutputSymlinkError } from './errors.ts';
+
+/** The mode of the PDFs and sidecars the store writes (`OUTPUT_FILE_MODE`). */
+export const DEFAULT_FILE_MODE = 0o640;
+/** The mode of the folders the store makes (`OUTPUT_DIR_MODE`). */
+export const DEFAULT_DIR_MODE = 0o750;
+
+const { O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_RDONLY, O_WRONLY } = fs.constants;
+/** A new file, never through a symbolic link (O_EXCL alone refuses one too; O_NOFOLLOW says so). */
+export const CREATE_NEW_FILE = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW;
+/** Read a file, but not through a symbolic link at its name (ELOOP instead). */
+export const READ_NO_FOLLOW = O_RDONLY | O_NOFOLLOW;
+const OPEN_REAL_DIR = O_RDONLY | O_DIRECTORY | O_NOFOLLOW;
 
 /** The folder under OUTPUT_DIR that holds files being written; same filesystem, so rename is atomic. */
 export const PARTIAL_DIR = '.partial';
@@ -60,21 +73,26 @@ export function tempFileOwner(name: string): { host: string; pid: number } | nul
 const openFd = promisify(fs.open);
 const writeFd = promisify(fs.write);
 const fsyncFd = promisify(fs.fsync);
+const fchmodFd = promisify(fs.fchmod);
 const closeFd = promisify(fs.close);
 
 /**
- * Write `data` to a new temp file in `partialDir` and fsync it, so that a rename publishes the
- * whole content. Returns the temp file's path; on any failure the file is removed.
+ * Write `data` to a new temp file in `partialDir` with `mode` (default `DEFAULT_FILE_MODE`) and
+ * fsync it, so that a rename publishes the whole content, mode included. Returns the temp file's
+ * path; on any failure the file is removed.
  */
 export async function writeTempFile(
   partialDir: string,
   data: Uint8Array | string,
-  options: { sync?: boolean } = {},
+  options: { sync?: boolean; mode?: number } = {},
 ): Promise<string> {
   const tmp = path.join(partialDir, tempFileName());
-  const fd = await openFd(tmp, 'wx', 0o644);
+  const mode = options.mode ?? DEFAULT_FILE_MODE;
+  const fd = await openFd(tmp, CREATE_NEW_FILE, mode);
   try {
     try {
+      // open()'s mode is masked by the process umask: set it whole.
+      await fchmodFd(fd, mode);
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       for (let done = 0; done < bytes.byteLength;) {
         done += (await writeFd(fd, bytes, done, bytes.byteLength - done, done)).bytesWritten;
@@ -104,35 +122,48 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /**
- * Folders known to exist, so each is made (mkdir) once per process rather than once per file.
- * Bounded: past `limit` entries it starts over, which costs one extra mkdir per folder.
+ * The folders under OUTPUT_DIR (`root`) the store writes in, made with `dirMode` and checked level
+ * by level on every use: a level that is a symbolic link throws `OutputSymlinkError`, so nothing is
+ * written through a link planted below `root` (`root` itself may be a link an operator made).
  */
 export class Folders {
-  readonly #made = new Set<string>();
+  readonly root: string;
+  readonly dirMode: number;
+  /** `root` exists (made or found): it is not asked again until `forget()`. */
+  #rootMade = false;
 
-  constructor(readonly limit = 10_000) {}
-
-  /**
-   * Make `dir` (and its parents) unless made before. With `durable`, a folder that had to be
-   * created is fsynced into its parent, so a crash cannot lose the new folder with its files.
-   */
-  async ensure(dir: string, durable = false): Promise<void> {
-    if (this.#made.has(dir)) return;
-    const created = await mkdir(dir, { recursive: true });
-    if (created !== undefined && durable) {
-      // Every folder that gained an entry: from the new folder's parent down to `dir`'s parent.
-      const top = path.dirname(created);
-      for (let d = dir; d !== top && d !== path.dirname(d);) {
-        d = path.dirname(d);
-        await fsyncDir(d);
-      }
-    }
-    if (this.#made.size >= this.limit) this.#made.clear();
-    this.#made.add(dir);
+  constructor(root: string, dirMode = DEFAULT_DIR_MODE) {
+    this.root = path.resolve(root);
+    this.dirMode = dirMode;
   }
 
   /**
-   * Make `dir` (once), then `create` something in it. If the folder was removed behind this
+   * Make `dir` (`root` or a folder under it) and its parents, each level below `root` checked to be
+   * a real folder. With `durable`, a folder that had to be created is fsynced into its parent, so a
+   * crash cannot lose the new folder with its files.
+   */
+  async ensure(dir: string, durable = false): Promise<void> {
+    const names = this.#levelsBelowRoot(dir);
+    for (let again = true; ; again = false) {
+      await this.#ensureRoot(durable);
+      try {
+        let parent = this.root;
+        for (const name of names) {
+          const level = path.join(parent, name);
+          if ((await this.#realDir(level)) && durable) await fsyncDir(parent);
+          parent = level;
+        }
+        return;
+      } catch (err) {
+        // OUTPUT_DIR itself was removed behind this process's back: make it again, once.
+        if (!again || errnoOf(err) !== 'ENOENT') throw err;
+        this.forget();
+      }
+    }
+  }
+
+  /**
+   * Make `dir` (checked), then `create` something in it. If the folder was removed behind this
    * process's back (ENOENT), make it again and try once more.
    */
   async within<T>(dir: string, create: () => Promise<T>): Promise<T> {
@@ -147,8 +178,98 @@ export class Folders {
     }
   }
 
-  /** Forget every folder: one was removed behind this process's back. */
+  /** Throw `OutputSymlinkError` when `file` (a name under `root`) is a symbolic link. */
+  async refuseLink(file: string): Promise<void> {
+    try {
+      if ((await lstat(file)).isSymbolicLink()) throw new OutputSymlinkError(this.root, file);
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') throw err;
+    }
+  }
+
+  /** Whether `dir` and every level between `root` and it are real folders (false: missing or a link). */
+  async isReal(dir: string): Promise<boolean> {
+    let level = this.root;
+    for (const name of this.#levelsBelowRoot(dir)) {
+      level = path.join(level, name);
+      try {
+        if (!(await lstat(level)).isDirectory()) return false;
+      } catch (err) {
+        const errno = errnoOf(err);
+        if (errno === 'ENOENT' || errno === 'ENOTDIR') return false;
+        throw err;
+      }
+    }
+    return true;
+  }
+
+  /** Ask for `root` again: it may have been removed behind this process's back. */
   forget(): void {
-    this.#made.clear();
+    this.#rootMade = false;
+  }
+
+  #levelsBelowRoot(dir: string): string[] {
+    const rel = path.relative(this.root, path.resolve(dir));
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new Error(`Folders: ${dir} is not under ${this.root}`);
+    }
+    return rel === '' ? [] : rel.split(path.sep);
+  }
+
+  async #ensureRoot(durable: boolean): Promise<void> {
+    if (this.#rootMade) return;
+    const created = await mkdir(this.root, { recursive: true, mode: this.dirMode });
+    if (created !== undefined) {
+      // Every folder made, from the first one down to root: its mode set whole (the umask masks
+      // mkdir's), and with `durable` each fsynced into its parent.
+      const top = path.dirname(created);
+      const made: string[] = [];
+      for (let d = this.root; d !== top && d !== path.dirname(d); d = path.dirname(d)) made.push(d);
+      for (const d of made.reverse()) {
+        await this.#chmodRealDir(d);
+        if (durable) await fsyncDir(path.dirname(d));
+      }
+    }
+    this.#rootMade = true;
+  }
+
+  /** `dir` is a real folder (true: this call made it); a symbolic link throws `OutputSymlinkError`. */
+  async #realDir(dir: string): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      let stats: fs.Stats;
+      try {
+        stats = await lstat(dir);
+      } catch (err) {
+        if (errnoOf(err) !== 'ENOENT') throw err;
+        try {
+          await mkdir(dir, { mode: this.dirMode });
+        } catch (mkdirErr) {
+          // Another download made it in between: look at what is there now.
+          if (errnoOf(mkdirErr) === 'EEXIST' && attempt === 0) continue;
+          throw mkdirErr;
+        }
+        await this.#chmodRealDir(dir);
+        return true;
+      }
+      if (stats.isSymbolicLink()) throw new OutputSymlinkError(this.root, dir);
+      if (stats.isDirectory()) return false;
+      throw Object.assign(new Error(`ENOTDIR: not a directory, ${dir}`), { code: 'ENOTDIR', path: dir });
+    }
+  }
+
+  /** chmod through a descriptor opened without following a link: never the mode of a link's target. */
+  async #chmodRealDir(dir: string): Promise<void> {
+    let fd: number;
+    try {
+      fd = await openFd(dir, OPEN_REAL_DIR);
+    } catch (err) {
+      if (errnoOf(err) === 'ELOOP') throw new OutputSymlinkError(this.root, dir);
+      throw err;
+    }
+    try {
+      await fchmodFd(fd, this.dirMode);
+    } finally {
+      await closeFd(fd);
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { lstat, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import type {
   Certificate,
@@ -10,7 +10,16 @@ import type {
   CertificateSource,
   StoredCertificate,
 } from '../certificate/index.ts';
-import { Folders, fsyncDir, PARTIAL_DIR, partialShard, writeTempFile } from './atomic-write.ts';
+import {
+  DEFAULT_DIR_MODE,
+  DEFAULT_FILE_MODE,
+  Folders,
+  fsyncDir,
+  PARTIAL_DIR,
+  partialShard,
+  READ_NO_FOLLOW,
+  writeTempFile,
+} from './atomic-write.ts';
 import { certificatePaths, type CertificatePaths } from './certificate-path.ts';
 import { errnoOf, toOutputError } from './errors.ts';
 import { IncomingPdf } from './incoming-pdf.ts';
@@ -20,6 +29,21 @@ import { formatSidecar, readSidecar } from './sidecar.ts';
 export interface CertificateStoreOptions {
   /** The LMS host the certificates come from; written into each sidecar, and checked on reading one. */
   lmsHost: string;
+  /** The mode of PDFs and sidecars (`OUTPUT_FILE_MODE`), set whole whatever the umask. Default `0o640`. */
+  fileMode?: number;
+  /** The mode of the folders the store makes (`OUTPUT_DIR_MODE`), OUTPUT_DIR included. Default `0o750`. */
+  dirMode?: number;
+}
+
+/** A permission mode the store can work with: at most 0o777, with the owner's bits in `owner`. */
+function checkMode(name: string, mode: number | undefined, fallback: number, owner: number): number {
+  if (mode === undefined) return fallback;
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777 || (mode & owner) !== owner) {
+    throw new TypeError(
+      `CertificateStore: options.${name} must be a mode from 0o000 to 0o777 with the owner's bits 0o${owner.toString(8)} set, got ${JSON.stringify(mode)}`,
+    );
+  }
+  return mode;
 }
 
 export type SaveOutcome = Extract<CertificateOutcome, { status: 'stored' | 'already-stored' }>;
@@ -39,12 +63,18 @@ export const sha256Hex = (bytes: Uint8Array): string => createHash('sha256').upd
  * Where certificates land: `OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf` with a `.json` sidecar
  * (a `StoredCertificate`). Files are written in `OUTPUT_DIR/.partial/` and renamed into place, the
  * PDF first and the sidecar second, so a sidecar always describes a whole PDF.
+ *
+ * Nothing is written or read through a symbolic link below OUTPUT_DIR: every folder level is
+ * checked before a write, files are opened with O_NOFOLLOW, and a link where a PDF or sidecar goes
+ * is refused. Such a link fails that certificate with `OutputSymlinkError`.
  */
 export class CertificateStore {
   readonly outputDir: string;
   readonly lmsHost: string;
+  readonly fileMode: number;
+  readonly dirMode: number;
   readonly #partialDir: string;
-  readonly #folders = new Folders();
+  readonly #folders: Folders;
 
   constructor(outputDir: string, options: CertificateStoreOptions) {
     if (typeof outputDir !== 'string' || outputDir.trim() === '') {
@@ -59,7 +89,10 @@ export class CertificateStore {
     }
     this.outputDir = path.resolve(outputDir);
     this.lmsHost = options.lmsHost;
+    this.fileMode = checkMode('fileMode', options.fileMode, DEFAULT_FILE_MODE, 0o600);
+    this.dirMode = checkMode('dirMode', options.dirMode, DEFAULT_DIR_MODE, 0o700);
     this.#partialDir = path.join(this.outputDir, PARTIAL_DIR);
+    this.#folders = new Folders(this.outputDir, this.dirMode);
   }
 
   paths(ids: CertificateIds): CertificatePaths {
@@ -69,9 +102,12 @@ export class CertificateStore {
   /**
    * Where the certificate lies when it is already stored whole for this LMS host, else null.
    * Cheap: the small sidecar is read and the PDF only stat'ed (its size must match the sidecar's).
+   * Nothing is read through a symbolic link: one reads as "not stored", and the download that
+   * follows fails on it with `OutputSymlinkError`.
    */
   async existing(ids: CertificateIds): Promise<CertificateOnDisk | null> {
     const paths = this.paths(ids);
+    if (!(await this.#folders.isReal(paths.dir))) return null;
     const text = await this.#readIfThere(paths.sidecar);
     const facts = text === null ? null : readSidecar(text, ids, this.lmsHost);
     if (!facts) return null;
@@ -85,12 +121,17 @@ export class CertificateStore {
    * `OUTPUT_DIR/.partial/`. Publish it with `commit()`; `discard()` it on every other path.
    */
   receive(ids: CertificateIds): IncomingPdf {
-    return new IncomingPdf(path.join(this.#partialDir, partialShard(ids.userId)), this.#folders);
+    return new IncomingPdf(
+      path.join(this.#partialDir, partialShard(ids.userId)),
+      this.#folders,
+      this.fileMode,
+    );
   }
 
   /**
    * Store a validated PDF with its sidecar. When the same bytes are already stored, nothing is
-   * written. Throws `OutputUnavailableError` when OUTPUT_DIR is full or not writable.
+   * written. Throws `OutputUnavailableError` when OUTPUT_DIR is full or not writable, and
+   * `OutputSymlinkError` when a symbolic link lies in the way.
    */
   async save(
     cert: Certificate,
@@ -164,8 +205,9 @@ export class CertificateStore {
   async checkWritable(): Promise<void> {
     let probe: string | undefined;
     try {
-      await mkdir(this.#partialDir, { recursive: true });
-      probe = await writeTempFile(this.#partialDir, randomBytes(PROBE_BYTES));
+      this.#folders.forget();
+      await this.#folders.ensure(this.#partialDir);
+      probe = await writeTempFile(this.#partialDir, randomBytes(PROBE_BYTES), { mode: this.fileMode });
       await unlink(probe);
     } catch (err) {
       throw toOutputError(err, this.outputDir, probe ?? this.#partialDir);
@@ -188,12 +230,17 @@ export class CertificateStore {
       incoming.settle(),
       // The sidecar needs no fsync: after a crash an empty or torn sidecar reads as "not stored"
       // and the certificate is downloaded again; the PDF it vouches for is fsynced.
-      this.#folders.within(incoming.dir, () => writeTempFile(incoming.dir, sidecar, { sync: false })),
+      this.#folders.within(incoming.dir, () =>
+        writeTempFile(incoming.dir, sidecar, { sync: false, mode: this.fileMode }),
+      ),
     ]);
     const [pdfTemp, sidecarTemp] = temps.map((t) => (t.status === 'fulfilled' ? t.value : undefined));
     try {
       for (const t of temps) if (t.status === 'rejected') throw t.reason;
       await this.#folders.ensure(paths.dir, true);
+      // A rename would replace a link, not follow it; but a link there was planted: refuse it.
+      await this.#folders.refuseLink(paths.pdf);
+      await this.#folders.refuseLink(paths.sidecar);
       if (replacing) await rm(paths.sidecar, { force: true });
       await this.#renameRetryingFolder(pdfTemp!, paths.pdf, paths.dir);
       await rename(sidecarTemp!, paths.sidecar);
@@ -221,7 +268,7 @@ export class CertificateStore {
 
   async #readIfThere(file: string): Promise<string | null> {
     try {
-      return await readFile(file, 'utf8');
+      return await readFile(file, { encoding: 'utf8', flag: READ_NO_FOLLOW });
     } catch (err) {
       return this.#absent(err, file);
     }
@@ -229,16 +276,19 @@ export class CertificateStore {
 
   async #statIfThere(file: string): Promise<Stats | null> {
     try {
-      return await stat(file);
+      return await lstat(file);
     } catch (err) {
       return this.#absent(err, file);
     }
   }
 
-  /** Not there (or a folder in its place) reads as "not stored"; unreadable OUTPUT_DIR throws. */
+  /**
+   * Not there (or a folder or a symbolic link in its place: ELOOP) reads as "not stored";
+   * unreadable OUTPUT_DIR throws.
+   */
   #absent(err: unknown, file: string): null {
     const errno = errnoOf(err);
-    if (errno === 'ENOENT' || errno === 'ENOTDIR' || errno === 'EISDIR') return null;
+    if (errno === 'ENOENT' || errno === 'ENOTDIR' || errno === 'EISDIR' || errno === 'ELOOP') return null;
     throw toOutputError(err, this.outputDir, file);
   }
 }

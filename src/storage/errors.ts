@@ -38,6 +38,29 @@ export class OutputUnavailableError extends CertharvestError {
 }
 
 /**
+ * A symbolic link planted under OUTPUT_DIR where the store writes or reads: a user folder,
+ * `.partial/` or one of its shard folders, or a PDF or sidecar name. Nothing is written through
+ * it; the certificate fails with this error and is not retried (the link stays until someone
+ * removes it), and the fleet carries on: the other certificates do not meet it.
+ */
+export class OutputSymlinkError extends CertharvestError {
+  readonly retryable = false;
+  readonly outputDir: string;
+  /** The link found, under `outputDir`. */
+  readonly path: string;
+
+  constructor(outputDir: string, path: string) {
+    super(
+      'OUTPUT_SYMLINK',
+      `refusing to write through ${path}: it is a symbolic link inside OUTPUT_DIR (${outputDir}), and certharvest ` +
+        'never writes outside OUTPUT_DIR. Find out who made it, remove it, then submit the certificate again.',
+    );
+    this.outputDir = outputDir;
+    this.path = path;
+  }
+}
+
+/**
  * The error to throw for `err`, met while writing `path` under `outputDir`: an
  * `OutputUnavailableError` when its errno says the output as a whole is unusable, else `err` itself.
  */

@@ -1,7 +1,13 @@
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { BodyDigest, type PdfEvidence, type PdfSink } from '../pdf/index.ts';
-import { tempFileName, writeTempFile, type Folders } from './atomic-write.ts';
+import {
+  CREATE_NEW_FILE,
+  DEFAULT_FILE_MODE,
+  tempFileName,
+  writeTempFile,
+  type Folders,
+} from './atomic-write.ts';
 
 /**
  * Bytes held in memory before the body goes to a temp file: a typical certificate (tens to a few
@@ -19,6 +25,7 @@ export class IncomingPdf implements PdfSink {
   /** The `.partial/` shard folder this body's temp files go in. */
   readonly dir: string;
   readonly #folders: Folders;
+  readonly #mode: number;
   readonly #digest = new BodyDigest();
   #buffered: Uint8Array[] = [];
   #bufferedBytes = 0;
@@ -28,9 +35,11 @@ export class IncomingPdf implements PdfSink {
   #done = false;
   #sha256: string | undefined;
 
-  constructor(partialDir: string, folders: Folders) {
+  /** `mode`: the temp file's, which the published PDF keeps (OUTPUT_FILE_MODE). */
+  constructor(partialDir: string, folders: Folders, mode = DEFAULT_FILE_MODE) {
     this.dir = partialDir;
     this.#folders = folders;
+    this.#mode = mode;
   }
 
   get evidence(): PdfEvidence {
@@ -79,7 +88,7 @@ export class IncomingPdf implements PdfSink {
     if (!this.#file) {
       const data = Buffer.concat(this.#buffered, this.#bufferedBytes);
       this.#buffered = [];
-      return this.#folders.within(this.dir, () => writeTempFile(this.dir, data));
+      return this.#folders.within(this.dir, () => writeTempFile(this.dir, data, { mode: this.#mode }));
     }
     const { handle, path: tempPath } = this.#file;
     this.#file = undefined;
@@ -110,10 +119,10 @@ export class IncomingPdf implements PdfSink {
 
   async #openFile(): Promise<{ path: string; handle: FileHandle }> {
     const tempPath = path.join(this.dir, tempFileName());
-    this.#file = {
-      path: tempPath,
-      handle: await this.#folders.within(this.dir, () => open(tempPath, 'wx', 0o644)),
-    };
+    const handle = await this.#folders.within(this.dir, () => open(tempPath, CREATE_NEW_FILE, this.#mode));
+    this.#file = { path: tempPath, handle };
+    // open()'s mode is masked by the process umask: set it whole.
+    await handle.chmod(this.#mode);
     return this.#file;
   }
 

@@ -13,5 +13,6 @@ export {
   UnsafeIdError,
   type CertificatePaths,
 } from './certificate-path.ts';
-export { OutputUnavailableError, toOutputError } from './errors.ts';
+export { DEFAULT_DIR_MODE, DEFAULT_FILE_MODE } from './atomic-write.ts';
+export { OutputSymlinkError, OutputUnavailableError, toOutputError } from './errors.ts';
 export { IncomingPdf, SPILL_BYTES } from './incoming-pdf.ts';

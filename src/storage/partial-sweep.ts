@@ -43,7 +43,8 @@ export async function sweepPartials(outputDir: string, now = Date.now()): Promis
 
   // A full scan of the user folders: start-up only, a few folders at a time.
   const limit = pLimit(16);
-  const userDirs = (await listOrEmpty(outputDir)).filter((name) => USER_DIR.test(name));
+  // OUTPUT_DIR itself may be a link an operator made; the levels below it are not followed.
+  const userDirs = (await listOrEmpty(outputDir, true)).filter((name) => USER_DIR.test(name));
   const counts = await Promise.all(
     userDirs.map((user) =>
       limit(async () => {
@@ -74,9 +75,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** The names in `dir`; none when it is missing or not a folder. */
-async function listOrEmpty(dir: string): Promise<string[]> {
+/**
+ * The names in `dir`; none when it is missing, not a folder, or a symbolic link (a planted link
+ * must not send the sweep deleting files elsewhere).
+ */
+async function listOrEmpty(dir: string, followLink = false): Promise<string[]> {
   try {
+    if (!followLink && (await lstat(dir)).isSymbolicLink()) return [];
     return await readdir(dir);
   } catch (err) {
     const errno = errnoOf(err);

@@ -23,7 +23,7 @@ import { BrowserLaunchError, CertificateHttpError, LoginFailedError } from '../b
 import { CertharvestError } from '../errors/index.ts';
 import type { PauseReason } from '../fleet/index.ts';
 import { LmsRequestError, LmsUnavailableError, RateLimitedError } from '../lms/index.ts';
-import { OutputUnavailableError } from '../storage/index.ts';
+import { OutputSymlinkError, OutputUnavailableError } from '../storage/index.ts';
 import { ApiRouteMissingError } from './api-support.ts';
 
 export type Decision =
@@ -85,6 +85,8 @@ const RULES: readonly Rule<unknown>[] = [
       'install Chromium (`apt-get install chromium`) or set CHROMIUM_PATH to a working executable, then restart the workers (the fleet resumes once a browser starts)',
     ),
   ),
+  // A link planted under OUTPUT_DIR is where this certificate goes, not the disk: that one alone.
+  rule(OutputSymlinkError, (_e, base) => ({ action: 'give-up', ...base })),
   rule(OutputUnavailableError, (e, base) =>
     pause(
       'OUTPUT_UNAVAILABLE',
