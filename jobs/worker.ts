@@ -362,9 +362,13 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         prefix: config.queuePrefix,
         url: config.batchWebhook.url,
         secret: config.batchWebhook.secret,
+        retryForMs: config.batchWebhook.retryForMs,
+        alertAfterMs: config.batchWebhook.alertAfterMs,
         logger: logger.child({ component: 'webhook' }),
+        onOutcome: (outcome) => metrics.webhookDelivery(outcome),
       })
     : undefined;
+  if (webhook) metrics.addReadinessWarning(() => webhook.warning());
   const scheduled = await startScheduledBatches({
     queues,
     redis,

@@ -153,7 +153,16 @@ export interface Config {
    */
   keepAlive: { everyMs: number; webSession: boolean } | undefined;
   /** Where finished batches are announced (BATCH_WEBHOOK_URL, signed with BATCH_WEBHOOK_SECRET). */
-  batchWebhook: { url: string; secret: Secret } | undefined;
+  batchWebhook:
+    | {
+        url: string;
+        secret: Secret;
+        /** How long an undelivered webhook is retried before it is dead-lettered (BATCH_WEBHOOK_RETRY_FOR). */
+        retryForMs: number;
+        /** Failing for longer than this, /readyz warns (BATCH_WEBHOOK_ALERT_AFTER); 0: never. */
+        alertAfterMs: number;
+      }
+    | undefined;
 }
 
 /** What a command needs configured; anything missing from its list is a config error. */
@@ -207,8 +216,10 @@ function issuesToProblems(issues: readonly z.core.$ZodIssue[], env: Record<strin
   return issues.map((issue) => {
     const name = String(issue.path[0] ?? '?');
     const value = env[name];
-    const shown =
-      value === undefined ? 'it is not set' : SECRET_VARIABLES.has(name) ? 'value hidden' : `got "${value}"`;
+    // A URL with user:password@ is a secret too, whatever the variable.
+    const hidden =
+      SECRET_VARIABLES.has(name) || (value !== undefined && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value));
+    const shown = value === undefined ? 'it is not set' : hidden ? 'value hidden' : `got "${value}"`;
     return `${name}: ${issue.message} (${shown})`;
   });
 }
@@ -278,7 +289,12 @@ function toConfig(
         : undefined,
     batchWebhook:
       raw.BATCH_WEBHOOK_URL && raw.BATCH_WEBHOOK_SECRET
-        ? { url: raw.BATCH_WEBHOOK_URL, secret: new Secret(raw.BATCH_WEBHOOK_SECRET) }
+        ? {
+            url: raw.BATCH_WEBHOOK_URL,
+            secret: new Secret(raw.BATCH_WEBHOOK_SECRET),
+            retryForMs: raw.BATCH_WEBHOOK_RETRY_FOR || Number.MAX_SAFE_INTEGER, // off: retried for ever
+            alertAfterMs: raw.BATCH_WEBHOOK_ALERT_AFTER,
+          }
         : undefined,
   };
   return { config, lmsProblems: problems };

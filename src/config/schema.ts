@@ -79,6 +79,20 @@ const duration = (what: string, minMs: number) =>
         ctx.addIssue({
           code: 'custom',
           message: `expected a duration such as 30s, 15m, 4h or 1d, at least ${minMs / 1000}s, or "off" (${what})`,
+/**
+ * The webhook's key: `whsec_` and 24 to 64 random bytes in base64, as the Standard Webhooks spec
+ * has it; a plain key of 16+ characters (the format before it) is still taken as its bytes.
+ */
+const webhookSecret = z
+  .string()
+  .trim()
+  .refine((v) => {
+    if (!v.startsWith('whsec_')) return v.length >= 16;
+    const b64 = v.slice('whsec_'.length);
+    const bytes = Buffer.from(b64, 'base64').length;
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(b64) && bytes >= 24 && bytes <= 64;
+  }, 'expected whsec_ and 24 to 64 random bytes in base64 (generate one with: echo "whsec_$(openssl rand -base64 32)")');
+
         });
         return z.NEVER;
       }
@@ -254,10 +268,23 @@ export const envSchema = z.object({
     'minutes the LMS may be unreachable before the fleet pauses',
     1440,
   ).default(5),
-  /** Where a finished batch is announced (POST, JSON, signed with BATCH_WEBHOOK_SECRET). */
-  BATCH_WEBHOOK_URL: httpUrl('https://hooks.example.edu/certharvest').optional(),
-  /** The HMAC-SHA256 key of the webhook's signature; required with BATCH_WEBHOOK_URL. */
-  BATCH_WEBHOOK_SECRET: z.string().min(16, 'expected at least 16 characters').optional(),
+  /** Where a finished batch is announced (POST, JSON, signed by the Standard Webhooks spec). */
+  BATCH_WEBHOOK_URL: httpUrl('https://hooks.example.edu/certharvest')
+    .refine((v) => {
+      const u = new URL(v);
+      return u.username === '' && u.password === '';
+    }, 'expected a URL without user:password@ (credentials in a URL are sent nowhere and logged everywhere; put a token in the path or rely on the signature)')
+    .optional(),
+  /** The webhook's signing key, `whsec_<base64>` (a plain key of 16+ characters still works). */
+  BATCH_WEBHOOK_SECRET: webhookSecret.optional(),
+  /** How long an undelivered webhook is retried (with backoff) before it is dead-lettered. */
+  BATCH_WEBHOOK_RETRY_FOR: duration('how long an undelivered webhook is retried', 1_000).default(
+    24 * 3_600_000,
+  ),
+  /** Webhooks failing for longer than this make the worker's /readyz warn. */
+  BATCH_WEBHOOK_ALERT_AFTER: duration('how long webhooks may fail before /readyz warns', 1_000).default(
+    15 * 60_000,
+  ),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

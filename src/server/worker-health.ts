@@ -14,6 +14,12 @@ export interface WorkerMetrics {
   readonly registry: Registry;
   /** A download job ended: outcome `stored`, `already-stored` or `failed`; source `api`/`browser`. */
   downloadEnded(outcome: string, source: string | undefined, seconds: number | undefined): void;
+  /** A batch webhook attempt ended: `delivered`, `retried` (failed, tried again later) or `dead`. */
+  webhookDelivery(outcome: 'delivered' | 'retried' | 'dead'): void;
+  /** A check whose message `/readyz` shows as a warning (still 200); undefined: nothing to say. */
+  addReadinessWarning(check: () => Promise<string | undefined>): void;
+  /** The warnings of the checks added, each within the check timeout. */
+  readinessWarnings(): Promise<string[]>;
 }
 
 export interface WorkerMetricsSources {
@@ -44,6 +50,14 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
+  const webhookDeliveries = new Counter({
+    name: 'certharvest_webhook_deliveries_total',
+    help: 'Batch webhook attempts of this worker, by outcome (delivered, retried, dead).',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'retried', 'dead']) webhookDeliveries.inc({ outcome }, 0);
+  const warningChecks: (() => Promise<string | undefined>)[] = [];
   new Gauge({
     name: 'certharvest_web_logins',
     help: 'Web logins this worker did for the fleet since it started.',
@@ -104,6 +118,20 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
       downloads.inc({ outcome, source: source ?? 'none' });
       if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) duration.observe(seconds);
     },
+    webhookDelivery(outcome) {
+      webhookDeliveries.inc({ outcome });
+    },
+    addReadinessWarning(check) {
+      warningChecks.push(check);
+    },
+    async readinessWarnings() {
+      const found = await Promise.all(
+        warningChecks.map((check) =>
+          withTimeout(check(), CHECK_TIMEOUT_MS, 'readiness check').catch(() => undefined),
+        ),
+      );
+      return found.filter((w): w is string => w !== undefined);
+    },
   };
 }
 
@@ -128,7 +156,8 @@ export interface WorkerHealthServer {
 
 /**
  * A worker's own probes (METRICS_PORT): `/healthz` (the process is up), `/readyz` (running, Redis
- * answers, the fleet not paused — 503 with the reasons otherwise), `/metrics` (Prometheus text).
+ * answers, the fleet not paused — 503 with the reasons otherwise; 200 with `warnings` when, say,
+ * webhook deliveries have failed for longer than BATCH_WEBHOOK_ALERT_AFTER), `/metrics` (Prometheus text).
  * Every answer comes within a second whatever Redis does.
  */
 export async function startWorkerHealthServer(
@@ -170,11 +199,14 @@ async function route(req: IncomingMessage, res: ServerResponse, options: WorkerH
     if (redis !== 'ok') reasons.push(`Redis: ${redis}`);
     const pause = options.pause();
     if (pause) reasons.push(`fleet paused (${pause.reason}): ${pause.message} — fix: ${pause.fix}`);
+    // Warnings (a webhook receiver failing for long) leave the worker ready: it still harvests.
+    const warnings = redis === 'ok' ? await options.metrics.readinessWarnings() : [];
     return json(res, reasons.length === 0 ? 200 : 503, {
       status: reasons.length === 0 ? 'ready' : 'not ready',
       redis,
       ...(pause ? { pause } : {}),
       ...(reasons.length ? { reasons } : {}),
+      ...(warnings.length ? { warnings } : {}),
     });
   }
   if (path === '/metrics') {

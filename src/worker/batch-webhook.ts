@@ -1,26 +1,57 @@
 /**
  * The batch webhook (BATCH_WEBHOOK_URL): every finished batch, announced once on the fleet's batch
- * events stream, is POSTed to the URL, signed. The workers read the stream as one consumer group,
- * so each event goes to one worker; an event not acknowledged (the POST failed, the worker died)
- * is claimed again after a while and retried, up to MAX_DELIVERIES times.
+ * events stream, is POSTed to the URL, signed by the Standard Webhooks spec (src/library/
+ * verify-webhook.ts). The workers read the stream as one consumer group, so each event goes to one
+ * worker.
  *
- * The request: `POST <url>` with a JSON body (`BatchWebhookBody`) and the headers
- *   X-Certharvest-Event: batch.done
- *   X-Certharvest-Delivery: <the stream entry id; the same on a retry>
- *   X-Certharvest-Timestamp: <unix seconds>
- *   X-Certharvest-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with BATCH_WEBHOOK_SECRET>
- * A 2xx answer acknowledges it; redirects are not followed.
+ * Durable: all delivery state is in Redis. An event not acknowledged (the POST failed, the worker
+ * died) stays in the group's pending list with its delivery count; it is claimed again after a
+ * backoff that doubles per attempt (retryBaseMs … retryMaxMs), by whichever worker gets to it,
+ * until the event is older than retryForMs (BATCH_WEBHOOK_RETRY_FOR, default 24 h): then it moves
+ * to the dead-letter list (`<prefix>:webhook:dead`, shown by `certharvest status`). A lost stream
+ * or group (NOGROUP: deleted, evicted) is recreated on the fly.
+ *
+ * The request: `POST <url>` with a JSON body (`BatchWebhookBody`) and the headers `webhook-id`
+ * (the stream entry id: the same on every retry), `webhook-timestamp`, `webhook-signature` and
+ * `x-certharvest-event: batch.done`. A 2xx answer acknowledges it; redirects are not followed.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Secret } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { batchEventsKey, BatchTracker } from '../queue/index.ts';
+import { signWebhook, type BatchWebhookBody } from '../library/verify-webhook.ts';
+
+export {
+  signWebhook,
+  verifyWebhook,
+  WebhookVerificationError,
+  type BatchWebhookBody,
+  type WebhookHeaders,
+} from '../library/verify-webhook.ts';
 
 export const WEBHOOK_GROUP = 'webhook';
-/** Deliveries of one event before it is given up (logged as an error). */
-export const MAX_DELIVERIES = 8;
+/** Dead letters kept (the newest). */
+export const DEAD_LETTERS_KEPT = 1_000;
+
+export const webhookDeadKey = (prefix: string): string => `${prefix}:webhook:dead`;
+/** Epoch ms of the first failure since the last successful delivery (absent: not failing). */
+export const webhookFailingKey = (prefix: string): string => `${prefix}:webhook:failing-since`;
+
+export type WebhookOutcome = 'delivered' | 'retried' | 'dead';
+export const WEBHOOK_OUTCOMES: readonly WebhookOutcome[] = ['delivered', 'retried', 'dead'];
+
+/** One event given up, as the dead-letter list keeps it. */
+export interface WebhookDeadLetter {
+  /** The `webhook-id` it was sent with. */
+  delivery: string;
+  batchId: string;
+  /** When the event was announced, and when it was given up (ISO). */
+  announcedAt: string;
+  deadAt: string;
+  attempts: number;
+  reason: string;
+}
 
 export interface BatchWebhookOptions {
   redis: Redis;
@@ -28,55 +59,92 @@ export interface BatchWebhookOptions {
   url: string;
   secret: Secret;
   logger: Logger;
-  /** An unacknowledged event is retried after this long. Default 60 000 ms. */
-  retryAfterMs?: number;
+  /** How long after its announcement an event is retried before it is dead-lettered. Default 24 h. */
+  retryForMs?: number;
+  /** The wait before the first retry; doubled per attempt. Default 30 000 ms. */
+  retryBaseMs?: number;
+  /** The longest wait between two attempts. Default 3 600 000 ms (1 h). */
+  retryMaxMs?: number;
+  /** Failing for longer than this, `warning()` says so (readiness). Default 15 min; 0: never. */
+  alertAfterMs?: number;
   /** How long one POST may take. Default 10 000 ms. */
   timeoutMs?: number;
   /** How long a read waits for new events. Default 5 000 ms. */
   blockMs?: number;
+  /** Each attempt's outcome (the metric). */
+  onOutcome?: (outcome: WebhookOutcome) => void;
 }
 
-/** What the webhook receives. */
-export interface BatchWebhookBody {
-  event: 'batch.done';
-  batchId: string;
-  finishedAt: string;
-  /** `done`: every certificate stored; `done-with-failures`: see `GET /api/batches/:id/failures`. */
-  state: 'done' | 'done-with-failures';
-  usersTotal: number;
-  usersFailed: number;
-  certsFound: number;
-  certsStored: number;
-  certsAlreadyStored: number;
-  certsFailed: number;
+export interface BatchWebhook {
+  /** A readiness warning when deliveries have failed for longer than alertAfterMs, else undefined. */
+  warning(): Promise<string | undefined>;
+  /** End the loop (an event in flight is retried later, by this or another worker). */
+  stop(): Promise<void>;
 }
 
-/** The signature header's value for `body` sent at `timestamp` (unix seconds). */
-export function signWebhook(secret: string, timestamp: number, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+/** The URL as logs may show it: origin only (no credentials, no path token, no query). */
+export function webhookTarget(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(invalid URL)';
+  }
 }
 
-/** For receivers written in Node: check a delivery's signature in constant time. */
-export function verifyWebhook(secret: string, timestamp: string, body: string, signature: string): boolean {
-  const expected = Buffer.from(signWebhook(secret, Number(timestamp), body));
-  const given = Buffer.from(signature);
-  return expected.length === given.length && timingSafeEqual(expected, given);
-}
-
-/** Start delivering; `stop()` ends the loop (an event in flight is retried by another worker). */
-export async function startBatchWebhook(options: BatchWebhookOptions): Promise<{ stop(): Promise<void> }> {
+/** Start delivering. Throws when the URL carries credentials (without echoing them). */
+export async function startBatchWebhook(options: BatchWebhookOptions): Promise<BatchWebhook> {
   const { redis, prefix, logger } = options;
+  const url = new URL(options.url);
+  if (url.username || url.password) {
+    throw new Error('BATCH_WEBHOOK_URL: expected a URL without user:password@ (value hidden)');
+  }
   const key = batchEventsKey(prefix);
   const consumer = `${hostname()}:${process.pid}`;
   const tracker = new BatchTracker(redis, prefix);
-  const retryAfterMs = options.retryAfterMs ?? 60_000;
+  const retryForMs = options.retryForMs ?? 24 * 3_600_000;
+  const retryBaseMs = options.retryBaseMs ?? 30_000;
+  const retryMaxMs = options.retryMaxMs ?? 3_600_000;
+  const alertAfterMs = options.alertAfterMs ?? 15 * 60_000;
+  const target = webhookTarget(options.url);
+  const outcome = (o: WebhookOutcome) => options.onOutcome?.(o);
+  /** The wait after attempt n (1-based) before the next. */
+  const backoff = (deliveries: number) =>
+    Math.min(retryBaseMs * 2 ** Math.max(0, deliveries - 1), retryMaxMs);
+
+  // The last entry read: a group recreated after NOGROUP starts there, so nothing after it is lost.
+  let lastSeen = '$';
+  const ensureGroup = async (from: string) => {
+    await redis.xgroup('CREATE', key, WEBHOOK_GROUP, from, 'MKSTREAM').catch((err: Error) => {
+      if (!/BUSYGROUP/.test(err.message)) throw err;
+    });
+  };
   // Only events from now on: a new webhook is not sent the history.
-  await redis.xgroup('CREATE', key, WEBHOOK_GROUP, '$', 'MKSTREAM').catch((err: Error) => {
-    if (!/BUSYGROUP/.test(err.message)) throw err;
-  });
+  await ensureGroup('$');
   // Blocking reads get their own connection, so they never hold up the worker's commands.
   const reader = redis.duplicate();
   let running = true;
+
+  const deadLetter = async (id: string, batchId: string, attempts: number, reason: string) => {
+    const letter: WebhookDeadLetter = {
+      delivery: id,
+      batchId,
+      announcedAt: new Date(entryTime(id)).toISOString(),
+      deadAt: new Date().toISOString(),
+      attempts,
+      reason,
+    };
+    await redis
+      .multi()
+      .xack(key, WEBHOOK_GROUP, id)
+      .lpush(webhookDeadKey(prefix), JSON.stringify(letter))
+      .ltrim(webhookDeadKey(prefix), 0, DEAD_LETTERS_KEPT - 1)
+      .exec();
+    outcome('dead');
+    logger.error(
+      { batchId, delivery: id, attempts, reason },
+      'batch webhook given up: moved to the dead letters (certharvest status shows them)',
+    );
+  };
 
   const deliver = async (id: string, fields: string[]): Promise<void> => {
     const event = Object.fromEntries(pairs(fields));
@@ -100,7 +168,6 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<{
       certsFailed: status.certsFailed,
     };
     const text = JSON.stringify(body);
-    const timestamp = Math.floor(Date.now() / 1000);
     try {
       const res = await fetch(options.url, {
         method: 'POST',
@@ -110,44 +177,58 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<{
           'content-type': 'application/json',
           'user-agent': 'certharvest-webhook',
           'x-certharvest-event': 'batch.done',
-          'x-certharvest-delivery': id,
-          'x-certharvest-timestamp': String(timestamp),
-          'x-certharvest-signature': signWebhook(options.secret.reveal(), timestamp, text),
+          ...signWebhook(options.secret.reveal(), id, new Date(), text),
         },
         body: text,
       });
       await res.body?.cancel();
       if (res.status < 200 || res.status >= 300) throw new Error(`the webhook answered ${res.status}`);
-      await redis.xack(key, WEBHOOK_GROUP, id);
+      await redis.multi().xack(key, WEBHOOK_GROUP, id).del(webhookFailingKey(prefix)).exec();
+      outcome('delivered');
       logger.info({ batchId, delivery: id }, 'batch webhook delivered');
     } catch (err) {
-      // Left pending: claimed again after retryAfterMs (by this or another worker).
+      // Left pending: claimed again after its backoff (by this or another worker).
+      await redis.set(webhookFailingKey(prefix), String(Date.now()), 'NX');
+      outcome('retried');
       logger.warn(
-        { batchId, delivery: id, reason: (err as Error).message },
+        { batchId, delivery: id, target, reason: scrub((err as Error).message) },
         'batch webhook not delivered; retried later',
       );
     }
   };
 
-  /** Events left pending too long: given up past MAX_DELIVERIES, else claimed and sent again. */
-  const retryStale = async (): Promise<void> => {
-    const stale = (await redis.xpending(key, WEBHOOK_GROUP, 'IDLE', retryAfterMs, '-', '+', 20)) as [
+  /** Pending events whose backoff has passed: sent again, or dead-lettered past the retry window. */
+  const retryDue = async (): Promise<void> => {
+    const pending = (await redis.xpending(key, WEBHOOK_GROUP, '-', '+', 100)) as [
       string,
       string,
       number,
       number,
     ][];
-    for (const [id, , , deliveries] of stale) {
-      if (deliveries >= MAX_DELIVERIES) {
-        await redis.xack(key, WEBHOOK_GROUP, id);
-        logger.error({ delivery: id, deliveries }, 'batch webhook given up after repeated failures');
+    for (const [id, , idle, deliveries] of pending) {
+      const wait = backoff(deliveries);
+      if (idle < wait) continue;
+      // XCLAIM with the same minimum idle: of several workers, one wins; the claim resets idle.
+      const claimed = (await redis.xclaim(key, WEBHOOK_GROUP, consumer, wait, id)) as [
+        string,
+        string[] | null,
+      ][];
+      const entry = claimed[0];
+      if (!entry) {
+        const exists = (await redis.xrange(key, id, id)).length > 0;
+        if (!exists)
+          await deadLetter(id, '', deliveries, 'the event is gone from the stream (trimmed or deleted)');
         continue;
       }
-      const claimed = (await redis.xclaim(key, WEBHOOK_GROUP, consumer, retryAfterMs, id)) as [
-        string,
-        string[],
-      ][];
-      for (const [claimedId, fields] of claimed) if (fields) await deliver(claimedId, fields);
+      const [, fields] = entry;
+      if (!fields) {
+        await deadLetter(id, '', deliveries, 'the event is gone from the stream (trimmed or deleted)');
+      } else if (Date.now() - entryTime(id) > retryForMs) {
+        const batchId = Object.fromEntries(pairs(fields)).batchId ?? '';
+        await deadLetter(id, batchId, deliveries, `not delivered within ${Math.round(retryForMs / 1000)}s`);
+      } else {
+        await deliver(id, fields);
+      }
     }
   };
 
@@ -155,9 +236,9 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<{
     let lastRetry = 0;
     while (running) {
       try {
-        if (Date.now() - lastRetry >= Math.min(retryAfterMs, 30_000)) {
+        if (Date.now() - lastRetry >= Math.min(retryBaseMs, 5_000)) {
           lastRetry = Date.now();
-          await retryStale();
+          await retryDue();
         }
         const reply = (await reader.xreadgroup(
           'GROUP',
@@ -166,29 +247,79 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<{
           'COUNT',
           10,
           'BLOCK',
-          options.blockMs ?? 5_000,
+          Math.min(options.blockMs ?? 5_000, Math.max(retryBaseMs, 100)),
           'STREAMS',
           key,
           '>',
         )) as [string, [string, string[]][]][] | null;
         for (const [, entries] of reply ?? []) {
-          for (const [id, fields] of entries) await deliver(id, fields);
+          for (const [id, fields] of entries) {
+            lastSeen = id;
+            await deliver(id, fields);
+          }
         }
       } catch (err) {
         if (!running) break;
-        logger.warn({ err }, 'batch webhook: reading the events failed; trying again');
+        if (/NOGROUP/.test((err as Error).message)) {
+          // The stream or the group was deleted or evicted: recreate it where this worker left off.
+          logger.warn(
+            { from: lastSeen },
+            'batch webhook: the events stream or its group was lost; recreated',
+          );
+          // A stream gone altogether holds only new events once recreated: read it from the start.
+          const streamExists = (await redis.exists(key).catch(() => 1)) === 1;
+          await ensureGroup(streamExists ? lastSeen : '0').catch((e: unknown) =>
+            logger.warn({ err: e }, 'batch webhook: recreating the group failed; trying again'),
+          );
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        logger.warn(
+          { reason: scrub((err as Error).message) },
+          'batch webhook: reading the events failed; trying again',
+        );
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }
   })();
 
   return {
+    async warning() {
+      if (alertAfterMs <= 0) return undefined;
+      const since = Number(await redis.get(webhookFailingKey(prefix)));
+      if (!since || Date.now() - since < alertAfterMs) return undefined;
+      const minutes = Math.round((Date.now() - since) / 60_000);
+      return `batch webhook: deliveries to ${target} have failed for ${minutes} min (since ${new Date(since).toISOString()}); they are retried, then dead-lettered (certharvest status)`;
+    },
     async stop() {
       running = false;
       reader.disconnect();
       await loop;
     },
   };
+}
+
+/** The newest dead letters first, and how many there are. */
+export async function readWebhookDeadLetters(
+  redis: Redis,
+  prefix: string,
+  limit: number,
+): Promise<{ count: number; letters: WebhookDeadLetter[] }> {
+  const [count, raw] = await Promise.all([
+    redis.llen(webhookDeadKey(prefix)),
+    redis.lrange(webhookDeadKey(prefix), 0, limit - 1),
+  ]);
+  return { count, letters: raw.map((r) => JSON.parse(r) as WebhookDeadLetter) };
+}
+
+/** A stream entry id's time (`<ms>-<seq>`). */
+function entryTime(id: string): number {
+  return Number(id.split('-')[0]);
+}
+
+/** Credentials in any URL a message quotes (fetch's errors quote the URL) are cut out. */
+function scrub(message: string): string {
+  return message.replace(/(\/\/)[^/@\s]*@/g, '$1***@');
 }
 
 function* pairs(fields: string[]): Generator<[string, string]> {

@@ -6,6 +6,7 @@ import { batchSucceeded, progressLine, summary } from '../batch-report.ts';
 import { EXIT } from '../exit-codes.ts';
 import { openContext } from '../context.ts';
 import { describePause } from '../pause-report.ts';
+import { readWebhookDeadLetters } from '../../worker/batch-webhook.ts';
 
 export function registerStatusCommand(program: Command): void {
   program
@@ -61,7 +62,21 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
           return;
         }
         const recent = await ctx.tracker.recent(limit);
-        if (opts.json) console.log(JSON.stringify({ fleetPause: pause, batches: recent }, null, 2));
+        const dead = await readWebhookDeadLetters(ctx.redis, ctx.config.queuePrefix, DEAD_LETTERS_SHOWN);
+        if (dead.count > 0 && plain) console.log(`${describeDeadLetters(dead)}\n`);
+        if (opts.json)
+          console.log(
+            JSON.stringify(
+              {
+                fleetPause: pause,
+                webhookDeadLetters: dead.count,
+                recentDeadLetters: dead.letters,
+                batches: recent,
+              },
+              null,
+              2,
+            ),
+          );
         else if (opts.csv) console.log(toCsv([BATCH_COLUMNS, ...recent.map(batchRow)]));
         else if (recent.length === 0) console.log('no batches yet');
         else
@@ -78,6 +93,23 @@ interface StatusOptions {
   failed?: boolean;
   csv?: boolean;
   limit: string;
+}
+
+/** Dead letters listed by `status` (the newest); `--json` gives the same with the count. */
+const DEAD_LETTERS_SHOWN = 5;
+
+/** A short section: batch webhooks given up after BATCH_WEBHOOK_RETRY_FOR. */
+function describeDeadLetters({ count, letters }: Awaited<ReturnType<typeof readWebhookDeadLetters>>): string {
+  const lines = [`batch webhook: ${count} event(s) given up (dead letters), newest first:`];
+  for (const l of letters)
+    lines.push(
+      `  ${l.deadAt}  batch ${l.batchId || '?'}  webhook-id ${l.delivery}  ${l.attempts} attempt(s): ${l.reason}`,
+    );
+  if (count > letters.length) lines.push(`  … and ${count - letters.length} older`);
+  lines.push(
+    '  (kept in Redis under <prefix>:webhook:dead; the receiver can fetch each batch with GET /api/batches/:id)',
+  );
+  return lines.join('\n');
 }
 
 /** Failures kept per batch are bounded by the batch record; this reads them all. */

@@ -1,0 +1,86 @@
+/**
+ * The batch webhook's signature, by the Standard Webhooks spec (https://www.standardwebhooks.com):
+ * headers `webhook-id`, `webhook-timestamp` (unix seconds) and `webhook-signature`
+ * (`v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`). Signing and checking are the
+ * `standardwebhooks` library's; this module only turns our secret into its key and refuses a
+ * timestamp that is not plain decimal digits before the library's 5-minute tolerance applies.
+ */
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+
+export { WebhookVerificationError };
+
+/** The spec's secret prefix: the rest is the key in base64. */
+export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+
+/** What the webhook receives (the signed body, JSON). */
+export interface BatchWebhookBody {
+  event: 'batch.done';
+  batchId: string;
+  finishedAt: string;
+  /** `done`: every certificate stored; `done-with-failures`: see `GET /api/batches/:id/failures`. */
+  state: 'done' | 'done-with-failures';
+  usersTotal: number;
+  usersFailed: number;
+  certsFound: number;
+  certsStored: number;
+  certsAlreadyStored: number;
+  certsFailed: number;
+}
+
+/** The signature headers of one delivery. */
+export interface WebhookHeaders {
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
+}
+
+/**
+ * The HMAC key of BATCH_WEBHOOK_SECRET: `whsec_<base64>` is the base64-decoded bytes (the spec's
+ * format); a plain secret (the format before it, still accepted) is its UTF-8 bytes — the same key
+ * as `whsec_` + base64 of it, which is what a receiver's own Standard Webhooks library takes.
+ */
+export function webhookKey(secret: string): Uint8Array {
+  return secret.startsWith(WEBHOOK_SECRET_PREFIX)
+    ? new Uint8Array(Buffer.from(secret.slice(WEBHOOK_SECRET_PREFIX.length), 'base64'))
+    : new Uint8Array(Buffer.from(secret, 'utf8'));
+}
+
+function webhook(secret: string): Webhook {
+  return new Webhook(webhookKey(secret), { format: 'raw' });
+}
+
+/** The three headers for `body` sent as delivery `id` at `at`. */
+export function signWebhook(secret: string, id: string, at: Date, body: string): WebhookHeaders {
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': webhook(secret).sign(id, at, body),
+  };
+}
+
+/**
+ * For receivers written in Node: check a delivery and return its body. Throws
+ * `WebhookVerificationError` when a header is missing, the timestamp is not decimal seconds or is
+ * more than 5 minutes from now (a replay), or no signature matches (constant-time comparison).
+ * `headers` may be Node's `req.headers` as is; `body` must be the raw text, not re-serialised JSON.
+ */
+export function verifyWebhook(
+  secret: string,
+  body: string,
+  headers: Readonly<Record<string, string | readonly string[] | undefined>>,
+): BatchWebhookBody {
+  const one = (name: keyof WebhookHeaders): string => {
+    const v = headers[name] ?? headers[name.toUpperCase()];
+    return typeof v === 'string' ? v : '';
+  };
+  const given = {
+    'webhook-id': one('webhook-id'),
+    'webhook-timestamp': one('webhook-timestamp'),
+    'webhook-signature': one('webhook-signature'),
+  };
+  // The library reads the timestamp with parseInt ("0x…", "1700000000abc" pass); digits only here.
+  if (given['webhook-timestamp'] !== '' && !/^\d{1,12}$/.test(given['webhook-timestamp'])) {
+    throw new WebhookVerificationError('Invalid Signature Headers');
+  }
+  return webhook(secret).verify(body, given) as BatchWebhookBody;
+}
