@@ -132,6 +132,8 @@ export interface Config {
   downloadStrategy: DownloadStrategy;
   /** Absolute path. */
   outputDir: string;
+  /** OUTPUT_FILE_MODE and OUTPUT_DIR_MODE: the modes the store gives what it writes (0o640, 0o750). */
+  outputModes: { fileMode: number; dirMode: number };
   secretsKey: Secret | undefined;
   /** `SECRETS_KEY_PREVIOUS`: read-only, for values sealed before a key rotation. */
   secretsKeyPrevious: Secret | undefined;
@@ -265,6 +267,7 @@ function toConfig(
     webSession: toWebSessionConfig(raw, lms?.site.webProfile ?? module.webProfile),
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
+    outputModes: { fileMode: raw.OUTPUT_FILE_MODE, dirMode: raw.OUTPUT_DIR_MODE },
     secretsKey: secret(raw.SECRETS_KEY),
     secretsKeyPrevious: secret(raw.SECRETS_KEY_PREVIOUS),
     chromiumPath: raw.CHROMIUM_PATH ?? (existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : undefined),

@@ -65,6 +65,27 @@ const existingFile = (what: string) =>
     .trim()
     .refine((p) => existsSync(p), `expected the path of an existing file (${what})`);
 
+/**
+ * A permission mode in octal (`0640`, `640`, `0o640`) → a number. The owner keeps `owner` (a file
+ * the store cannot read back, or a folder it cannot enter, would stop every write).
+ */
+const octalMode = (what: string, example: string, owner: number) =>
+  z
+    .string()
+    .trim()
+    .transform((v, ctx) => {
+      const m = /^(?:0o?)?([0-7]{3})$/i.exec(v);
+      const mode = m ? parseInt(m[1]!, 8) : NaN;
+      if (Number.isNaN(mode) || (mode & owner) !== owner) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected an octal mode such as ${example}, 3 digits (0-7) after an optional 0 or 0o, the owner's ${owner === 0o700 ? 'rwx (7)' : 'rw (6 or 7)'} kept (${what})`,
+        });
+        return z.NEVER;
+      }
+      return mode;
+    });
+
 /** `30s`, `15m`, `4h`, `1d` → milliseconds; `off` (or `0`) → 0. */
 const duration = (what: string, minMs: number) =>
   z
@@ -234,6 +255,10 @@ export const envSchema = z.object({
     .enum(['auto', 'api', 'browser'], { error: 'expected "auto", "api" or "browser"' })
     .default('auto'),
   OUTPUT_DIR: nonEmpty.default('./certificates'),
+  /** The mode of PDFs, sidecars and batch manifests under OUTPUT_DIR, set whatever the umask. */
+  OUTPUT_FILE_MODE: octalMode('PDFs and sidecars', '0640', 0o600).default(0o640),
+  /** The mode of the folders the worker makes under (and as) OUTPUT_DIR. */
+  OUTPUT_DIR_MODE: octalMode('folders under OUTPUT_DIR', '0750', 0o700).default(0o750),
   SECRETS_KEY: secretsKey.optional(),
   /** The key before a rotation: sealed values are still read with it, and written with SECRETS_KEY. */
   SECRETS_KEY_PREVIOUS: secretsKey.optional(),
