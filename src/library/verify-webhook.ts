@@ -28,11 +28,11 @@ export interface BatchWebhookBody {
 }
 
 /** The signature headers of one delivery. */
-export interface WebhookHeaders {
+export type WebhookHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 /**
  * The HMAC key of BATCH_WEBHOOK_SECRET: `whsec_<base64>` is the base64-decoded bytes (the spec's

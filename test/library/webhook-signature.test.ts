@@ -5,9 +5,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { signWebhook, verifyWebhook, WebhookVerificationError } from '../../src/library/verify-webhook.ts';
 
-const SECRET = `whsec_${Buffer.alloc(32, 0)
-  .map((_, i) => (i * 37 + 11) % 256)
-  .toString('base64')}`;
+const SECRET = `whsec_${Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 37 + 11) % 256)).toString('base64')}`;
 const BODY = JSON.stringify({ event: 'batch.done', batchId: 'b-1' });
 const ID = '1765000000000-0';
 
