@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /** The signals that ask certharvest to stop gracefully, handled in one place. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
@@ -16,4 +18,51 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     };
     for (const s of STOP_SIGNALS) process.on(s, onSignal);
   });
+}
+
+/**
+ * Run a graceful stop, then exit. Whatever it waits on (a Redis that does not answer, a socket
+ * that does not close), the process exits within `graceMs`: 0 when the stop finished, 1 when
+ * it had to be cut short.
+ */
+export async function stopWithin(graceMs: number, stop: () => Promise<void>): Promise<never> {
+  const timer = setTimeout(() => {
+    console.error(`shutdown did not finish within ${Math.round(graceMs / 1000)} s: exiting without waiting`);
+    process.exit(1);
+  }, graceMs);
+  try {
+    await stop();
+  } catch (err) {
+    console.error(`shutdown: ${(err as Error).message}`);
+    process.exitCode = 1;
+  } finally {
+    clearTimeout(timer);
+  }
+  // Nothing is left worth waiting for: a handle someone forgot (a reconnect timer) must not keep
+  // the process alive after its work is done.
+  process.exit(process.exitCode ?? 0);
+}
+
+/**
+ * Close a Redis connection without waiting on a server that is not there. With
+ * `maxRetriesPerRequest: null` a command sent while Redis is down waits in ioredis's offline
+ * queue until it is back, and a QUIT queued behind it waits too (ioredis answers QUIT at once
+ * only when that queue is empty): a connection that is not ready is dropped instead, which also
+ * rejects whatever waited in it. A ready one is asked to QUIT for `timeoutMs`, then dropped.
+ */
+export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
+  if (redis.status === 'end') return;
+  if (redis.status !== 'ready') {
+    redis.disconnect();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    redis.quit().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if ((redis.status as string) !== 'end') redis.disconnect();
 }

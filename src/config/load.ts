@@ -6,7 +6,7 @@ import { ConfigError } from '../errors/index.ts';
 import type { WebProfile } from '../browser/index.ts';
 import type { AuthMode, ConfiguredLms, DownloadStrategy, LmsModule } from '../lms/module.ts';
 import { lmsRegistry } from '../lms/registry.ts';
-import { envSchema, lmsEnvSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
+import { envSchema, lmsEnvSchema, SECRET_VARIABLES, type ApiScope, type RawEnv } from './schema.ts';
 import { Secret } from './secret.ts';
 
 /** The value of `LMS`: a kind of the LMS registry (src/lms/registry.ts). */
@@ -105,6 +105,8 @@ export interface WebSessionConfig {
 export interface ApiKey {
   name: string;
   key: Secret;
+  /** What the key may do (`name:key:scope+scope`; default `submit+read:own`). */
+  scopes: readonly ApiScope[];
 }
 
 export interface BoardConfig {
@@ -199,7 +201,9 @@ const DEFAULT_CHROMIUM = '/usr/bin/chromium';
 /** Read the environment (and `.env`) once, validate it, and return the typed config. */
 export function loadConfig<N extends ConfigNeed = never>(options: LoadConfigOptions<N> = {}): ConfigWith<N> {
   const cwd = options.cwd ?? process.cwd();
-  const env = { ...readEnvFile(options.envFile, cwd), ...stripEmpty(options.env ?? process.env) };
+  // Empty values are dropped after the merge: `FOO=` in the environment overrides the .env file's
+  // FOO and means "unset", so a setting there can be turned off from outside.
+  const env = stripEmpty({ ...readEnvFile(options.envFile, cwd), ...(options.env ?? process.env) });
   // The shared variables, then the LMS's own (its branch of the union by LMS); all problems at once.
   const parsed = envSchema.safeParse(env);
   const kind = (env.LMS ?? lmsRegistry.defaultKind).trim().toLowerCase();
@@ -233,7 +237,7 @@ function readEnvFile(envFile: string | false | undefined, cwd: string): Record<s
     if (envFile !== undefined) throw new ConfigError([`.env file ${file}: not found`]);
     return {};
   }
-  return stripEmpty(parseDotenv(readFileSync(file)));
+  return parseDotenv(readFileSync(file));
 }
 
 /** An empty variable counts as unset, so `FOO=` in a shell does not trip validation. */
@@ -279,7 +283,7 @@ function toConfig(
       host: raw.BOARD_HOST,
       readOnly: raw.BOARD_READ_ONLY,
       envLabel: raw.BOARD_ENV_LABEL || undefined,
-      apiKeys: (raw.API_KEYS ?? []).map((k) => ({ name: k.name, key: new Secret(k.key) })),
+      apiKeys: (raw.API_KEYS ?? []).map((k) => ({ name: k.name, key: new Secret(k.key), scopes: k.scopes })),
     },
     logLevel: raw.LOG_LEVEL,
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
@@ -416,6 +420,18 @@ function toLmsConfig(
   };
 }
 
+/** The shortest BOARD_PASSWORD for a board reachable beyond this machine, or one that can write. */
+export const BOARD_PASSWORD_MIN_LENGTH = 12;
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+function isLoopback(host: string): boolean {
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
 function missingFor(
   config: Config,
   raw: RawEnv,
@@ -445,6 +461,17 @@ function missingFor(
   if (needs.includes('board-auth')) {
     need(config.board.user, 'BOARD_USER', 'expected a user name for the dashboard');
     need(config.board.password, 'BOARD_PASSWORD', 'expected a password for the dashboard');
+    const { password, host, readOnly } = config.board;
+    const exposed = !isLoopback(host) || !readOnly;
+    if (password && exposed && password.reveal().length < BOARD_PASSWORD_MIN_LENGTH) {
+      problems.push(
+        `BOARD_PASSWORD: expected at least ${BOARD_PASSWORD_MIN_LENGTH} characters when the board ${
+          isLoopback(host)
+            ? 'is read-write (BOARD_READ_ONLY=false)'
+            : `listens beyond loopback (BOARD_HOST=${host})`
+        }; generate one with: openssl rand -base64 18 (value hidden)`,
+      );
+    }
   }
   if (needs.includes('secrets-key')) {
     need(config.secretsKey, 'SECRETS_KEY', 'expected 32 random bytes in base64 (openssl rand -base64 32)');

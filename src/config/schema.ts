@@ -50,6 +50,21 @@ const port = z
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
+/**
+ * A value made of a pattern repeated at least twice (`aaaa…`, `abab…`, 32 zero bytes, a 16-byte
+ * string written twice), or of fewer than `minDistinct` different symbols: typed by hand, not
+ * drawn at random.
+ */
+export function lowEntropy(symbols: ArrayLike<number | string>, minDistinct: number): boolean {
+  const n = symbols.length;
+  for (let period = 1; period <= n / 2; period++) {
+    let repeats = true;
+    for (let i = period; i < n && repeats; i++) repeats = symbols[i] === symbols[i - period];
+    if (repeats) return true;
+  }
+  return new Set(Array.from(symbols)).size < minDistinct;
+}
+
 /** 32 random bytes, base64, as printed by `openssl rand -base64 32`. */
 const secretsKey = z
   .string()
@@ -57,6 +72,11 @@ const secretsKey = z
   .refine(
     (v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32,
     'expected 32 random bytes in base64 (generate one with: openssl rand -base64 32)',
+  )
+  // 32 random bytes hold about 30 different values; fewer than 16 is a made-up key.
+  .refine(
+    (v) => !lowEntropy(Buffer.from(v, 'base64'), 16),
+    'expected 32 random bytes in base64, but this key is a repeated pattern or has too few different bytes (generate one with: openssl rand -base64 32)',
   );
 
 const existingFile = (what: string) =>
@@ -129,17 +149,26 @@ const boolean = z
 
 /** The shortest API key accepted (`openssl rand -hex 32` makes 64 characters). */
 export const API_KEY_MIN_LENGTH = 24;
+/** Fewer different characters than this is a made-up key (24 random hex digits hold about 13). */
+export const API_KEY_MIN_DISTINCT = 8;
 const API_KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-/** Printable ASCII but for "," (the separator): a key travels in an HTTP header. */
-const API_KEY_CHARS = /^[\x21-\x2b\x2d-\x7e]+$/;
+/** Printable ASCII but for "," and ":" (the separators): a key travels in an HTTP header. */
+const API_KEY_CHARS = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]+$/;
+
+/** What an API key may do: submit batches, read the batches it submitted, read every batch. */
+export const API_SCOPES = ['submit', 'read:own', 'read:all'] as const;
+export type ApiScope = (typeof API_SCOPES)[number];
+/** The scopes of a key whose entry names none: a client sees its own batches only. */
+export const DEFAULT_API_SCOPES: readonly ApiScope[] = ['submit', 'read:own'];
 
 /**
- * `API_KEYS`: the HTTP API's clients, comma-separated, each `name:key` or a bare key (named
- * `key-<position>`). A name is what the logs show; the key never is. Problems name the entry by
- * its position only: a value that is not what it looks like could be part of a key.
+ * `API_KEYS`: the HTTP API's clients, comma-separated, each `name:key`, `name:key:scope+scope`
+ * (scopes: `submit`, `read:own`, `read:all`; default `submit+read:own`) or a bare key (named
+ * `key-<position>`, default scopes). A name is what the logs show; the key never is. Problems name
+ * the entry by its position only: a value that is not what it looks like could be part of a key.
  */
 const apiKeys = z.string().transform((v, ctx) => {
-  const keys: { name: string; key: string }[] = [];
+  const keys: { name: string; key: string; scopes: ApiScope[] }[] = [];
   let problems = 0;
   const problem = (message: string) => {
     problems++;
@@ -152,21 +181,32 @@ const apiKeys = z.string().transform((v, ctx) => {
       if (entry === '') return;
       const colon = entry.indexOf(':');
       const name = colon >= 0 ? entry.slice(0, colon).trim() : `key-${i + 1}`;
-      const key = colon >= 0 ? entry.slice(colon + 1).trim() : entry;
+      const rest = colon >= 0 ? entry.slice(colon + 1) : entry;
+      const scopeAt = rest.indexOf(':');
+      const key = (scopeAt >= 0 ? rest.slice(0, scopeAt) : rest).trim();
+      const scopeText = scopeAt >= 0 ? rest.slice(scopeAt + 1).trim() : undefined;
+      const scopes =
+        scopeText === undefined ? [...DEFAULT_API_SCOPES] : scopeText.split('+').map((s) => s.trim());
       if (!API_KEY_NAME.test(name)) {
         problem(`${at}: expected name:key with a name of 1-64 letters, digits, ".", "_" or "-"`);
       } else if (!API_KEY_CHARS.test(key)) {
-        problem(`${at}: the key must be printable ASCII without spaces or commas`);
+        problem(`${at}: the key must be printable ASCII without spaces, commas or colons`);
       } else if (key.length < API_KEY_MIN_LENGTH) {
         problem(
           `${at}: the key is too short, expected at least ${API_KEY_MIN_LENGTH} characters (generate one with: openssl rand -hex 32)`,
         );
+      } else if (lowEntropy(key, API_KEY_MIN_DISTINCT)) {
+        problem(
+          `${at}: the key is a repeated pattern or has fewer than ${API_KEY_MIN_DISTINCT} different characters; expected a random one (generate one with: openssl rand -hex 32)`,
+        );
+      } else if (scopes.some((s) => !(API_SCOPES as readonly string[]).includes(s))) {
+        problem(`${at} (${name}): expected scopes among ${API_SCOPES.join(', ')}, joined by "+"`);
       } else {
         const sameName = keys.findIndex((k) => k.name === name);
         const sameKey = keys.findIndex((k) => k.key === key);
         if (sameName >= 0) problem(`${at}: the same name as an earlier entry; names must be unique`);
         else if (sameKey >= 0) problem(`${at}: the same key as an earlier entry; give each client its own`);
-        else keys.push({ name, key });
+        else keys.push({ name, key, scopes: [...new Set(scopes as ApiScope[])] });
       }
     });
   if (keys.length === 0 && problems === 0) problem('expected at least one name:key entry');

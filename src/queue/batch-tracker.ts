@@ -67,8 +67,14 @@ export class BatchTracker {
 
   #keys = (batchId: string) => batchKeys(this.prefix, batchId);
 
-  /** Create the batch record; false when the id is already taken. */
-  async create(batchId: string, init: { by: string; enumerating: boolean }): Promise<boolean> {
+  /**
+   * Create the batch record; false when the id is already taken. `client` is the API key's name
+   * that submitted it (the batch API's `read:own` scope); absent for the CLI and schedules.
+   */
+  async create(
+    batchId: string,
+    init: { by: string; enumerating: boolean; client?: string },
+  ): Promise<boolean> {
     const { key, index } = this.#keys(batchId);
     const created = await this.redis.hsetnx(key, 'createdAt', new Date().toISOString());
     if (!created) return false;
@@ -76,6 +82,7 @@ export class BatchTracker {
       .multi()
       .hset(key, {
         by: init.by,
+        ...(init.client ? { client: init.client } : {}),
         enumerating: init.enumerating ? 1 : 0,
         ...Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])),
       })
@@ -83,6 +90,12 @@ export class BatchTracker {
       .zadd(index, Date.now(), batchId)
       .exec();
     return true;
+  }
+
+  /** The API client that submitted the batch: its name, '' when not through the API, null: no batch. */
+  async submittedBy(batchId: string): Promise<string | null> {
+    const [createdAt, client] = await this.redis.hmget(this.#keys(batchId).key, 'createdAt', 'client');
+    return createdAt ? (client ?? '') : null;
   }
 
   async exists(batchId: string): Promise<boolean> {

@@ -76,7 +76,13 @@ export function parseBatchSubmission(input: unknown): ParsedBatch {
  */
 export async function submitBatch(
   input: BatchSubmission,
-  deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
+  deps: {
+    queues: CertharvestQueues;
+    redis: Redis;
+    prefix: string;
+    /** The batch API client submitting it (recorded for its `read:own` scope). */
+    client?: string;
+  },
 ): Promise<SubmitResult> {
   // Checked again: the type cannot say "at most 100,000" or "a positive whole number", and a
   // JavaScript caller has no types at all.
@@ -104,7 +110,11 @@ export async function submitBatch(
       });
   }
 
-  const created = await tracker.create(batchId, { by: batch.by, enumerating: batch.allUsers });
+  const created = await tracker.create(batchId, {
+    by: batch.by,
+    enumerating: batch.allUsers,
+    ...(deps.client ? { client: deps.client } : {}),
+  });
   if (!created) throw new BatchExistsError(batchId);
   await tracker.rejectUsers(batchId, rejected);
 

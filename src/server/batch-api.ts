@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { batchSucceeded } from '../cli/batch-report.ts';
 import type { Secret } from '../config/index.ts';
+import { DEFAULT_API_SCOPES, type ApiScope } from '../config/schema.ts';
 import type { PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import {
@@ -18,6 +19,7 @@ import {
   type CertharvestQueues,
 } from '../queue/index.ts';
 import { FAILURE_COLUMNS, failureRow, toCsv } from '../report/csv.ts';
+import { clientAddress, refuseIfThrottled, type LoginThrottle } from './basic-auth.ts';
 
 /**
  * The batch HTTP API, mounted at `/api` of the board:
@@ -27,7 +29,9 @@ import { FAILURE_COLUMNS, failureRow, toCsv } from '../report/csv.ts';
  *   GET  /api/batches/:id/failures    its failures, JSON or `?format=csv`, `?offset=&limit=`
  *
  * Clients authenticate with an API key (API_KEYS) in `Authorization: Bearer <key>` or
- * `X-API-Key: <key>`. Every answer is JSON (but the CSV); every error is
+ * `X-API-Key: <key>`. A key carries scopes: `submit` (POST), `read:own` (GETs of the batches that
+ * key submitted) or `read:all` (GETs of every batch); outside them the answer is 403 OUT_OF_SCOPE.
+ * Every answer is JSON (but the CSV); every error is
  * `{"error":{"code","message"}}`, plus `problems` when the input was checked piece by piece.
  * docs/api.md is the reference.
  */
@@ -36,6 +40,14 @@ import { FAILURE_COLUMNS, failureRow, toCsv } from '../report/csv.ts';
 export interface ApiKey {
   name: string;
   key: Secret;
+  /** Default `submit` + `read:own` (DEFAULT_API_SCOPES). */
+  scopes?: readonly ApiScope[];
+}
+
+/** Who sent a request: the key's name and what it may do. */
+interface ApiClient {
+  name: string;
+  scopes: readonly ApiScope[];
 }
 
 export interface BatchApiOptions {
@@ -46,6 +58,8 @@ export interface BatchApiOptions {
   /** QUEUE_PREFIX. */
   prefix: string;
   logger: Logger;
+  /** Failed keys count against the client's address (shared with the board's login). */
+  throttle?: LoginThrottle;
   /** The fleet's pause, when it is paused (shown with a batch's status). */
   pause?: () => Promise<PauseRecord | null>;
   /**
@@ -93,14 +107,59 @@ const sha256 = (s: string) => createHash('sha256').update(s, 'utf8').digest();
  * of them, as SHA-256 digests with `timingSafeEqual`: equal lengths, so neither a key's length
  * nor how much of it matched shows in the time taken.
  */
-function authenticator(apiKeys: readonly ApiKey[]): (given: string) => string | null {
-  const known = apiKeys.map((k) => ({ name: k.name, digest: sha256(k.key.reveal()) }));
+function authenticator(apiKeys: readonly ApiKey[]): (given: string) => ApiClient | null {
+  const known = apiKeys.map((k) => ({
+    client: { name: k.name, scopes: k.scopes ?? DEFAULT_API_SCOPES },
+    digest: sha256(k.key.reveal()),
+  }));
   return (given) => {
     const digest = sha256(given);
-    let match: string | null = null;
-    for (const k of known) if (timingSafeEqual(digest, k.digest) && match === null) match = k.name;
+    let match: ApiClient | null = null;
+    for (const k of known) if (timingSafeEqual(digest, k.digest) && match === null) match = k.client;
     return match;
   };
+}
+
+/** Query parameters whose values are credentials: shown as `[redacted]` in any logged URL. */
+const SECRET_PARAM = /key|token|secret|password|passwd|pwd|auth|signature|sig|session|code/i;
+
+/** A URL for a log line: the path as sent, every credential-like query value redacted. */
+export function redactUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const query = url
+    .slice(q + 1)
+    .split('&')
+    .map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq < 0 ? pair : pair.slice(0, eq);
+      let decoded = name;
+      try {
+        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
+      } catch {
+        // A malformed name is judged as sent.
+      }
+      return eq >= 0 && SECRET_PARAM.test(decoded) ? `${name}=[redacted]` : pair;
+    })
+    .join('&');
+  return `${url.slice(0, q)}?${query}`;
+}
+
+const outOfScope = (client: ApiClient, needed: string) =>
+  new ApiError(
+    403,
+    'OUT_OF_SCOPE',
+    `the API key "${client.name}" (scopes: ${client.scopes.join('+')}) may not do this: it needs ${needed}`,
+  );
+
+/** A GET of a batch: `read:all`, or `read:own` for a batch this key submitted. */
+async function mayRead(tracker: BatchTracker, client: ApiClient, batchId: string): Promise<void> {
+  if (client.scopes.includes('read:all')) return;
+  if (!client.scopes.includes('read:own')) throw outOfScope(client, 'read:own or read:all');
+  const creator = await tracker.submittedBy(batchId);
+  if (creator === null) throw notFound(batchId);
+  if (creator !== client.name)
+    throw outOfScope(client, 'read:all (this batch was submitted by another client)');
 }
 
 /** The key a request carries: `Authorization: Bearer <key>`, else `X-API-Key`. Never HTTP Basic. */
@@ -196,6 +255,17 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
   router.use('/batches', (req, res, next) => {
     noStore(res);
     if (options.apiKeys.length === 0) throw apiDisabled();
+    const tooMany = refuseIfThrottled(options.throttle, req, res, () =>
+      sendError(
+        res,
+        new ApiError(
+          429,
+          'TOO_MANY_FAILED_LOGINS',
+          'too many requests with a wrong key from this address; try again later',
+        ),
+      ),
+    );
+    if (tooMany) return;
     const given = presentedKey(req);
     if (given === undefined) {
       throw unauthenticated(
@@ -204,21 +274,31 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
     }
     const client = whoIs(given);
     if (client === null) {
-      log.warn(
-        { ip: req.ip, method: req.method, path: req.originalUrl.split('?')[0] },
-        'batch API: a request with an unknown key',
-      );
+      // Counted and logged per address and window by the throttle, never the key tried.
+      if (options.throttle) options.throttle.failed(clientAddress(req), 'api');
+      else {
+        log.warn(
+          { ip: req.ip, method: req.method, path: req.originalUrl.split('?')[0] },
+          'batch API: a request with an unknown key',
+        );
+      }
       throw unauthenticated('the API key is not valid', 'invalid_token');
     }
-    res.locals.client = client;
-    log.debug({ client, method: req.method, path: req.originalUrl }, 'batch API request');
+    res.locals.client = client.name;
+    res.locals.apiClient = client;
+    log.debug(
+      { client: client.name, method: req.method, path: redactUrl(req.originalUrl) },
+      'batch API request',
+    );
     next();
   });
 
   // Only once the client is known is a body read (up to the limit, gzip included).
   router.post(
     '/batches',
-    (req, _res, next) => {
+    (req, res, next) => {
+      const client = res.locals.apiClient as ApiClient;
+      if (!client.scopes.includes('submit')) throw outOfScope(client, 'submit');
       if (!req.is('application/json')) {
         throw new ApiError(
           415,
@@ -236,7 +316,7 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
         const batch = parseBatchSubmission(req.body);
         const unsupported = batch.filters ? (options.unsupportedFilters?.(batch.filters) ?? []) : [];
         if (unsupported.length > 0) throw new InvalidBatchError(unsupported.map((p) => `filters: ${p}`));
-        result = await submitBatch(batch, options);
+        result = await submitBatch(batch, { ...options, client });
       } catch (err) {
         if (err instanceof InvalidBatchError) {
           throw new ApiError(
@@ -277,6 +357,7 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
 
   router.get('/batches/:id', async (req, res) => {
     const batchId = parseBatchId(req.params.id);
+    await mayRead(tracker, res.locals.apiClient as ApiClient, batchId);
     const [status, page, pause] = await Promise.all([
       tracker.status(batchId, STATUS_FAILURES),
       tracker.failures(batchId, 0, 0),
@@ -305,6 +386,7 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
       throw new ApiError(400, 'INVALID_QUERY', 'the query string is not valid', problemsOf(query.error));
     }
     const { format, offset, limit } = query.data;
+    await mayRead(tracker, res.locals.apiClient as ApiClient, batchId);
     const first = await tracker.failures(batchId, offset, Math.min(limit ?? FAILURES_CHUNK, FAILURES_CHUNK));
     if (!first) throw notFound(batchId);
     // The list only grows: the window [offset, end) fixed now is read whole, chunk by chunk.

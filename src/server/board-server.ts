@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { FleetBreaker, PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
-import { basicAuth } from './basic-auth.ts';
+import { basicAuth, LoginThrottle, type LoginThrottleOptions } from './basic-auth.ts';
 import { batchApiRouter, disabledBatchApi, type BatchApiOptions } from './batch-api.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
@@ -34,6 +34,11 @@ export interface BoardServerOptions {
    * batches go to and their prefix. Without it, or without keys, the API answers 404 API_DISABLED.
    */
   batchApi?: Pick<BatchApiOptions, 'apiKeys' | 'queues' | 'prefix' | 'unsupportedFilters'>;
+  /**
+   * Failed logins (board password, API key) per client address: default 10 per 60 s, then 429
+   * until the window ends; one warn line per address and window.
+   */
+  loginThrottle?: Omit<LoginThrottleOptions, 'logger'>;
 }
 
 /** How long a probe of Redis may take before `/readyz` answers "not ready". */
@@ -79,6 +84,11 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   app.disable('x-powered-by');
   const readOnly = options.readOnly ?? true;
   const registry = createMetricsRegistry(options.queues);
+  const throttle = new LoginThrottle({ ...options.loginThrottle, logger: options.logger });
+  // While Redis is away a command would wait in ioredis's offline queue for as long as it takes
+  // (maxRetriesPerRequest: null), and a QUIT waits behind it: probes send nothing then, so a
+  // probe cannot hold up the shutdown.
+  const redisReady = () => options.redis.status === 'ready';
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -86,7 +96,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   // The board reads the pause record now and then, so pages and probes never wait on Redis for it.
   let pause: PauseRecord | null = null;
   const refreshPause = async () => {
-    if (!options.breaker) return;
+    if (!options.breaker || !redisReady()) return;
     pause = await withTimeout(options.breaker.current(), PROBE_TIMEOUT_MS, 'pause record').catch(() => pause);
   };
   await refreshPause();
@@ -95,6 +105,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
 
   app.get('/readyz', async (_req, res) => {
     try {
+      if (!redisReady()) throw new Error(`Redis connection is ${options.redis.status}`);
       await withTimeout(options.redis.ping(), PROBE_TIMEOUT_MS, 'Redis PING');
       await refreshPause();
       if (pause) {
@@ -108,6 +119,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   });
   app.get('/metrics', async (_req, res) => {
     try {
+      if (!redisReady()) throw new Error(`Redis connection is ${options.redis.status}`);
       const text = await withTimeout(registry.metrics(), PROBE_TIMEOUT_MS, 'queue metrics');
       res.type(registry.contentType).send(text);
     } catch (err) {
@@ -131,6 +143,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
           ...options.batchApi,
           redis: options.redis,
           logger: options.logger,
+          throttle,
           pause: async () => {
             await refreshPause();
             return pause;
@@ -173,7 +186,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   });
   app.use(
     '/',
-    basicAuth(options.user, options.password),
+    basicAuth(options.user, options.password, { throttle }),
     sameOriginWrites,
     serverAdapter.getRouter() as express.Router,
   );
@@ -191,6 +204,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
     close: () =>
       new Promise<void>((resolve) => {
         clearInterval(pauseTimer);
+        throttle.close();
         server.closeAllConnections();
         server.close(() => resolve());
       }),

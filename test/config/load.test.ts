@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -5,7 +6,7 @@ import { loadConfig } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { tempDir } from '../helpers/index.ts';
 
-const KEY = Buffer.alloc(32, 7).toString('base64');
+const KEY = randomBytes(32).toString('base64');
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -167,6 +168,98 @@ describe('loadConfig', () => {
     expect(problemsOf(() => loadConfig({ env: { SECRETS_KEY: short }, envFile: false }))[0]).toMatch(
       /SECRETS_KEY/,
     );
+  });
+
+  it('refuses a SECRETS_KEY (or SECRETS_KEY_PREVIOUS) of low entropy, without echoing it', () => {
+    const weak = [
+      Buffer.alloc(32), // 32 zero bytes
+      Buffer.alloc(32, 0xab),
+      Buffer.from('0123'.repeat(8)), // a 4-byte pattern
+      randomBytes(8).toString('hex').repeat(2), // 16 bytes written twice
+      Buffer.from(Array.from(randomBytes(32), (b) => 97 + (b % 10))), // no pattern, 10 different bytes
+    ].map((b) => (typeof b === 'string' ? Buffer.from(b) : b).toString('base64'));
+    for (const key of weak) {
+      for (const name of ['SECRETS_KEY', 'SECRETS_KEY_PREVIOUS']) {
+        const problems = problemsOf(() => loadConfig({ env: { [name]: key }, envFile: false }));
+        expect(problems).toEqual([
+          expect.stringMatching(
+            new RegExp(`^${name}: .*repeated pattern or has too few different bytes.*\\(value hidden\\)$`),
+          ),
+        ]);
+        expect(problems.join()).not.toContain(key);
+      }
+    }
+    // A random key passes, as SECRETS_KEY_PREVIOUS too.
+    const other = randomBytes(32).toString('base64');
+    expect(
+      loadConfig({
+        env: { SECRETS_KEY: KEY, SECRETS_KEY_PREVIOUS: other },
+        envFile: false,
+      }).secretsKeyPrevious?.reveal(),
+    ).toBe(other);
+  });
+
+  it('refuses a board password under 12 characters beyond loopback or read-write, never echoing it', () => {
+    const board = (env: Record<string, string>) =>
+      loadConfig({ env: { BOARD_USER: 'ops', ...env }, envFile: false, needs: ['board-auth'] });
+    const short = 'x7-secret';
+    const beyond = problemsOf(() => board({ BOARD_PASSWORD: short, BOARD_HOST: '0.0.0.0' }));
+    expect(beyond).toEqual([
+      expect.stringMatching(
+        /^BOARD_PASSWORD: expected at least 12 characters when the board listens beyond loopback \(BOARD_HOST=0\.0\.0\.0\)/,
+      ),
+    ]);
+    const writable = problemsOf(() => board({ BOARD_PASSWORD: short, BOARD_READ_ONLY: 'false' }));
+    expect(writable).toEqual([
+      expect.stringMatching(/^BOARD_PASSWORD: .*read-write \(BOARD_READ_ONLY=false\)/),
+    ]);
+    expect(problemsOf(() => board({ BOARD_PASSWORD: 'x', BOARD_HOST: '::' }))[0]).toMatch(/^BOARD_PASSWORD/);
+    for (const p of [...beyond, ...writable]) expect(p).not.toContain(short);
+    // Read-only on loopback, a short password is the operator's call; 12+ is fine anywhere.
+    expect(board({ BOARD_PASSWORD: short }).board.password.reveal()).toBe(short);
+    expect(board({ BOARD_PASSWORD: short, BOARD_HOST: 'localhost' }).board.host).toBe('localhost');
+    expect(
+      board({ BOARD_PASSWORD: 'twelve chars', BOARD_HOST: '0.0.0.0', BOARD_READ_ONLY: 'false' }).board
+        .readOnly,
+    ).toBe(false);
+  });
+
+  it('an empty variable in the environment overrides the .env file and means unset', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      await writeFile(
+        path.join(dir, '.env'),
+        [
+          'BOARD_PASSWORD=from-the-env-file',
+          'BATCH_WEBHOOK_URL=https://hooks.example/certharvest',
+          'BATCH_WEBHOOK_SECRET=a-webhook-secret-of-some-length',
+          'LOG_LEVEL=debug',
+          'BOARD_ENV_LABEL=',
+        ].join('\n'),
+      );
+      const fromFile = loadConfig({ env: {}, cwd: dir });
+      expect(fromFile.board.password?.reveal()).toBe('from-the-env-file');
+      expect(fromFile.batchWebhook?.url).toBe('https://hooks.example/certharvest');
+      expect(fromFile.board.envLabel).toBeUndefined(); // empty in the file: unset too
+
+      const off = loadConfig({
+        env: { BOARD_PASSWORD: '', BATCH_WEBHOOK_URL: '', BATCH_WEBHOOK_SECRET: '' },
+        cwd: dir,
+      });
+      expect(off.board.password).toBeUndefined();
+      expect(off.batchWebhook).toBeUndefined();
+      expect(off.logLevel).toBe('debug'); // what the environment does not name still comes from the file
+      // Turned off, the board's password is missing again, as if never set.
+      expect(
+        problemsOf(() =>
+          loadConfig({ env: { BOARD_USER: 'ops', BOARD_PASSWORD: '' }, cwd: dir, needs: ['board-auth'] }),
+        ),
+      ).toEqual([
+        expect.stringMatching(/^BOARD_PASSWORD: expected a password for the dashboard \(it is not set\)/),
+      ]);
+    } finally {
+      await cleanup();
+    }
   });
 
   it('reports what a command needs and is missing', () => {

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { startBoardServer } from '../../server/index.ts';
 import { openContext } from '../context.ts';
-import { untilSignal } from '../signals.ts';
+import { closeRedis, stopWithin, untilSignal } from '../signals.ts';
 
 export const QUEUE_DESCRIPTIONS: Record<string, string> = {
   discover: 'one job per user: resolve the user, list issued awards, queue certificate downloads',
@@ -17,14 +17,20 @@ export function registerBoardCommand(program: Command): void {
     .description(
       'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics, and the batch HTTP API on /api/batches (API_KEYS)',
     )
+    .option('--grace <seconds>', 'how long the shutdown may take before the process exits anyway', '10')
     .addHelpText(
       'after',
       `
 Read-only unless BOARD_READ_ONLY=false (then write actions are taken only from
 the board's own pages). BOARD_ENV_LABEL puts a label in its header.
 
-With API_KEYS=name:key,... (keys of 24+ characters, e.g. openssl rand -hex 32)
-it also serves the batch HTTP API: POST /api/batches, GET /api/batches/<id>,
+BOARD_PASSWORD needs 12+ characters when BOARD_HOST is not loopback or the
+board is read-write. Failed logins (password or API key) are throttled per
+address: 10 a minute, then 429 until the minute ends, one warn line each.
+
+With API_KEYS=name:key[:scopes],... (random keys of 24+ characters, e.g.
+openssl rand -hex 32; scopes submit, read:own, read:all joined by "+",
+default submit+read:own) it also serves the batch HTTP API: POST /api/batches, GET /api/batches/<id>,
 GET /api/batches/<id>/failures[?format=csv] (docs/api.md).
 
 Examples:
@@ -35,7 +41,7 @@ Examples:
   curl -s -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \\
     -d '{"batchId":"spring-2026","users":[1001,1002]}' http://127.0.0.1:3000/api/batches`,
     )
-    .action(async () => {
+    .action(async (opts: { grace: string }) => {
       const ctx = await openContext(['board-auth']);
       const { board } = ctx.config;
       const server = await startBoardServer({
@@ -65,8 +71,13 @@ Examples:
           ? `Batch API: ${server.url}api/batches (clients: ${board.apiKeys.map((k) => k.name).join(', ')}; docs/api.md)`
           : 'Batch API: off (set API_KEYS to serve /api/batches)',
       );
-      await untilSignal();
-      await server.close();
-      await ctx.close();
+      const signal = await untilSignal();
+      ctx.logger.info({ signal }, 'shutting down');
+      await stopWithin(Math.max(1, Number(opts.grace) || 10) * 1000, async () => {
+        await server.close();
+        // Before the queues close: a Redis that is away is dropped, not waited for.
+        await closeRedis(ctx.redis);
+        await ctx.close();
+      });
     });
 }

@@ -3,7 +3,7 @@ import { loadConfig } from '../../config/index.ts';
 import { createLogger } from '../../log/index.ts';
 import { connectRedis } from '../../queue/index.ts';
 import { startWorker } from '../../../jobs/worker.ts';
-import { untilSignal } from '../signals.ts';
+import { closeRedis, stopWithin, untilSignal } from '../signals.ts';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -36,13 +36,21 @@ Examples:
           : loadConfig({ needs: ['lms', 'secrets-key', 'browser-login'] });
       const logger = createLogger({ level: config.logLevel });
       const redis = await connectRedis(config.redisUrl);
+      const graceMs = Math.max(1, Number(opts.grace) || 60) * 1000;
+      let worker;
       try {
-        const worker = await startWorker({ config, logger, redis, checks: true });
-        const signal = await untilSignal();
-        logger.info({ signal }, 'shutting down');
-        await worker.stop(Math.max(1, Number(opts.grace) || 60) * 1000);
-      } finally {
-        await redis.quit().catch(() => redis.disconnect());
+        worker = await startWorker({ config, logger, redis, checks: true });
+      } catch (err) {
+        await closeRedis(redis);
+        throw err;
       }
+      const signal = await untilSignal();
+      logger.info({ signal }, 'shutting down');
+      // The jobs get the grace; closing the connections a few seconds more, then the process
+      // exits whatever Redis does.
+      await stopWithin(graceMs + 5_000, async () => {
+        await worker.stop(graceMs);
+        await closeRedis(redis);
+      });
     });
 }
