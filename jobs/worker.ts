@@ -193,7 +193,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     rateState,
   });
   const { directory, fetcher } = adapter;
-  const store = new CertificateStore(config.outputDir, { lmsHost: lms.host });
+  const store = new CertificateStore(config.outputDir, { lmsHost: lms.host, ...config.outputModes });
   const accounting = new BatchAccounting(redis, config.queuePrefix, {
     onBatchDone: (batchIds) => {
       for (const batchId of batchIds) logger.info({ batchId }, 'batch done');

@@ -148,7 +148,10 @@ export async function checkFleet(s: DoctorState): Promise<CheckOutcome> {
 export async function checkOutputDir(s: DoctorState): Promise<CheckOutcome> {
   const base = s.base;
   if (!base) return skip('skipped: the configuration does not parse');
-  const store = new CertificateStore(base.outputDir, { lmsHost: base.lms?.host ?? 'doctor' });
+  const store = new CertificateStore(base.outputDir, {
+    lmsHost: base.lms?.host ?? 'doctor',
+    ...base.outputModes,
+  });
   try {
     await store.checkWritable();
   } catch (err) {
