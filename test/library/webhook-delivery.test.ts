@@ -120,6 +120,12 @@ describe('batch webhook deliveries are durable', () => {
     const pending = (await p.redis.xpending(batchEventsKey(p.config.queuePrefix), WEBHOOK_GROUP)) as [number];
     expect(pending[0]).toBe(0);
     expect(await counted(second.metrics, 'dead')).toBe(0);
+    // The signing key is in no log line and in no request.
+    const keyPart = SECRET.slice('whsec_'.length);
+    for (const text of [first.log.text(), second.log.text(), JSON.stringify(receiver.deliveries)]) {
+      expect(text).not.toContain(keyPart);
+      expect(text).not.toContain('0123456789abcdef0123456789abcdef');
+    }
   }, 60_000);
 
   it('past BATCH_WEBHOOK_RETRY_FOR an event is dead-lettered, counted, and `status` shows it; /readyz warns but stays 200', async () => {
