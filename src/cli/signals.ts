@@ -46,21 +46,27 @@ export async function stopWithin(graceMs: number, stop: () => Promise<void>): Pr
 /**
  * Close a Redis connection without waiting on a server that is not there. With
  * `maxRetriesPerRequest: null` a command sent while Redis is down waits in ioredis's offline
- * queue until it is back, and a QUIT queued behind it waits too (ioredis answers QUIT at once
- * only when that queue is empty): a connection that is not ready is dropped instead, which also
- * rejects whatever waited in it. A ready one is asked to QUIT for `timeoutMs`, then dropped.
+ * queue until it is back, and a QUIT queued behind it waits as long (ioredis answers QUIT at once
+ * only when that queue is empty); once `disconnect()` stops the reconnecting, that queue is never
+ * flushed and the connection never reaches "end". So a connection that is not ready is dropped
+ * and nothing more is sent or awaited on it; a ready one gets `close` (default QUIT) for
+ * `timeoutMs`, then is dropped.
  */
-export async function closeRedis(redis: Redis, timeoutMs = 2_000): Promise<void> {
+export async function closeRedis(
+  redis: Redis,
+  options: { close?: () => Promise<unknown>; timeoutMs?: number } = {},
+): Promise<void> {
   if (redis.status === 'end') return;
   if (redis.status !== 'ready') {
     redis.disconnect();
     return;
   }
+  const close = options.close ?? (() => redis.quit());
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([
-    redis.quit().catch(() => undefined),
+    close().catch(() => undefined),
     new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
+      timer = setTimeout(resolve, options.timeoutMs ?? 2_000);
     }),
   ]);
   clearTimeout(timer);

@@ -75,9 +75,8 @@ Examples:
       ctx.logger.info({ signal }, 'shutting down');
       await stopWithin(Math.max(1, Number(opts.grace) || 10) * 1000, async () => {
         await server.close();
-        // Before the queues close: a Redis that is away is dropped, not waited for.
-        await closeRedis(ctx.redis);
-        await ctx.close();
+        // The queues and QUIT when Redis answers; a Redis that is away is dropped, not waited for.
+        await closeRedis(ctx.redis, { close: () => ctx.close() });
       });
     });
 }
