@@ -20,7 +20,7 @@ import type { Redis } from 'ioredis';
 import type { Secret } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
 import { batchEventsKey, BatchTracker } from '../queue/index.ts';
-import { signWebhook, type BatchWebhookBody } from '../library/verify-webhook.ts';
+import { signWebhook, WEBHOOK_SECRET_PREFIX, type BatchWebhookBody } from '../library/verify-webhook.ts';
 
 export {
   signWebhook,
@@ -97,6 +97,11 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<B
   const url = new URL(options.url);
   if (url.username || url.password) {
     throw new Error('BATCH_WEBHOOK_URL: expected a URL without user:password@ (value hidden)');
+  }
+  if (!options.secret.reveal().startsWith(WEBHOOK_SECRET_PREFIX)) {
+    logger.warn(
+      'BATCH_WEBHOOK_SECRET is a plain key (the format before whsec_): it still signs, but a new one is better: echo "whsec_$(openssl rand -base64 32)" (docs/producers.md)',
+    );
   }
   const key = batchEventsKey(prefix);
   const consumer = `${hostname()}:${process.pid}`;
