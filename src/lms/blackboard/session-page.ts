@@ -2,11 +2,12 @@ import type { SessionCredentials } from '../../browser/session-fetch.ts';
 import { answersAsLoggedIn, OffHostRedirectError } from '../../browser/session-fetch.ts';
 import { LmsDataError, LmsRequestError, LmsUnavailableError, RateLimitedError } from '../errors.ts';
 import { parseRetryAfter } from '../rate-budget.ts';
+import { LEARN_WEB_PROFILE } from './web-profile.ts';
 
-/** Learn's login form: a redirect here means the session is gone (LMS_LOGIN_URL). */
-export const LEARN_LOGIN_URL_PATTERNS: readonly RegExp[] = [/\/webapps\/login\//];
-/** The page a logged-in Learn user gets (LMS_LOGIN_LANDING). */
-export const LEARN_LANDING_PATH = '/ultra/stream';
+/** Learn's login form: a redirect here means the session is gone (the web profile's). */
+export const LEARN_LOGIN_URL_PATTERNS: readonly RegExp[] = LEARN_WEB_PROFILE.loggedOutPaths;
+/** The page a logged-in Learn user gets (the web profile's landing). */
+export const LEARN_LANDING_PATH = LEARN_WEB_PROFILE.landingPath;
 
 export interface SessionPageOptions {
   /** LMS base URL: the page, and every redirect followed, stay on its origin. */
