@@ -52,4 +52,10 @@ export {
 export type { Certificate, CertificateOutcome, StoredCertificate } from './certificate/index.ts';
 export { PAUSE_REASONS, type PauseReason, type PauseRecord } from './fleet/index.ts';
 export { CertharvestError } from './errors/index.ts';
-export { verifyWebhook, signWebhook, type BatchWebhookBody } from './worker/batch-webhook.ts';
+export {
+  verifyWebhook,
+  signWebhook,
+  WebhookVerificationError,
+  type BatchWebhookBody,
+  type WebhookHeaders,
+} from './worker/batch-webhook.ts';
