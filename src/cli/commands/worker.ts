@@ -9,7 +9,11 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('run the discover and download workers until SIGTERM/SIGINT, then drain gracefully')
-    .option('--grace <seconds>', 'how long to let active jobs finish on shutdown', '60')
+    .option(
+      '--grace <seconds>',
+      'how long to let active jobs finish on shutdown; the process exits at most 5 s later, whatever Redis does',
+      '60',
+    )
     .addHelpText(
       'after',
       `
