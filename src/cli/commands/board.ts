@@ -63,6 +63,13 @@ Examples:
           ...(ctx.config.lms ? { unsupportedFilters: ctx.config.lms.site.unsupportedFilters } : {}),
         },
       });
+      // Allowed (the password is long enough, config checked it), but worth a line in the log.
+      if (!/^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(board.host) || !board.readOnly) {
+        ctx.logger.warn(
+          { host: board.host, readOnly: board.readOnly },
+          'the board is reachable beyond this machine or can change jobs: serve it through TLS and keep BOARD_PASSWORD long',
+        );
+      }
       console.log(
         `Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`,
       );
