@@ -79,6 +79,20 @@ const secretsKey = z
     'expected 32 random bytes in base64, but this key is a repeated pattern or has too few different bytes (generate one with: openssl rand -base64 32)',
   );
 
+/**
+ * The webhook's key: `whsec_` and 24 to 64 random bytes in base64, as the Standard Webhooks spec
+ * has it; a plain key of 16+ characters (the format before it) is still taken as its bytes.
+ */
+const webhookSecret = z
+  .string()
+  .trim()
+  .refine((v) => {
+    if (!v.startsWith('whsec_')) return v.length >= 16;
+    const b64 = v.slice('whsec_'.length);
+    const bytes = Buffer.from(b64, 'base64').length;
+    return /^[A-Za-z0-9+/]+={0,2}$/.test(b64) && bytes >= 24 && bytes <= 64;
+  }, 'expected whsec_ and 24 to 64 random bytes in base64 (generate one with: echo "whsec_$(openssl rand -base64 32)")');
+
 const existingFile = (what: string) =>
   z
     .string()
@@ -120,20 +134,6 @@ const duration = (what: string, minMs: number) =>
         ctx.addIssue({
           code: 'custom',
           message: `expected a duration such as 30s, 15m, 4h or 1d, at least ${minMs / 1000}s, or "off" (${what})`,
-/**
- * The webhook's key: `whsec_` and 24 to 64 random bytes in base64, as the Standard Webhooks spec
- * has it; a plain key of 16+ characters (the format before it) is still taken as its bytes.
- */
-const webhookSecret = z
-  .string()
-  .trim()
-  .refine((v) => {
-    if (!v.startsWith('whsec_')) return v.length >= 16;
-    const b64 = v.slice('whsec_'.length);
-    const bytes = Buffer.from(b64, 'base64').length;
-    return /^[A-Za-z0-9+/]+={0,2}$/.test(b64) && bytes >= 24 && bytes <= 64;
-  }, 'expected whsec_ and 24 to 64 random bytes in base64 (generate one with: echo "whsec_$(openssl rand -base64 32)")');
-
         });
         return z.NEVER;
       }
