@@ -1,31 +1,53 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
+import { withTimeout } from '../util/with-timeout.ts';
 
+/** The states queue depth is reported in; `paused` holds the waiting jobs during a fleet pause. */
 const STATES = [
   'waiting',
   'active',
   'delayed',
+  'paused',
   'completed',
   'failed',
   'prioritized',
   'waiting-children',
 ] as const;
 
-/** Prometheus metrics of the queues, read from Redis on every scrape. */
-export function createMetricsRegistry(queues: readonly Queue[]): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'certharvest_board_' });
+/** A scrape never waits longer than this on Redis for the queue counts. */
+const QUEUE_COUNTS_TIMEOUT_MS = 800;
+
+/**
+ * Queue depth under its one name, `certharvest_queue_jobs{queue,state}`, for the board and every
+ * worker alike (BullMQ's own `bullmq_job_count` is not exported). Read from Redis on each scrape;
+ * when Redis is slow or down the family is left empty rather than holding the scrape.
+ */
+export function registerQueueDepth(registry: Registry, queues: readonly Queue[]): void {
   new Gauge({
     name: 'certharvest_queue_jobs',
-    help: 'Jobs in each certharvest queue, by state.',
+    help: 'Jobs in each certharvest queue, by state (fleet-wide: the same on every process).',
     labelNames: ['queue', 'state'],
     registers: [registry],
     async collect() {
-      for (const queue of queues) {
-        const counts = await queue.getJobCounts(...STATES);
-        for (const state of STATES) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+      const all = await withTimeout(
+        Promise.all(queues.map(async (q) => ({ name: q.name, counts: await q.getJobCounts(...STATES) }))),
+        QUEUE_COUNTS_TIMEOUT_MS,
+        'queue counts',
+      ).catch(() => undefined);
+      this.reset();
+      for (const { name, counts } of all ?? []) {
+        for (const state of STATES) this.set({ queue: name, state }, counts[state] ?? 0);
       }
     },
   });
+}
+
+/** The board's Prometheus metrics: queue depth and its process's default metrics. */
+export function createMetricsRegistry(queues: readonly Queue[]): Registry {
+  const registry = new Registry();
+  // Unprefixed, as stock Node.js dashboards expect; a registry of its own, so a demo process that
+  // also runs a worker registers them once per registry, never twice in one.
+  collectDefaultMetrics({ register: registry });
+  registerQueueDepth(registry, queues);
   return registry;
 }

@@ -5,21 +5,61 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
+import { registerQueueDepth } from './metrics.ts';
 
 /** How long one readiness check may take: every endpoint answers within a second. */
 const CHECK_TIMEOUT_MS = 800;
 
-/** What a worker process counts for `/metrics` (its own work; BullMQ's queue figures are added). */
+/** What a worker process counts for `/metrics` (its own work; the queues' depth is added). */
 export interface WorkerMetrics {
   readonly registry: Registry;
   /** A download job ended: outcome `stored`, `already-stored` or `failed`; source `api`/`browser`. */
   downloadEnded(outcome: string, source: string | undefined, seconds: number | undefined): void;
   /** A batch webhook attempt ended: `delivered`, `retried` (failed, tried again later) or `dead`. */
   webhookDelivery(outcome: 'delivered' | 'retried' | 'dead'): void;
+  /** An LMS request ended (see `LmsRequestObserver`): `route` is a bounded kind, never an id. */
+  lmsRequest(route: string, outcome: string, seconds: number): void;
+  /** This worker settled a batch as done (counted once, by the worker that settled it). */
+  batchSettled(state: BatchState): void;
   /** A check whose message `/readyz` shows as a warning (still 200); undefined: nothing to say. */
   addReadinessWarning(check: () => Promise<string | undefined>): void;
   /** The warnings of the checks added, each within the check timeout. */
   readinessWarnings(): Promise<string[]>;
+}
+
+/** How a batch ended: `completed` (nothing failed) or `failed` (some certificates failed). */
+export type BatchState = 'completed' | 'failed';
+const BATCH_STATES: readonly BatchState[] = ['completed', 'failed'];
+
+/** The `{outcome, source}` pairs a download can end with (already stored and failed have no source). */
+const DOWNLOAD_SERIES = [
+  ['stored', 'api'],
+  ['stored', 'browser'],
+  ['already-stored', 'none'],
+  ['failed', 'none'],
+] as const;
+
+/**
+ * A counter that follows a monotonic count kept elsewhere: each scrape adds what the source grew
+ * by. A source that went down (a restarted store) is followed from its new value on.
+ */
+function followingCounter(
+  registry: Registry,
+  spec: { name: string; help: string; read: () => Promise<number | undefined> },
+): void {
+  let last: number | undefined;
+  new Counter({
+    name: spec.name,
+    help: spec.help,
+    registers: [registry],
+    async collect() {
+      const now = await spec.read();
+      if (now === undefined) return;
+      if (last !== undefined && now > last) this.inc(now - last);
+      else if (last === undefined && now > 0) this.inc(now);
+      last = now;
+    },
+  });
 }
 
 export interface WorkerMetricsSources {
@@ -37,7 +77,8 @@ export interface WorkerMetricsSources {
 
 export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'certharvest_worker_' });
+  // Unprefixed, as stock Node.js dashboards expect (process_cpu_seconds_total, nodejs_heap_…).
+  collectDefaultMetrics({ register: registry });
   const downloads = new Counter({
     name: 'certharvest_downloads_total',
     help: 'Download jobs this worker ended, by outcome (stored, already-stored, failed) and source (api, browser).',
@@ -57,36 +98,51 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
     registers: [registry],
   });
   for (const outcome of ['delivered', 'retried', 'dead']) webhookDeliveries.inc({ outcome }, 0);
+  // Every outcome a download can end with, at 0 from start: rate() and alerts see the first one.
+  for (const [outcome, source] of DOWNLOAD_SERIES) downloads.inc({ outcome, source }, 0);
   const warningChecks: (() => Promise<string | undefined>)[] = [];
-  new Gauge({
-    name: 'certharvest_web_logins',
+  // These three count elsewhere (the web session, the HTTP client, the token store): each counter
+  // follows its monotonic source, adding what it grew by since the last scrape.
+  followingCounter(registry, {
+    name: 'certharvest_web_logins_total',
     help: 'Web logins this worker did for the fleet since it started.',
-    registers: [registry],
-    collect() {
-      this.set(sources.webLogins?.() ?? 0);
-    },
+    read: async () => sources.webLogins?.(),
   });
-  new Gauge({
-    name: 'certharvest_lms_throttled',
+  followingCounter(registry, {
+    name: 'certharvest_lms_throttled_total',
     help: 'LMS answers 429 (rate limited) this worker got since it started.',
-    registers: [registry],
-    collect() {
-      this.set(sources.lmsThrottled?.() ?? 0);
-    },
+    read: async () => sources.lmsThrottled?.(),
   });
-  new Gauge({
-    name: 'certharvest_token_refreshes',
-    help: "The fleet's access-token renewals, as the token store counts them.",
-    registers: [registry],
-    async collect() {
-      const n = await withTimeout(
+  followingCounter(registry, {
+    name: 'certharvest_token_refreshes_total',
+    help: "The fleet's access-token renewals, as the token store counts them (the same on every worker).",
+    read: () =>
+      withTimeout(
         sources.tokenRefreshes?.() ?? Promise.resolve(undefined),
         CHECK_TIMEOUT_MS,
         'token store',
-      ).catch(() => undefined);
-      if (n !== undefined) this.set(n);
-    },
+      ).catch(() => undefined),
   });
+  const lmsRequests = new Counter({
+    name: 'certharvest_lms_requests_total',
+    help: 'Requests this worker sent to the LMS, by route kind and outcome (ok, client-error, throttled, server-error, network).',
+    labelNames: ['route', 'outcome'],
+    registers: [registry],
+  });
+  const lmsDuration = new Histogram({
+    name: 'certharvest_lms_request_duration_seconds',
+    help: 'Time from sending an LMS request to its answer (headers), by route kind.',
+    labelNames: ['route'],
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  const batches = new Counter({
+    name: 'certharvest_batches_total',
+    help: 'Batches this worker settled as done, by state (completed: every certificate stored or already there; failed: some failed).',
+    labelNames: ['state'],
+    registers: [registry],
+  });
+  for (const state of BATCH_STATES) batches.inc({ state }, 0);
   new Gauge({
     name: 'certharvest_token_expiry_seconds',
     help: 'Seconds until the shared access token expires (negative: expired).',
@@ -121,6 +177,13 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
     webhookDelivery(outcome) {
       webhookDeliveries.inc({ outcome });
     },
+    lmsRequest(route, outcome, seconds) {
+      lmsRequests.inc({ route, outcome });
+      if (Number.isFinite(seconds) && seconds >= 0) lmsDuration.observe({ route }, seconds);
+    },
+    batchSettled(state) {
+      batches.inc({ state });
+    },
     addReadinessWarning(check) {
       warningChecks.push(check);
     },
@@ -140,7 +203,7 @@ export interface WorkerHealthServerOptions {
   host: string;
   redis: Redis;
   metrics: WorkerMetrics;
-  /** BullMQ's own queue metrics are appended to `/metrics`. */
+  /** Their depth is exported as `certharvest_queue_jobs{queue,state}` (as the board does). */
   queues: readonly Queue[];
   /** The fleet's pause, cached by the caller. */
   pause: () => PauseRecord | null;
@@ -163,6 +226,7 @@ export interface WorkerHealthServer {
 export async function startWorkerHealthServer(
   options: WorkerHealthServerOptions,
 ): Promise<WorkerHealthServer> {
+  registerQueueDepth(options.metrics.registry, options.queues);
   const server = createServer((req, res) => {
     void route(req, res, options).catch((err: unknown) => {
       options.logger.warn({ err }, 'health endpoint failed');
@@ -210,21 +274,9 @@ async function route(req: IncomingMessage, res: ServerResponse, options: WorkerH
     });
   }
   if (path === '/metrics') {
-    // BullMQ's figures come from Redis: left out (with a comment) when Redis is slow or down.
-    const [own, queues] = await Promise.all([
-      options.metrics.registry.metrics(),
-      withTimeout(
-        Promise.all(options.queues.map((q) => q.exportPrometheusMetrics())),
-        CHECK_TIMEOUT_MS,
-        'queue metrics',
-      ).then(
-        // The job totals need BullMQ's metrics collection (more Redis calls per job): not kept;
-        // certharvest_downloads_total counts what this worker did.
-        (texts) => mergeExposition(texts, ['bullmq_job_completed_total', 'bullmq_job_failed_total']),
-        (err: unknown) => `# queue metrics unavailable: ${(err as Error).message}\n`,
-      ),
-    ]);
-    return send(res, 200, options.metrics.registry.contentType, `${own}\n${queues}`);
+    // Queue depth (certharvest_queue_jobs) comes from Redis within its own timeout: never stuck.
+    const text = await options.metrics.registry.metrics();
+    return send(res, 200, options.metrics.registry.contentType, text);
   }
   return send(res, 404, 'text/plain', 'not found: try /healthz, /readyz or /metrics\n');
 }
