@@ -1,5 +1,5 @@
 import type { AuthMode, Secret } from '../config/index.ts';
-import type { Logger } from '../log/index.ts';
+import { withComponent, type Logger } from '../log/index.ts';
 import { validateCallback, type AuthorizationRequest } from './bootstrap.ts';
 import { AuthLockTimeoutError, ReauthRequiredError, TokenStoreError } from './errors.ts';
 import type { RedisLock } from './redis-lock.ts';
@@ -90,7 +90,8 @@ export class TokenProvider {
     this.#store = options.store;
     this.#lock = options.lock;
     this.#endpoint = options.endpoint;
-    this.#log = options.logger.child({ component: 'auth', mode: options.mode });
+    // Callers usually hand a logger already bound to component "auth": bind it only when missing.
+    this.#log = withComponent(options.logger, 'auth', { mode: options.mode });
     this.#initial = options.initialRefreshToken;
     this.#ahead = { ms: options.refreshAheadMs ?? 60_000, ratio: options.refreshAheadRatio ?? 0.1 };
     this.#defaultLifetimeMs = (options.defaultLifetimeSec ?? 3600) * 1000;

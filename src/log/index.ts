@@ -1,1 +1,8 @@
-export { createLogger, REDACT_PATHS, type CreateLoggerOptions, type Logger } from './logger.ts';
+export {
+  createLogger,
+  REDACT_PATHS,
+  withComponent,
+  type CreateLoggerOptions,
+  type LogFormat,
+  type Logger,
+} from './logger.ts';

@@ -50,17 +50,25 @@ export const REDACT_PATHS: readonly string[] = [
   '*.redisUrl',
 ];
 
+/** LOG_FORMAT: one JSON object per line, or pretty coloured lines for a person. */
+export type LogFormat = 'json' | 'pretty';
+
 export interface CreateLoggerOptions {
   level?: string;
-  /** Pretty, coloured lines; default: when stdout is a TTY. */
+  /** Pretty, coloured lines; default: when stdout is a TTY. Overridden by `format`. */
   pretty?: boolean;
+  /** LOG_FORMAT; default: `pretty` on a TTY, `json` otherwise (and always json to a `destination`). */
+  format?: LogFormat;
   /** Where lines go (tests pass a stream to read them back). Default: stdout. */
   destination?: DestinationStream;
   name?: string;
 }
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  const pretty = options.pretty ?? (process.stdout.isTTY === true && options.destination === undefined);
+  const pretty =
+    options.format !== undefined
+      ? options.format === 'pretty'
+      : (options.pretty ?? (process.stdout.isTTY === true && options.destination === undefined));
   const base = {
     name: options.name ?? 'certharvest',
     level: options.level ?? 'info',
@@ -77,4 +85,18 @@ export function createLogger(options: CreateLoggerOptions = {}): Logger {
     });
   }
   return pino(base);
+}
+
+/**
+ * A child logger for `component`, unless the logger already names one: pino writes a key bound
+ * twice twice, and a log store (Elasticsearch) rejects a line with a duplicate key.
+ */
+export function withComponent(
+  logger: Logger,
+  component: string,
+  bindings: Record<string, unknown> = {},
+): Logger {
+  const bound = logger.bindings();
+  const fresh = Object.fromEntries(Object.entries(bindings).filter(([key]) => !(key in bound)));
+  return logger.child('component' in bound ? fresh : { component, ...fresh });
 }

@@ -1,6 +1,6 @@
 import type { PdfSink } from '../../pdf/index.ts';
 import type { z } from 'zod';
-import type { Logger } from '../../log/index.ts';
+import { withComponent, type Logger } from '../../log/index.ts';
 import {
   AmbiguousUserError,
   InvalidReferenceError,
@@ -82,7 +82,7 @@ export class BrightspaceClient {
     this.#awardsPageLimit = awardsPageLimit === undefined ? AWARDS_PAGE_LIMIT : awardsPageLimit || undefined;
     this.#overrides = versionOverrides ?? {};
     this.#logger = logger;
-    this.#http = new LmsHttpClient({ ...http, logger: logger.child({ component: 'brightspace' }) });
+    this.#http = new LmsHttpClient({ ...http, logger: withComponent(logger, 'brightspace') });
     this.#pdfTimeoutMs = pdfTimeoutMs ?? 60_000;
     this.#maxPdfBytes = maxPdfBytes ?? 50 * 1024 * 1024;
     if (versions) this.#versions = Promise.resolve(versions);
