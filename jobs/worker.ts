@@ -22,6 +22,7 @@ import { RedisRateStateStore } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchAccounting,
+  BatchTracker,
   DISCOVER_JOB_OPTIONS,
   DISCOVER_QUEUE,
   DOWNLOAD_JOB_OPTIONS,
@@ -39,7 +40,11 @@ import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
 import { startTokenKeepAlive } from '../src/worker/token-keepalive.ts';
 import { startScheduledBatches } from '../src/worker/scheduled-batches.ts';
 import { startBatchWebhook } from '../src/worker/batch-webhook.ts';
-import { createWorkerMetrics, startWorkerHealthServer } from '../src/server/worker-health.ts';
+import {
+  createWorkerMetrics,
+  startWorkerHealthServer,
+  type BatchState,
+} from '../src/server/worker-health.ts';
 import { withTimeout } from '../src/util/with-timeout.ts';
 import pLimit from 'p-limit';
 import { checkBeforeStart } from '../src/worker/startup-checks.ts';
@@ -191,14 +196,25 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     redis,
     prefix: config.queuePrefix,
     rateState,
+    // Called only once requests flow, after `metrics` exists (the HTTP client swallows an observer's error).
+    observeLmsRequest: (route, outcome, seconds) => metrics.lmsRequest(route, outcome, seconds),
   });
   const { directory, fetcher } = adapter;
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host, ...config.outputModes });
   const accounting = new BatchAccounting(redis, config.queuePrefix, {
+    // Heard only by the worker whose settle finished the batch: each batch is counted once.
     onBatchDone: (batchIds) => {
-      for (const batchId of batchIds) logger.info({ batchId }, 'batch done');
+      for (const batchId of batchIds) {
+        logger.info({ batchId }, 'batch done');
+        void batchState(batchId).then((state) => metrics.batchSettled(state));
+      }
     },
   });
+  const tracker = new BatchTracker(redis, config.queuePrefix);
+  const batchState = async (batchId: string): Promise<BatchState> => {
+    const s = await tracker.status(batchId, 0).catch(() => null);
+    return s && s.usersFailed + s.certsFailed > 0 ? 'failed' : 'completed';
+  };
   const outage = new OutageClock(redis, config.queuePrefix);
   const fleet: FleetControl = {
     breaker,

@@ -10,6 +10,44 @@ export interface AccessTokenSource {
   invalidate(accessToken?: string): void | Promise<void>;
 }
 
+/**
+ * How one LMS request ended, for metrics: `ok` (2xx/3xx), `client-error` (4xx but 401/429),
+ * `unauthorized` (401), `throttled` (429), `server-error` (5xx), `network` (no answer, timeout).
+ */
+export type LmsRequestOutcome =
+  'ok' | 'client-error' | 'unauthorized' | 'throttled' | 'server-error' | 'network';
+
+/**
+ * Hears every request sent to the LMS (each retry and renewal included). `route` is a bounded
+ * kind (`routeKind`), never an id, so a metric labelled with it stays small.
+ */
+export type LmsRequestObserver = (route: string, outcome: LmsRequestOutcome, seconds: number) => void;
+
+/** The outcome of an answer's status. */
+export function outcomeOfStatus(status: number): LmsRequestOutcome {
+  if (status === 401) return 'unauthorized';
+  if (status === 429) return 'throttled';
+  if (status >= 500) return 'server-error';
+  if (status >= 400) return 'client-error';
+  return 'ok';
+}
+
+/**
+ * A request path as a bounded kind: `pdf` (a certificate's bytes), `awards` (issued awards),
+ * `courses` (a user's courses, a course), `users`, `versions`, `token`, else `other`. Ids never
+ * reach a label.
+ */
+export function routeKind(pathname: string): string {
+  const path = pathname.toLowerCase();
+  if (/\/pdf\/?$|\/certificates?\/|\.pdf$/.test(path)) return 'pdf';
+  if (/\/issued\/|\/awards?\b|\/achievements?\b/.test(path)) return 'awards';
+  if (/\/courses?\b/.test(path)) return 'courses';
+  if (/\/users?\b/.test(path)) return 'users';
+  if (/\/versions\b/.test(path)) return 'versions';
+  if (/\/token\b|\/oauth2?\//.test(path)) return 'token';
+  return 'other';
+}
+
 export interface LmsHttpClientOptions {
   /** LMS base URL, e.g. https://school.brightspace.com. Requests never leave its origin. */
   baseUrl: string;
@@ -25,6 +63,8 @@ export interface LmsHttpClientOptions {
   maxRetryAfterMs?: number;
   /** Total time one call may wait out 429s in place before it throws RateLimitedError. Default 120 000 ms. */
   maxRateLimitWaitMs?: number;
+  /** Hears each request's route kind, outcome and time (the worker's metrics). Default: none. */
+  observe?: LmsRequestObserver;
 }
 
 export interface LmsRequestOptions {
@@ -53,6 +93,7 @@ export class LmsHttpClient {
   readonly #timeoutMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #maxRateLimitWaitMs: number;
+  readonly #observe: LmsRequestObserver | undefined;
 
   constructor(options: LmsHttpClientOptions) {
     let base: URL;
@@ -72,6 +113,16 @@ export class LmsHttpClient {
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 120_000;
+    this.#observe = options.observe;
+  }
+
+  /** Tell the observer; a failing observer never fails a request. */
+  #observed(url: URL, outcome: LmsRequestOutcome, started: number): void {
+    try {
+      this.#observe?.(routeKind(url.pathname), outcome, (Date.now() - started) / 1000);
+    } catch {
+      // metrics are best effort
+    }
   }
 
   /**
@@ -126,6 +177,7 @@ export class LmsHttpClient {
         });
       } catch (cause) {
         release();
+        this.#observed(url, 'network', started);
         await transient(
           new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause }),
         );
@@ -135,6 +187,7 @@ export class LmsHttpClient {
       const rate = readRateHeaders(response.headers);
       this.budget.update(rate);
       const { status } = response;
+      this.#observed(url, outcomeOfStatus(status), started);
       this.#log.debug(
         { route, status, ms: Date.now() - started, rateRemaining: rate.remaining },
         'lms request',

@@ -13,7 +13,9 @@ export {
   LmsHttpClient,
   type AccessTokenSource,
   type LmsHttpClientOptions,
+  type LmsRequestObserver,
   type LmsRequestOptions,
+  type LmsRequestOutcome,
 } from './http-client.ts';
 export { parseLms } from './parse.ts';
 export { RedisRateStateStore, type RateStateStore, type SharedRateState } from './fleet-rate-state.ts';

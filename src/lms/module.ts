@@ -12,7 +12,7 @@ import type { Check } from '../doctor/check.ts';
 import type { DoctorState } from '../doctor/state.ts';
 import type { Logger } from '../log/index.ts';
 import type { RateStateStore } from './fleet-rate-state.ts';
-import type { AccessTokenSource } from './http-client.ts';
+import type { AccessTokenSource, LmsRequestObserver } from './http-client.ts';
 import type { LmsAdapter, UserRefKind } from './ports.ts';
 
 export type AuthMode = 'refresh-token' | 'client-credentials';
@@ -70,6 +70,8 @@ export interface AdapterContext {
   rateState: RateStateStore;
   /** Default: the global fetch. */
   fetch?: typeof fetch;
+  /** Hears every API request the adapter sends (route kind, outcome, seconds): the worker's metrics. */
+  observeLmsRequest?: LmsRequestObserver;
 }
 
 /** An adapter with the counters the worker's metrics read. */

@@ -1,7 +1,7 @@
 /**
  * A worker's own probes on METRICS_PORT: /healthz, /readyz (with the reasons when not ready: a
- * paused fleet, Redis down) and /metrics (its downloads, logins, token, pause, and BullMQ's queue
- * figures). Every answer comes promptly whatever Redis does.
+ * paused fleet, Redis down) and /metrics (its downloads, logins, token, pause, LMS requests, batches
+ * and the queues' depth). Every answer comes promptly whatever Redis does.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { getFreePort } from '../../src/util/free-port.ts';
@@ -42,13 +42,58 @@ describe('worker /healthz, /readyz and /metrics (METRICS_PORT)', () => {
       `certharvest_downloads_total{outcome="stored",source="browser"} ${status.certsStored}`,
     );
     expect(metrics).toMatch(/certharvest_download_duration_seconds_count \d+/);
-    expect(metrics).toContain('certharvest_web_logins 1');
+    // Counters are counters, named with _total.
+    expect(metrics).toContain('# TYPE certharvest_web_logins_total counter');
+    expect(metrics).toContain('certharvest_web_logins_total 1');
+    expect(metrics).toContain('# TYPE certharvest_lms_throttled_total counter');
+    expect(metrics).toContain('certharvest_lms_throttled_total 0');
+    expect(metrics).toContain('# TYPE certharvest_token_refreshes_total counter');
+    expect(metrics).toMatch(/^certharvest_token_refreshes_total \d+$/m);
+    expect(metrics).not.toMatch(/^certharvest_(web_logins|lms_throttled|token_refreshes) /m);
     expect(metrics).toContain('certharvest_fleet_paused{reason=""} 0');
     expect(metrics).toMatch(/certharvest_token_expiry_seconds \d+/);
-    expect(metrics).toContain('certharvest_lms_throttled 0');
-    expect(metrics).toMatch(/bullmq_job_count\{queue="download", state="completed"\} \d+/);
-    expect(metrics.match(/# HELP bullmq_job_count /g)).toHaveLength(1); // one family, both queues
+    // Default process metrics unprefixed, as stock Node.js dashboards read them.
+    expect(metrics).toMatch(/^process_cpu_seconds_total \d/m);
+    expect(metrics).toMatch(/^nodejs_heap_size_used_bytes \d/m);
+    expect(metrics).not.toMatch(/certharvest_worker_process|certharvest_worker_nodejs/);
+    // Queue depth has one name, the board's.
+    expect(metrics).toMatch(/^certharvest_queue_jobs\{queue="download",state="completed"\} \d+$/m);
+    expect(metrics).toMatch(/^certharvest_queue_jobs\{queue="discover",state="paused"\} 0$/m);
+    expect(metrics.match(/# HELP certharvest_queue_jobs /g)).toHaveLength(1);
+    expect(metrics).not.toContain('bullmq_job_count');
+    // LMS requests by route kind (never an id), with their latency.
+    expect(metrics).toContain('# TYPE certharvest_lms_requests_total counter');
+    const awardsOk = /^certharvest_lms_requests_total\{route="awards",outcome="ok"\} (\d+)$/m.exec(metrics);
+    expect(Number(awardsOk?.[1])).toBeGreaterThanOrEqual(users.length);
+    expect(metrics).toMatch(/^certharvest_lms_requests_total\{route="versions",outcome="ok"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(/^certharvest_lms_request_duration_seconds_count\{route="awards"\} [1-9]\d*$/m);
+    const routes = new Set(
+      [...metrics.matchAll(/certharvest_lms_request\w*\{[^}]*route="([^"]*)"/g)].map((m) => m[1]),
+    );
+    for (const route of routes)
+      expect(['users', 'awards', 'courses', 'pdf', 'versions', 'token', 'other']).toContain(route);
+    // The batch, counted once by the worker that settled it.
+    expect(metrics).toContain('certharvest_batches_total{state="completed"} 1');
+    expect(metrics).toContain('certharvest_batches_total{state="failed"} 0');
     expect(metrics).not.toMatch(/Bearer|d2lSessionVal|refresh_token/);
+  });
+
+  it('every outcome series is there at 0 before any job', async () => {
+    p = await startPipeline({ env: { METRICS_PORT: String(await getFreePort()) } });
+    const metrics = (await get(`${p.worker.healthUrl!}metrics`)).text;
+    for (const series of [
+      'certharvest_downloads_total{outcome="stored",source="api"} 0',
+      'certharvest_downloads_total{outcome="stored",source="browser"} 0',
+      'certharvest_downloads_total{outcome="already-stored",source="none"} 0',
+      'certharvest_downloads_total{outcome="failed",source="none"} 0',
+      'certharvest_batches_total{state="completed"} 0',
+      'certharvest_batches_total{state="failed"} 0',
+      'certharvest_webhook_deliveries_total{outcome="delivered"} 0',
+      'certharvest_webhook_deliveries_total{outcome="retried"} 0',
+      'certharvest_webhook_deliveries_total{outcome="dead"} 0',
+    ]) {
+      expect(metrics).toContain(series);
+    }
   });
 
   it('a paused fleet is not ready: 503 with the reason and the fix', async () => {
@@ -86,7 +131,8 @@ describe('worker /healthz, /readyz and /metrics (METRICS_PORT)', () => {
     expect(JSON.parse(ready.text).reasons.join(' ')).toMatch(/Redis/);
     const metrics = await get(`${base}metrics`);
     expect(metrics.status).toBe(200);
-    expect(metrics.text).toContain('# queue metrics unavailable');
+    // The queue depth needs Redis: its family is empty rather than the scrape stuck.
+    expect(metrics.text).not.toMatch(/^certharvest_queue_jobs\{/m);
     expect(metrics.text).toContain('certharvest_downloads_total');
     // Back up, so the worker can close cleanly.
     redisServer = await startRedisServer({ persist: true, dir: dir.dir, port: redisServer.port });

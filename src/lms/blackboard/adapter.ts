@@ -6,7 +6,7 @@ import type { Logger } from '../../log/index.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
 import { LmsDataError, LmsRequestError } from '../errors.ts';
 import type { RateStateStore } from '../fleet-rate-state.ts';
-import type { AccessTokenSource } from '../http-client.ts';
+import type { AccessTokenSource, LmsRequestObserver } from '../http-client.ts';
 import type { AwardEntry, ListAwardsOptions, LmsAdapter, UserDirectory } from '../ports.ts';
 import { achievementsPageUrl, parseAchievementsPage, type ListedAward } from './achievements-page.ts';
 import { LEARN_API, LearnClient } from './client.ts';
@@ -44,6 +44,8 @@ export interface BlackboardAdapterOptions {
   fetch?: typeof fetch;
   /** The fleet's shared view of the LMS's request budget (see RateBudget). */
   rateState?: RateStateStore;
+  /** Hears each REST request (the worker's metrics). */
+  observe?: LmsRequestObserver;
   /** With `prefix`: count the fleet's REST calls per UTC day in Redis. */
   redis?: Redis;
   /** QUEUE_PREFIX, for the call counter's key. */
@@ -84,6 +86,7 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
     ...(options.rateState ? { rateLimit: { shared: options.rateState } } : {}),
     ...(options.redis ? { redis: options.redis, prefix: options.prefix } : {}),
     ...(options.dailyQuota !== undefined ? { dailyQuota: options.dailyQuota } : {}),
+    ...(options.observe ? { observe: options.observe } : {}),
   });
   const pages = options.pages ?? {};
   const profile = options.profile ?? DEFAULT_SITE_PROFILE;

@@ -84,6 +84,7 @@ export const blackboardModule = defineLmsModule({
         profile,
         webProfile,
         ...(context.fetch ? { fetch: context.fetch } : {}),
+        ...(context.observeLmsRequest ? { observe: context.observeLmsRequest } : {}),
       });
     };
     return {

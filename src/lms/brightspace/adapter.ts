@@ -1,7 +1,7 @@
 import type { WebSession } from '../../browser/index.ts';
 import type { LmsId } from '../../certificate/index.ts';
 import type { Logger } from '../../log/index.ts';
-import type { AccessTokenSource } from '../http-client.ts';
+import type { AccessTokenSource, LmsRequestObserver } from '../http-client.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
 import type { RateStateStore } from '../fleet-rate-state.ts';
 import type { AwardEntry, LmsAdapter, UserDirectory } from '../ports.ts';
@@ -21,6 +21,8 @@ export interface BrightspaceAdapterOptions {
   versionOverrides?: Partial<ApiVersions>;
   /** The fleet's shared view of the LMS's request budget (see RateBudget). */
   rateState?: RateStateStore;
+  /** Hears each API request (the worker's metrics). */
+  observe?: LmsRequestObserver;
 }
 
 /** The render URL Brightspace serves certificates at; it needs the web session's cookies. */
@@ -38,6 +40,7 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     logger: options.logger.child({ component: 'brightspace' }),
     ...(options.versionOverrides ? { versionOverrides: options.versionOverrides } : {}),
     ...(options.rateState ? { rateLimit: { shared: options.rateState } } : {}),
+    ...(options.observe ? { observe: options.observe } : {}),
   });
   const doFetch = options.fetch ?? fetch;
   /** The missing-scope warning is said once per process, not once per certificate. */

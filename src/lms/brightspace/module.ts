@@ -66,6 +66,7 @@ export const brightspaceModule = defineLmsModule({
           versionOverrides,
           rateState: context.rateState,
           ...(context.fetch ? { fetch: context.fetch } : {}),
+          ...(context.observeLmsRequest ? { observe: context.observeLmsRequest } : {}),
         });
         return { ...adapter, throttledAnswers: () => client.throttledAnswers };
       },
