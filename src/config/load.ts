@@ -144,6 +144,8 @@ export interface Config {
   chromiumNoSandbox: boolean;
   board: BoardConfig;
   logLevel: LogLevel;
+  /** LOG_FORMAT; undefined: pretty on a TTY, json otherwise (the logger decides). */
+  logFormat: 'json' | 'pretty' | undefined;
   concurrency: { discover: number; download: number };
   /** Pause the fleet when the LMS has been unreachable this long (LMS_OUTAGE_PAUSE_MINUTES). */
   outagePauseAfterMs: number;
@@ -286,6 +288,7 @@ function toConfig(
       apiKeys: (raw.API_KEYS ?? []).map((k) => ({ name: k.name, key: new Secret(k.key), scopes: k.scopes })),
     },
     logLevel: raw.LOG_LEVEL,
+    logFormat: raw.LOG_FORMAT,
     concurrency: { discover: raw.DISCOVER_CONCURRENCY, download: raw.DOWNLOAD_CONCURRENCY },
     outagePauseAfterMs: raw.LMS_OUTAGE_PAUSE_MINUTES * 60_000,
     maxPdfBytes: raw.MAX_PDF_BYTES,

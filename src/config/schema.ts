@@ -322,6 +322,8 @@ export const envSchema = z.object({
    */
   CHROMIUM_NO_SANDBOX: boolean.default(false),
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  /** `json` (one object a line) or `pretty`; unset: pretty on a TTY, json otherwise. */
+  LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).optional(),
   QUEUE_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"')

@@ -1,5 +1,6 @@
 export {
   createLogger,
+  logFormatOf,
   REDACT_PATHS,
   withComponent,
   type CreateLoggerOptions,

@@ -64,11 +64,18 @@ export interface CreateLoggerOptions {
   name?: string;
 }
 
+/** The format a logger writes: `format` (LOG_FORMAT) when set; else pretty on a TTY, json otherwise. */
+export function logFormatOf(
+  options: Pick<CreateLoggerOptions, 'format' | 'pretty' | 'destination'>,
+  stdoutIsTTY: boolean,
+): LogFormat {
+  if (options.destination !== undefined) return 'json';
+  if (options.format !== undefined) return options.format;
+  return (options.pretty ?? stdoutIsTTY) ? 'pretty' : 'json';
+}
+
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
-  const pretty =
-    options.format !== undefined
-      ? options.format === 'pretty'
-      : (options.pretty ?? (process.stdout.isTTY === true && options.destination === undefined));
+  const pretty = logFormatOf(options, process.stdout.isTTY === true) === 'pretty';
   const base = {
     name: options.name ?? 'certharvest',
     level: options.level ?? 'info',
