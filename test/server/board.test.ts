@@ -120,6 +120,13 @@ describe('certharvest board', () => {
     expect(await (await fetch(`${board.url}readyz`)).json()).toMatchObject({ status: 'ready' });
     const metrics = await (await fetch(`${board.url}metrics`)).text();
     expect(metrics).toMatch(/certharvest_queue_jobs\{queue="discover",state="waiting"\} 2/);
+    // The same queue-depth name as the workers', with the paused state; one family.
+    expect(metrics).toMatch(/^certharvest_queue_jobs\{queue="download",state="paused"\} \d+$/m);
+    expect(metrics.match(/# TYPE certharvest_queue_jobs gauge/g)).toHaveLength(1);
+    // Default process metrics unprefixed, as stock Node.js dashboards read them.
+    expect(metrics).toContain('# TYPE process_cpu_seconds_total counter');
+    expect(metrics).toMatch(/^process_resident_memory_bytes \d+/m);
+    expect(metrics).not.toContain('certharvest_board_');
   });
 
   it('shows both queues and the environment label to a signed-in user in real Chromium', async () => {
