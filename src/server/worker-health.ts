@@ -289,29 +289,3 @@ function send(res: ServerResponse, status: number, type: string, body: string) {
   res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
   res.end(body);
 }
-
-/**
- * BullMQ prints each queue's text on its own, HELP and TYPE included; Prometheus wants each metric
- * family once, its samples together. Group the lines by family, keeping the first HELP and TYPE.
- */
-export function mergeExposition(texts: readonly string[], leaveOut: readonly string[] = []): string {
-  const families = new Map<string, { meta: string[]; samples: string[] }>();
-  const family = (name: string) => {
-    let f = families.get(name);
-    if (!f) families.set(name, (f = { meta: [], samples: [] }));
-    return f;
-  };
-  for (const text of texts) {
-    for (const line of text.split('\n')) {
-      const meta = /^# (HELP|TYPE) (\S+)/.exec(line);
-      if (meta) {
-        const f = family(meta[2]!);
-        if (!f.meta.some((m) => m.startsWith(`# ${meta[1]} `))) f.meta.push(line);
-      } else if (line.trim() !== '' && !line.startsWith('#')) {
-        family(/^[^{\s]+/.exec(line)![0]).samples.push(line);
-      }
-    }
-  }
-  for (const name of leaveOut) families.delete(name);
-  return [...families.values()].flatMap((f) => [...f.meta, ...f.samples]).join('\n') + '\n';
-}
