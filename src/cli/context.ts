@@ -27,7 +27,7 @@ export async function openContext<N extends ConfigNeed = never>(
   const config = loadConfig<N>({ needs, ...(options.env ? { env: options.env } : {}) });
   useChromiumSandbox(!config.chromiumNoSandbox);
   const level = options.quiet && config.logLevel === 'info' ? 'warn' : config.logLevel;
-  const logger = createLogger({ level });
+  const logger = createLogger({ level, ...(config.logFormat ? { format: config.logFormat } : {}) });
   const redis = await connectRedis(config.redisUrl);
   const queues = openQueues(redis, config.queuePrefix);
   return {

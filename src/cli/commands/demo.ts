@@ -124,7 +124,10 @@ async function runDemo(opts: {
       },
       needs: ['lms', 'browser-login', 'secrets-key', 'board-auth'],
     });
-    const logger = createLogger({ level: config.logLevel });
+    const logger = createLogger({
+      level: config.logLevel,
+      ...(config.logFormat ? { format: config.logFormat } : {}),
+    });
     const redis = await connectRedis(config.redisUrl);
     cleanups.push(async () => void (await redis.quit()));
 

@@ -38,7 +38,10 @@ Examples:
         probe.downloadStrategy === 'api'
           ? loadConfig({ needs: ['lms', 'secrets-key'] })
           : loadConfig({ needs: ['lms', 'secrets-key', 'browser-login'] });
-      const logger = createLogger({ level: config.logLevel });
+      const logger = createLogger({
+        level: config.logLevel,
+        ...(config.logFormat ? { format: config.logFormat } : {}),
+      });
       const redis = await connectRedis(config.redisUrl);
       const graceMs = Math.max(1, Number(opts.grace) || 60) * 1000;
       let worker;
