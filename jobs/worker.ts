@@ -17,7 +17,7 @@ import {
   WebSession,
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
-import { FleetBreaker, OutageClock, type PauseRecord } from '../src/fleet/index.ts';
+import { FleetBreaker, LocalFaults, OutageClock, type PauseRecord } from '../src/fleet/index.ts';
 import { RedisRateStateStore } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
@@ -65,6 +65,8 @@ export interface WorkerTuning {
   monitorEveryMs: number;
   /** Jobs younger than this are left to the event path by the reconciler. Default 30 000 ms. */
   reconcileMinAgeMs: number;
+  /** How often a worker says "alive" and re-checks a fault of its own. Default 5 000 ms. */
+  localCheckEveryMs: number;
 }
 
 export const DEFAULT_TUNING: WorkerTuning = {
@@ -73,6 +75,7 @@ export const DEFAULT_TUNING: WorkerTuning = {
   maxStalledCount: 1,
   monitorEveryMs: 15_000,
   reconcileMinAgeMs: 30_000,
+  localCheckEveryMs: 5_000,
 };
 
 export interface WorkerHandle {
@@ -80,6 +83,8 @@ export interface WorkerHandle {
   /** Where /healthz, /readyz and /metrics are served (METRICS_PORT), if they are. */
   healthUrl?: string;
   breaker: FleetBreaker;
+  /** This worker's own faults (out of service without pausing the fleet). */
+  localFaults: LocalFaults;
   /** One fleet-monitor round now (probes, reconcile). */
   monitorTick(): Promise<void>;
   /** Stop taking jobs, let the active ones finish (up to `graceMs`), close everything. */
@@ -216,8 +221,23 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     return s && s.usersFailed + s.certsFailed > 0 ? 'failed' : 'completed';
   };
   const outage = new OutageClock(redis, config.queuePrefix);
+  // A fault only this process sees (its key, its disk, its browser) takes only this worker out.
+  const localFaults = new LocalFaults({
+    redis,
+    prefix: config.queuePrefix,
+    breaker,
+    logger: logger.child({ component: 'fleet' }),
+    everyMs: tuning.localCheckEveryMs,
+    probes: {
+      SECRETS_KEY_MISMATCH: async () => (await tokens.status(), true),
+      OUTPUT_UNAVAILABLE: async () => (await store.checkWritable(), true),
+      BROWSER_UNAVAILABLE: async () => (await checkChromiumStarts(config.chromiumPath), true),
+    },
+  });
+  const trip = (t: Parameters<FleetBreaker['trip']>[0]) => localFaults.trip(t);
   const fleet: FleetControl = {
     breaker,
+    trip,
     outage,
     outagePauseAfterMs: config.outagePauseAfterMs,
     logger: logger.child({ component: 'fleet' }),
@@ -249,6 +269,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         queues: [queues.discover, queues.download],
         pause: () => pause,
         running: () => running,
+        localFault: () => localFaults.current(),
         logger,
       })
     : undefined;
@@ -262,6 +283,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       session,
       chromiumPath: config.chromiumPath,
       breaker,
+      trip,
       logger,
     }).catch(async (err: unknown) => {
       clearInterval(pauseTimer);
@@ -332,6 +354,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     });
   }
   await Promise.all([discover.waitUntilReady(), download.waitUntilReady()]);
+  // Out of service: this worker stops taking jobs (the active ones end as they may); back: takes them again.
+  await localFaults.start({
+    out: () => {
+      for (const w of [discover, download]) void w.pause(true).catch(() => undefined);
+    },
+    back: () => {
+      for (const w of [discover, download]) w.resume();
+    },
+  });
 
   const monitor = startFleetMonitor({
     redis,
@@ -369,7 +400,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     everyMs: config.keepAlive?.everyMs,
     tokens,
     ...(config.keepAlive?.webSession && webSession ? { session: webSession } : {}),
-    breaker,
+    breaker: { trip },
     logger: logger.child({ component: 'keepalive' }),
   });
   const webhook = config.batchWebhook
@@ -418,6 +449,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   return {
     session,
     breaker,
+    localFaults,
     ...(health ? { healthUrl: health.url } : {}),
     monitorTick: () => monitor.tick(),
     async stop(graceMs = 60_000) {
@@ -425,6 +457,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       clearInterval(pauseTimer);
       logger.info('worker stopping: finishing active jobs');
       monitor.stop();
+      await localFaults.stop();
       stopProgress();
       stopKeepAlive();
       await keepAlive.stop();

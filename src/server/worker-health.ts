@@ -209,6 +209,8 @@ export interface WorkerHealthServerOptions {
   pause: () => PauseRecord | null;
   /** False while the worker starts or stops. */
   running: () => boolean;
+  /** The fault that keeps this worker (only) out of service, if any. */
+  localFault?: () => { reason: string; message: string; fix: string; by: string } | undefined;
   logger: Logger;
 }
 
@@ -263,12 +265,19 @@ async function route(req: IncomingMessage, res: ServerResponse, options: WorkerH
     if (redis !== 'ok') reasons.push(`Redis: ${redis}`);
     const pause = options.pause();
     if (pause) reasons.push(`fleet paused (${pause.reason}): ${pause.message} — fix: ${pause.fix}`);
+    const fault = options.localFault?.();
+    if (fault) {
+      reasons.push(
+        `this worker is out of service (${fault.reason}): ${fault.message} — fix: ${fault.fix}; the other workers go on`,
+      );
+    }
     // Warnings (a webhook receiver failing for long) leave the worker ready: it still harvests.
     const warnings = redis === 'ok' ? await options.metrics.readinessWarnings() : [];
     return json(res, reasons.length === 0 ? 200 : 503, {
       status: reasons.length === 0 ? 'ready' : 'not ready',
       redis,
       ...(pause ? { pause } : {}),
+      ...(fault ? { localFault: fault } : {}),
       ...(reasons.length ? { reasons } : {}),
       ...(warnings.length ? { warnings } : {}),
     });

@@ -23,6 +23,11 @@ export class JobGaveUpError extends UnrecoverableError {
 /** What carrying out a decision needs: the fleet's breaker and outage clock. */
 export interface FleetControl {
   breaker: FleetBreaker;
+  /**
+   * Pause for a decision: the whole fleet, or only this worker for a fault that is its own (see
+   * src/fleet/local-faults.ts). Default: `breaker.trip`.
+   */
+  trip?: (trip: Parameters<FleetBreaker['trip']>[0]) => Promise<boolean>;
   outage: OutageClock;
   /** Pause the fleet once the LMS has been unreachable this long. */
   outagePauseAfterMs: number;
@@ -141,7 +146,8 @@ async function backToWaiting(
   fleet: FleetControl,
   trip: Parameters<FleetBreaker['trip']>[0],
 ): Promise<Error> {
-  await fleet.breaker.trip({ reason: trip.reason, message: trip.message, fix: trip.fix });
+  const pause = { reason: trip.reason, message: trip.message, fix: trip.fix };
+  await (fleet.trip ? fleet.trip(pause) : fleet.breaker.trip(pause));
   if (!token) return new Error(trip.message);
   await job.moveToWait(token);
   return new WaitingError();

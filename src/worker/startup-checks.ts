@@ -27,6 +27,8 @@ export interface StartupCheckContext {
   session: WebSession | undefined;
   chromiumPath: string | undefined;
   breaker: FleetBreaker;
+  /** Pause for a decision: the fleet, or only this worker for a local fault. Default `breaker.trip`. */
+  trip?: (trip: Parameters<FleetBreaker['trip']>[0]) => Promise<boolean>;
   logger: Logger;
   /** Give up on a transient failure (LMS or token endpoint down) after this long. Default 5 min. */
   transientWaitMs?: number;
@@ -97,7 +99,7 @@ async function checkToken(ctx: StartupCheckContext, log: Logger): Promise<'works
   } catch (err) {
     if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
       const d = decide(err);
-      if (d.action === 'pause') await ctx.breaker.trip(d);
+      if (d.action === 'pause') await (ctx.trip ?? ((t) => ctx.breaker.trip(t)))(d);
       return 'sealed-shut';
     }
     throw err;

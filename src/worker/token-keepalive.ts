@@ -59,7 +59,8 @@ export interface TokenKeepAliveOptions {
   tokens: TokenProvider;
   /** Extend the web session too (TOKEN_KEEPALIVE_SESSION). */
   session?: { extend(): Promise<boolean> };
-  breaker: FleetBreaker;
+  /** Pauses for a decision: the fleet, or only this worker for a fault that is its own. */
+  breaker: Pick<FleetBreaker, 'trip'>;
   logger: Logger;
 }
 

@@ -5,7 +5,8 @@ import { FAILURE_COLUMNS, failureRow, toCsv } from '../../report/csv.ts';
 import { batchSucceeded, progressLine, summary } from '../batch-report.ts';
 import { EXIT } from '../exit-codes.ts';
 import { openContext } from '../context.ts';
-import { describePause } from '../pause-report.ts';
+import { describeOutOfService, describePause } from '../pause-report.ts';
+import { workersOutOfService } from '../../fleet/index.ts';
 import { readWebhookDeadLetters } from '../../worker/batch-webhook.ts';
 
 export function registerStatusCommand(program: Command): void {
@@ -43,8 +44,12 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
       const ctx = await openContext();
       try {
         const pause = await ctx.breaker.current();
+        const faults = await workersOutOfService(ctx.redis, ctx.config.queuePrefix);
         const plain = !opts.json && !opts.csv && !opts.failed;
         if (pause && plain) console.log(`${describePause(pause)}\n`);
+        if (faults.out.length > 0 && plain) {
+          console.log(`${describeOutOfService(faults.out, faults.live.length)}\n`);
+        }
         if (batchId) {
           const status = await ctx.tracker.status(batchId, opts.failed || opts.json ? MAX_FAILURES : 20);
           if (!status) throw new UsageError(`no batch "${batchId}" (batches are kept 30 days)`);
@@ -52,7 +57,9 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
           else if (opts.csv) console.log(toCsv([BATCH_COLUMNS, batchRow(status)]));
           else
             console.log(
-              opts.json ? JSON.stringify({ ...status, fleetPause: pause }, null, 2) : summary(status),
+              opts.json
+                ? JSON.stringify({ ...status, fleetPause: pause, workersOutOfService: faults.out }, null, 2)
+                : summary(status),
             );
           process.exitCode = !status.done
             ? EXIT.RUNNING
@@ -69,6 +76,7 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
             JSON.stringify(
               {
                 fleetPause: pause,
+                workersOutOfService: faults.out,
                 webhookDeadLetters: dead.count,
                 recentDeadLetters: dead.letters,
                 batches: recent,
