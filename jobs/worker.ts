@@ -15,6 +15,7 @@ import {
   SessionStore,
   totpCodes,
   WebSession,
+  type WebSessionOptions,
 } from '../src/browser/index.ts';
 import type { ConfigWith, WebLoginConfig } from '../src/config/index.ts';
 import { FleetBreaker, LocalFaults, OutageClock, type PauseRecord } from '../src/fleet/index.ts';
@@ -107,6 +108,8 @@ export function createWebSession(options: {
   redis: Redis;
   breaker: FleetBreaker;
   logger: Logger;
+  /** Told of every download with the session (the LMS request metrics). */
+  observe?: WebSessionOptions['observe'];
 }): WebSession {
   const { config, webLogin, redis, breaker, logger } = options;
   const store = new SessionStore({
@@ -118,6 +121,7 @@ export function createWebSession(options: {
   return new WebSession({
     lmsUrl: config.lms.url,
     store,
+    ...(options.observe ? { observe: options.observe } : {}),
     // Long enough for a slow login (launch, form, redirects, the landing probe).
     lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
     maxPdfBytes: config.maxPdfBytes,
@@ -180,7 +184,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   // The web session heals a refused refresh token whenever the service user's login is configured;
   // it downloads too unless DOWNLOAD_STRATEGY=api. Chromium starts only when a login is needed.
   const webSession = webLogin
-    ? createWebSession({ config, webLogin, redis, breaker, logger: logger.child({ component: 'browser' }) })
+    ? createWebSession({
+        config,
+        webLogin,
+        redis,
+        breaker,
+        logger: logger.child({ component: 'browser' }),
+        // Downloads with the session count as LMS requests (route `render`) once metrics exist.
+        observe: (route, outcome, seconds) => metrics?.lmsRequest(route, outcome, seconds),
+      })
     : undefined;
   const session = config.downloadStrategy === 'api' ? undefined : webSession;
   const tokens = await createTokenProvider({

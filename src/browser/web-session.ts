@@ -41,6 +41,11 @@ export interface WebSessionOptions {
   loginWaitMs?: number;
   /** Fleet-wide guard against posting a refused password again. */
   loginGate?: LoginGate;
+  /**
+   * Told of every download request with the session (route `render`): its outcome and time, for
+   * the LMS request metrics. A failing observer never fails a download.
+   */
+  observe?: (route: 'render', outcome: SessionRequestOutcome, seconds: number) => void;
   /** Default: the global fetch (Node's undici). */
   fetch?: typeof fetch;
 }
@@ -62,6 +67,16 @@ export interface WebSessionStats {
   downloads: number;
   expiredAnswers: number;
 }
+
+/** How a session download ended, for the metrics (the LMS request outcomes' names). */
+export type SessionRequestOutcome =
+  'ok' | 'client-error' | 'unauthorized' | 'throttled' | 'server-error' | 'network';
+const OUTCOME_OF: Partial<Record<string, SessionRequestOutcome>> = {
+  pdf: 'ok',
+  expired: 'unauthorized',
+  ambiguous: 'client-error',
+  throttled: 'throttled',
+};
 
 /** Sessions one download may go through before it gives up (and BullMQ retries it later). */
 const MAX_SESSION_ATTEMPTS = 3;
@@ -105,11 +120,23 @@ export class WebSession {
   ): Promise<PdfResponseFacts> {
     for (let attempt = 1; ; attempt++) {
       const session = await this.#current(log);
+      const started = Date.now();
       const answer = await fetchWithSession(url, credentials(session), {
         sink,
         maxBytes: this.#opts.maxPdfBytes,
         loggedOutPaths: this.#opts.profile.loggedOutPaths,
+      }).catch((err: unknown) => {
+        this.#observed('network', started);
+        throw err;
       });
+      this.#observed(
+        answer.kind === 'error'
+          ? answer.status >= 500
+            ? 'server-error'
+            : 'client-error'
+          : (OUTCOME_OF[answer.kind] ?? 'client-error'),
+        started,
+      );
       this.stats.downloads++;
       if (answer.kind === 'pdf') {
         return { contentType: answer.contentType, contentLength: answer.contentLength };
@@ -257,6 +284,14 @@ export class WebSession {
   /** GET the landing page with the session: 200 means the session is alive. */
   #stillLoggedIn(session: SessionRecord): Promise<boolean> {
     return answersAsLoggedIn(this.#opts.lmsUrl, this.#landingPath(), credentials(session), this.#opts.fetch);
+  }
+
+  #observed(outcome: SessionRequestOutcome, started: number): void {
+    try {
+      this.#opts.observe?.('render', outcome, (Date.now() - started) / 1000);
+    } catch {
+      // a failing observer never fails a download
+    }
   }
 
   #landingPath(): string {

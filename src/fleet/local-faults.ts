@@ -97,6 +97,8 @@ export class LocalFaults {
       );
       this.#hooks?.out();
     }
+    // Counted among the live workers even before start() (a fault met by the start-up checks).
+    await this.#heartbeat();
     await this.#record();
     return this.#escalate();
   }

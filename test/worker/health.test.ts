@@ -71,7 +71,11 @@ describe('worker /healthz, /readyz and /metrics (METRICS_PORT)', () => {
       [...metrics.matchAll(/certharvest_lms_request\w*\{[^}]*route="([^"]*)"/g)].map((m) => m[1]),
     );
     for (const route of routes)
-      expect(['users', 'awards', 'courses', 'pdf', 'versions', 'token', 'other']).toContain(route);
+      expect(['users', 'awards', 'courses', 'pdf', 'versions', 'token', 'render', 'page', 'other']).toContain(
+        route,
+      );
+    // Downloads with the web session count as LMS requests too (route `render`).
+    expect(metrics).toMatch(/^certharvest_lms_requests_total\{route="render",outcome="ok"\} [1-9]\d*$/m);
     // The batch, counted once by the worker that settled it.
     expect(metrics).toContain('certharvest_batches_total{state="completed"} 1');
     expect(metrics).toContain('certharvest_batches_total{state="failed"} 0');

@@ -4,7 +4,7 @@ import { LoginFailedError } from '../../browser/errors.ts';
 import type { Certificate, LmsId } from '../../certificate/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
-import { LmsDataError, LmsRequestError } from '../errors.ts';
+import { LmsDataError, LmsRequestError, LmsUnavailableError, RateLimitedError } from '../errors.ts';
 import type { RateStateStore } from '../fleet-rate-state.ts';
 import type { AccessTokenSource, LmsRequestObserver } from '../http-client.ts';
 import type { AwardEntry, ListAwardsOptions, LmsAdapter, UserDirectory } from '../ports.ts';
@@ -101,6 +101,30 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
   /** Download links seen on listing pages, by certificate, with when they were read. */
   const links = new Map<string, { url: URL; at: number }>();
   const doFetch = options.fetch ?? fetch;
+  /** A listing page read counts as an LMS request (route `page`), whatever it answered. */
+  const observedPage = async <T>(read: Promise<T>, started: number): Promise<T> => {
+    const tell = (outcome: Parameters<LmsRequestObserver>[1]) => {
+      try {
+        options.observe?.('page', outcome, (Date.now() - started) / 1000);
+      } catch {
+        // a failing observer never fails a read
+      }
+    };
+    try {
+      const page = await read;
+      tell(page === 'logged-out' ? 'unauthorized' : 'ok');
+      return page;
+    } catch (error) {
+      tell(
+        error instanceof RateLimitedError
+          ? 'throttled'
+          : error instanceof LmsUnavailableError
+            ? 'server-error'
+            : 'client-error',
+      );
+      throw error;
+    }
+  };
 
   const requireSession = (what: string): WebSession => {
     if (options.session) return options.session;
@@ -117,14 +141,18 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
     const route = `GET ${url.pathname} (course ${courseRef})`;
     return session.withSession(
       async (credentials) => {
-        const page = await getSessionPage(url, credentials, route, {
-          lmsUrl,
-          maxBytes: maxPageBytes,
-          loginUrlPatterns: options.webProfile?.loggedOutPaths ?? LEARN_LOGIN_URL_PATTERNS,
-          landingPath: options.webProfile?.landingPath ?? LEARN_LANDING_PATH,
-          ...(options.fetch ? { fetch: options.fetch } : {}),
-          ...(pages.timeoutMs !== undefined ? { timeoutMs: pages.timeoutMs } : {}),
-        });
+        const started = Date.now();
+        const page = await observedPage(
+          getSessionPage(url, credentials, route, {
+            lmsUrl,
+            maxBytes: maxPageBytes,
+            loginUrlPatterns: options.webProfile?.loggedOutPaths ?? LEARN_LOGIN_URL_PATTERNS,
+            landingPath: options.webProfile?.landingPath ?? LEARN_LANDING_PATH,
+            ...(options.fetch ? { fetch: options.fetch } : {}),
+            ...(pages.timeoutMs !== undefined ? { timeoutMs: pages.timeoutMs } : {}),
+          }),
+          started,
+        );
         if (page === 'logged-out') return 'logged-out';
         const parsed = parseAchievementsPage(page.html, { pageUrl: page.url, userRef, courseRef, profile });
         if (parsed.kind === 'login') return 'logged-out';
