@@ -30,7 +30,7 @@ export function buildProgram(): Command {
       `Bulk-download the certificate PDFs an LMS (${lmsTitles()}) has issued to students.\n` +
         'Configuration comes from the environment or a .env file; see the README.',
     )
-    .version('0.1.0')
+    .version('0.2.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerDemoCommand(program);
