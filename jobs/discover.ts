@@ -22,6 +22,7 @@ import {
   type DiscoverJobData,
   type DiscoverResult,
   type DownloadJobData,
+  type ManifestDescription,
   type RejectedAward,
 } from '../src/queue/index.ts';
 import { UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
@@ -64,10 +65,13 @@ async function discoverUser(
   // A plain user id needs no lookup: an unknown one is told by the awards listing itself (404 →
   // LMS_USER_NOT_FOUND), one Valence call per user saved. Anything else is resolved (and a
   // malformed id refused with the directory's message).
-  const userId: LmsId =
+  const user: { userId: LmsId; userName?: string } =
     data.by === 'userId' && /^[1-9]\d{0,14}$/.test(data.value)
-      ? Number(data.value)
-      : (await deps.directory.resolveUser(data.by, data.value)).userId;
+      ? { userId: Number(data.value) }
+      : await deps.directory.resolveUser(data.by, data.value);
+  const userId = user.userId;
+  const userRef = `${data.by}:${data.value}`;
+  const userName = user.userName ?? (data.by === 'userName' ? data.value : undefined);
 
   const certificates: Certificate[] = [];
   const rejected: RejectedAward[] = [];
@@ -100,7 +104,8 @@ async function discoverUser(
           reject(certificateRef(certificate), err.code, err.message);
           return [];
         }
-        const onDisk = await deps.store.existing(certificate);
+        // A refresh fetches every certificate again: what is on disk is replaced when whole.
+        const onDisk = data.refresh ? null : await deps.store.existing(certificate);
         return [
           {
             certificate,
@@ -108,6 +113,7 @@ async function discoverUser(
             ref: certificateRef(certificate),
             alreadyStored: onDisk !== null,
             onDisk: onDisk ?? undefined,
+            row: manifestDescription(certificate, userRef, userName),
           },
         ];
       }),
@@ -121,7 +127,8 @@ async function discoverUser(
         ...e.certificate,
         batchId: data.batchId,
         certKey: e.certKey,
-        userRef: `${data.by}:${data.value}`,
+        userRef,
+        ...(data.refresh ? { refresh: true } : {}),
       },
       opts: { jobId },
     })),
@@ -168,26 +175,35 @@ async function enumerateUsers(
         by: 'userId' as const,
         value: String(id),
         ...(data.filters ? { filters: data.filters } : {}),
+        ...(data.refresh ? { refresh: true } : {}),
       },
       opts: { jobId: `${data.batchId}.userId.${Buffer.from(String(id)).toString('base64url')}` },
     }));
     pending = [];
     flushedAt = Date.now();
-    await deps.accounting.registerDiscover(
+    const registered = await deps.accounting.registerDiscover(
       data.batchId,
       jobs.map((j) => j.opts.jobId),
       'user',
       jobId,
     );
-    await deps.discoverQueue.addBulk(jobs);
+    // A cancelled batch takes no more users: the enumeration runs out without queuing them.
+    if (registered === 'cancelled') cancelled = true;
+    else await deps.discoverQueue.addBulk(jobs);
   };
+  let cancelled = false;
   for await (const id of deps.directory.listAllUserIds()) {
+    if (cancelled) break;
     pending.push(id);
     users++;
     if (pending.length >= ENUMERATION_CHUNK || Date.now() - flushedAt >= ENUMERATION_FLUSH_MS) await flush();
   }
   await flush();
-  log(`the institution has ${users} user(s): one discover job each`);
+  log(
+    cancelled
+      ? `the batch was cancelled: enumeration stopped after ${users} user(s)`
+      : `the institution has ${users} user(s): one discover job each`,
+  );
   return {
     users,
     certificates: 0,
@@ -214,4 +230,22 @@ function passes(certificate: Certificate, filters: BatchFilters | undefined): bo
   if (filters.issuedBefore && (!issued || issued >= new Date(filters.issuedBefore).toISOString()))
     return false;
   return true;
+}
+
+/** What the batch's manifest shows of a certificate besides its outcome. */
+function manifestDescription(
+  c: Certificate,
+  userRef: string,
+  userName: string | undefined,
+): ManifestDescription {
+  return {
+    userRef,
+    userId: c.userId,
+    ...(userName !== undefined ? { userName } : {}),
+    orgUnitId: c.orgUnitId,
+    ...(c.orgUnitName !== undefined ? { orgUnitName: c.orgUnitName } : {}),
+    issuedId: c.issuedId,
+    title: c.title,
+    issuedDate: c.issuedDate,
+  };
 }

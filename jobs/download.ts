@@ -45,11 +45,12 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
     let jl: JobLog | undefined;
     try {
       const data = parseJobData(downloadJobSchema, job.data, 'download');
-      const { batchId, certKey: _certKey, userRef, ...certificate } = data;
+      const { batchId, certKey: _certKey, userRef, refresh, ...certificate } = data;
       jl = jobLog(job, deps.logger.child({ jobId: job.id, batchId, issuedId: certificate.issuedId }));
       const log = jl.step;
 
-      const present = await deps.store.existing(certificate);
+      // A refresh fetches it again; the store keeps the old file unless the new one is whole.
+      const present = refresh ? null : await deps.store.existing(certificate);
       if (present) {
         jl.summary(`already stored (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`);
         return { status: 'already-stored', ...present };
@@ -61,7 +62,7 @@ export function createDownloadProcessor(deps: DownloadDeps): Processor<DownloadJ
         const { facts, source } = await (deps.lmsSlots ? deps.lmsSlots(fetch) : fetch());
         assertWholePdf(incoming.evidence, facts);
         const saved = await deps.store.commit(certificate, incoming, source, {
-          knownAbsent: true,
+          knownAbsent: !refresh,
           ...(userRef ? { userRef } : {}),
         });
         jl.summary(

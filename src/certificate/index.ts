@@ -51,6 +51,11 @@ export const certificateSchema = z.object({
   issuedId: lmsIdSchema.describe('The id of this issuance.'),
   awardId: lmsIdSchema.describe('The award (certificate template) issued.'),
   title: z.string().max(1000).describe('The award title.'),
+  orgUnitName: z
+    .string()
+    .max(1000)
+    .optional()
+    .describe("The org unit's (course's) name, where the LMS's listing gives it."),
   issuedDate: z.iso.datetime().nullable().describe('When it was issued (ISO 8601, UTC), or null.'),
 });
 export type Certificate = z.infer<typeof certificateSchema>;
@@ -61,8 +66,16 @@ export type CertificateIds = Pick<Certificate, 'userId' | 'orgUnitId' | 'issuedI
 /** How the PDF was fetched: the bearer `/pdf` API route, or the render URL with the web session. */
 export type CertificateSource = 'api' | 'browser';
 
+/**
+ * The version of the JSON certharvest gives out (`status --json`, the batch API, the webhook, the
+ * sidecars): a field renamed or removed raises it, and CHANGELOG.md says what changed.
+ */
+export const SCHEMA_VERSION = 1;
+
 /** The sidecar JSON beside each PDF. */
 export interface StoredCertificate extends Certificate {
+  /** `SCHEMA_VERSION` of the certharvest that wrote it. */
+  schemaVersion: number;
   sha256: string;
   bytes: number;
   source: CertificateSource;

@@ -4,7 +4,7 @@ import type { UserReferenceKind } from './errors.ts';
 
 /**
  * What the processors need from an LMS, and nothing more. Brightspace implements it
- * (`src/lms/brightspace/adapter.ts`); Blackboard will implement the same surface.
+ * (`src/lms/brightspace/adapter.ts`), Blackboard Learn the same (`src/lms/blackboard/adapter.ts`).
  */
 
 export type UserRefKind = UserReferenceKind;
@@ -33,7 +33,7 @@ export interface UserDirectory {
    * Resolve a reference to a user id (as the LMS gives it: a number on Brightspace, a string such
    * as `_45_1` on Learn); throws a typed not-found error for an unknown user.
    */
-  resolveUser(by: UserRefKind, value: string): Promise<{ userId: LmsId }>;
+  resolveUser(by: UserRefKind, value: string): Promise<{ userId: LmsId; userName?: string }>;
   /** Every user id of the institution (for `--all-users`). */
   listAllUserIds(): AsyncIterable<LmsId>;
   /**

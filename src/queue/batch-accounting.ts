@@ -21,7 +21,7 @@
 import { LuaScript } from '../util/lua-script.ts';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CertificateOnDisk, CertificateSource, CertificateStatus } from '../certificate/index.ts';
+import type { CertificateOnDisk, CertificateSource, CertificateStatus, LmsId } from '../certificate/index.ts';
 import { BATCH_EVENTS_MAX_LEN, BATCH_EVENTS_SUFFIX, BATCH_TTL_SECONDS } from './batch-keys.ts';
 
 /** A certificate a discover job found for a batch. */
@@ -33,6 +33,24 @@ export interface ExpectedCertificate {
   alreadyStored: boolean;
   /** Where, when it is already on disk (recorded as the batch's result for it). */
   onDisk?: CertificateOnDisk | undefined;
+  /** What the batch's manifest says of it besides its outcome (the certificate, how it was asked for). */
+  row?: ManifestDescription | undefined;
+}
+
+/**
+ * What a batch's manifest shows of a certificate besides its outcome: recorded when the batch
+ * finds it, as JSON text (ids keep their type: a number stays a number, whatever its size).
+ */
+export interface ManifestDescription {
+  /** The reference as the batch submitted it, `<by>:<value>` (`userName:jdoe`). */
+  userRef?: string | undefined;
+  userId: LmsId;
+  userName?: string | undefined;
+  orgUnitId: LmsId;
+  orgUnitName?: string | undefined;
+  issuedId: LmsId;
+  title: string;
+  issuedDate: string | null;
 }
 
 /** A failure as it is recorded in a batch. */
@@ -44,7 +62,9 @@ export interface FailureFacts {
 /** A settled job's outcome, as the accounting needs it. */
 export type DownloadSettlement =
   | { status: Exclude<CertificateStatus, 'failed'>; onDisk?: StoredFacts | undefined }
-  | ({ status: 'failed' } & FailureFacts);
+  | ({ status: 'failed' } & FailureFacts)
+  /** Removed from the queue by `cancel` before it ran. */
+  | { status: 'cancelled' };
 
 /** Where a downloaded certificate lies, as its job returned it. */
 export type StoredFacts = CertificateOnDisk & { source?: CertificateSource };
@@ -54,8 +74,15 @@ export type StoredFacts = CertificateOnDisk & { source?: CertificateSource };
  * where the file lies (the worker's path) with its sha256 — what `waitForBatch` returns.
  */
 export interface CertificateResultRecord {
-  status: CertificateStatus;
+  /** `queued` until its job settles; `cancelled` when its batch was cancelled first. */
+  status: CertificateStatus | 'queued' | 'cancelled';
   ref: string;
+  /** A user row (a reference that failed as a whole), else a certificate. */
+  kind?: 'user' | 'certificate';
+  /** The `ManifestDescription`, as JSON text. */
+  d?: string;
+  /** For a user row or an unusable award: the user reference as `<by> <value>`. */
+  u?: string;
   path?: string;
   sha256?: string;
   bytes?: number;
@@ -67,6 +94,8 @@ export interface CertificateResultRecord {
 /** Called with the batches a settle has just finished (each batch once, fleet-wide). */
 export type BatchDoneListener = (batchIds: readonly string[]) => void;
 export type DiscoverSettlement =
+  /** Removed from the queue by `cancel` before it ran. */
+  | { status: 'cancelled' }
   | {
       status: 'done';
       badges?: number;
@@ -92,36 +121,63 @@ local function closeJob(queue, jobId)
   redis.call('ZREM', prefix .. ':acct:open:' .. queue, jobId)
   return cjson.decode(info)
 end
+-- The batch's manifest row \`field\` (a certKey, or ~u:/~r: for a user or an unusable award):
+-- \`facts\` merged into what it holds; a new row is listed in order of arrival (\`:rows\`).
+local function record(b, field, facts)
+  local key = batchKey(b) .. ':results'
+  local old = redis.call('HGET', key, field)
+  if old then
+    local merged = cjson.decode(old)
+    for k, v in pairs(facts) do merged[k] = v end
+    facts = merged
+  else
+    local rows = batchKey(b) .. ':rows'
+    redis.call('RPUSH', rows, field)
+    redis.call('EXPIRE', rows, tonumber(ARGV[2]))
+  end
+  redis.call('HSET', key, field, cjson.encode(facts))
+  redis.call('EXPIRE', key, tonumber(ARGV[2]))
+end
 local function fail(b, kind, ref, code, reason, at)
   redis.call('HINCRBY', batchKey(b), kind == 'user' and 'usersFailed' or 'certsFailed', 1)
   note(b, kind, ref, code, reason, at)
 end
--- The batch's record of one certificate: its outcome and, when stored, where and with what bytes.
+-- A user reference that failed as a whole, as a row of the manifest.
+local function userRow(b, userRef, code, reason)
+  record(b, '~u:' .. userRef, {kind = 'user', status = 'failed', ref = userRef, u = userRef, code = code, reason = reason})
+end
+-- The batch's record of one certificate's outcome (merged into what discovery recorded).
 local function result(b, certKey, ref, json)
   local facts = cjson.decode(json)
   facts.ref = ref
-  local key = batchKey(b) .. ':results'
-  redis.call('HSET', key, certKey, cjson.encode(facts))
-  redis.call('EXPIRE', key, tonumber(ARGV[2]))
+  record(b, certKey, facts)
 end
 -- A batch that has just become done is marked (doneAt) and announced on the events stream, once.
 local function finishIfDone(b, at, finished)
   local c = redis.call('HMGET', batchKey(b), 'enumerating', 'usersTotal', 'usersDone', 'usersFailed',
-    'certsFound', 'certsStored', 'certsAlreadyStored', 'certsFailed', 'doneAt', 'createdAt')
+    'certsFound', 'certsStored', 'certsAlreadyStored', 'certsFailed', 'doneAt', 'createdAt',
+    'usersCancelled', 'certsCancelled', 'cancelledAt')
   if c[9] or not c[10] or c[1] == '1' then return end
   local function n(i) return tonumber(c[i]) or 0 end
-  if n(3) + n(4) < n(2) or n(6) + n(7) + n(8) < n(5) then return end
+  if n(3) + n(4) + n(11) < n(2) or n(6) + n(7) + n(8) + n(12) < n(5) then return end
   redis.call('HSET', batchKey(b), 'doneAt', at)
   redis.call('XADD', prefix .. ':${BATCH_EVENTS_SUFFIX}', 'MAXLEN', '~', ${BATCH_EVENTS_MAX_LEN}, '*',
     'event', 'batch.done', 'batchId', b, 'at', at,
-    'certsStored', n(6), 'certsAlreadyStored', n(7), 'certsFailed', n(8), 'usersFailed', n(4))
+    'certsStored', n(6), 'certsAlreadyStored', n(7), 'certsFailed', n(8), 'usersFailed', n(4),
+    'cancelled', c[13] and 1 or 0, 'certsCancelled', n(12), 'usersCancelled', n(11),
+    'certificates', '/api/batches/' .. b .. '/certificates?format=csv', 'manifestFile', '_batches/' .. b .. '.csv')
   table.insert(finished, b)
 end
+local function cancelled(b) return redis.call('HEXISTS', batchKey(b), 'cancelledAt') == 1 end
 `;
 
-/** ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), opener, jobId... → how many were new. */
+/**
+ * ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), opener, jobId... → how many were
+ * new; -1 when the batch is cancelled (nothing registered: add none of them).
+ */
 const REGISTER_DISCOVER = new LuaScript(`${LUA_HELPERS}
 local batch, now, kind, opener = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+if cancelled(batch) then return -1 end
 local users = batchKey(batch) .. ':jobs'
 local added = 0
 for i = 7, #ARGV do
@@ -137,28 +193,38 @@ if added > 0 then redis.call('HINCRBY', batchKey(batch), 'usersTotal', added) en
 return added`);
 
 /**
- * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 5: certKey, jobIdBase,
- * ref, alreadyStored, the result record when already stored.
- * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open ones this batch joined: adding an
- * existing id is a no-op in BullMQ, and re-adding covers a crash between this script and the add).
+ * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 6: certKey, jobIdBase,
+ * ref, alreadyStored, the result record when already stored, the manifest description (JSON text).
+ * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open
+ * ones this batch joined: adding an existing id is a no-op in BullMQ, and re-adding covers a crash
+ * between this script and the add). A cancelled batch counts what it finds as cancelled, adds none.
  */
 const EXPECT_CERTIFICATES = new LuaScript(`${LUA_HELPERS}
 local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
 local seen = batchKey(batch) .. ':certs'
+local isCancelled = cancelled(batch)
 local toAdd = {}
-local found, alreadyStored = 0, 0
-for i = 6, #ARGV, 5 do
-  local certKey, base, ref, stored = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+local found, alreadyStored, dropped = 0, 0, 0
+for i = 6, #ARGV, 6 do
+  local certKey, base, ref, stored, desc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
   local first = redis.call('SADD', seen, certKey) == 1
   if first then found = found + 1 end
   if stored == '1' then
     if first then
       alreadyStored = alreadyStored + 1
-      result(batch, certKey, ref, ARGV[i + 4])
+      local facts = cjson.decode(ARGV[i + 4])
+      facts.ref, facts.d = ref, desc
+      record(batch, certKey, facts)
+    end
+  elseif isCancelled then
+    if first then
+      dropped = dropped + 1
+      record(batch, certKey, {status = 'cancelled', ref = ref, d = desc})
     end
   else
     local markerKey = prefix .. ':acct:cert:' .. certKey
     local open = redis.call('GET', markerKey)
+    if first then record(batch, certKey, {status = 'queued', ref = ref, d = desc}) end
     if open then
       -- Another batch's download is in flight: join it (rare, so its record is rewritten).
       if first then
@@ -172,7 +238,7 @@ for i = 6, #ARGV, 5 do
           redis.call('HSET', prefix .. ':acct:download', open, cjson.encode(info))
         end
       end
-      table.insert(toAdd, tostring((i - 6) / 5))
+      table.insert(toAdd, tostring((i - 6) / 6))
       table.insert(toAdd, open)
     elseif first then
       -- The first batch rides in the job's record (b); batches that join later are in a set.
@@ -181,13 +247,14 @@ for i = 6, #ARGV, 5 do
       redis.call('HSET', prefix .. ':acct:download', jobId,
         cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now), b = batch}))
       redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
-      table.insert(toAdd, tostring((i - 6) / 5))
+      table.insert(toAdd, tostring((i - 6) / 6))
       table.insert(toAdd, jobId)
     end
   end
 end
 if found > 0 then redis.call('HINCRBY', batchKey(batch), 'certsFound', found) end
 if alreadyStored > 0 then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', alreadyStored) end
+if dropped > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', dropped) end
 redis.call('EXPIRE', seen, ttl)
 redis.call('EXPIRE', batchKey(batch), ttl)
 return toAdd`);
@@ -216,6 +283,7 @@ local finished = {}
 for _, b in ipairs(batches) do
   if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
   elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
+  elseif status == 'cancelled' then redis.call('HINCRBY', batchKey(b), 'certsCancelled', 1)
   else redis.call('HINCRBY', batchKey(b), 'certsAlreadyStored', 1) end
   result(b, info.c, info.r, ARGV[8])
   finishIfDone(b, at, finished)
@@ -239,15 +307,21 @@ if info.k == 'enumeration' then
   if status == 'failed' then
     redis.call('HINCRBY', batchKey(b), 'usersTotal', 1)
     fail(b, 'user', 'all users', code, 'enumerating users failed: ' .. reason, at)
+    userRow(b, 'all users', code, 'enumerating users failed: ' .. reason)
   end
+elseif status == 'cancelled' then
+  redis.call('HINCRBY', batchKey(b), 'usersCancelled', 1)
 elseif status == 'failed' then
   fail(b, 'user', ARGV[8] or jobId, code, reason, at)
+  userRow(b, ARGV[8] or jobId, code, reason)
 else
   redis.call('HINCRBY', batchKey(b), 'usersDone', 1)
   if tonumber(ARGV[9]) > 0 then redis.call('HINCRBY', batchKey(b), 'badgesIgnored', tonumber(ARGV[9])) end
   local rejected, listed = tonumber(ARGV[10]), 0
   for i = 11, #ARGV, 3 do
     fail(b, 'certificate', ARGV[i], ARGV[i + 1], ARGV[i + 2], at)
+    record(b, '~r:' .. ARGV[8] .. ':' .. ARGV[i], {kind = 'certificate', status = 'failed', ref = ARGV[i],
+      u = ARGV[8], code = ARGV[i + 1], reason = ARGV[i + 2]})
     listed = listed + 1
   end
   if math.max(rejected, listed) > 0 then
@@ -268,6 +342,60 @@ const FINISH_IF_DONE = new LuaScript(`${LUA_HELPERS}
 local finished = {}
 finishIfDone(ARGV[3], ARGV[4], finished)
 return {0, finished[1]}`);
+
+/**
+ * ARGV: prefix, ttl, batchId, at → 1 marked cancelled now, 0 already cancelled, -1 no such batch,
+ * -2 already done (nothing to cancel).
+ */
+const MARK_CANCELLED = new LuaScript(`${LUA_HELPERS}
+local b, at = ARGV[3], ARGV[4]
+local c = redis.call('HMGET', batchKey(b), 'createdAt', 'doneAt', 'cancelledAt')
+if not c[1] then return -1 end
+if c[3] then return 0 end
+if c[2] then return -2 end
+redis.call('HSET', batchKey(b), 'cancelledAt', at)
+return 1`);
+
+/**
+ * ARGV: prefix, ttl, batchId, jobId... (open download jobs) → the jobs that wait for this batch
+ * alone, to remove from the queue (no other batch can join them any more). A job other batches
+ * wait for too stays: this batch leaves it, and counts its certificate as cancelled.
+ */
+const DETACH_DOWNLOADS = new LuaScript(`${LUA_HELPERS}
+local batch = ARGV[3]
+local alone = {}
+local left = 0
+for i = 4, #ARGV do
+  local jobId = ARGV[i]
+  local raw = redis.call('HGET', prefix .. ':acct:download', jobId)
+  if raw then
+    local info = cjson.decode(raw)
+    local waitingKey = prefix .. ':acct:waiting:' .. jobId
+    local mine = info.b == batch or redis.call('SISMEMBER', waitingKey, batch) == 1
+    local others = (info.b and info.b ~= batch) and 1 or 0
+    if info.j or not info.b then
+      for _, w in ipairs(redis.call('SMEMBERS', waitingKey)) do
+        if w ~= batch and w ~= info.b then others = others + 1 end
+      end
+    end
+    if mine and others == 0 then
+      local markerKey = prefix .. ':acct:cert:' .. info.c
+      if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
+      table.insert(alone, jobId)
+    elseif mine then
+      if info.b == batch then
+        info.b = nil
+        info.j = 1
+        redis.call('HSET', prefix .. ':acct:download', jobId, cjson.encode(info))
+      end
+      redis.call('SREM', waitingKey, batch)
+      record(batch, info.c, {status = 'cancelled'})
+      left = left + 1
+    end
+  end
+end
+if left > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', left) end
+return alone`);
 
 /** The longest a running job waits between two looks of the reconciler. */
 const MAX_LOOK_BACKOFF_MS = 10 * 60_000;
@@ -305,18 +433,23 @@ export class BatchAccounting {
     return script.run(this.#redis, [], [this.#prefix, BATCH_TTL_SECONDS, ...args]);
   }
 
-  /** Open discover jobs for `batchId` (before adding them). Returns how many users were new. */
+  /**
+   * Open discover jobs for `batchId` (before adding them). Returns how many users were new, or
+   * 'cancelled' when the batch is cancelled: then add none of them.
+   */
   async registerDiscover(
     batchId: string,
     jobIds: readonly string[],
     kind: 'user' | 'enumeration' = 'user',
     /** The job that opens them (an enumeration job), if any: the reconciler waits for it. */
     opener = '',
-  ): Promise<number> {
+  ): Promise<number | 'cancelled'> {
     let added = 0;
     for (let i = 0; i < jobIds.length; i += 5000) {
       const chunk = jobIds.slice(i, i + 5000);
-      added += Number(await this.#run(REGISTER_DISCOVER, [batchId, Date.now(), kind, opener, ...chunk]));
+      const n = Number(await this.#run(REGISTER_DISCOVER, [batchId, Date.now(), kind, opener, ...chunk]));
+      if (n < 0) return 'cancelled';
+      added += n;
     }
     return added;
   }
@@ -341,6 +474,7 @@ export class BatchAccounting {
         c.ref,
         c.alreadyStored ? '1' : '0',
         c.alreadyStored ? resultJson({ status: 'already-stored', onDisk: c.onDisk }) : '',
+        c.row ? JSON.stringify(c.row) : '',
       );
     }
     const flat = (await this.#run(EXPECT_CERTIFICATES, [batchId, Date.now(), opener, ...args])) as string[];
@@ -374,16 +508,18 @@ export class BatchAccounting {
     const args: string[] =
       outcome.status === 'failed'
         ? [jobId, 'failed', outcome.code, outcome.reason, at, userRef ?? jobId, '0', '0']
-        : [
-            jobId,
-            'done',
-            '',
-            '',
-            at,
-            userRef ?? jobId,
-            String(outcome.badges ?? 0),
-            String(outcome.rejectedCount ?? outcome.rejected?.length ?? 0),
-          ];
+        : outcome.status === 'cancelled'
+          ? [jobId, 'cancelled', '', '', at, userRef ?? jobId, '0', '0']
+          : [
+              jobId,
+              'done',
+              '',
+              '',
+              at,
+              userRef ?? jobId,
+              String(outcome.badges ?? 0),
+              String(outcome.rejectedCount ?? outcome.rejected?.length ?? 0),
+            ];
     if (outcome.status === 'done') for (const r of outcome.rejected ?? []) args.push(r.ref, r.code, r.reason);
     return this.#finished(await this.#run(SETTLE_DISCOVER, args));
   }
@@ -486,6 +622,57 @@ export class BatchAccounting {
     );
   }
 
+  /**
+   * Mark a batch cancelled: from now on it queues nothing more. 'marked', 'already' (cancelled
+   * before), 'unknown' (no such batch) or 'done' (it ended before: nothing to cancel).
+   */
+  async markCancelled(batchId: string): Promise<'marked' | 'already' | 'unknown' | 'done'> {
+    const n = Number(await this.#run(MARK_CANCELLED, [batchId, new Date().toISOString()]));
+    return n === 1 ? 'marked' : n === 0 ? 'already' : n === -1 ? 'unknown' : 'done';
+  }
+
+  /**
+   * A cancelled batch leaves these open download jobs: those other batches wait for too keep
+   * running (this batch counts their certificates as cancelled); returned are the jobs that wait
+   * for it alone, to remove from the queue and settle as cancelled.
+   */
+  async detachDownloads(batchId: string, jobIds: readonly string[]): Promise<string[]> {
+    const alone: string[] = [];
+    for (let i = 0; i < jobIds.length; i += 1000) {
+      const chunk = jobIds.slice(i, i + 1000);
+      alone.push(...((await this.#run(DETACH_DOWNLOADS, [batchId, ...chunk])) as string[]));
+    }
+    return alone;
+  }
+
+  /** The open download jobs `batchId` may wait for (read from the accounting, in pages). */
+  async openDownloadsOf(batchId: string): Promise<string[]> {
+    const key = `${this.#prefix}:acct:download`;
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.#redis.hscan(key, cursor, 'COUNT', 1000);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        const info = JSON.parse(flat[i + 1]!) as { b?: string; j?: number };
+        if (info.b === batchId || info.j || info.b === undefined) out.push(flat[i]!);
+      }
+    } while (cursor !== '0');
+    return [...new Set(out)];
+  }
+
+  /** The open discover jobs of `batchId` (users still to discover, and an enumeration). */
+  async openDiscoversOf(batchId: string): Promise<string[]> {
+    const ids = await this.#redis.smembers(`${this.#prefix}:batch:${batchId}:jobs`);
+    const open: string[] = [];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      const infos = await this.#redis.hmget(`${this.#prefix}:acct:discover`, ...chunk);
+      chunk.forEach((id, k) => infos[k] && open.push(id));
+    }
+    return open;
+  }
+
   /** Settle a removed job by id (it has no BullMQ record any more). */
   async settleRemoved(kind: 'discover' | 'download', jobId: string): Promise<number> {
     const failure = { code: 'JOB_REMOVED', reason: 'the job was removed from the queue before it finished' };
@@ -533,7 +720,9 @@ function resultJson(outcome: DownloadSettlement): string {
   const record: Omit<CertificateResultRecord, 'ref'> =
     outcome.status === 'failed'
       ? { status: 'failed', code: outcome.code, reason: outcome.reason.slice(0, 500) }
-      : { status: outcome.status, ...outcome.onDisk };
+      : outcome.status === 'cancelled'
+        ? { status: 'cancelled' }
+        : { status: outcome.status, ...outcome.onDisk };
   return JSON.stringify(record);
 }
 

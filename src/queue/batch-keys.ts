@@ -4,7 +4,14 @@ export const BATCH_TTL_SECONDS = 30 * 24 * 3600;
 /** Where a batch lives in Redis. */
 export const batchKeys = (prefix: string, batchId: string) => {
   const key = `${prefix}:batch:${batchId}`;
-  return { key, failures: `${key}:failures`, results: `${key}:results`, index: `${prefix}:batches` };
+  return {
+    key,
+    failures: `${key}:failures`,
+    results: `${key}:results`,
+    /** The manifest's row order: the results' fields, as they arrived. */
+    rows: `${key}:rows`,
+    index: `${prefix}:batches`,
+  };
 };
 
 /** The suffix of the stream a finished batch is announced on (`<prefix>:batch-events`). */

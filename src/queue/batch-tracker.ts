@@ -8,7 +8,9 @@ import {
 } from '../certificate/index.ts';
 import { decodeIdFromFileName } from '../storage/certificate-path.ts';
 import type { CertificateResultRecord } from './batch-accounting.ts';
+import { manifestRow, type ManifestRow } from '../report/manifest.ts';
 import { BATCH_TTL_SECONDS, batchKeys } from './batch-keys.ts';
+import { batchState, type BatchState } from './batch-state.ts';
 
 /** Counters of one batch, as shown by `certharvest status` and `submit --wait`. */
 export interface BatchCounts {
@@ -21,6 +23,10 @@ export interface BatchCounts {
   certsAlreadyStored: number;
   certsFailed: number;
   badgesIgnored: number;
+  /** Users whose discovery was removed from the queue by `cancel`. */
+  usersCancelled: number;
+  /** Certificates left undownloaded because the batch was cancelled. */
+  certsCancelled: number;
 }
 
 export interface BatchFailure {
@@ -38,7 +44,18 @@ export interface BatchStatus extends BatchCounts {
   by: string;
   /** Still enumerating the institution's users (`allUsers`). */
   enumerating: boolean;
+  /** Nothing of it is left to run (every user and certificate settled, or cancelled). */
   done: boolean;
+  /** What the batch's outcome is, from `batchState` (the one place it is decided). */
+  state: BatchState;
+  /** When `cancel` was asked for (ISO 8601). */
+  cancelledAt?: string;
+  /** The batch this one retries the failures of (`certharvest retry`). */
+  retryOf?: string;
+  /** The latest batch that retries this one's failures. */
+  retriedBy?: string;
+  /** Fetches every certificate again, even when stored (`submit --refresh`). */
+  refresh?: boolean;
   /** When the batch was settled done (ISO 8601), as announced on the batch events stream. */
   finishedAt?: string;
   failures: BatchFailure[];
@@ -53,6 +70,8 @@ const COUNT_FIELDS: readonly (keyof BatchCounts)[] = [
   'certsAlreadyStored',
   'certsFailed',
   'badgesIgnored',
+  'usersCancelled',
+  'certsCancelled',
 ];
 
 /**
@@ -73,7 +92,7 @@ export class BatchTracker {
    */
   async create(
     batchId: string,
-    init: { by: string; enumerating: boolean; client?: string },
+    init: { by: string; enumerating: boolean; client?: string; retryOf?: string; refresh?: boolean },
   ): Promise<boolean> {
     const { key, index } = this.#keys(batchId);
     const created = await this.redis.hsetnx(key, 'createdAt', new Date().toISOString());
@@ -83,6 +102,8 @@ export class BatchTracker {
       .hset(key, {
         by: init.by,
         ...(init.client ? { client: init.client } : {}),
+        ...(init.retryOf ? { retryOf: init.retryOf } : {}),
+        ...(init.refresh ? { refresh: 1 } : {}),
         enumerating: init.enumerating ? 1 : 0,
         ...Object.fromEntries(COUNT_FIELDS.map((f) => [f, 0])),
       })
@@ -103,12 +124,34 @@ export class BatchTracker {
   }
 
   /** Users refused at submission (malformed references): counted and failed at once. */
-  async rejectUsers(batchId: string, rejected: readonly { ref: string; reason: string }[]): Promise<void> {
+  async rejectUsers(
+    batchId: string,
+    rejected: readonly { ref: string; reason: string }[],
+    by = 'userId',
+  ): Promise<void> {
     if (rejected.length === 0) return;
-    const { key, failures } = this.#keys(batchId);
+    const { key, failures, results, rows } = this.#keys(batchId);
     const at = new Date().toISOString();
+    const fields = rejected.map((r) => `~u:${by} ${r.ref}`);
     await this.redis
       .multi()
+      .hset(
+        results,
+        ...rejected.flatMap((r, i) => [
+          fields[i]!,
+          JSON.stringify({
+            kind: 'user',
+            status: 'failed',
+            ref: r.ref,
+            u: `${by}:${r.ref}`,
+            code: 'USER_REF_MALFORMED',
+            reason: r.reason,
+          } satisfies CertificateResultRecord),
+        ]),
+      )
+      .rpush(rows, ...fields)
+      .expire(results, BATCH_TTL_SECONDS)
+      .expire(rows, BATCH_TTL_SECONDS)
       .hincrby(key, 'usersTotal', rejected.length)
       .hincrby(key, 'usersFailed', rejected.length)
       .rpush(
@@ -132,16 +175,60 @@ export class BatchTracker {
       COUNT_FIELDS.map((f) => [f, Number(hash[f] ?? 0)]),
     ) as unknown as BatchCounts;
     const enumerating = hash.enumerating === '1';
+    const done = isDone(counts, enumerating);
     return {
       batchId,
       createdAt: hash.createdAt,
       by: hash.by ?? 'userId',
       enumerating,
       ...counts,
-      done: isDone(counts, enumerating),
+      done,
+      state: batchState({ ...counts, done, cancelledAt: hash.cancelledAt }),
       ...(hash.doneAt ? { finishedAt: hash.doneAt } : {}),
+      ...(hash.cancelledAt ? { cancelledAt: hash.cancelledAt } : {}),
+      ...(hash.retryOf ? { retryOf: hash.retryOf } : {}),
+      ...(hash.retriedBy ? { retriedBy: hash.retriedBy } : {}),
+      ...(hash.refresh === '1' ? { refresh: true } : {}),
       failures: list.map((f) => JSON.parse(f) as BatchFailure),
     };
+  }
+
+  /**
+   * A page of the batch's manifest, in the order its rows arrived (a certificate when its batch
+   * found it, a user when it failed), with how many rows it has in all; null for an unknown batch.
+   * Pages are stable: rows are only ever added at the end.
+   */
+  async manifest(
+    batchId: string,
+    offset = 0,
+    limit = 1000,
+  ): Promise<{ total: number; rows: ManifestRow[] } | null> {
+    const { key, results, rows } = this.#keys(batchId);
+    const start = Math.max(0, Math.floor(offset));
+    const count = Math.max(0, Math.floor(limit));
+    const [created, total, fields] = await Promise.all([
+      this.redis.hexists(key, 'createdAt'),
+      this.redis.llen(rows),
+      count > 0 ? this.redis.lrange(rows, start, start + count - 1) : Promise.resolve([]),
+    ]);
+    if (!created) return null;
+    const records = fields.length > 0 ? await this.redis.hmget(results, ...fields) : [];
+    const out: ManifestRow[] = [];
+    fields.forEach((field, i) => {
+      const raw = records[i];
+      if (raw) out.push(manifestRow(field, JSON.parse(raw) as CertificateResultRecord));
+    });
+    return { total, rows: out };
+  }
+
+  /** Every row of the batch's manifest, page by page (`pageSize` rows per Redis read). */
+  async *manifestPages(batchId: string, pageSize = 1000): AsyncGenerator<ManifestRow[]> {
+    for (let offset = 0; ; offset += pageSize) {
+      const page = await this.manifest(batchId, offset, pageSize);
+      if (!page || page.rows.length === 0) return;
+      yield page.rows;
+      if (offset + pageSize >= page.total) return;
+    }
   }
 
   /**
@@ -156,6 +243,8 @@ export class BatchTracker {
       const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', 1000);
       cursor = next;
       for (let i = 0; i + 1 < flat.length; i += 2) {
+        // `~u:`/`~r:` rows are users and unusable awards: the manifest has them, not this list.
+        if (flat[i]!.startsWith('~')) continue;
         const record = JSON.parse(flat[i + 1]!) as CertificateResultRecord;
         out.push(certificateResult(flat[i]!, record));
       }
@@ -206,7 +295,8 @@ export interface CertificateResult {
   userId: LmsId;
   orgUnitId: LmsId;
   issuedId: LmsId;
-  status: CertificateStatus;
+  /** `queued` while the batch runs; `cancelled` when the batch was cancelled before it ran. */
+  status: CertificateStatus | 'queued' | 'cancelled';
   /** Where the worker stored the PDF (`OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf`). */
   path?: string;
   sha256?: string;
@@ -252,7 +342,7 @@ function userIdOf(ref: string, orgUnitId: LmsId, issuedId: LmsId): LmsId {
 export function isDone(c: BatchCounts, enumerating: boolean): boolean {
   return (
     !enumerating &&
-    c.usersDone + c.usersFailed >= c.usersTotal &&
-    c.certsStored + c.certsAlreadyStored + c.certsFailed >= c.certsFound
+    c.usersDone + c.usersFailed + c.usersCancelled >= c.usersTotal &&
+    c.certsStored + c.certsAlreadyStored + c.certsFailed + c.certsCancelled >= c.certsFound
   );
 }

@@ -13,8 +13,10 @@ export {
   type DownloadSettlement,
   type ExpectedCertificate,
   type FailureFacts,
+  type ManifestDescription,
 } from './batch-accounting.ts';
 export { BATCH_TTL_SECONDS, BATCH_EVENTS_MAX_LEN, batchEventsKey } from './batch-keys.ts';
+export { batchState, isFinal, isSuccess, BATCH_STATES, type BatchState } from './batch-state.ts';
 export {
   BatchTracker,
   isDone,
@@ -25,13 +27,24 @@ export {
 } from './batch-tracker.ts';
 export {
   submitBatch,
+  queueDiscovery,
   parseBatchSubmission,
   parseUserList,
   newBatchId,
   InvalidBatchError,
   BatchExistsError,
   type SubmitResult,
+  type UserToDiscover,
 } from './submit-batch.ts';
+export {
+  cancelBatch,
+  retryBatch,
+  BatchNotFoundError,
+  BatchStillRunningError,
+  NothingToRetryError,
+  type CancelResult,
+  type RetryResult,
+} from './batch-control.ts';
 export { connectRedis, describeRedisUrl } from './redis-connection.ts';
 export {
   addSchedule,

@@ -47,6 +47,12 @@ export const batchSubmissionSchema = z
       .default(false)
       .describe('Enumerate every user of the institution instead of (or besides) `users`.'),
     filters: filtersSchema.optional(),
+    refresh: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Fetch every certificate again, even when stored; each replaces the stored file only when the new one is a whole PDF.',
+      ),
   })
   .strict()
   .refine((b) => b.allUsers || b.users.length > 0, {
@@ -65,11 +71,13 @@ export const discoverJobSchema = z.discriminatedUnion('kind', [
     by: z.enum(USER_REF_KINDS),
     value: z.string().min(1),
     filters: filtersSchema.optional(),
+    refresh: z.boolean().optional(),
   }),
   z.object({
     kind: z.literal('all-users'),
     batchId: batchIdSchema,
     filters: filtersSchema.optional(),
+    refresh: z.boolean().optional(),
   }),
 ]);
 export type DiscoverJobData = z.infer<typeof discoverJobSchema>;
@@ -83,6 +91,10 @@ export const downloadJobSchema = certificateSchema.extend({
     .max(1000)
     .describe('`<lmsHost>:<orgUnitId>:<issuedId>` (ids as in file names): its identity.'),
   userRef: z.string().max(300).optional().describe('How the batch named the user.'),
+  refresh: z
+    .boolean()
+    .optional()
+    .describe('Fetch it again even when stored; replace the stored file only with a whole PDF.'),
 });
 export type DownloadJobData = z.infer<typeof downloadJobSchema>;
 

@@ -6,6 +6,7 @@ import { BatchAccounting } from './batch-accounting.ts';
 import { BatchTracker } from './batch-tracker.ts';
 import {
   batchSubmissionSchema,
+  type BatchFilters,
   type BatchSubmission,
   type DiscoverJobData,
   type ParsedBatch,
@@ -114,35 +115,63 @@ export async function submitBatch(
     by: batch.by,
     enumerating: batch.allUsers,
     ...(deps.client ? { client: deps.client } : {}),
+    ...(batch.refresh ? { refresh: true } : {}),
   });
   if (!created) throw new BatchExistsError(batchId);
-  await tracker.rejectUsers(batchId, rejected);
+  await tracker.rejectUsers(batchId, rejected, batch.by);
+  await queueDiscovery(
+    batchId,
+    accepted.map((value) => ({ by: batch.by, value, filters: batch.filters })),
+    { allUsers: batch.allUsers, filters: batch.filters, refresh: batch.refresh },
+    deps,
+  );
+  return { batchId, queued: accepted.length, rejected, duplicates, allUsers: batch.allUsers };
+}
 
-  const filters = batch.filters;
-  const jobs: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = accepted.map((value) => ({
-    name: `${batch.by}:${value}`,
-    data: { kind: 'user', batchId, by: batch.by, value, ...(filters ? { filters } : {}) },
-    // Safe characters only: the id shows in Bull Board and must be unique per batch.
-    opts: { jobId: `${batchId}.${batch.by}.${Buffer.from(value).toString('base64url')}` },
-  }));
-  if (batch.allUsers) {
-    jobs.push({
-      name: 'all-users',
-      data: { kind: 'all-users', batchId, ...(filters ? { filters } : {}) },
-      opts: { jobId: `${batchId}.all-users` },
-    });
-  }
-  // Open every job in the accounting before it exists, so its outcome always has a batch to settle.
+/** One user to discover: how it is named, and the filters its certificates pass. */
+export interface UserToDiscover {
+  by: UserRefKind;
+  value: string;
+  filters?: BatchFilters | undefined;
+}
+
+/**
+ * Open and queue the discover jobs of a created batch: one per user, and one that enumerates the
+ * institution when `allUsers`. Every job is opened in the accounting before it exists, so its
+ * outcome always has a batch to settle; a batch with no job at all is settled at once.
+ */
+export async function queueDiscovery(
+  batchId: string,
+  users: readonly UserToDiscover[],
+  options: { allUsers?: boolean; filters?: BatchFilters | undefined; refresh?: boolean },
+  deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
+): Promise<void> {
+  const refresh = options.refresh ? { refresh: true } : {};
+  const jobs: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = users.map(
+    ({ by, value, filters }) => ({
+      name: `${by}:${value}`,
+      data: { kind: 'user', batchId, by, value, ...(filters ? { filters } : {}), ...refresh },
+      // Safe characters only: the id shows in Bull Board and must be unique per batch.
+      opts: { jobId: `${batchId}.${by}.${Buffer.from(value).toString('base64url')}` },
+    }),
+  );
   const accounting = new BatchAccounting(deps.redis, deps.prefix);
   await accounting.registerDiscover(
     batchId,
-    jobs.filter((j) => j.data.kind === 'user').map((j) => j.opts.jobId),
+    jobs.map((j) => j.opts.jobId),
   );
-  if (batch.allUsers) await accounting.registerDiscover(batchId, [`${batchId}.all-users`], 'enumeration');
+  if (options.allUsers) {
+    const filters = options.filters;
+    jobs.push({
+      name: 'all-users',
+      data: { kind: 'all-users', batchId, ...(filters ? { filters } : {}), ...refresh },
+      opts: { jobId: `${batchId}.all-users` },
+    });
+    await accounting.registerDiscover(batchId, [`${batchId}.all-users`], 'enumeration');
+  }
   for (let i = 0; i < jobs.length; i += 1000) await deps.queues.discover.addBulk(jobs.slice(i, i + 1000));
   // Every entry refused: no job will settle the batch, so it is done (and announced) now.
   if (jobs.length === 0) await accounting.finishIfDone(batchId);
-  return { batchId, queued: accepted.length, rejected, duplicates, allUsers: batch.allUsers };
 }
 
 /**

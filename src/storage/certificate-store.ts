@@ -2,13 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type {
-  Certificate,
-  CertificateIds,
-  CertificateOnDisk,
-  CertificateOutcome,
-  CertificateSource,
-  StoredCertificate,
+import {
+  SCHEMA_VERSION,
+  type Certificate,
+  type CertificateIds,
+  type CertificateOnDisk,
+  type CertificateOutcome,
+  type CertificateSource,
+  type StoredCertificate,
 } from '../certificate/index.ts';
 import {
   DEFAULT_DIR_MODE,
@@ -167,11 +168,13 @@ export class CertificateStore {
     if (current?.sha256 === sha256) return { status: 'already-stored', ...current };
 
     const stored: StoredCertificate = {
+      schemaVersion: SCHEMA_VERSION,
       userId: cert.userId,
       orgUnitId: cert.orgUnitId,
       issuedId: cert.issuedId,
       awardId: cert.awardId,
       title: cert.title,
+      ...(cert.orgUnitName !== undefined && { orgUnitName: cert.orgUnitName }),
       issuedDate: cert.issuedDate,
       sha256,
       bytes,

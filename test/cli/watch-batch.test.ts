@@ -3,10 +3,10 @@ import { batchEtaSeconds, certProgress, progressBar, progressLine } from '../../
 import { etaSeconds, formatDuration, formatRate, RateMeter } from '../../src/cli/progress-rate.ts';
 import { watchBatch, wrapText } from '../../src/cli/watch-batch.ts';
 import type { PauseRecord } from '../../src/fleet/index.ts';
-import type { BatchStatus } from '../../src/queue/index.ts';
+import { batchState, type BatchStatus } from '../../src/queue/index.ts';
 
 function status(over: Partial<BatchStatus> = {}): BatchStatus {
-  return {
+  const s = {
     batchId: 'b-test',
     createdAt: '2026-01-01T00:00:00.000Z',
     by: 'userId',
@@ -21,8 +21,11 @@ function status(over: Partial<BatchStatus> = {}): BatchStatus {
     certsAlreadyStored: 0,
     certsFailed: 0,
     badgesIgnored: 0,
+    usersCancelled: 0,
+    certsCancelled: 0,
     ...over,
   };
+  return { ...s, state: over.state ?? batchState(s) };
 }
 
 /** Columns a line takes (our text is ASCII plus "—"). */

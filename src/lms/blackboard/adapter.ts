@@ -223,7 +223,7 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
       host: new URL(lmsUrl).host,
       async resolveUser(by, value) {
         const user = await client.resolveUser({ by, value } as Parameters<LearnClient['resolveUser']>[0]);
-        return { userId: user.userId };
+        return { userId: user.userId, userName: user.userName };
       },
       async *listAllUserIds() {
         for await (const item of client.listUsers()) {

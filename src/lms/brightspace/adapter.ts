@@ -51,7 +51,7 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       host: new URL(options.lmsUrl).host,
       async resolveUser(by, value) {
         const user = await client.resolveUser({ by, value });
-        return { userId: user.userId };
+        return { userId: user.userId, userName: user.userName };
       },
       async *listAllUserIds() {
         for await (const item of client.listUsers()) if (item.ok) yield item.value.userId;
