@@ -6,6 +6,7 @@ import { CertharvestError } from '../errors/index.ts';
 import { LuaScript } from '../util/lua-script.ts';
 import { BatchAccounting } from './batch-accounting.ts';
 import { BatchTracker, type BatchStatus } from './batch-tracker.ts';
+import type { BatchState } from './batch-state.ts';
 import { batchSubmissionSchema, USER_REF_KINDS } from './job-data.ts';
 
 /**
@@ -194,8 +195,11 @@ export async function removeSchedule(name: string, deps: ScheduleDeps): Promise<
   return true;
 }
 
-/** The state of a schedule's last batch: `error` when the firing could not submit it as asked. */
-export type LastBatchState = 'running' | 'done' | 'failed' | 'error' | 'expired';
+/**
+ * The state of a schedule's last batch (`batchState`), or `error` when the firing could not submit
+ * it as asked, `expired` when its record is gone (kept 30 days).
+ */
+export type LastBatchState = BatchState | 'error' | 'expired';
 
 /** A firing as recorded by the worker that ran it. */
 export interface FiringRecord {
@@ -250,15 +254,7 @@ async function lastFiring(name: string, deps: ScheduleDeps): Promise<ScheduleInf
   if (!raw) return undefined;
   const record = JSON.parse(raw) as FiringRecord;
   const batch = await new BatchTracker(deps.redis, deps.prefix).status(record.batchId, 5);
-  const state: LastBatchState = record.error
-    ? 'error'
-    : !batch
-      ? 'expired'
-      : !batch.done
-        ? 'running'
-        : batch.usersFailed === 0 && batch.certsFailed === 0
-          ? 'done'
-          : 'failed';
+  const state: LastBatchState = record.error ? 'error' : !batch ? 'expired' : batch.state;
   return { ...record, state, ...(batch ? { batch } : {}) };
 }
 
