@@ -87,6 +87,7 @@ describe('CertificateStore.save', () => {
     expect(await readFile(pdfPath())).toEqual(pdf);
     const text = await readFile(sidecarPath(), 'utf8');
     expect(JSON.parse(text)).toEqual({
+      schemaVersion: 1,
       ...cert,
       sha256: sha256Hex(pdf),
       bytes: pdf.length,
@@ -95,7 +96,7 @@ describe('CertificateStore.save', () => {
       lmsHost,
       userRef: 'userName:jdoe',
     });
-    expect(text).toMatch(/^\{\n {2}"userId": 101,\n[\s\S]*\n\}\n$/);
+    expect(text).toMatch(/^\{\n {2}"schemaVersion": 1,\n {2}"userId": 101,\n[\s\S]*\n\}\n$/);
     expect((await readdir(userDir())).sort()).toEqual(['6606-42.json', '6606-42.pdf']);
     expect(await partials()).toEqual([]);
   });
