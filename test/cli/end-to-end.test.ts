@@ -95,8 +95,10 @@ describe('the CLI against a separately started sandbox, configured by its printe
     const stored = Number(/stored:\s+(\d+)/.exec(run.stdout)?.[1]);
     expect(stored).toBeGreaterThan(0);
     let pdfs = 0;
-    for (const user of await readdir(path.join(dir, 'out'))) {
-      pdfs += (await readdir(path.join(dir, 'out', user))).filter((f) => f.endsWith('.pdf')).length;
+    // User folders only: beside them lie the folder's marker and `_batches/` (the manifests).
+    for (const user of await readdir(path.join(dir, 'out'), { withFileTypes: true })) {
+      if (!user.isDirectory() || user.name.startsWith('_') || user.name.startsWith('.')) continue;
+      pdfs += (await readdir(path.join(dir, 'out', user.name))).filter((f) => f.endsWith('.pdf')).length;
     }
     expect(pdfs).toBe(stored);
   });

@@ -13,7 +13,10 @@ beforeAll(async () => {
 });
 afterAll(() => p?.close());
 
-/** What a person sees in OUTPUT_DIR: every file but the temp-file area `.partial/` (checked apart). */
+/**
+ * The certificates a person sees in OUTPUT_DIR: every file but the temp-file area `.partial/`
+ * (checked apart), the folder's marker and the batch manifests (`_batches/`).
+ */
 async function storedFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const user of await readdir(dir).catch(() => [])) {
@@ -21,6 +24,7 @@ async function storedFiles(dir: string): Promise<string[]> {
       expect(await partialFiles(dir)).toEqual([]);
       continue;
     }
+    if (user === '.certharvest-output.json' || user === '_batches') continue;
     for (const f of await readdir(path.join(dir, user))) out.push(`${user}/${f}`);
   }
   return out.sort();
