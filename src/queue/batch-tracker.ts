@@ -61,6 +61,9 @@ export interface BatchStatus extends BatchCounts {
   failures: BatchFailure[];
 }
 
+/** References refused per Redis transaction. */
+const REJECT_CHUNK = 5000;
+
 const COUNT_FIELDS: readonly (keyof BatchCounts)[] = [
   'usersTotal',
   'usersDone',
@@ -129,46 +132,50 @@ export class BatchTracker {
     rejected: readonly { ref: string; reason: string }[],
     by = 'userId',
   ): Promise<void> {
-    if (rejected.length === 0) return;
     const { key, failures, results, rows } = this.#keys(batchId);
     const at = new Date().toISOString();
-    const fields = rejected.map((r) => `~u:${by} ${r.ref}`);
-    await this.redis
-      .multi()
-      .hset(
-        results,
-        ...rejected.flatMap((r, i) => [
-          fields[i]!,
-          JSON.stringify({
-            kind: 'user',
-            status: 'failed',
-            ref: r.ref,
-            u: `${by}:${r.ref}`,
-            code: 'USER_REF_MALFORMED',
-            reason: r.reason,
-          } satisfies CertificateResultRecord),
-        ]),
-      )
-      .rpush(rows, ...fields)
-      .expire(results, BATCH_TTL_SECONDS)
-      .expire(rows, BATCH_TTL_SECONDS)
-      .hincrby(key, 'usersTotal', rejected.length)
-      .hincrby(key, 'usersFailed', rejected.length)
-      .rpush(
-        failures,
-        ...rejected.map((r) =>
-          JSON.stringify({ kind: 'user', ref: r.ref, code: 'USER_REF_MALFORMED', reason: r.reason, at }),
-        ),
-      )
-      .expire(failures, BATCH_TTL_SECONDS)
-      .exec();
+    // In chunks: a batch may refuse 100,000 references, too many arguments for one command.
+    for (let i = 0; i < rejected.length; i += REJECT_CHUNK) {
+      const chunk = rejected.slice(i, i + REJECT_CHUNK);
+      const fields = chunk.map((r) => `~u:${by} ${r.ref}`);
+      await this.redis
+        .multi()
+        .hset(
+          results,
+          ...chunk.flatMap((r, k) => [
+            fields[k]!,
+            JSON.stringify({
+              kind: 'user',
+              status: 'failed',
+              ref: r.ref,
+              u: `${by}:${r.ref}`,
+              code: 'USER_REF_MALFORMED',
+              reason: r.reason,
+            } satisfies CertificateResultRecord),
+          ]),
+        )
+        .rpush(rows, ...fields)
+        .expire(results, BATCH_TTL_SECONDS)
+        .expire(rows, BATCH_TTL_SECONDS)
+        .hincrby(key, 'usersTotal', chunk.length)
+        .hincrby(key, 'usersFailed', chunk.length)
+        .rpush(
+          failures,
+          ...chunk.map((r) =>
+            JSON.stringify({ kind: 'user', ref: r.ref, code: 'USER_REF_MALFORMED', reason: r.reason, at }),
+          ),
+        )
+        .expire(failures, BATCH_TTL_SECONDS)
+        .exec();
+    }
   }
 
   async status(batchId: string, maxFailures = 100): Promise<BatchStatus | null> {
     const { key, failures } = this.#keys(batchId);
     const [hash, list] = await Promise.all([
       this.redis.hgetall(key),
-      this.redis.lrange(failures, 0, maxFailures - 1),
+      // Never LRANGE 0..-1 for "none": that is the whole list.
+      maxFailures > 0 ? this.redis.lrange(failures, 0, maxFailures - 1) : Promise.resolve([]),
     ]);
     if (!hash.createdAt) return null;
     const counts = Object.fromEntries(
