@@ -10,6 +10,7 @@ import type { Logger } from '../log/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 import { basicAuth, LoginThrottle, type LoginThrottleOptions } from './basic-auth.ts';
 import { batchApiRouter, disabledBatchApi, type BatchApiOptions } from './batch-api.ts';
+import { batchPagesRouter, type BatchPagesOptions } from './batch-pages.ts';
 import { createMetricsRegistry } from './metrics.ts';
 
 export interface BoardServerOptions {
@@ -34,6 +35,11 @@ export interface BoardServerOptions {
    * batches go to and their prefix. Without it, or without keys, the API answers 404 API_DISABLED.
    */
   batchApi?: Pick<BatchApiOptions, 'apiKeys' | 'queues' | 'prefix' | 'unsupportedFilters'>;
+  /**
+   * The batch pages on `/batches` (`batch-pages.ts`), behind the board's login: the queues batches
+   * go to and their prefix. Without it they are not served.
+   */
+  batchPages?: Pick<BatchPagesOptions, 'queues' | 'prefix'>;
   /**
    * Failed logins (board password, API key) per client address: default 10 per 60 s, then 429
    * until the window ends; one warn line per address and window.
@@ -76,8 +82,9 @@ export interface BoardServer {
 
 /**
  * Bull Board for every certharvest queue, behind basic auth, plus unauthenticated `/healthz`
- * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text), and the batch
- * HTTP API on `/api/batches` behind API keys (`batch-api.ts`).
+ * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text), the batch
+ * HTTP API on `/api/batches` behind API keys (`batch-api.ts`), and the batch pages on `/batches`
+ * behind the board's login (`batch-pages.ts`).
  */
 export async function startBoardServer(options: BoardServerOptions): Promise<BoardServer> {
   const app = express();
@@ -181,13 +188,27 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
               },
             }
           : {}),
+        // Bull Board's header menu: its one way to link to a page of ours.
+        ...(options.batchPages ? { miscLinks: [{ text: 'Batches', url: '/batches' }] } : {}),
       },
     },
   });
+  const env = options.envLabel ? { label: options.envLabel, color: envColor(options.envLabel) } : undefined;
   app.use(
     '/',
     basicAuth(options.user, options.password, { throttle }),
     sameOriginWrites,
+    ...(options.batchPages
+      ? [
+          batchPagesRouter({
+            ...options.batchPages,
+            redis: options.redis,
+            logger: options.logger,
+            readOnly,
+            ...(env ? { env } : {}),
+          }),
+        ]
+      : []),
     serverAdapter.getRouter() as express.Router,
   );
 

@@ -15,7 +15,7 @@ export function registerBoardCommand(program: Command): void {
   program
     .command('board')
     .description(
-      'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with /healthz, /readyz and /metrics, and the batch HTTP API on /api/batches (API_KEYS)',
+      'serve Bull Board (basic auth: BOARD_USER/BOARD_PASSWORD) with the batch pages on /batches, /healthz, /readyz and /metrics, and the batch HTTP API on /api/batches (API_KEYS)',
     )
     .option('--grace <seconds>', 'how long the shutdown may take before the process exits anyway', '10')
     .addHelpText(
@@ -23,6 +23,9 @@ export function registerBoardCommand(program: Command): void {
       `
 Read-only unless BOARD_READ_ONLY=false (then write actions are taken only from
 the board's own pages). BOARD_ENV_LABEL puts a label in its header.
+
+/batches lists the recent batches; /batches/<id> shows one with its failures
+and manifest CSV, and, unless read-only, Cancel and Retry failures buttons.
 
 BOARD_PASSWORD needs 12+ characters when BOARD_HOST is not loopback or the
 board is read-write. Failed logins (password or API key) are throttled per
@@ -62,6 +65,7 @@ Examples:
           prefix: ctx.config.queuePrefix,
           ...(ctx.config.lms ? { unsupportedFilters: ctx.config.lms.site.unsupportedFilters } : {}),
         },
+        batchPages: { queues: ctx.queues, prefix: ctx.config.queuePrefix },
       });
       // Allowed (the password is long enough, config checked it), but worth a line in the log.
       if (!/^(127\.\d+\.\d+\.\d+|::1|\[::1\]|localhost)$/i.test(board.host) || !board.readOnly) {
@@ -71,7 +75,7 @@ Examples:
         );
       }
       console.log(
-        `Bull Board: ${server.url} (user ${board.user})  health: ${server.url}healthz  metrics: ${server.url}metrics`,
+        `Bull Board: ${server.url} (user ${board.user})  batches: ${server.url}batches  health: ${server.url}healthz  metrics: ${server.url}metrics`,
       );
       console.log(
         board.apiKeys.length > 0
