@@ -41,11 +41,8 @@ import { startSessionKeepAlive } from '../src/worker/session-keepalive.ts';
 import { startTokenKeepAlive } from '../src/worker/token-keepalive.ts';
 import { startScheduledBatches } from '../src/worker/scheduled-batches.ts';
 import { startBatchWebhook } from '../src/worker/batch-webhook.ts';
-import {
-  createWorkerMetrics,
-  startWorkerHealthServer,
-  type BatchState,
-} from '../src/server/worker-health.ts';
+import { createWorkerMetrics, startWorkerHealthServer } from '../src/server/worker-health.ts';
+import { followBatchEnds, writeBatchManifest } from '../src/report/manifest-file.ts';
 import { withTimeout } from '../src/util/with-timeout.ts';
 import pLimit from 'p-limit';
 import { checkBeforeStart } from '../src/worker/startup-checks.ts';
@@ -219,18 +216,27 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const { directory, fetcher } = adapter;
   const store = new CertificateStore(config.outputDir, { lmsHost: lms.host, ...config.outputModes });
   const accounting = new BatchAccounting(redis, config.queuePrefix, {
-    // Heard only by the worker whose settle finished the batch: each batch is counted once.
+    // Heard only by the worker whose settle finished the batch (the metric and the manifest file
+    // follow the batch events instead: they hear of a batch a cancel or a submission ended too).
     onBatchDone: (batchIds) => {
-      for (const batchId of batchIds) {
-        logger.info({ batchId }, 'batch done');
-        void batchState(batchId).then((state) => metrics.batchSettled(state));
-      }
+      for (const batchId of batchIds) logger.info({ batchId }, 'batch done');
     },
   });
   const tracker = new BatchTracker(redis, config.queuePrefix);
-  const batchState = async (batchId: string): Promise<BatchState> => {
-    const s = await tracker.status(batchId, 0).catch(() => null);
-    return s && s.usersFailed + s.certsFailed > 0 ? 'failed' : 'completed';
+  // BATCH_MANIFEST (default on): `OUTPUT_DIR/_batches/<id>.csv` once a batch ends.
+  const writeManifests = config.batchManifest;
+  /** One worker of the fleet hears of each ended batch: count it, and write its manifest file. */
+  const batchEnded = async (batchId: string): Promise<void> => {
+    const status = await tracker.status(batchId, 0);
+    if (!status) return;
+    metrics.batchSettled(status.state);
+    if (!writeManifests) return;
+    await writeBatchManifest(tracker, batchId, config.outputDir, config.outputModes).catch((err: unknown) =>
+      logger.warn(
+        { batchId, err },
+        'the batch manifest file was not written (the batch is not affected; GET /api/batches/:id/certificates has it)',
+      ),
+    );
   };
   const outage = new OutageClock(redis, config.queuePrefix);
   // A fault only this process sees (its key, its disk, its browser) takes only this worker out.
@@ -292,6 +298,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       redis,
       tokens,
       store,
+      queuePrefix: config.queuePrefix,
       session,
       chromiumPath: config.chromiumPath,
       breaker,
@@ -425,8 +432,15 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         alertAfterMs: config.batchWebhook.alertAfterMs,
         logger: logger.child({ component: 'webhook' }),
         onOutcome: (outcome) => metrics.webhookDelivery(outcome),
+        ...(writeManifests ? { manifestFile: { outputDir: config.outputDir } } : {}),
       })
     : undefined;
+  const batchEnds = await followBatchEnds({
+    redis,
+    prefix: config.queuePrefix,
+    logger: logger.child({ component: 'batch-ends' }),
+    onEnd: batchEnded,
+  });
   if (webhook) metrics.addReadinessWarning(() => webhook.warning());
   const scheduled = await startScheduledBatches({
     queues,
@@ -474,6 +488,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stopKeepAlive();
       await keepAlive.stop();
       await webhook?.stop();
+      await batchEnds.stop();
       await scheduled.stop();
       // BullMQ's first close() fixes its mode (a later close(true) returns the first close's
       // promise), so wait for the active jobs through pause() and choose the mode after the grace.

@@ -4,12 +4,14 @@
  *   import { connectCertharvest } from 'certharvest';
  *   const certharvest = await connectCertharvest({ redisUrl: process.env.REDIS_URL! });
  *   const { batchId } = await certharvest.submit({ users: [1001, 1002] });
- *   const { certificates, failures } = await certharvest.waitForBatch(batchId, {
+ *   const { state, certificates, failures } = await certharvest.waitForBatch(batchId, {
  *     onProgress: (s) => console.log(`${s.certsStored}/${s.certsFound}`),
  *   });
+ *   for await (const row of certharvest.certificates(batchId)) console.log(row.status, row.path);
  *   await certharvest.close();
  *
- * The lower-level pieces (`submitBatch`, `openQueues`, `BatchTracker`, `waitForBatch`) are here too.
+ * The lower-level pieces (`submitBatch`, `openQueues`, `BatchTracker`, `waitForBatch`,
+ * `cancelBatch`, `retryBatch`) are here too.
  */
 export {
   connectCertharvest,
@@ -18,6 +20,7 @@ export {
 } from './library/client.ts';
 export {
   waitForBatch,
+  batchManifest,
   BatchNotFoundError,
   BatchWaitTimeoutError,
   type BatchOutcome,
@@ -48,7 +51,19 @@ export {
   type DownloadJobData,
   type DownloadResult,
   type UserRefKind,
+  cancelBatch,
+  retryBatch,
+  BatchStillRunningError,
+  NothingToRetryError,
+  type CancelResult,
+  type RetryResult,
+  BATCH_STATES,
+  isFinal,
+  isSuccess,
+  type BatchState,
 } from './queue/index.ts';
+export { MANIFEST_COLUMNS, type ManifestRow, type ManifestStatus } from './report/manifest.ts';
+export { SCHEMA_VERSION } from './certificate/index.ts';
 export type { Certificate, CertificateOutcome, StoredCertificate } from './certificate/index.ts';
 export { PAUSE_REASONS, type PauseReason, type PauseRecord } from './fleet/index.ts';
 export { CertharvestError } from './errors/index.ts';
@@ -57,5 +72,6 @@ export {
   signWebhook,
   WebhookVerificationError,
   type BatchWebhookBody,
+  type FinalBatchState,
   type WebhookHeaders,
 } from './worker/batch-webhook.ts';

@@ -1,4 +1,4 @@
-import type { BatchStatus } from '../queue/index.ts';
+import { isSuccess, type BatchStatus } from '../queue/index.ts';
 import { formatDuration, formatRate } from './progress-rate.ts';
 
 /** The pace of a batch as a watcher measures it (see `watchBatch`), shown next to its counts. */
@@ -55,10 +55,14 @@ const paceText = (f: ProgressFigures): string =>
 
 /** One progress line: plain text, for logs and non-TTY output; with the pace when it is known. */
 export function progressLine(s: BatchStatus, figures?: ProgressFigures): string {
-  const certsDone = s.certsStored + s.certsAlreadyStored + s.certsFailed;
+  // Failed users are always shown: a batch whose users failed must never read as "failed 0".
+  const usersSettled = s.usersDone + s.usersFailed + s.usersCancelled;
+  const certsDone = s.certsStored + s.certsAlreadyStored + s.certsFailed + s.certsCancelled;
   return (
-    `batch ${s.batchId}: users ${s.usersDone + s.usersFailed}/${s.usersTotal}${s.enumerating ? '+' : ''}` +
-    ` · certificates ${certsDone}/${s.certsFound} (stored ${s.certsStored}, already stored ${s.certsAlreadyStored}, failed ${s.certsFailed})` +
+    `batch ${s.batchId}: users ${usersSettled}/${s.usersTotal}${s.enumerating ? '+' : ''}` +
+    ` (failed ${s.usersFailed}${s.usersCancelled ? `, cancelled ${s.usersCancelled}` : ''})` +
+    ` · certificates ${certsDone}/${s.certsFound} (stored ${s.certsStored}, already stored ${s.certsAlreadyStored}, failed ${s.certsFailed}` +
+    `${s.certsCancelled ? `, cancelled ${s.certsCancelled}` : ''})` +
     (figures ? paceText(figures) : '')
   );
 }
@@ -130,22 +134,32 @@ export function progressBar(s: BatchStatus, columns = 80, figures?: ProgressFigu
   return [...texts.at(-1)!.trim()].slice(0, room).join('');
 }
 
-/** The closing summary of a batch. */
+/** The closing summary of a batch: its state first, then the counts, the links and the failures. */
 export function summary(s: BatchStatus): string {
+  const cancelled = (n: number) => (n ? `, ${n} cancelled` : '');
   const lines = [
-    `Batch ${s.batchId}${s.done ? '' : ' (still running)'}`,
-    `  users:                ${s.usersTotal} (${s.usersDone} done, ${s.usersFailed} failed)`,
+    `Batch ${s.batchId}: ${s.state}`,
+    `  users:                ${s.usersTotal} (${s.usersDone} done, ${s.usersFailed} failed${cancelled(s.usersCancelled)})`,
     `  certificates found:   ${s.certsFound}${s.badgesIgnored ? ` (badges ignored: ${s.badgesIgnored})` : ''}`,
     `  stored:               ${s.certsStored}`,
     `  already stored:       ${s.certsAlreadyStored}`,
     `  failed:               ${s.certsFailed}`,
   ];
+  if (s.certsCancelled) lines.push(`  not downloaded:       ${s.certsCancelled} (cancelled)`);
+  if (s.refresh) lines.push('  refresh:              yes (stored certificates fetched again)');
+  if (s.cancelledAt) lines.push(`  cancelled at:         ${s.cancelledAt}`);
+  if (s.retryOf) lines.push(`  retry of:             ${s.retryOf}`);
+  if (s.retriedBy) lines.push(`  retried by:           ${s.retriedBy}`);
   if (s.failures.length > 0) {
     lines.push('  failures:');
     for (const f of s.failures) lines.push(`    - ${f.kind} ${f.ref}: [${f.code}] ${f.reason}`);
   }
+  // A reference refused as malformed would be refused again: `retry` leaves those out.
+  const retriable = s.certsFailed > 0 || s.failures.some((f) => f.code !== 'USER_REF_MALFORMED');
+  if (s.state === 'done-with-failures' && !s.retriedBy && retriable)
+    lines.push(`  retry the failures:   certharvest retry ${s.batchId}`);
   return lines.join('\n');
 }
 
-export const batchSucceeded = (s: BatchStatus): boolean =>
-  s.done && s.usersFailed === 0 && s.certsFailed === 0;
+/** Every certificate asked for is on disk: the state says so (`batchState` decides it, not this). */
+export const batchSucceeded = (s: Pick<BatchStatus, 'state'>): boolean => isSuccess(s.state);

@@ -1,11 +1,19 @@
 import { Command, CommanderError } from 'commander';
 import { CertharvestError, ConfigError, EnvironmentError, UsageError } from '../errors/index.ts';
-import { BatchExistsError, InvalidBatchError } from '../queue/index.ts';
+import {
+  BatchExistsError,
+  BatchNotFoundError,
+  BatchStillRunningError,
+  InvalidBatchError,
+} from '../queue/index.ts';
+import { OutputDirOtherLmsError, OutputMarkerInvalidError } from '../storage/index.ts';
 import { registerAuthCommand } from './commands/auth.ts';
 import { registerBoardCommand } from './commands/board.ts';
+import { registerCancelCommand } from './commands/cancel.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
 import { registerResumeCommand } from './commands/resume.ts';
+import { registerRetryCommand } from './commands/retry.ts';
 import { registerSandboxCommand } from './commands/sandbox.ts';
 import { registerSchemaCommand } from './commands/schema.ts';
 import { registerScheduleCommand } from './commands/schedule.ts';
@@ -37,6 +45,8 @@ export function buildProgram(): Command {
   registerWorkerCommand(program);
   registerSubmitCommand(program);
   registerStatusCommand(program);
+  registerCancelCommand(program);
+  registerRetryCommand(program);
   registerScheduleCommand(program);
   registerBoardCommand(program);
   registerResumeCommand(program);
@@ -75,6 +85,16 @@ function reportError(err: unknown): number {
     return EXIT.USAGE;
   }
   if (err instanceof UsageError || err instanceof InvalidBatchError || err instanceof BatchExistsError) {
+    console.error(`certharvest: ${err.message}`);
+    return EXIT.USAGE;
+  }
+  // `cancel`/`retry` of a batch that is not there, or `retry` of one still running: wrong usage.
+  if (err instanceof BatchNotFoundError || err instanceof BatchStillRunningError) {
+    console.error(`certharvest: ${err.message}`);
+    return EXIT.USAGE;
+  }
+  // OUTPUT_DIR belongs to another LMS, or its marker is not one: a setting to fix, like a ConfigError.
+  if (err instanceof OutputDirOtherLmsError || err instanceof OutputMarkerInvalidError) {
     console.error(`certharvest: ${err.message}`);
     return EXIT.USAGE;
   }

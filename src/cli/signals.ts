@@ -21,6 +21,36 @@ export function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 /**
+ * An `AbortSignal` that aborts on the first SIGINT/SIGTERM, for a command that waits on work it
+ * does not own (`--wait`): it stops waiting and says so. A second signal exits at once.
+ * `dispose` removes every handler this installed (the process's defaults apply again).
+ */
+export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const again = (s: NodeJS.Signals) => {
+    console.error(`\n${s} again: exiting without waiting`);
+    process.exit(130);
+  };
+  const first = (s: NodeJS.Signals) => {
+    for (const name of STOP_SIGNALS) {
+      process.off(name, first);
+      process.once(name, again);
+    }
+    controller.abort(s);
+  };
+  for (const name of STOP_SIGNALS) process.on(name, first);
+  return {
+    signal: controller.signal,
+    dispose() {
+      for (const name of STOP_SIGNALS) {
+        process.off(name, first);
+        process.off(name, again);
+      }
+    },
+  };
+}
+
+/**
  * Run a graceful stop, then exit. Whatever it waits on (a Redis that does not answer, a socket
  * that does not close), the process exits within `graceMs`: 0 when the stop finished, 1 when
  * it had to be cut short.

@@ -27,6 +27,8 @@ export interface WatchOptions {
   columns?: number;
   /** Where the output goes (tests). Default: stdout. */
   write?: (text: string) => void;
+  /** Stop watching when it aborts (Ctrl-C): resolves with the status last read. */
+  signal?: AbortSignal;
 }
 
 /** The rate is smoothed over this long. */
@@ -102,7 +104,24 @@ export function wrapText(text: string, columns: number): string {
   return out.join('\n');
 }
 
-/** Show a batch's progress until it is done; resolves with its final status. */
+/** `ms`, or less when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return sleep(ms);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/**
+ * Show a batch's progress until it is done; resolves with its final status, or with the status
+ * last read when `timeoutMs` passes or `signal` aborts first (the batch may still be running).
+ */
 export async function watchBatch(
   tracker: Pick<BatchTracker, 'status'>,
   batchId: string,
@@ -152,8 +171,9 @@ export async function watchBatch(
           lastLine = counts;
         }
       }
-      if (status.done || Date.now() > deadline) return status;
-      await sleep(pollMs);
+      if (status.done || Date.now() > deadline || options.signal?.aborted) return status;
+      await pause(pollMs, options.signal);
+      if (options.signal?.aborted) return status;
     }
   } finally {
     view?.done();

@@ -136,6 +136,8 @@ export interface Config {
   outputDir: string;
   /** OUTPUT_FILE_MODE and OUTPUT_DIR_MODE: the modes the store gives what it writes (0o640, 0o750). */
   outputModes: { fileMode: number; dirMode: number };
+  /** BATCH_MANIFEST: write `OUTPUT_DIR/_batches/<id>.csv` when a batch ends (default true). */
+  batchManifest: boolean;
   secretsKey: Secret | undefined;
   /** `SECRETS_KEY_PREVIOUS`: read-only, for values sealed before a key rotation. */
   secretsKeyPrevious: Secret | undefined;
@@ -274,6 +276,7 @@ function toConfig(
     downloadStrategy: raw.DOWNLOAD_STRATEGY,
     outputDir: path.resolve(cwd, raw.OUTPUT_DIR),
     outputModes: { fileMode: raw.OUTPUT_FILE_MODE, dirMode: raw.OUTPUT_DIR_MODE },
+    batchManifest: raw.BATCH_MANIFEST,
     secretsKey: secret(raw.SECRETS_KEY),
     secretsKeyPrevious: secret(raw.SECRETS_KEY_PREVIOUS),
     chromiumPath: raw.CHROMIUM_PATH ?? (existsSync(DEFAULT_CHROMIUM) ? DEFAULT_CHROMIUM : undefined),

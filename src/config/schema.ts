@@ -21,6 +21,34 @@ const httpUrl = (example: string) =>
       }
     }, `expected an http(s) URL such as ${example}`);
 
+/**
+ * LMS_URL is the site's address alone: its host is every certificate's identity and the base of
+ * every route, so a copied page address (`/d2l/home`, `?ou=…`, `#…`) is refused, naming the fix.
+ * A trailing "/" is fine. Other URLs (a webhook's) keep their paths.
+ */
+const siteAddressOnly = (v: string, ctx: z.core.$RefinementCtx<string>): void => {
+  let u: URL;
+  try {
+    u = new URL(v);
+  } catch {
+    return; // httpUrl reports it
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') return;
+  const beforeFragment = v.split('#')[0]!;
+  const extras = [
+    ...(/^\/*$/.test(u.pathname) ? [] : [`a path (${u.pathname})`]),
+    ...(u.search !== '' || beforeFragment.includes('?') ? [`a query (${u.search || '?'})`] : []),
+    ...(u.hash !== '' || v.includes('#') ? [`a fragment (${u.hash || '#'})`] : []),
+  ];
+  if (extras.length === 0) return;
+  // A URL with user:password@ is a secret: never echoed (the suggested value drops it).
+  const shown = u.username || u.password ? 'the URL' : `"${v}"`;
+  ctx.addIssue({
+    code: 'custom',
+    message: `${shown} has ${extras.join(' and ')}; use the site's address alone: LMS_URL=${u.origin}`,
+  });
+};
+
 const redisUrl = z
   .string()
   .trim()
@@ -243,7 +271,7 @@ export const envSchema = z.object({
     .superRefine((kind, ctx) => {
       if (!lmsRegistry.get(kind)) ctx.addIssue({ code: 'custom', message: `expected ${lmsKindsText()}` });
     }),
-  LMS_URL: httpUrl('https://lms.example.edu').optional(),
+  LMS_URL: httpUrl('https://lms.example.edu').superRefine(siteAddressOnly).optional(),
   AUTH_MODE: z
     .enum(['refresh-token', 'client-credentials'], {
       error: 'expected "refresh-token" or "client-credentials"',
@@ -299,6 +327,8 @@ export const envSchema = z.object({
   OUTPUT_FILE_MODE: octalMode('PDFs and sidecars', '0640', 0o600).default(0o640),
   /** The mode of the folders the worker makes under (and as) OUTPUT_DIR. */
   OUTPUT_DIR_MODE: octalMode('folders under OUTPUT_DIR', '0750', 0o700).default(0o750),
+  /** Write each ended batch's manifest to OUTPUT_DIR/_batches/<batchId>.csv; `false`: never. */
+  BATCH_MANIFEST: boolean.default(true),
   SECRETS_KEY: secretsKey.optional(),
   /** The key before a rotation: sealed values are still read with it, and written with SECRETS_KEY. */
   SECRETS_KEY_PREVIOUS: secretsKey.optional(),

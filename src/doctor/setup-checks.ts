@@ -9,7 +9,15 @@ import { loadConfig, type Config } from '../config/index.ts';
 import { ConfigError, EnvironmentError } from '../errors/index.ts';
 import { FleetBreaker } from '../fleet/index.ts';
 import { connectRedis, describeRedisUrl } from '../queue/index.ts';
-import { CertificateStore, OutputUnavailableError } from '../storage/index.ts';
+import {
+  CertificateStore,
+  OutputDirOtherLmsError,
+  OutputMarkerInvalidError,
+  OutputUnavailableError,
+  readOutputMarker,
+  verifyOutputMarker,
+  type OutputMarker,
+} from '../storage/index.ts';
 import { fail, pass, skip, warn, type CheckOutcome } from './check.ts';
 import type { DoctorState } from './state.ts';
 
@@ -144,10 +152,29 @@ export async function checkFleet(s: DoctorState): Promise<CheckOutcome> {
   return pass(`not paused (queue prefix ${base.queuePrefix}); web logins allowed`);
 }
 
-/** OUTPUT_DIR takes a file (the worker's own test write), and has room. */
+/**
+ * OUTPUT_DIR belongs to the configured LMS (its marker, read only: the doctor never claims a
+ * folder), takes a file (the worker's own test write), and has room.
+ */
 export async function checkOutputDir(s: DoctorState): Promise<CheckOutcome> {
   const base = s.base;
   if (!base) return skip('skipped: the configuration does not parse');
+  let marker: OutputMarker | null;
+  let prefixWarning: string | undefined;
+  try {
+    marker = await readOutputMarker(base.outputDir);
+    if (marker && base.lms) {
+      prefixWarning = verifyOutputMarker(base.outputDir, marker, {
+        lmsHost: base.lms.host,
+        queuePrefix: base.queuePrefix,
+      });
+    }
+  } catch (err) {
+    if (err instanceof OutputDirOtherLmsError) return fail(err.found, err.fix);
+    if (err instanceof OutputMarkerInvalidError) return fail(err.message, err.fix);
+    if (err instanceof OutputUnavailableError) return fail(err.message, OUTPUT_DIR_FIX);
+    throw err;
+  }
   const store = new CertificateStore(base.outputDir, {
     lmsHost: base.lms?.host ?? 'doctor',
     ...base.outputModes,
@@ -160,7 +187,7 @@ export async function checkOutputDir(s: DoctorState): Promise<CheckOutcome> {
         err.message,
         err.code === 'OUTPUT_FULL'
           ? 'free space on that filesystem (or point OUTPUT_DIR elsewhere)'
-          : 'make OUTPUT_DIR a folder the worker user can create folders and files in (or point it elsewhere)',
+          : OUTPUT_DIR_FIX,
       );
     }
     throw err;
@@ -169,14 +196,26 @@ export async function checkOutputDir(s: DoctorState): Promise<CheckOutcome> {
     (s) => s.bavail * s.bsize,
     () => undefined,
   );
+  const owner = marker
+    ? `marked for ${marker.lmsHost} (queue prefix ${marker.queuePrefix}) since ${marker.createdAt}`
+    : `not marked yet (the first worker marks it for ${base.lms?.host ?? 'its LMS'})`;
   const found = `${base.outputDir} takes files (a test file was written and removed)${
     room === undefined ? '' : `; ${formatBytes(room)} free`
-  }`;
+  }; ${owner}`;
+  if (prefixWarning) {
+    return warn(
+      `${found}; ${prefixWarning}`,
+      'use the QUEUE_PREFIX the folder was first used with, or another OUTPUT_DIR, unless sharing it is intended',
+    );
+  }
   if (room !== undefined && room < LOW_SPACE_BYTES) {
     return warn(found, 'free space there: every certificate is a PDF and a small sidecar');
   }
   return pass(found);
 }
+
+const OUTPUT_DIR_FIX =
+  'make OUTPUT_DIR a folder the worker user can create folders and files in (or point it elsewhere)';
 
 const LOW_SPACE_BYTES = 256 * 1024 * 1024;
 

@@ -6,25 +6,48 @@
  * timestamp that is not plain decimal digits before the library's 5-minute tolerance applies.
  */
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+import type { BatchState } from '../queue/index.ts';
 
 export { WebhookVerificationError };
 
 /** The spec's secret prefix: the rest is the key in base64. */
 export const WEBHOOK_SECRET_PREFIX = 'whsec_';
 
-/** What the webhook receives (the signed body, JSON). */
+/** A state nothing changes any more: the states an ended batch is announced with. */
+export type FinalBatchState = Extract<BatchState, 'done' | 'done-with-failures' | 'cancelled'>;
+
+/** What the webhook receives (the signed body, JSON). docs/api.md lists every field. */
 export interface BatchWebhookBody {
+  /** The version of this JSON (`SCHEMA_VERSION`): raised when a field is renamed or removed. */
+  schemaVersion: number;
   event: 'batch.done';
   batchId: string;
+  /** When the batch ended (ISO 8601). */
   finishedAt: string;
-  /** `done`: every certificate stored; `done-with-failures`: see `GET /api/batches/:id/failures`. */
-  state: 'done' | 'done-with-failures';
+  /**
+   * `done`: every certificate stored; `done-with-failures`: see `GET /api/batches/:id/failures`;
+   * `cancelled`: cancelled before it finished (the counts say how far it got).
+   */
+  state: FinalBatchState;
+  /** The batch whose failures this one retried, or null. */
+  retryOf: string | null;
   usersTotal: number;
   usersFailed: number;
+  /** Users whose discovery the cancel removed from the queue. */
+  usersCancelled: number;
   certsFound: number;
   certsStored: number;
   certsAlreadyStored: number;
   certsFailed: number;
+  /** Certificates left undownloaded because the batch was cancelled. */
+  certsCancelled: number;
+  /** Where the batch's manifest (one row per certificate and per failed user) is. */
+  certificates: {
+    /** `/api/batches/<id>/certificates?format=csv`: on the board (its batch API), as CSV. */
+    url: string;
+    /** `_batches/<id>.csv` under OUTPUT_DIR; null when BATCH_MANIFEST is off (or it could not be written). */
+    file: string | null;
+  };
 }
 
 /** The signature headers of one delivery. */

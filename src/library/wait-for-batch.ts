@@ -1,9 +1,21 @@
 import type { Redis } from 'ioredis';
+import { compareLmsIds } from '../certificate/index.ts';
 import { CertharvestError } from '../errors/index.ts';
-import { BatchTracker, type BatchFailure, type BatchStatus, type CertificateResult } from '../queue/index.ts';
+import {
+  BatchNotFoundError as QueueBatchNotFoundError,
+  BatchTracker,
+  isSuccess,
+  type BatchFailure,
+  type BatchState,
+  type BatchStatus,
+  type CertificateResult,
+} from '../queue/index.ts';
+import type { ManifestRow } from '../report/manifest.ts';
 
 /** The longest failure list `waitForBatch` reads back (a batch keeps every failure). */
 const MAX_FAILURES = 1_000_000;
+/** Manifest rows read from Redis at a time. */
+const MANIFEST_PAGE = 1_000;
 
 export interface WaitForBatchOptions {
   /** Called with the batch's counters on every look (about every `pollMs`), the last one done. */
@@ -19,20 +31,22 @@ export interface WaitForBatchOptions {
 /** A finished batch: its counters, each certificate's outcome and every failure. */
 export interface BatchOutcome {
   status: BatchStatus;
+  /**
+   * How it ended, as the queue decides it (`status.state`): `done`, `done-with-failures` or
+   * `cancelled`.
+   */
+  state: BatchState;
   /** One entry per certificate the batch found: stored, already stored or failed, with its file. */
   certificates: CertificateResult[];
   /** Every failure, users and certificates, with a stable code and the reason. */
   failures: BatchFailure[];
-  /** True when every user was found and every certificate is on disk. */
+  /** True when every user was found and every certificate is on disk (`state` is `done`). */
   succeeded: boolean;
 }
 
-export class BatchNotFoundError extends CertharvestError {
+/** No such batch (never made, or older than 30 days). The queue's error, never retryable. */
+export class BatchNotFoundError extends QueueBatchNotFoundError {
   readonly retryable = false;
-
-  constructor(batchId: string) {
-    super('BATCH_NOT_FOUND', `no batch "${batchId}" (batches are kept 30 days)`);
-  }
 }
 
 export class BatchWaitTimeoutError extends CertharvestError {
@@ -42,6 +56,26 @@ export class BatchWaitTimeoutError extends CertharvestError {
   constructor(status: BatchStatus, timeoutMs: number) {
     super('BATCH_WAIT_TIMEOUT', `batch "${status.batchId}" is still running after ${timeoutMs} ms`);
     this.status = status;
+  }
+}
+
+/**
+ * Every row of a batch's manifest, in the order the rows arrived (a certificate when the batch
+ * found it, a user when it failed), read a page at a time. Throws `BatchNotFoundError` for an
+ * unknown batch. A running batch's rows are read as far as they go when each page is read.
+ */
+export async function* batchManifest(
+  batchId: string,
+  deps: { redis: Redis; prefix: string },
+  options: { pageSize?: number } = {},
+): AsyncGenerator<ManifestRow, void, undefined> {
+  const tracker = new BatchTracker(deps.redis, deps.prefix);
+  const pageSize = Math.max(1, Math.floor(options.pageSize ?? MANIFEST_PAGE));
+  for (let offset = 0; ; offset += pageSize) {
+    const page = await tracker.manifest(batchId, offset, pageSize);
+    if (!page) throw new BatchNotFoundError(batchId);
+    yield* page.rows;
+    if (offset + pageSize >= page.total) return;
   }
 }
 
@@ -68,19 +102,51 @@ export async function waitForBatch(
     if (status.done) {
       const [full, certificates] = await Promise.all([
         tracker.status(batchId, MAX_FAILURES),
-        tracker.results(batchId),
+        certificatesOf(batchId, tracker, deps),
       ]);
       const final = full ?? status;
       return {
         status: final,
+        state: final.state,
         certificates,
         failures: final.failures,
-        succeeded: final.usersFailed === 0 && final.certsFailed === 0,
+        succeeded: isSuccess(final.state),
       };
     }
     if (Date.now() >= deadline) throw new BatchWaitTimeoutError(status, options.timeoutMs ?? 0);
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), options.signal);
   }
+}
+
+/**
+ * Each certificate's result (its key and the worker's path to it), with the ids as the manifest
+ * recorded them when the batch found the certificate, rather than read back from a display label.
+ */
+async function certificatesOf(
+  batchId: string,
+  tracker: BatchTracker,
+  deps: { redis: Redis; prefix: string },
+): Promise<CertificateResult[]> {
+  const results = await tracker.results(batchId);
+  const ids = new Map<string, Pick<CertificateResult, 'userId' | 'orgUnitId' | 'issuedId'>>();
+  const place = (orgUnitId: unknown, issuedId: unknown) => `${String(orgUnitId)}\u0000${String(issuedId)}`;
+  for await (const row of batchManifest(batchId, deps)) {
+    if (row.kind !== 'certificate' || row.userId === null || row.orgUnitId === null || row.issuedId === null)
+      continue;
+    ids.set(place(row.orgUnitId, row.issuedId), {
+      userId: row.userId,
+      orgUnitId: row.orgUnitId,
+      issuedId: row.issuedId,
+    });
+  }
+  return results
+    .map((r) => ({ ...r, ...ids.get(place(r.orgUnitId, r.issuedId)) }))
+    .sort(
+      (a, b) =>
+        compareLmsIds(a.userId, b.userId) ||
+        compareLmsIds(a.orgUnitId, b.orgUnitId) ||
+        compareLmsIds(a.issuedId, b.issuedId),
+    );
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

@@ -40,6 +40,7 @@ export {
   defineLmsModule,
   type AdapterContext,
   type ConfiguredLms,
+  type UserRefRule,
   type FilterRequest,
   type InspectReport,
   type InspectTarget,

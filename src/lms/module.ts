@@ -107,6 +107,12 @@ export interface InspectReport {
   data: Record<string, unknown>;
 }
 
+/** What a kind of user reference must look like, and how to say it. */
+export interface UserRefRule {
+  test: RegExp;
+  expected: string;
+}
+
 /** A module bound to its parsed settings: what the configuration's `lms.site` is. */
 export interface ConfiguredLms {
   readonly kind: string;
@@ -122,6 +128,11 @@ export interface ConfiguredLms {
   readonly tokenNote?: string;
   /** Settings worth showing (`doctor`, `inspect`): no secrets. */
   readonly summary: Readonly<Record<string, string>>;
+  /**
+   * What this LMS's user ids look like, when narrower than "any id": a submission refuses other
+   * `userId` references at once (a user name given without `--by userName`), naming `expected`.
+   */
+  readonly userIdRule?: UserRefRule;
   createAdapter(context: AdapterContext): Promise<LmsAdapterHandle>;
   /**
    * What the fleet has spent of this LMS's own budgets (a daily call quota…), for `auth status`:

@@ -21,7 +21,13 @@
 import { LuaScript } from '../util/lua-script.ts';
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { CertificateOnDisk, CertificateSource, CertificateStatus, LmsId } from '../certificate/index.ts';
+import {
+  SCHEMA_VERSION,
+  type CertificateOnDisk,
+  type CertificateSource,
+  type CertificateStatus,
+  type LmsId,
+} from '../certificate/index.ts';
 import { BATCH_EVENTS_MAX_LEN, BATCH_EVENTS_SUFFIX, BATCH_TTL_SECONDS } from './batch-keys.ts';
 
 /** A certificate a discover job found for a batch. */
@@ -162,7 +168,7 @@ local function finishIfDone(b, at, finished)
   if n(3) + n(4) + n(11) < n(2) or n(6) + n(7) + n(8) + n(12) < n(5) then return end
   redis.call('HSET', batchKey(b), 'doneAt', at)
   redis.call('XADD', prefix .. ':${BATCH_EVENTS_SUFFIX}', 'MAXLEN', '~', ${BATCH_EVENTS_MAX_LEN}, '*',
-    'event', 'batch.done', 'batchId', b, 'at', at,
+    'event', 'batch.done', 'schemaVersion', ${SCHEMA_VERSION}, 'batchId', b, 'at', at,
     'certsStored', n(6), 'certsAlreadyStored', n(7), 'certsFailed', n(8), 'usersFailed', n(4),
     'cancelled', c[13] and 1 or 0, 'certsCancelled', n(12), 'usersCancelled', n(11),
     'certificates', '/api/batches/' .. b .. '/certificates?format=csv', 'manifestFile', '_batches/' .. b .. '.csv')

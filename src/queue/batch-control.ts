@@ -9,9 +9,9 @@ import { BatchAccounting } from './batch-accounting.ts';
 import { batchKeys } from './batch-keys.ts';
 import { isFinal } from './batch-state.ts';
 import { BatchTracker, type BatchStatus } from './batch-tracker.ts';
-import { USER_REF_KINDS, type UserRefKind } from './job-data.ts';
+import { batchIdSchema, USER_REF_KINDS, type UserRefKind } from './job-data.ts';
 import type { CertharvestQueues } from './queues.ts';
-import { queueDiscovery, type UserToDiscover } from './submit-batch.ts';
+import { InvalidBatchError, queueDiscovery, type UserToDiscover } from './submit-batch.ts';
 
 export class BatchNotFoundError extends CertharvestError {
   constructor(batchId: string) {
@@ -132,6 +132,11 @@ export async function retryBatch(
   deps: ControlDeps & { client?: string },
   options: { batchId?: string } = {},
 ): Promise<RetryResult> {
+  if (options.batchId !== undefined && !batchIdSchema.safeParse(options.batchId).success) {
+    throw new InvalidBatchError([
+      `batchId: "${options.batchId.slice(0, 80)}" is not a batch id (1-64 letters, digits, ".", "_" or "-")`,
+    ]);
+  }
   const tracker = new BatchTracker(deps.redis, deps.prefix);
   const original = await tracker.status(batchId, 0);
   if (!original) throw new BatchNotFoundError(batchId);

@@ -27,6 +27,7 @@ export {
 } from './batch-tracker.ts';
 export {
   submitBatch,
+  isWellFormedRef,
   queueDiscovery,
   parseBatchSubmission,
   parseUserList,

@@ -51,6 +51,9 @@ const REF_RULES: Record<UserRefKind, { test: RegExp; expected: string }> = {
   orgDefinedId: { test: /^[^\s/\\]{1,256}$/, expected: 'an org-defined id without spaces or slashes' },
 };
 
+/** Whether `ref` is a well-formed reference of kind `by` (any LMS; an LMS may be stricter). */
+export const isWellFormedRef = (by: UserRefKind, ref: string): boolean => REF_RULES[by].test.test(ref);
+
 /** `b-20261123-101500-3fa9`: sortable, unique enough, safe in keys and file names. */
 export function newBatchId(now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -83,6 +86,8 @@ export async function submitBatch(
     prefix: string;
     /** The batch API client submitting it (recorded for its `read:own` scope). */
     client?: string;
+    /** The configured LMS's own rule for user ids (see `ConfiguredLms.userIdRule`). */
+    userIdRule?: { test: RegExp; expected: string } | undefined;
   },
 ): Promise<SubmitResult> {
   // Checked again: the type cannot say "at most 100,000" or "a positive whole number", and a
@@ -102,7 +107,7 @@ export async function submitBatch(
       continue;
     }
     seen.add(ref);
-    const rule = REF_RULES[batch.by];
+    const rule = batch.by === 'userId' && deps.userIdRule ? deps.userIdRule : REF_RULES[batch.by];
     if (rule.test.test(ref)) accepted.push(ref);
     else
       rejected.push({

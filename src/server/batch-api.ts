@@ -2,38 +2,49 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { batchSucceeded } from '../cli/batch-report.ts';
+import { SCHEMA_VERSION } from '../certificate/index.ts';
 import type { Secret } from '../config/index.ts';
 import { DEFAULT_API_SCOPES, type ApiScope } from '../config/schema.ts';
 import type { PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
+import { CertharvestError } from '../errors/index.ts';
 import {
   BatchExistsError,
   batchIdSchema,
+  BatchNotFoundError,
+  BatchStillRunningError,
   BatchTracker,
+  cancelBatch,
   InvalidBatchError,
+  NothingToRetryError,
   parseBatchSubmission,
+  retryBatch,
   submitBatch,
   type BatchFailure,
   type BatchFilters,
   type CertharvestQueues,
 } from '../queue/index.ts';
 import { FAILURE_COLUMNS, failureRow, toCsv } from '../report/csv.ts';
+import { manifestCsvHeader, manifestCsvRows } from '../report/manifest.ts';
 import { clientAddress, refuseIfThrottled, type LoginThrottle } from './basic-auth.ts';
 
 /**
  * The batch HTTP API, mounted at `/api` of the board:
  *
- *   POST /api/batches                 submit a batch (the body `certharvest schema` describes)
- *   GET  /api/batches/:id             its counts, state and the fleet's pause
- *   GET  /api/batches/:id/failures    its failures, JSON or `?format=csv`, `?offset=&limit=`
+ *   POST /api/batches                   submit a batch (the body `certharvest schema` describes)
+ *   GET  /api/batches/:id               its counts, state and the fleet's pause
+ *   GET  /api/batches/:id/failures      its failures, JSON or `?format=csv`, `?offset=&limit=`
+ *   GET  /api/batches/:id/certificates  its manifest, JSON pages or the whole as CSV
+ *   POST /api/batches/:id/cancel        cancel it
+ *   POST /api/batches/:id/retry         retry its failures as a new batch
  *
  * Clients authenticate with an API key (API_KEYS) in `Authorization: Bearer <key>` or
  * `X-API-Key: <key>`. A key carries scopes: `submit` (POST), `read:own` (GETs of the batches that
  * key submitted) or `read:all` (GETs of every batch); outside them the answer is 403 OUT_OF_SCOPE.
- * Every answer is JSON (but the CSV); every error is
- * `{"error":{"code","message"}}`, plus `problems` when the input was checked piece by piece.
- * docs/api.md is the reference.
+ * Cancel and retry need `submit`, and act on the key's own batches unless it has `read:all`.
+ * Every answer is JSON (but the CSV), and every JSON about a batch carries `schemaVersion`; every
+ * error is `{"error":{"code","message"}}`, plus `problems` when the input was checked piece by
+ * piece. docs/api.md is the reference.
  */
 
 /** A client of the API: the name goes to the logs, the key nowhere. */
@@ -67,6 +78,8 @@ export interface BatchApiOptions {
    * `unsupportedFilters`); a batch asking for one is refused whole. Default: every filter applies.
    */
   unsupportedFilters?: (filters: BatchFilters) => string[];
+  /** The configured LMS's own rule for user ids (`site.userIdRule`), as `certharvest submit` applies it. */
+  userIdRule?: { test: RegExp; expected: string } | undefined;
 }
 
 /** The largest request body: 100,000 user references of up to ~40 characters fit. */
@@ -75,8 +88,13 @@ export const API_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 export const STATUS_FAILURES = 20;
 /** Failures read from Redis at a time while a failures answer streams. */
 const FAILURES_CHUNK = 5_000;
-
-export type BatchState = 'running' | 'done' | 'done-with-failures';
+/** Manifest rows in a JSON page when `limit` is not given, and the most a page may ask for. */
+export const CERTIFICATES_PAGE = 1_000;
+export const CERTIFICATES_PAGE_MAX = 10_000;
+/** Manifest rows read from Redis at a time while the CSV streams. */
+const CERTIFICATES_CHUNK = 2_000;
+/** The largest body of `POST /api/batches/:id/retry` (`{"batchId": …}`). */
+const RETRY_BODY_LIMIT_BYTES = 4 * 1024;
 
 /** An error the API answers with: its status, a stable code and words for the client. */
 class ApiError extends Error {
@@ -162,6 +180,18 @@ async function mayRead(tracker: BatchTracker, client: ApiClient, batchId: string
     throw outOfScope(client, 'read:all (this batch was submitted by another client)');
 }
 
+/**
+ * Cancel or retry a batch: `submit`, on a batch this key submitted (`read:own` rules), or on any
+ * batch with `read:all` too.
+ */
+async function mayControl(tracker: BatchTracker, client: ApiClient, batchId: string): Promise<void> {
+  if (!client.scopes.includes('submit')) throw outOfScope(client, 'submit');
+  const creator = await tracker.submittedBy(batchId);
+  if (creator === null) throw notFound(batchId);
+  if (creator !== client.name && !client.scopes.includes('read:all'))
+    throw outOfScope(client, 'submit and read:all (this batch was submitted by another client)');
+}
+
 /** The key a request carries: `Authorization: Bearer <key>`, else `X-API-Key`. Never HTTP Basic. */
 function presentedKey(req: Request): string | undefined {
   const bearer = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(req.get('authorization') ?? '')?.[1];
@@ -189,6 +219,23 @@ const failuresQuerySchema = z
   })
   .strict();
 
+const certificatesQuerySchema = z
+  .object({
+    format: z.enum(['json', 'csv'], { error: 'expected "json" or "csv"' }).optional(),
+    offset: wholeNumber('rows to skip').default(0),
+    limit: wholeNumber(`rows to return at most, 1-${CERTIFICATES_PAGE_MAX}`)
+      .refine(
+        (n) => n >= 1 && n <= CERTIFICATES_PAGE_MAX,
+        `expected a whole number from 1 to ${CERTIFICATES_PAGE_MAX}`,
+      )
+      .optional(),
+  })
+  .strict();
+
+const retryBodySchema = z
+  .object({ batchId: batchIdSchema.optional().describe("The new batch's id; generated when absent.") })
+  .strict();
+
 const problemsOf = (error: z.ZodError) =>
   error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(query)'}: ${i.message}`);
 
@@ -205,6 +252,12 @@ function parseBatchId(raw: string | undefined): string {
 }
 
 const batchPath = (batchId: string) => `/api/batches/${encodeURIComponent(batchId)}`;
+
+/** The links of a batch's answers: itself and what can be read of it. */
+const batchLinks = (batchId: string) => {
+  const self = batchPath(batchId);
+  return { self, failures: `${self}/failures`, certificates: `${self}/certificates` };
+};
 
 /** What body-parser's errors mean for the client (`err.type`). */
 function bodyError(err: { type?: unknown; status?: unknown; message?: unknown }): ApiError | null {
@@ -251,6 +304,7 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
   const tracker = new BatchTracker(options.redis, options.prefix);
   const whoIs = authenticator(options.apiKeys);
   const log = options.logger.child({ component: 'batch-api' });
+  const control = { queues: options.queues, redis: options.redis, prefix: options.prefix };
 
   router.use('/batches', (req, res, next) => {
     noStore(res);
@@ -336,7 +390,7 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
         }
         throw err;
       }
-      const self = batchPath(result.batchId);
+      const links = batchLinks(result.batchId);
       log.info(
         {
           client,
@@ -350,8 +404,8 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
       );
       res
         .status(201)
-        .location(self)
-        .json({ ...result, links: { self, failures: `${self}/failures` } });
+        .location(links.self)
+        .json({ schemaVersion: SCHEMA_VERSION, ...result, links });
     },
   );
 
@@ -364,18 +418,12 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
       options.pause?.() ?? Promise.resolve(null),
     ]);
     if (!status) throw notFound(batchId);
-    const state: BatchState = !status.done
-      ? 'running'
-      : batchSucceeded(status)
-        ? 'done'
-        : 'done-with-failures';
-    const self = batchPath(batchId);
     res.json({
+      schemaVersion: SCHEMA_VERSION,
       ...status,
-      state,
       failuresTotal: Math.max(page?.total ?? 0, status.failures.length),
       fleetPause: pause,
-      links: { self, failures: `${self}/failures` },
+      links: batchLinks(batchId),
     });
   });
 
@@ -412,7 +460,7 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
       res,
       format === 'csv'
         ? `${toCsv([FAILURE_COLUMNS])}\n`
-        : `{"batchId":${JSON.stringify(batchId)},"total":${total},"offset":${offset},"limit":${limit ?? null},"next":${JSON.stringify(next)},"failures":[`,
+        : `{"schemaVersion":${SCHEMA_VERSION},"batchId":${JSON.stringify(batchId)},"total":${total},"offset":${offset},"limit":${limit ?? null},"next":${JSON.stringify(next)},"failures":[`,
     );
     let at = offset;
     let list = first.failures.slice(0, Math.max(0, end - at));
@@ -428,12 +476,140 @@ export function batchApiRouter(options: BatchApiOptions): express.Router {
     res.end(format === 'csv' ? '' : ']}');
   });
 
+  router.get('/batches/:id/certificates', async (req, res) => {
+    const batchId = parseBatchId(req.params.id);
+    const query = certificatesQuerySchema.safeParse(req.query);
+    if (!query.success) {
+      throw new ApiError(400, 'INVALID_QUERY', 'the query string is not valid', problemsOf(query.error));
+    }
+    const { offset, limit } = query.data;
+    // `?format=` decides; without it, `Accept: text/csv` (preferred to JSON) asks for the CSV.
+    const csv =
+      (query.data.format ??
+        (req.accepts(['application/json', 'text/csv']) === 'text/csv' ? 'csv' : 'json')) === 'csv';
+    await mayRead(tracker, res.locals.apiClient as ApiClient, batchId);
+    if (!csv) {
+      const size = limit ?? CERTIFICATES_PAGE;
+      const page = await tracker.manifest(batchId, offset, size);
+      if (!page) throw notFound(batchId);
+      const next = offset + size < page.total ? offset + size : null;
+      res.set('X-Total-Count', String(page.total));
+      if (next !== null)
+        res.set('Link', `<${batchPath(batchId)}/certificates?offset=${next}&limit=${size}>; rel="next"`);
+      res.json({ schemaVersion: SCHEMA_VERSION, batchId, total: page.total, offset, rows: page.rows, next });
+      return;
+    }
+    // The CSV: every row from `offset` (the whole manifest by default), read a chunk at a time and
+    // written as the client takes it. Rows are only ever added at the end: the window fixed by
+    // the first read is read whole.
+    const first = await tracker.manifest(
+      batchId,
+      offset,
+      Math.min(limit ?? CERTIFICATES_CHUNK, CERTIFICATES_CHUNK),
+    );
+    if (!first) throw notFound(batchId);
+    const end = limit === undefined ? first.total : Math.min(first.total, offset + limit);
+    res.set('X-Total-Count', String(first.total));
+    res.type('text/csv; charset=utf-8').attachment(`${batchId}-certificates.csv`).status(200);
+    await write(res, manifestCsvHeader());
+    let at = offset;
+    let rows = first.rows;
+    while (at < end && !res.destroyed) {
+      const want = Math.min(CERTIFICATES_CHUNK, end - at);
+      await write(res, manifestCsvRows(rows.slice(0, want)));
+      at += want;
+      if (at >= end) break;
+      rows = (await tracker.manifest(batchId, at, Math.min(CERTIFICATES_CHUNK, end - at)))?.rows ?? [];
+    }
+    res.end();
+  });
+
+  router.post('/batches/:id/cancel', async (req, res) => {
+    const batchId = parseBatchId(req.params.id);
+    const client = res.locals.apiClient as ApiClient;
+    await mayControl(tracker, client, batchId);
+    let result;
+    try {
+      result = await cancelBatch(batchId, control);
+    } catch (err) {
+      if (err instanceof BatchNotFoundError) throw notFound(batchId);
+      throw err;
+    }
+    const { status, ...counts } = result;
+    if (result.outcome === 'already-ended') {
+      throw new ApiError(
+        409,
+        'BATCH_ENDED',
+        `batch "${batchId}" had already ended (${status.state}${status.finishedAt ? ` at ${status.finishedAt}` : ''}): there is nothing to cancel`,
+      );
+    }
+    log.info({ client: client.name, ...counts, state: status.state }, 'batch cancelled through the API');
+    res.json({
+      schemaVersion: SCHEMA_VERSION,
+      ...counts,
+      state: status.state,
+      cancelledAt: status.cancelledAt ?? null,
+      links: batchLinks(batchId),
+    });
+  });
+
+  // The body is optional: none, or `{"batchId": "<the new batch's id>"}` as JSON.
+  router.post(
+    '/batches/:id/retry',
+    (req, _res, next) => {
+      const length = req.get('content-length');
+      const hasBody = req.get('transfer-encoding') !== undefined || (length !== undefined && length !== '0');
+      if (hasBody && !req.is('application/json')) {
+        throw new ApiError(
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          'send no body, or {"batchId": "<new id>"} as JSON with "Content-Type: application/json"',
+        );
+      }
+      next();
+    },
+    express.json({ limit: RETRY_BODY_LIMIT_BYTES, strict: true }),
+    async (req, res) => {
+      const batchId = parseBatchId(req.params.id);
+      const client = res.locals.apiClient as ApiClient;
+      const body = retryBodySchema.safeParse(req.body ?? {});
+      if (!body.success) {
+        throw new ApiError(
+          422,
+          'RETRY_INVALID',
+          'the body is not valid; nothing was queued',
+          problemsOf(body.error),
+        );
+      }
+      await mayControl(tracker, client, batchId);
+      let result;
+      try {
+        result = await retryBatch(
+          batchId,
+          { ...control, client: client.name },
+          body.data.batchId ? { batchId: body.data.batchId } : {},
+        );
+      } catch (err) {
+        throw retryError(err, batchId);
+      }
+      log.info({ client: client.name, ...result }, 'batch retried through the API');
+      const links = { ...batchLinks(result.batchId), retryOf: batchPath(batchId) };
+      res
+        .status(201)
+        .location(links.self)
+        .json({ schemaVersion: SCHEMA_VERSION, ...result, links });
+    },
+  );
+
   // Anything else under /batches: a JSON 404 (or 405 for a known path), not the board's.
   router.all('/batches', (req, _res) => {
     throw methodNotAllowed(req, 'POST');
   });
-  router.all(['/batches/:id', '/batches/:id/failures'], (req, _res) => {
+  router.all(['/batches/:id', '/batches/:id/failures', '/batches/:id/certificates'], (req, _res) => {
     throw methodNotAllowed(req, 'GET, HEAD');
+  });
+  router.all(['/batches/:id/cancel', '/batches/:id/retry'], (req, _res) => {
+    throw methodNotAllowed(req, 'POST');
   });
   return finish(router, log);
 }
@@ -492,6 +668,29 @@ const apiDisabled = () =>
     'API_DISABLED',
     'the batch API is off on this board: API_KEYS is not set (see docs/api.md)',
   );
+
+/** What `retryBatch`'s typed errors mean for the client. */
+function retryError(err: unknown, batchId: string): unknown {
+  if (err instanceof BatchNotFoundError) return notFound(batchId);
+  if (err instanceof BatchStillRunningError) {
+    return new ApiError(
+      409,
+      'BATCH_RUNNING',
+      `batch "${batchId}" is still running: retry it once it has ended (GET ${batchPath(batchId)} says when), or cancel it first`,
+    );
+  }
+  if (err instanceof NothingToRetryError) {
+    return new ApiError(
+      422,
+      'NOTHING_TO_RETRY',
+      `batch "${batchId}" has no failure to retry (references refused as malformed are not retried: submit them corrected)`,
+    );
+  }
+  if (err instanceof CertharvestError && err.code === 'BATCH_EXISTS') {
+    return new ApiError(409, 'BATCH_EXISTS', err.message);
+  }
+  return err;
+}
 
 const notFound = (batchId: string) =>
   new ApiError(404, 'BATCH_NOT_FOUND', `no batch "${batchId}" (batches are kept 30 days)`);

@@ -1,5 +1,6 @@
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Queue } from 'bullmq';
+import type { BatchState } from '../queue/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 
 /** The states queue depth is reported in; `paused` holds the waiting jobs during a fleet pause. */
@@ -13,6 +14,28 @@ const STATES = [
   'prioritized',
   'waiting-children',
 ] as const;
+
+/**
+ * How a batch ended, as `certharvest_batches_total{state}` counts it: `completed` (the queue's
+ * `done`), `failed` (`done-with-failures`) or `cancelled`. The names are the metric's since 0.2.0;
+ * the state itself is decided by the queue's `batchState` alone.
+ */
+export const BATCH_OUTCOME_LABELS = ['completed', 'failed', 'cancelled'] as const;
+export type BatchOutcomeLabel = (typeof BATCH_OUTCOME_LABELS)[number];
+
+/** The metric's label for a batch's state; null for a batch still running (or cancelling). */
+export function batchOutcomeLabel(state: BatchState): BatchOutcomeLabel | null {
+  switch (state) {
+    case 'done':
+      return 'completed';
+    case 'done-with-failures':
+      return 'failed';
+    case 'cancelled':
+      return 'cancelled';
+    default:
+      return null;
+  }
+}
 
 /** A scrape never waits longer than this on Redis for the queue counts. */
 const QUEUE_COUNTS_TIMEOUT_MS = 800;

@@ -3,9 +3,10 @@ import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PauseRecord } from '../fleet/index.ts';
+import type { BatchState } from '../queue/index.ts';
 import type { Logger } from '../log/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
-import { registerQueueDepth } from './metrics.ts';
+import { BATCH_OUTCOME_LABELS, batchOutcomeLabel, registerQueueDepth } from './metrics.ts';
 
 /** How long one readiness check may take: every endpoint answers within a second. */
 const CHECK_TIMEOUT_MS = 800;
@@ -19,17 +20,13 @@ export interface WorkerMetrics {
   webhookDelivery(outcome: 'delivered' | 'retried' | 'dead'): void;
   /** An LMS request ended (see `LmsRequestObserver`): `route` is a bounded kind, never an id. */
   lmsRequest(route: string, outcome: string, seconds: number): void;
-  /** This worker settled a batch as done (counted once, by the worker that settled it). */
+  /** A batch ended in `state` (the queue's `batchState`; counted once, by one worker). */
   batchSettled(state: BatchState): void;
   /** A check whose message `/readyz` shows as a warning (still 200); undefined: nothing to say. */
   addReadinessWarning(check: () => Promise<string | undefined>): void;
   /** The warnings of the checks added, each within the check timeout. */
   readinessWarnings(): Promise<string[]>;
 }
-
-/** How a batch ended: `completed` (nothing failed) or `failed` (some certificates failed). */
-export type BatchState = 'completed' | 'failed';
-const BATCH_STATES: readonly BatchState[] = ['completed', 'failed'];
 
 /** The `{outcome, source}` pairs a download can end with (already stored and failed have no source). */
 const DOWNLOAD_SERIES = [
@@ -138,11 +135,11 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
   });
   const batches = new Counter({
     name: 'certharvest_batches_total',
-    help: 'Batches this worker settled as done, by state (completed: every certificate stored or already there; failed: some failed).',
+    help: 'Batches that ended, counted by one worker, by state (completed: every certificate stored or already there; failed: some failed; cancelled).',
     labelNames: ['state'],
     registers: [registry],
   });
-  for (const state of BATCH_STATES) batches.inc({ state }, 0);
+  for (const state of BATCH_OUTCOME_LABELS) batches.inc({ state }, 0);
   new Gauge({
     name: 'certharvest_token_expiry_seconds',
     help: 'Seconds until the shared access token expires (negative: expired).',
@@ -182,7 +179,8 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
       if (Number.isFinite(seconds) && seconds >= 0) lmsDuration.observe({ route }, seconds);
     },
     batchSettled(state) {
-      batches.inc({ state });
+      const label = batchOutcomeLabel(state);
+      if (label) batches.inc({ state: label });
     },
     addReadinessWarning(check) {
       warningChecks.push(check);

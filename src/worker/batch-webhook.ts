@@ -11,24 +11,67 @@
  * to the dead-letter list (`<prefix>:webhook:dead`, shown by `certharvest status`). A lost stream
  * or group (NOGROUP: deleted, evicted) is recreated on the fly.
  *
- * The request: `POST <url>` with a JSON body (`BatchWebhookBody`) and the headers `webhook-id`
- * (the stream entry id: the same on every retry), `webhook-timestamp`, `webhook-signature` and
- * `x-certharvest-event: batch.done`. A 2xx answer acknowledges it; redirects are not followed.
+ * The request: `POST <url>` with a JSON body (`BatchWebhookBody`, built by `batchWebhookBody`)
+ * and the headers `webhook-id` (the stream entry id: the same on every retry),
+ * `webhook-timestamp`, `webhook-signature` and `x-certharvest-event: batch.done`. A 2xx answer
+ * acknowledges it; redirects are not followed.
  */
+import { access } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import type { Redis } from 'ioredis';
+import { SCHEMA_VERSION } from '../certificate/index.ts';
 import type { Secret } from '../config/index.ts';
 import type { Logger } from '../log/index.ts';
-import { batchEventsKey, BatchTracker } from '../queue/index.ts';
-import { signWebhook, WEBHOOK_SECRET_PREFIX, type BatchWebhookBody } from '../library/verify-webhook.ts';
+import { batchEventsKey, BatchTracker, isFinal, type BatchStatus } from '../queue/index.ts';
+import { manifestFileName } from '../report/manifest-file.ts';
+import {
+  signWebhook,
+  WEBHOOK_SECRET_PREFIX,
+  type BatchWebhookBody,
+  type FinalBatchState,
+} from '../library/verify-webhook.ts';
 
 export {
   signWebhook,
   verifyWebhook,
   WebhookVerificationError,
   type BatchWebhookBody,
+  type FinalBatchState,
   type WebhookHeaders,
 } from '../library/verify-webhook.ts';
+
+/** `/api/batches/<id>/certificates?format=csv`: the manifest on the board's batch API. */
+export const certificatesUrl = (batchId: string): string =>
+  `/api/batches/${encodeURIComponent(batchId)}/certificates?format=csv`;
+
+/**
+ * The body announcing an ended batch: its state as the queue decided it (`status.state`, never
+ * decided again here), its counts, and where its manifest is. `file` is the manifest file under
+ * OUTPUT_DIR, or null when there is none (BATCH_MANIFEST=false, or it could not be written).
+ */
+export function batchWebhookBody(
+  status: BatchStatus & { state: FinalBatchState },
+  facts: { finishedAt?: string | undefined; file: string | null },
+): BatchWebhookBody {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    event: 'batch.done',
+    batchId: status.batchId,
+    finishedAt: status.finishedAt ?? facts.finishedAt ?? new Date().toISOString(),
+    state: status.state,
+    retryOf: status.retryOf ?? null,
+    usersTotal: status.usersTotal,
+    usersFailed: status.usersFailed,
+    usersCancelled: status.usersCancelled,
+    certsFound: status.certsFound,
+    certsStored: status.certsStored,
+    certsAlreadyStored: status.certsAlreadyStored,
+    certsFailed: status.certsFailed,
+    certsCancelled: status.certsCancelled,
+    certificates: { url: certificatesUrl(status.batchId), file: facts.file },
+  };
+}
 
 export const WEBHOOK_GROUP = 'webhook';
 /** Dead letters kept (the newest). */
@@ -73,6 +116,12 @@ export interface BatchWebhookOptions {
   blockMs?: number;
   /** Each attempt's outcome (the metric). */
   onOutcome?: (outcome: WebhookOutcome) => void;
+  /**
+   * OUTPUT_DIR when BATCH_MANIFEST is on: a delivery names the batch's manifest file once it is
+   * there, waiting for it up to `waitMs` (default 10 000 ms: a worker writes it as the batch ends).
+   * Undefined: `certificates.file` is null.
+   */
+  manifestFile?: { outputDir: string; waitMs?: number };
 }
 
 export interface BatchWebhook {
@@ -151,6 +200,31 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<B
     );
   };
 
+  /** `_batches/<id>.csv` once it is on disk (it appears whole, by rename), else null. */
+  const manifestFile = async (batchId: string): Promise<string | null> => {
+    const m = options.manifestFile;
+    if (!m) return null;
+    let name: string;
+    try {
+      name = manifestFileName(batchId);
+    } catch {
+      return null;
+    }
+    const file = path.join(m.outputDir, ...name.split('/'));
+    const deadline = Date.now() + (m.waitMs ?? 10_000);
+    for (;;) {
+      if (
+        await access(file).then(
+          () => true,
+          () => false,
+        )
+      )
+        return name;
+      if (Date.now() >= deadline || !running) return null;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
   const deliver = async (id: string, fields: string[]): Promise<void> => {
     const event = Object.fromEntries(pairs(fields));
     const batchId = event.batchId ?? '';
@@ -160,18 +234,15 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<B
       await redis.xack(key, WEBHOOK_GROUP, id);
       return;
     }
-    const body: BatchWebhookBody = {
-      event: 'batch.done',
-      batchId,
-      finishedAt: status.finishedAt ?? event.at ?? new Date().toISOString(),
-      state: status.usersFailed === 0 && status.certsFailed === 0 ? 'done' : 'done-with-failures',
-      usersTotal: status.usersTotal,
-      usersFailed: status.usersFailed,
-      certsFound: status.certsFound,
-      certsStored: status.certsStored,
-      certsAlreadyStored: status.certsAlreadyStored,
-      certsFailed: status.certsFailed,
-    };
+    if (!isFinalStatus(status)) {
+      // Announced, yet its record says it runs: left pending, looked at again after the backoff.
+      logger.warn(
+        { batchId, delivery: id, state: status.state },
+        'batch webhook: the batch has not ended yet',
+      );
+      return;
+    }
+    const body = batchWebhookBody(status, { finishedAt: event.at, file: await manifestFile(batchId) });
     const text = JSON.stringify(body);
     try {
       const res = await fetch(options.url, {
@@ -303,6 +374,8 @@ export async function startBatchWebhook(options: BatchWebhookOptions): Promise<B
     },
   };
 }
+
+const isFinalStatus = (s: BatchStatus): s is BatchStatus & { state: FinalBatchState } => isFinal(s.state);
 
 /** The newest dead letters first, and how many there are. */
 export async function readWebhookDeadLetters(

@@ -15,7 +15,7 @@ import {
 import { ConfigError } from '../errors/index.ts';
 import type { FleetBreaker, PauseReason } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
-import { OutputUnavailableError, type CertificateStore } from '../storage/index.ts';
+import { claimOutputDir, OutputUnavailableError, type CertificateStore } from '../storage/index.ts';
 import { sleep } from '../util/with-timeout.ts';
 import { decide } from './failure-policy.ts';
 
@@ -23,6 +23,8 @@ export interface StartupCheckContext {
   redis: Redis;
   tokens: TokenProvider;
   store: CertificateStore;
+  /** QUEUE_PREFIX: recorded in OUTPUT_DIR's marker on first use, warned about when it differs. */
+  queuePrefix: string;
   /** Present when downloads may need the web session (and so Chromium). */
   session: WebSession | undefined;
   chromiumPath: string | undefined;
@@ -36,6 +38,8 @@ export interface StartupCheckContext {
 
 /**
  * Fail fast before taking jobs (Redis was checked when it was connected): OUTPUT_DIR, the token store and the first token, Chromium.
+ * OUTPUT_DIR is claimed for this LMS first (its marker): another LMS's folder throws
+ * `OutputDirOtherLmsError` before anything is written there.
  * A configuration problem throws a `ConfigError` naming the variable (exit 2); a transient one is
  * retried with backoff. A fleet paused for a cause this process can see is gone (a token works now,
  * a browser starts, a probe login succeeds after a restart with a fixed password) is resumed.
@@ -43,6 +47,8 @@ export interface StartupCheckContext {
 export async function checkBeforeStart(ctx: StartupCheckContext): Promise<void> {
   const log = ctx.logger.child({ component: 'startup' });
   try {
+    const { outputDir, lmsHost, fileMode, dirMode } = ctx.store;
+    await claimOutputDir(outputDir, { lmsHost, queuePrefix: ctx.queuePrefix, fileMode, dirMode }, log);
     await ctx.store.checkWritable();
   } catch (err) {
     if (err instanceof OutputUnavailableError) throw new ConfigError([`OUTPUT_DIR: ${err.message}`]);

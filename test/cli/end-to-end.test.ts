@@ -118,7 +118,7 @@ describe('the CLI against a separately started sandbox, configured by its printe
     ]);
     const batches = await cli(['status', '--csv', '--limit', '50'], dir);
     expect(batches.stdout.split('\n')[0]).toBe(
-      'batchId,createdAt,done,usersTotal,usersDone,usersFailed,certsFound,certsStored,certsAlreadyStored,certsFailed',
+      'batchId,createdAt,done,usersTotal,usersDone,usersFailed,certsFound,certsStored,certsAlreadyStored,certsFailed,state',
     );
     expect(batches.stdout).toMatch(/^one-unknown,\S+,true,1,0,1,/m);
   });

@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { batchEtaSeconds, certProgress, progressBar, progressLine } from '../../src/cli/batch-report.ts';
+import {
+  batchEtaSeconds,
+  certProgress,
+  progressBar,
+  progressLine,
+  summary,
+} from '../../src/cli/batch-report.ts';
+import { exitCodeOf } from '../../src/cli/exit-codes.ts';
 import { etaSeconds, formatDuration, formatRate, RateMeter } from '../../src/cli/progress-rate.ts';
 import { watchBatch, wrapText } from '../../src/cli/watch-batch.ts';
 import type { PauseRecord } from '../../src/fleet/index.ts';
@@ -206,11 +213,57 @@ describe('progressBar fits the terminal', () => {
     }
   });
 
+  it('the plain line counts failed users: a batch whose users failed never reads as "failed 0"', () => {
+    const failed = status({ usersTotal: 2, usersFailed: 2, done: true });
+    expect(failed.state).toBe('done-with-failures');
+    expect(progressLine(failed)).toMatch(/users 2\/2 \(failed 2\) · certificates 0\/0/);
+    const cancelled = status({
+      usersTotal: 3,
+      usersDone: 1,
+      usersCancelled: 2,
+      certsFound: 4,
+      certsStored: 1,
+      certsCancelled: 3,
+    });
+    expect(progressLine(cancelled)).toMatch(
+      /users 3\/3 \(failed 0, cancelled 2\) · certificates 4\/4 \(stored 1, already stored 0, failed 0, cancelled 3\)/,
+    );
+  });
+
   it('the plain line carries the rate and ETA', () => {
     expect(progressLine(small, { rate: 2.5, etaSeconds: 75 })).toMatch(
       /certificates 5\/12 .* · 2\.5 certificates\/s · ETA 1m 15s$/,
     );
     expect(progressLine(small)).not.toContain('ETA');
+  });
+});
+
+describe('a batch summary and exit code come from its state', () => {
+  it('the summary starts with the state and names the linked batches', () => {
+    const s = status({
+      usersTotal: 2,
+      usersDone: 1,
+      usersFailed: 1,
+      done: true,
+      retryOf: 'spring',
+      failures: [{ kind: 'user', ref: 'userId 2', code: 'LMS_USER_NOT_FOUND', reason: 'gone', at: '' }],
+    });
+    const text = summary(s);
+    expect(text.split('\n')[0]).toBe('Batch b-test: done-with-failures');
+    expect(text).toMatch(/retry of: +spring/);
+    expect(text).toMatch(/retry the failures: +certharvest retry b-test/);
+    expect(summary({ ...s, retriedBy: 'b-test.retry-1' })).not.toContain('retry the failures');
+    expect(summary(status({ cancelledAt: '2026-01-01T00:00:00.000Z' })).split('\n')[0]).toBe(
+      'Batch b-test: cancelling',
+    );
+  });
+
+  it('exit codes: done 0; done-with-failures and cancelled 1; running and cancelling 3', () => {
+    expect(exitCodeOf('done')).toBe(0);
+    expect(exitCodeOf('done-with-failures')).toBe(1);
+    expect(exitCodeOf('cancelled')).toBe(1);
+    expect(exitCodeOf('running')).toBe(3);
+    expect(exitCodeOf('cancelling')).toBe(3);
   });
 });
 
@@ -317,6 +370,25 @@ describe('watchBatch', () => {
     const text = frames.join('');
     expect(text).toMatch(/ETA \d+s/);
     expect(text).toMatch(/\d+ certs\/s/);
+  });
+
+  it('stops when its signal aborts (Ctrl-C), with the status last read', async () => {
+    const controller = new AbortController();
+    let polls = 0;
+    const tracker = {
+      status: async () => {
+        if (++polls === 1) setTimeout(() => controller.abort('SIGINT'), 5);
+        return status({ usersDone: polls });
+      },
+    };
+    const result = await watchBatch(tracker, 'b-test', {
+      tty: false,
+      pollMs: 60_000, // the abort cuts the wait short
+      signal: controller.signal,
+      write: () => {},
+    });
+    expect(result.done).toBe(false);
+    expect(polls).toBe(1);
   });
 
   it('plain mode prints plain lines with the rate and ETA, no escape codes', async () => {

@@ -313,4 +313,52 @@ describe('loadConfig', () => {
     expect(dumped).not.toContain('s3cr3t');
     expect(dumped).toContain('[redacted]');
   });
+
+  it('refuses an LMS_URL with a path, a query or a fragment, naming the site address to use', () => {
+    const env = (url: string) => ({ LMS_URL: url, OAUTH_CLIENT_ID: 'id', OAUTH_CLIENT_SECRET: 's' });
+    const lmsUrlProblem = (url: string) =>
+      problemsOf(() => loadConfig({ env: env(url), envFile: false })).find((p) => p.startsWith('LMS_URL:'));
+    expect(lmsUrlProblem('https://school.example.edu/d2l/home')).toContain(
+      'LMS_URL: "https://school.example.edu/d2l/home" has a path (/d2l/home); ' +
+        "use the site's address alone: LMS_URL=https://school.example.edu",
+    );
+    expect(lmsUrlProblem('https://school.example.edu:8443/?ou=6606')).toContain(
+      "has a query (?ou=6606); use the site's address alone: LMS_URL=https://school.example.edu:8443",
+    );
+    expect(lmsUrlProblem('https://school.example.edu#top')).toContain('has a fragment (#top)');
+    expect(lmsUrlProblem('https://school.example.edu/d2l/le?x=1#y')).toContain(
+      'has a path (/d2l/le) and a query (?x=1) and a fragment (#y)',
+    );
+    // user:password@ is never echoed, not even in the suggestion.
+    const withCredentials = lmsUrlProblem('https://svc:hunter2@school.example.edu/d2l');
+    expect(withCredentials).toContain('the URL has a path (/d2l)');
+    expect(withCredentials).not.toContain('hunter2');
+    // The site's address, with or without a trailing "/", is fine.
+    for (const url of [
+      'https://school.example.edu',
+      'https://school.example.edu/',
+      'http://127.0.0.1:4470/',
+    ]) {
+      expect(loadConfig({ env: env(url), envFile: false, needs: ['lms'] }).lms.url).toBe(
+        url.replace(/\/$/, ''),
+      );
+    }
+  });
+
+  it('keeps paths in the other URL variables (a webhook, the token endpoint)', () => {
+    const config = loadConfig({
+      env: {
+        LMS_URL: 'https://school.example.edu',
+        OAUTH_CLIENT_ID: 'id',
+        OAUTH_CLIENT_SECRET: 's',
+        OAUTH_TOKEN_URL: 'https://auth.example.edu/core/connect/token?tenant=1',
+        BATCH_WEBHOOK_URL: 'https://hooks.example.edu/certharvest/batches',
+        BATCH_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
+      },
+      envFile: false,
+      needs: ['lms'],
+    });
+    expect(config.lms.auth.tokenUrl).toBe('https://auth.example.edu/core/connect/token?tenant=1');
+    expect(config.batchWebhook?.url).toBe('https://hooks.example.edu/certharvest/batches');
+  });
 });

@@ -2,7 +2,9 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/certificate/index.ts';
 import { Secret } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { waitForBatch } from '../../src/library/wait-for-batch.ts';
@@ -105,12 +107,20 @@ describe('a finished batch, for producers', () => {
     );
     const body = JSON.parse(d.body) as BatchWebhookBody;
     expect(body).toMatchObject({
+      schemaVersion: SCHEMA_VERSION,
       event: 'batch.done',
       batchId,
       state: 'done-with-failures',
       usersFailed: 1,
       certsStored: expected.length,
+      certificates: {
+        url: `/api/batches/${batchId}/certificates?format=csv`,
+        file: `_batches/${batchId}.csv`,
+      },
     });
+    // The worker wrote the manifest file as the batch ended: a row per certificate and the user.
+    const manifest = (await readFile(path.join(p.outputDir, body.certificates.file!), 'utf8')).trimEnd();
+    expect(manifest.split('\n')).toHaveLength(1 + expected.length + 1);
     expect(d.body).not.toContain(WEBHOOK_SECRET);
 
     // A second batch of the same users: already stored, with the same files.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/certificate/index.ts';
 import { loadConfig, Secret } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
 import { FleetBreaker } from '../../src/fleet/index.ts';
@@ -157,6 +158,7 @@ describe('batch API: submit, status, failures', () => {
     expect(created.status).toBe(201);
     expect(created.headers.get('location')).toBe('/api/batches/api.batch-1');
     expect(created.json()).toEqual({
+      schemaVersion: SCHEMA_VERSION,
       batchId: 'api.batch-1',
       queued: 1,
       rejected: [
@@ -166,13 +168,18 @@ describe('batch API: submit, status, failures', () => {
       ],
       duplicates: 1,
       allUsers: false,
-      links: { self: '/api/batches/api.batch-1', failures: '/api/batches/api.batch-1/failures' },
+      links: {
+        self: '/api/batches/api.batch-1',
+        failures: '/api/batches/api.batch-1/failures',
+        certificates: '/api/batches/api.batch-1/certificates',
+      },
     });
     expect(created.headers.get('cache-control')).toBe('no-store');
 
     const status = await call('/api.batch-1');
     expect(status.status).toBe(200);
     expect(status.json()).toMatchObject({
+      schemaVersion: SCHEMA_VERSION,
       batchId: 'api.batch-1',
       by: 'userId',
       usersTotal: 4,
@@ -190,6 +197,7 @@ describe('batch API: submit, status, failures', () => {
     expect(failures.headers.get('content-type')).toMatch(/^application\/json/);
     expect(failures.headers.get('x-total-count')).toBe('3');
     expect(failures.json()).toEqual({
+      schemaVersion: SCHEMA_VERSION,
       batchId: 'api.batch-1',
       total: 3,
       offset: 0,

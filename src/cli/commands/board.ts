@@ -63,7 +63,12 @@ Examples:
           apiKeys: board.apiKeys,
           queues: ctx.queues,
           prefix: ctx.config.queuePrefix,
-          ...(ctx.config.lms ? { unsupportedFilters: ctx.config.lms.site.unsupportedFilters } : {}),
+          ...(ctx.config.lms
+            ? {
+                unsupportedFilters: ctx.config.lms.site.unsupportedFilters,
+                userIdRule: ctx.config.lms.site.userIdRule,
+              }
+            : {}),
         },
         batchPages: { queues: ctx.queues, prefix: ctx.config.queuePrefix },
       });

@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
@@ -10,7 +13,7 @@ import { isPortFree } from '../../util/free-port.ts';
 import { startRedisServer, type RedisServerHandle } from '../../util/redis-server.ts';
 import { startWorker } from '../../../jobs/worker.ts';
 import { batchSucceeded, summary } from '../batch-report.ts';
-import { EXIT } from '../exit-codes.ts';
+import { exitCodeOf } from '../exit-codes.ts';
 import { untilSignal } from '../signals.ts';
 import { watchBatch } from '../watch-batch.ts';
 import { QUEUE_DESCRIPTIONS } from './board.ts';
@@ -39,7 +42,10 @@ export function registerDemoCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Output goes to OUTPUT_DIR (default ./certificates).
+Output goes to OUTPUT_DIR (default ./certificates; ./certificates-blackboard for
+--lms blackboard). The sandbox listens on port 4470 (4471 for Learn) so that its
+host, which OUTPUT_DIR's marker records, is the same every run; when that port is
+taken and OUTPUT_DIR is not set, this run's PDFs go to a new temporary folder.
 Exit code 0 when every certificate is stored.
 
 Examples:
@@ -95,6 +101,15 @@ async function runDemo(opts: {
       `  sandbox LMS      ${sandbox.url}  (${learn ? 'Blackboard Learn' : 'Brightspace'}, ${sandbox.institution.students.length} students)`,
     );
 
+    // One OUTPUT_DIR per LMS (README, Output): Learn's demo keeps its PDFs beside Brightspace's.
+    let outputDir = learn && !process.env.OUTPUT_DIR ? `${base.outputDir}-blackboard` : base.outputDir;
+    if (sandboxPort === 0 && !process.env.OUTPUT_DIR) {
+      // The default folder is marked for the sandbox on its fixed port (OUTPUT_DIR's marker: one
+      // folder, one LMS host); a sandbox on another port is another host, so it gets a folder of its own.
+      outputDir = await mkdtemp(path.join(tmpdir(), 'certharvest-demo-'));
+      console.log(`  (port ${fixedPort} is taken: this run's PDFs go to a new folder, ${outputDir})`);
+    }
+
     let redisServer: RedisServerHandle | undefined;
     if (!process.env.REDIS_URL) {
       redisServer = await startRedisServer();
@@ -118,8 +133,7 @@ async function runDemo(opts: {
         SECRETS_KEY: randomBytes(32).toString('base64'),
         BOARD_USER: 'demo',
         BOARD_PASSWORD: boardPassword,
-        // One OUTPUT_DIR per LMS (README, Output): Learn's demo keeps its PDFs beside Brightspace's.
-        OUTPUT_DIR: learn && !process.env.OUTPUT_DIR ? `${base.outputDir}-blackboard` : base.outputDir,
+        OUTPUT_DIR: outputDir,
         LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
       },
       needs: ['lms', 'browser-login', 'secrets-key', 'board-auth'],
@@ -150,6 +164,7 @@ async function runDemo(opts: {
       // The demo's board is for trying things: retry and clean jobs, on a sandbox.
       readOnly: false,
       envLabel: 'demo (sandbox)',
+      batchPages: { queues, prefix: config.queuePrefix },
     });
     cleanups.push(() => board.close());
     console.log(`  Bull Board       ${board.url}  (user demo, password ${boardPassword})`);
@@ -188,7 +203,7 @@ async function runDemo(opts: {
     } else {
       console.log(`The board at ${board.url} closes with the demo (use --keep-open to keep it).`);
     }
-    return ok ? EXIT.OK : EXIT.SOME_FAILED;
+    return exitCodeOf(final.state);
   } finally {
     await cleanup();
   }

@@ -1,10 +1,13 @@
 import { Command } from 'commander';
+import { SCHEMA_VERSION } from '../../certificate/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { batchIdSchema, type BatchFailure, type BatchStatus } from '../../queue/index.ts';
+import { type BatchFailure, type BatchStatus } from '../../queue/index.ts';
 import { FAILURE_COLUMNS, failureRow, toCsv } from '../../report/csv.ts';
-import { batchSucceeded, progressLine, summary } from '../batch-report.ts';
-import { EXIT } from '../exit-codes.ts';
+import { parseBatchIdArg } from '../batch-id-arg.ts';
+import { progressLine, summary } from '../batch-report.ts';
+import { exitCodeOf } from '../exit-codes.ts';
 import { openContext } from '../context.ts';
+import { StreamWriter, writeManifest } from '../manifest-output.ts';
 import { describeOutOfService, describePause } from '../pause-report.ts';
 import { workersOutOfService } from '../../fleet/index.ts';
 import { readWebhookDeadLetters } from '../../worker/batch-webhook.ts';
@@ -16,27 +19,43 @@ export function registerStatusCommand(program: Command): void {
     .description('progress and failures of one batch, or of the recent batches')
     .option('--json', 'print JSON instead of text')
     .option('--failed', 'with a batch id: only its failures, one a line (every one, not the first 20)')
-    .option('--csv', 'CSV instead of text: the failures with --failed, else the batches')
+    .option(
+      '--certificates',
+      'with a batch id: every certificate of it (and every user that failed as a whole), with where it lies or why it failed',
+    )
+    .option(
+      '--csv',
+      'CSV instead of text: the certificates with --certificates, the failures with --failed, else the batches',
+    )
     .option('--limit <n>', 'how many recent batches to list', '20')
     .addHelpText(
       'after',
       `
+Each batch is in one state: running, cancelling (cancelled, its running jobs
+still finishing), done (every certificate stored), done-with-failures (a user or
+a certificate failed) or cancelled.
+
 Examples:
-  certharvest status                      # the recent batches
-  certharvest status nightly-2026-12-04   # one batch: counts, failures, exit code
+  certharvest status                      # the recent batches, each with its state
+  certharvest status nightly-2026-12-04   # one batch: state, counts, failures, exit code
   certharvest status nightly-2026-12-04 --failed --csv > failures.csv
+  certharvest status nightly-2026-12-04 --certificates      # a table: user, status, path
+  certharvest status nightly-2026-12-04 --certificates --csv > manifest.csv
+  certharvest status nightly-2026-12-04 --certificates --json
   certharvest status --csv --limit 100    # the batches as CSV
 
-Exit codes (with a batch id): 0 done and every certificate stored, 1 done with
-failures, 3 still running (or the fleet is paused), 2 usage error or no such batch.`,
+--certificates lists the rows as they are when it starts reading, in the order
+they arrived; --csv and --json give every column (ids, title, sha256, bytes...).
+JSON output carries "schemaVersion".
+
+Exit codes (with a batch id): 0 done, 1 done-with-failures or cancelled,
+3 running or cancelling, 2 usage error or no such batch.`,
     )
     .action(async (batchId: string | undefined, opts: StatusOptions) => {
-      if (batchId !== undefined && !batchIdSchema.safeParse(batchId).success) {
-        throw new UsageError(
-          `batch id "${batchId}" is not valid: expected 1-64 letters, digits, ".", "_" or "-"`,
-        );
-      }
+      if (batchId !== undefined) parseBatchIdArg(batchId);
       if (opts.failed && !batchId) throw new UsageError('--failed needs a batch id');
+      if (opts.certificates && !batchId) throw new UsageError('--certificates needs a batch id');
+      if (opts.certificates && opts.failed) throw new UsageError('--certificates and --failed: pick one');
       if (opts.json && opts.csv) throw new UsageError('--json and --csv: pick one');
       const limit = Number(opts.limit);
       if (!Number.isInteger(limit) || limit < 1)
@@ -45,7 +64,7 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
       try {
         const pause = await ctx.breaker.current();
         const faults = await workersOutOfService(ctx.redis, ctx.config.queuePrefix);
-        const plain = !opts.json && !opts.csv && !opts.failed;
+        const plain = !opts.json && !opts.csv && !opts.failed && !opts.certificates;
         if (pause && plain) console.log(`${describePause(pause)}\n`);
         if (faults.out.length > 0 && plain) {
           console.log(`${describeOutOfService(faults.out, faults.live.length)}\n`);
@@ -53,19 +72,34 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
         if (batchId) {
           const status = await ctx.tracker.status(batchId, opts.failed || opts.json ? MAX_FAILURES : 20);
           if (!status) throw new UsageError(`no batch "${batchId}" (batches are kept 30 days)`);
-          if (opts.failed) printFailures(status.failures, opts);
+          if (opts.certificates) {
+            const out = new StreamWriter(process.stdout);
+            try {
+              await writeManifest(ctx.tracker, batchId, opts.csv ? 'csv' : opts.json ? 'json' : 'text', out, {
+                columns: process.stdout.isTTY ? process.stdout.columns : 80,
+              });
+            } finally {
+              out.release();
+            }
+          } else if (opts.failed) printFailures(status.failures, opts);
           else if (opts.csv) console.log(toCsv([BATCH_COLUMNS, batchRow(status)]));
           else
             console.log(
               opts.json
-                ? JSON.stringify({ ...status, fleetPause: pause, workersOutOfService: faults.out }, null, 2)
+                ? JSON.stringify(
+                    {
+                      schemaVersion: SCHEMA_VERSION,
+                      ...status,
+                      fleetPause: pause,
+                      workersOutOfService: faults.out,
+                    },
+                    null,
+                    2,
+                  )
                 : summary(status),
             );
-          process.exitCode = !status.done
-            ? EXIT.RUNNING
-            : batchSucceeded(status)
-              ? EXIT.OK
-              : EXIT.SOME_FAILED;
+          // The state read first: a listing that took a while does not change what it reported.
+          process.exitCode = exitCodeOf(status.state);
           return;
         }
         const recent = await ctx.tracker.recent(limit);
@@ -75,6 +109,7 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
           console.log(
             JSON.stringify(
               {
+                schemaVersion: SCHEMA_VERSION,
                 fleetPause: pause,
                 workersOutOfService: faults.out,
                 webhookDeadLetters: dead.count,
@@ -87,18 +122,32 @@ failures, 3 still running (or the fleet is paused), 2 usage error or no such bat
           );
         else if (opts.csv) console.log(toCsv([BATCH_COLUMNS, ...recent.map(batchRow)]));
         else if (recent.length === 0) console.log('no batches yet');
-        else
-          for (const s of recent)
-            console.log(`${s.done ? 'done   ' : 'running'}  ${s.createdAt}  ${progressLine(s)}`);
+        else for (const s of recent) console.log(overviewLine(s));
       } finally {
         await ctx.close();
       }
     });
 }
 
+/**
+ * A batch in the overview: its state (as `batchState` decided it), when it was created, its
+ * counts (failed users included), and the batch it retries or that retries it.
+ */
+export function overviewLine(s: BatchStatus): string {
+  const links = [s.retryOf ? `retry of ${s.retryOf}` : '', s.retriedBy ? `retried by ${s.retriedBy}` : '']
+    .filter(Boolean)
+    .map((l) => ` · ${l}`)
+    .join('');
+  return `${s.state.padEnd(STATE_WIDTH)}  ${s.createdAt}  ${progressLine(s)}${links}`;
+}
+
+/** `done-with-failures`, the longest state. */
+const STATE_WIDTH = 18;
+
 interface StatusOptions {
   json?: boolean;
   failed?: boolean;
+  certificates?: boolean;
   csv?: boolean;
   limit: string;
 }
@@ -134,6 +183,8 @@ const BATCH_COLUMNS = [
   'certsStored',
   'certsAlreadyStored',
   'certsFailed',
+  // Added last, so that a reader of the columns by position keeps working.
+  'state',
 ] as const;
 
 function batchRow(s: BatchStatus): string[] {

@@ -1,12 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { filtersFrom } from '../filter-flags.ts';
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import { parseUserList, submitBatch, USER_REF_KINDS, type UserRefKind } from '../../queue/index.ts';
-import { batchSucceeded, summary } from '../batch-report.ts';
 import { openContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
-import { watchBatch } from '../watch-batch.ts';
+import { readTextFile } from '../read-text-file.ts';
+import { refusedRefsHint } from '../refused-refs.ts';
+import { waitForBatch } from '../wait-for-batch.ts';
 
 interface SubmitOptions {
   users?: string;
@@ -18,9 +18,13 @@ interface SubmitOptions {
   orgUnit?: string;
   issuedAfter?: string;
   issuedBefore?: string;
+  refresh?: boolean;
   wait?: boolean;
   timeout?: string;
 }
+
+/** Refused references listed one by one; the rest are counted (all of them: status --failed). */
+const REJECTED_LISTED = 10;
 
 async function readUsers(opts: SubmitOptions): Promise<string[]> {
   const users: string[] = [];
@@ -32,20 +36,7 @@ async function readUsers(opts: SubmitOptions): Promise<string[]> {
         .filter(Boolean),
     );
   if (opts.file !== undefined) {
-    let text: string;
-    if (opts.file === '-') {
-      const chunks: Buffer[] = [];
-      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-      text = Buffer.concat(chunks).toString('utf8');
-    } else {
-      try {
-        text = await readFile(opts.file, 'utf8');
-      } catch (err) {
-        throw new UsageError(
-          `--file ${opts.file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        );
-      }
-    }
+    const text = await readTextFile(opts.file, `--file ${opts.file === '-' ? '- (stdin)' : opts.file}`);
     users.push(...parseUserList(text, opts.by));
   }
   return users;
@@ -73,6 +64,10 @@ export function registerSubmitCommand(program: Command): void {
       '--issued-before <date>',
       'keep only certificates issued before this date (YYYY-MM-DD or ISO time)',
     )
+    .option(
+      '--refresh',
+      'fetch every certificate again, even when stored; a stored file is replaced only by a whole PDF',
+    )
     .option('--wait', 'show progress until the batch is done; exit 0 only if every certificate was stored')
     .option('--timeout <seconds>', 'with --wait: give up waiting after this many seconds')
     .addHelpText(
@@ -85,12 +80,25 @@ Examples:
   certharvest submit --all-users --wait
   certharvest submit --all-users --skip-expired --batch-id current-only
   certharvest submit --all-users --org-unit 6606,6610 --issued-after 2026-09-01
+  certharvest submit --users 1001 --refresh --wait   # fetch again what is stored
+
+--file reads UTF-8 (with or without a byte-order mark) and UTF-16 with one, as
+Excel's "Unicode text" export; a workbook (.xlsx) or other binary file is refused:
+export it as CSV.
+
+--refresh downloads every certificate again, even those already stored. A stored
+file is replaced only when the new download is a whole PDF; when it is not, the
+stored file is kept and that certificate fails with the reason.
 
 While the fleet is paused (certharvest status says why), --wait prints the
-reason once and keeps waiting.
+reason once and keeps waiting. Ctrl-C stops waiting, not the batch: it goes on
+in the workers (follow it with certharvest status ID, stop it with
+certharvest cancel ID).
 
-Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
-2 usage or configuration error, 3 --timeout passed with the batch still running.`,
+Exit codes: 0 done (or queued, without --wait), 1 some certificates or users
+failed, or every reference was refused (nothing queued), 2 usage or
+configuration error, 3 --timeout passed with the batch still running, 130
+Ctrl-C stopped the waiting.`,
     )
     .action(async (opts: SubmitOptions) => {
       if (!opts.users && !opts.file && !opts.allUsers) {
@@ -119,41 +127,48 @@ Exit codes: 0 done (or queued, without --wait), 1 some certificates failed,
             by: opts.by,
             users,
             allUsers: opts.allUsers === true,
+            refresh: opts.refresh === true,
             ...filters,
           },
-          { queues: ctx.queues, redis: ctx.redis, prefix: ctx.config.queuePrefix },
+          {
+            queues: ctx.queues,
+            redis: ctx.redis,
+            prefix: ctx.config.queuePrefix,
+            userIdRule: ctx.config.lms?.site.userIdRule,
+          },
         );
         const extra = [
           result.allUsers ? 'plus every user of the institution' : '',
+          opts.refresh ? 'refresh: stored certificates fetched again' : '',
           result.duplicates ? `${result.duplicates} duplicate(s) dropped` : '',
           result.rejected.length ? `${result.rejected.length} rejected` : '',
         ].filter(Boolean);
         console.log(
           `submitted batch ${result.batchId}: ${result.queued} user(s)${extra.length ? ` (${extra.join(', ')})` : ''}`,
         );
-        for (const r of result.rejected) console.log(`  rejected ${r.ref}: ${r.reason}`);
+        for (const r of result.rejected.slice(0, REJECTED_LISTED))
+          console.log(`  rejected ${r.ref}: ${r.reason}`);
+        if (result.rejected.length > REJECTED_LISTED)
+          console.log(
+            `  … and ${result.rejected.length - REJECTED_LISTED} more (all: certharvest status ${result.batchId} --failed)`,
+          );
+        if (result.queued === 0 && !result.allUsers) {
+          // The batch exists, done with failures, and nothing will ever run for it: say so and why.
+          console.error(
+            `certharvest: batch ${result.batchId} queued nothing: every reference was refused as a malformed ${opts.by}.\n` +
+              `  likely fix: ${refusedRefsHint(
+                result.rejected.map((r) => r.ref),
+                opts.by,
+              )}`,
+          );
+          process.exitCode = EXIT.SOME_FAILED;
+          return;
+        }
         if (!opts.wait) {
           console.log(`follow it with: certharvest status ${result.batchId}`);
           return;
         }
-        // Waiting on a fleet that is not there would wait forever: say so (it may start later).
-        const consumers = await ctx.queues.discover.getWorkersCount().catch(() => 1);
-        if (consumers === 0) {
-          console.error(
-            'warning: no worker is consuming the queues yet (start one: certharvest worker); waiting anyway',
-          );
-        }
-        const final = await watchBatch(ctx.tracker, result.batchId, {
-          breaker: ctx.breaker,
-          ...(timeout ? { timeoutMs: timeout * 1000 } : {}),
-        });
-        console.log(summary(final));
-        if (!final.done) {
-          console.log(
-            `stopped waiting after ${timeout} s; the batch goes on: certharvest status ${final.batchId}`,
-          );
-          process.exitCode = EXIT.RUNNING;
-        } else if (!batchSucceeded(final)) process.exitCode = EXIT.SOME_FAILED;
+        process.exitCode = await waitForBatch(ctx, result.batchId, { timeoutSeconds: timeout });
       } finally {
         await ctx.close();
       }

@@ -76,6 +76,7 @@ export const brightspaceModule = defineLmsModule({
       },
       // Brightspace's listing carries dates and expiry: every filter applies.
       unsupportedFilters: () => [],
+      userIdRule: { test: /^[1-9]\d{0,15}$/, expected: 'a Brightspace user id: a whole number such as 1001' },
       async doctorChecks() {
         return (await import('./doctor-checks.ts')).brightspaceDoctorChecks({ versionOverrides });
       },

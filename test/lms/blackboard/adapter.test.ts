@@ -222,8 +222,11 @@ describe('createBlackboardAdapter: discovery', () => {
     server = await startLms(world);
     const { adapter: a, logins } = adapter(world);
     expect(a.directory.host).toBe(new URL(server.origin).host);
-    expect(await a.directory.resolveUser('userName', 'user7')).toEqual({ userId: '_7_1' });
-    expect(await a.directory.resolveUser('orgDefinedId', 'S7')).toEqual({ userId: '_7_1' });
+    expect(await a.directory.resolveUser('userName', 'user7')).toEqual({ userId: '_7_1', userName: 'user7' });
+    expect(await a.directory.resolveUser('orgDefinedId', 'S7')).toEqual({
+      userId: '_7_1',
+      userName: 'user7',
+    });
     const entries = await collect(a.directory.listAwards('_7_1'));
     expect(certs(entries)).toEqual([
       {
@@ -569,7 +572,7 @@ describe('createBlackboardAdapter: downloads and probes', () => {
       session: undefined,
       logger: captureLogger().logger,
     });
-    expect(await a.directory.resolveUser('userId', '7')).toEqual({ userId: '_7_1' });
+    expect(await a.directory.resolveUser('userId', '7')).toMatchObject({ userId: '_7_1' });
     const error = await collect(a.directory.listAwards('_7_1')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LoginFailedError);
     expect(error).toMatchObject({ code: 'LOGIN_NOT_CONFIGURED' });

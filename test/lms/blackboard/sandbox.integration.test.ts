@@ -128,7 +128,10 @@ describe('Blackboard Learn adapter against the sandbox', () => {
       ['userName', student.UserName],
       ['orgDefinedId', student.OrgDefinedId ?? ''],
     ] as const) {
-      expect(await directory.resolveUser(by, value)).toEqual({ userId: `_${student.UserId}_1` });
+      expect(await directory.resolveUser(by, value)).toEqual({
+        userId: `_${student.UserId}_1`,
+        userName: student.UserName,
+      });
     }
 
     const entries = await collect(directory.listAwards(`_${student.UserId}_1`));
