@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { access, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -10,6 +10,7 @@ import { BatchTracker, connectRedis, openQueues, submitBatch } from '../../queue
 import { startSandbox } from '../../sandbox/index.ts';
 import { startBoardServer } from '../../server/index.ts';
 import { isPortFree } from '../../util/free-port.ts';
+import { sleep } from '../../util/with-timeout.ts';
 import { startRedisServer, type RedisServerHandle } from '../../util/redis-server.ts';
 import { startWorker } from '../../../jobs/worker.ts';
 import { batchSucceeded, summary } from '../batch-report.ts';
@@ -195,6 +196,15 @@ async function runDemo(opts: {
     } else {
       console.log(`Some certificates failed; see the failures above and the board at ${board.url}`);
     }
+    // The manifest is written by the worker that takes the batch's end: give it a moment.
+    const manifest = path.join(config.outputDir, '_batches', `${submitted.batchId}.csv`);
+    const written = await waitForFile(manifest, 5_000);
+    console.log(
+      written
+        ? `The batch's manifest (one row per certificate: user, title, status, path, sha256): ${manifest}`
+        : `The batch's manifest: certharvest status ${submitted.batchId} --certificates --csv`,
+    );
+    console.log(`The batch page: ${board.url}batches/${submitted.batchId}`);
     if (opts.keepOpen) {
       console.log(
         `\nThe sandbox, worker and board keep running: ${board.url} (user demo, password ${boardPassword}). Ctrl-C stops.`,
@@ -207,4 +217,18 @@ async function runDemo(opts: {
   } finally {
     await cleanup();
   }
+}
+
+/** Whether `file` exists within `timeoutMs` (looked for every 100 ms). */
+async function waitForFile(file: string, timeoutMs: number): Promise<boolean> {
+  for (const until = Date.now() + timeoutMs; Date.now() < until; await sleep(100)) {
+    if (
+      await access(file).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
 }
