@@ -29,7 +29,8 @@ import {
   DOWNLOAD_JOB_OPTIONS,
   DOWNLOAD_QUEUE,
   openQueues,
-  settleFromWorkerEvents,
+  jobEvents,
+  settleFromJobEvents,
 } from '../src/queue/index.ts';
 import { CertificateStore } from '../src/storage/index.ts';
 import { ApiSupportMemo } from '../src/worker/api-support.ts';
@@ -352,25 +353,24 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       concurrency: config.concurrency.download * STORING_JOBS_PER_REQUEST,
     },
   );
-  settleFromWorkerEvents({ discover, download }, accounting, logger);
-  download.on('completed', (job, result) => {
-    const seconds = job.finishedOn && job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined;
-    metrics.downloadEnded(result.status, 'source' in result ? result.source : undefined, seconds);
-  });
-  download.on('failed', (job) => {
-    if (!job?.finishedOn) return; // a retry, not an end
+  // The job lifecycle, as typed events: each subscriber below hears what it needs, decided once.
+  const events = jobEvents({ discover, download }, (err, name) =>
+    logger.error({ err, event: name }, 'a job event listener failed'),
+  );
+  settleFromJobEvents(events, accounting, logger);
+  events.on('download:settled', ({ outcome, seconds }) =>
     metrics.downloadEnded(
-      'failed',
-      undefined,
-      job.processedOn ? (job.finishedOn - job.processedOn) / 1000 : undefined,
-    );
+      outcome.status,
+      outcome.status === 'stored' || outcome.status === 'already-stored' ? outcome.onDisk?.source : undefined,
+      seconds,
+    ),
+  );
+  events.on('job:completed', () => void outage.reachable().catch(() => {}));
+  events.on('job:attempt-failed', ({ queue, job, error, final }) => {
+    if (final) logger.warn({ queue, jobId: job.id, reason: error.message }, 'job failed');
   });
   for (const w of [discover, download]) {
     w.on('error', (err) => logger.error({ err, queue: w.name }, 'worker error'));
-    w.on('completed', () => void outage.reachable().catch(() => {}));
-    w.on('failed', (job, err) => {
-      if (job?.finishedOn) logger.warn({ queue: w.name, jobId: job.id, reason: err.message }, 'job failed');
-    });
   }
   await Promise.all([discover.waitUntilReady(), download.waitUntilReady()]);
   // Out of service: this worker stops taking jobs (the active ones end as they may); back: takes them again.
@@ -448,7 +448,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     prefix: config.queuePrefix,
     logger: logger.child({ component: 'schedules' }),
   });
-  const stopProgress = logProgress(logger, { discover, download }, session);
+  const stopProgress = logProgress(logger, events, session);
   const stopKeepAlive = session
     ? startSessionKeepAlive({
         session,

@@ -69,4 +69,12 @@ export {
   type LastBatchState,
   type FiringRecord,
 } from './schedules.ts';
-export { failureOf, settleFromWorkerEvents } from './settle-outcomes.ts';
+export { settleFromJobEvents } from './settle-outcomes.ts';
+export {
+  failureOf,
+  jobEvents,
+  type JobEvents,
+  type JobEventMap,
+  type JobEventName,
+  type JobQueueName,
+} from './job-events.ts';

@@ -1,6 +1,6 @@
-import type { Worker } from 'bullmq';
 import type { WebSession } from '../browser/index.ts';
 import type { Logger } from '../log/index.ts';
+import type { JobEvents } from '../queue/index.ts';
 
 /** How often a running worker logs one progress line. */
 export const PROGRESS_EVERY_MS = 30_000;
@@ -11,21 +11,17 @@ export const PROGRESS_EVERY_MS = 30_000;
  */
 export function logProgress(
   logger: Logger,
-  workers: { discover: Worker; download: Worker },
+  events: JobEvents,
   session: WebSession | undefined,
   everyMs = PROGRESS_EVERY_MS,
 ): () => void {
   const counts = { discover: { done: 0, attemptsFailed: 0 }, download: { done: 0, attemptsFailed: 0 } };
   const codes = new Map<string, number>();
-  for (const [name, worker] of Object.entries(workers) as [keyof typeof counts, Worker][]) {
-    worker.on('completed', () => counts[name].done++);
-    worker.on('failed', (_job, err) => {
-      counts[name].attemptsFailed++;
-      const code = (err as { code?: unknown }).code;
-      const key = typeof code === 'string' ? code : err.name;
-      codes.set(key, (codes.get(key) ?? 0) + 1);
-    });
-  }
+  events.on('job:completed', ({ queue }) => counts[queue].done++);
+  events.on('job:attempt-failed', ({ queue, code }) => {
+    counts[queue].attemptsFailed++;
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  });
   let last = Date.now();
   const timer = setInterval(() => {
     const seconds = (Date.now() - last) / 1000;
