@@ -1,5 +1,4 @@
 import type { Redis } from 'ioredis';
-import { compareLmsIds } from '../certificate/index.ts';
 import { CertharvestError } from '../errors/index.ts';
 import {
   BatchNotFoundError as QueueBatchNotFoundError,
@@ -102,7 +101,7 @@ export async function waitForBatch(
     if (status.done) {
       const [full, certificates] = await Promise.all([
         tracker.status(batchId, MAX_FAILURES),
-        certificatesOf(batchId, tracker, deps),
+        tracker.results(batchId),
       ]);
       const final = full ?? status;
       return {
@@ -116,37 +115,6 @@ export async function waitForBatch(
     if (Date.now() >= deadline) throw new BatchWaitTimeoutError(status, options.timeoutMs ?? 0);
     await sleep(Math.min(pollMs, Math.max(0, deadline - Date.now())), options.signal);
   }
-}
-
-/**
- * Each certificate's result (its key and the worker's path to it), with the ids as the manifest
- * recorded them when the batch found the certificate, rather than read back from a display label.
- */
-async function certificatesOf(
-  batchId: string,
-  tracker: BatchTracker,
-  deps: { redis: Redis; prefix: string },
-): Promise<CertificateResult[]> {
-  const results = await tracker.results(batchId);
-  const ids = new Map<string, Pick<CertificateResult, 'userId' | 'orgUnitId' | 'issuedId'>>();
-  const place = (orgUnitId: unknown, issuedId: unknown) => `${String(orgUnitId)}\u0000${String(issuedId)}`;
-  for await (const row of batchManifest(batchId, deps)) {
-    if (row.kind !== 'certificate' || row.userId === null || row.orgUnitId === null || row.issuedId === null)
-      continue;
-    ids.set(place(row.orgUnitId, row.issuedId), {
-      userId: row.userId,
-      orgUnitId: row.orgUnitId,
-      issuedId: row.issuedId,
-    });
-  }
-  return results
-    .map((r) => ({ ...r, ...ids.get(place(r.orgUnitId, r.issuedId)) }))
-    .sort(
-      (a, b) =>
-        compareLmsIds(a.userId, b.userId) ||
-        compareLmsIds(a.orgUnitId, b.orgUnitId) ||
-        compareLmsIds(a.issuedId, b.issuedId),
-    );
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {

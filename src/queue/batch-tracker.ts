@@ -1,13 +1,12 @@
 import type { Redis } from 'ioredis';
 import {
-  certificateRef,
   compareLmsIds,
   type CertificateSource,
   type CertificateStatus,
   type LmsId,
 } from '../certificate/index.ts';
 import { decodeIdFromFileName } from '../storage/certificate-path.ts';
-import type { CertificateResultRecord } from './batch-accounting.ts';
+import type { CertificateResultRecord, ManifestDescription } from './batch-accounting.ts';
 import { manifestRow, type ManifestRow } from '../report/manifest.ts';
 import { BATCH_TTL_SECONDS, batchKeys } from './batch-keys.ts';
 import { batchState, type BatchState } from './batch-state.ts';
@@ -315,13 +314,18 @@ export interface CertificateResult {
 }
 
 function certificateResult(certKey: string, r: CertificateResultRecord): CertificateResult {
-  const [orgUnitId = 0, issuedId = 0] = certKey
-    .split(':')
-    .slice(-2)
-    .map((name) => decodeIdFromFileName(name) ?? 0);
+  // The ids as the batch recorded them when it found the certificate (its manifest description);
+  // a record without one (written by an older version) has the key's ids and no user id.
+  const d = descriptionOf(r.d);
+  const [orgUnitId = 0, issuedId = 0] = d
+    ? [d.orgUnitId, d.issuedId]
+    : certKey
+        .split(':')
+        .slice(-2)
+        .map((name) => decodeIdFromFileName(name) ?? 0);
   return {
     certKey,
-    userId: userIdOf(r.ref, orgUnitId, issuedId),
+    userId: d?.userId ?? 0,
     orgUnitId,
     issuedId,
     status: r.status,
@@ -334,16 +338,17 @@ function certificateResult(certKey: string, r: CertificateResultRecord): Certifi
   };
 }
 
-/**
- * The user id in a certificate's ref, `<orgUnitId>-<issuedId> (user <userId>)`: the ids before it
- * are known (from the key), so any characters in them cannot be mistaken for the user's. A whole
- * number comes back as a number, as the LMS gave it.
- */
-function userIdOf(ref: string, orgUnitId: LmsId, issuedId: LmsId): LmsId {
-  const head = certificateRef({ orgUnitId, issuedId, userId: '' }).slice(0, -1);
-  if (!ref.startsWith(head) || !ref.endsWith(')')) return 0;
-  const text = ref.slice(head.length, -1);
-  return /^[1-9]\d{0,15}$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : text || 0;
+/** The manifest description a result record carries (JSON text), or null. */
+function descriptionOf(text: string | undefined): ManifestDescription | null {
+  if (!text) return null;
+  try {
+    const d = JSON.parse(text) as Partial<ManifestDescription> | null;
+    return d && d.userId !== undefined && d.orgUnitId !== undefined && d.issuedId !== undefined
+      ? (d as ManifestDescription)
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 export function isDone(c: BatchCounts, enumerating: boolean): boolean {
