@@ -47,6 +47,11 @@ export interface SandboxKnobs {
    */
   pdfApiScopeMissing: boolean;
   /**
+   * The app lacks the scope of `GET /d2l/api/lp/(v)/orgstructure/(orgUnitId)`: it answers 403
+   * "Insufficient scope … Required: orgunits:course:read". Default false.
+   */
+  orgStructureScopeMissing: boolean;
+  /**
    * What a replayed (already used) refresh token does besides failing with `400 invalid_grant`.
    * false (default): nothing — the newer token of the chain keeps working, as IdentityServer's
    * one-time refresh tokens behave. true: the whole grant is revoked (oidc-provider's own reuse
@@ -201,6 +206,7 @@ export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   pdfApi: false,
   newerApiVersions: false,
   pdfApiScopeMissing: false,
+  orgStructureScopeMissing: false,
   replayRevokesChain: false,
   renderThrottleRate: 0,
   renderThrottleFirst: 0,
@@ -265,6 +271,7 @@ const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   pdfApi: flag,
   newerApiVersions: flag,
   pdfApiScopeMissing: flag,
+  orgStructureScopeMissing: flag,
   replayRevokesChain: flag,
   renderThrottleRate: rate,
   renderThrottleFirst: wholeNumber(0),

@@ -148,6 +148,17 @@ export function valenceRouter(deps: ValenceDeps): Router {
       : undefined;
     return user ? res.json(userData(user, institution)) : sendNotFound(res);
   });
+  // `OrgUnit.OrgUnit` of the organisation or a course. Real tenants gate the route by scope
+  // (reference §9.3 for the /pdf route; [I] the same for this one): the knob plays the app without it.
+  router.get('/lp/:version/orgstructure/:orgUnitId', lp, (req, res) => {
+    if (knobs.current.orgStructureScopeMissing) {
+      return sendErrors(res, 403, `Insufficient scope to call this route. Required: ${ORG_STRUCTURE_SCOPE}`);
+    }
+    const raw = req.params.orgUnitId as string;
+    const orgUnitId = /^\d{1,15}$/.test(raw) ? Number(raw) : undefined;
+    const unit = orgUnitId === undefined ? undefined : orgUnitJson(orgUnitId, institution);
+    return unit ? res.json(unit) : sendNotFound(res);
+  });
 
   const bas = supports('bas', knobs);
   router.get('/bas/:version/issued/users/:userId', bas, (req, res) => {
@@ -193,6 +204,8 @@ export function valenceRouter(deps: ValenceDeps): Router {
 
 /** The scope of the bearer `/pdf` route ([V-3p] reference §1.4). */
 const CERTIFICATE_SCOPE = 'awards:certificate:read';
+/** The scope the `orgStructureScopeMissing` knob names [I]: not checked against D2L's table. */
+const ORG_STRUCTURE_SCOPE = 'orgunits:course:read';
 
 /** An unsupported version in the path is a 404, as for any unknown route. */
 function supports(product: string, knobs: KnobBox) {
@@ -325,6 +338,29 @@ function userData(user: SandboxUser, institution: Institution) {
     LastAccessedDate: null,
     Pronouns: '',
     DisplayName: `${user.FirstName} ${user.LastName}`,
+  };
+}
+
+/**
+ * `OrgUnit.OrgUnit` (res/orgunit.html): `{ Identifier, Name, Code, Type }` for the organisation
+ * (the root) or a course offering; undefined for any other id.
+ */
+function orgUnitJson(orgUnitId: number, institution: Institution) {
+  if (orgUnitId === institution.orgId) {
+    return {
+      Identifier: String(orgUnitId),
+      Name: institution.name,
+      Code: null,
+      Type: { Id: 1, Code: 'Organization', Name: 'Organization' },
+    };
+  }
+  const course = institution.course(orgUnitId);
+  if (!course) return undefined;
+  return {
+    Identifier: String(course.OrgUnitId),
+    Name: course.Name,
+    Code: course.Code,
+    Type: { Id: 3, Code: 'Course Offering', Name: 'Course Offering' },
   };
 }
 

@@ -232,7 +232,8 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
         }
       },
       /**
-       * Each course the user is enrolled in, then its listing page. `includeExpired: false` leaves
+       * Each course the user is enrolled in, then its listing page; its certificates carry the
+       * course's name when the membership listing gave it. `includeExpired: false` leaves
        * out the certificates whose expiry date (the profile's `expires` field) has passed, and is
        * refused (FilterUnsupportedError) when the profile reads no expiry. A course whose page is
        * refused (403, 404, not HTML, too large) is one rejected entry, and the other courses go
@@ -254,7 +255,7 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
             };
             continue;
           }
-          const { userId: userRef, orgUnitId: courseRef } = membership.value;
+          const { userId: userRef, orgUnitId: courseRef, orgUnitName } = membership.value;
           let awards: ListedAward[];
           try {
             awards = await readCourse(session, userRef, courseRef);
@@ -281,6 +282,11 @@ export function createBlackboardAdapter(options: BlackboardAdapterOptions): LmsA
               const key = JSON.stringify([entry.certificate.orgUnitId, entry.certificate.issuedId]);
               if (seen.has(key)) continue;
               seen.add(key);
+              // The page names no course; the membership listing did (`expand=course`), when it could.
+              if (orgUnitName !== undefined) {
+                yield { ...entry, certificate: { ...entry.certificate, orgUnitName } };
+                continue;
+              }
             }
             yield entry;
           }

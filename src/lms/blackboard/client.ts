@@ -207,7 +207,12 @@ export class LearnClient {
     }
   }
 
-  /** A user's course memberships (`GET /users/{id}/courses`), following `paging.nextPage`. */
+  /**
+   * A user's course memberships (`GET /users/{id}/courses`), following `paging.nextPage`. Each
+   * carries its course (`expand=course`, [V-3p]: public Learn clients read `course.name` there), so
+   * the course's name comes with the listing at no extra call; a Learn that ignores the parameter
+   * only leaves the names unknown.
+   */
   async *listMemberships(
     userId: number | string,
   ): AsyncGenerator<LearnItem<LearnMembership>, void, undefined> {
@@ -215,8 +220,9 @@ export class LearnClient {
     const url = this.#url(`${LEARN_API}/users/${encodeURIComponent(id)}/courses`);
     url.searchParams.set('offset', '0');
     url.searchParams.set('limit', String(this.#membershipsLimit));
+    url.searchParams.set('expand', 'course');
     const notFound = (status: number) => (status === 404 ? new UserNotFoundError('userId', id) : undefined);
-    for await (const page of this.#pages(url, notFound)) {
+    for await (const page of this.#pages(url, notFound, ['expand'])) {
       for (const [i, raw] of page.results.entries()) {
         const path = `results[${i}]`;
         const parsed = item(membershipSchema, raw, page.route, path, toMembership);
@@ -250,10 +256,13 @@ export class LearnClient {
   /**
    * The pages of a Learn collection. `paging.nextPage` is followed only as a relative path on the
    * LMS, to the same route under /learn/api/public/v1, never twice; anything else is LmsDataError.
+   * The `carry` parameters of the first request are asked on every page: whether Learn's
+   * `nextPage` keeps them is not documented [I].
    */
   async *#pages(
     first: URL,
     onError?: (status: number, said: string) => Error | undefined,
+    carry: readonly string[] = [],
   ): AsyncGenerator<{ results: unknown[]; route: string }, void, undefined> {
     const seen = new Set<string>([first.href]);
     let url = first;
@@ -276,6 +285,10 @@ export class LearnClient {
       const nextUrl = this.#http.resolve(next, route, 'paging.nextPage');
       if (!nextUrl.pathname.startsWith(`${LEARN_API}/`) || nextUrl.pathname !== url.pathname) {
         throw refuse(`not the next page of ${url.pathname}`);
+      }
+      for (const name of carry) {
+        const value = first.searchParams.get(name);
+        if (value !== null && !nextUrl.searchParams.has(name)) nextUrl.searchParams.set(name, value);
       }
       if (seen.has(nextUrl.href)) throw refuse('a page already read (the paging loops)');
       seen.add(nextUrl.href);
@@ -447,5 +460,14 @@ function toUser(u: z.output<typeof learnUserSchema>): LearnUser {
 }
 
 function toMembership(m: z.output<typeof membershipSchema>): LearnMembership {
-  return { userId: m.userId, orgUnitId: m.courseId, courseRoleId: m.courseRoleId, available: m.availability };
+  const membership: LearnMembership = {
+    userId: m.userId,
+    orgUnitId: m.courseId,
+    courseRoleId: m.courseRoleId,
+    available: m.availability,
+  };
+  // The name of another course than the membership's own would mislabel every certificate of it.
+  const course = m.course;
+  if (course?.name && (course.id === null || course.id === m.courseId)) membership.orgUnitName = course.name;
+  return membership;
 }

@@ -22,6 +22,11 @@ export interface LearnMembership {
   orgUnitId: string;
   courseRoleId: string | null;
   available: string | null;
+  /**
+   * The course's name, when the listing carried the course (`expand=course`) and it named this
+   * membership's course; absent otherwise.
+   */
+  orgUnitName?: string;
 }
 
 /** A course (`courses/{courseId}`). */

@@ -1,11 +1,12 @@
 import type { WebSession } from '../../browser/index.ts';
-import type { LmsId } from '../../certificate/index.ts';
+import type { Certificate, LmsId } from '../../certificate/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AccessTokenSource, LmsRequestObserver } from '../http-client.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
 import type { RateStateStore } from '../fleet-rate-state.ts';
 import type { AwardEntry, LmsAdapter, UserDirectory } from '../ports.ts';
 import { BrightspaceClient } from './client.ts';
+import { OrgUnitNames } from './org-unit-names.ts';
 import type { IssuedAward, ListAwardsOptions } from './types.ts';
 import type { ApiVersions } from './versions.ts';
 
@@ -23,6 +24,11 @@ export interface BrightspaceAdapterOptions {
   rateState?: RateStateStore;
   /** Hears each API request (the worker's metrics). */
   observe?: LmsRequestObserver;
+  /**
+   * Give each certificate its org unit's name, asked of `lp` `orgstructure/(orgUnitId)` once per
+   * org unit per process (BRIGHTSPACE_ORG_UNIT_NAMES). Default true.
+   */
+  orgUnitNames?: boolean;
 }
 
 /** The render URL Brightspace serves certificates at; it needs the web session's cookies. */
@@ -43,6 +49,14 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     ...(options.observe ? { observe: options.observe } : {}),
   });
   const doFetch = options.fetch ?? fetch;
+  // Through the same client as the listing: the rate budget, token renewal and metrics apply.
+  const names =
+    options.orgUnitNames === false
+      ? undefined
+      : new OrgUnitNames({
+          lookup: (orgUnitId) => client.getOrgUnitName(orgUnitId),
+          logger: options.logger.child({ component: 'brightspace' }),
+        });
   /** The missing-scope warning is said once per process, not once per certificate. */
   let scopeWarned = false;
   return {
@@ -61,7 +75,13 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
         for await (const item of client.listIssuedAwards(userId, listing)) {
           if (item.ok) {
             if (listing.includeExpired === false && expiredAt(item.value, now)) continue;
-            yield { ok: true, kind: item.value.awardType, certificate: toCertificate(item.value) };
+            const certificate = toCertificate(item.value);
+            // Badges are counted and dropped by discovery: only a certificate is worth the lookup.
+            if (names && item.value.awardType === 'certificate') {
+              const orgUnitName = await names.name(item.value.orgUnitId);
+              if (orgUnitName !== undefined) certificate.orgUnitName = orgUnitName;
+            }
+            yield { ok: true, kind: item.value.awardType, certificate };
           } else
             yield {
               ok: false,
@@ -121,7 +141,7 @@ function expiredAt(award: IssuedAward, now: Date): boolean {
   return award.expiryDate !== null && award.expiryDate.getTime() <= now.getTime();
 }
 
-function toCertificate(award: IssuedAward) {
+function toCertificate(award: IssuedAward): Certificate {
   return {
     userId: award.userId,
     issuedId: award.issuedId,

@@ -13,6 +13,7 @@ import { parseLms, toDataError } from '../parse.ts';
 import {
   issuedAwardSchema,
   objectListPageSchema,
+  orgUnitSchema,
   pagedResultSetSchema,
   userDataSchema,
   versionsSchema,
@@ -24,6 +25,7 @@ import type {
   IssuedAward,
   ItemResult,
   ListAwardsOptions,
+  OrgUnitNameAnswer,
   UserReference,
   WhoAmI,
 } from './types.ts';
@@ -63,7 +65,13 @@ const PDF_UNSUPPORTED = new Set([403, 404, 405, 501]);
 const MAX_REFERENCE_LENGTH = 256;
 
 /**
- * The Valence routes certharvest uses: versions, users, issued awards, certificate PDFs. All
+ * Timeout of an org unit lookup: the name is optional, and a listing waits for it, so a slow
+ * answer gives up sooner than the 30 s of other routes.
+ */
+const ORG_UNIT_TIMEOUT_MS = 10_000;
+
+/**
+ * The Valence routes certharvest uses: versions, users, issued awards, org unit names, certificate PDFs. All
  * JSON goes through zod; rate limits, 401 and 429 are handled by LmsHttpClient.
  */
 export class BrightspaceClient {
@@ -318,6 +326,38 @@ export class BrightspaceClient {
       contentType: response.headers.get('content-type') ?? 'application/octet-stream',
       ...(Number.isSafeInteger(declared) ? { contentLength: declared } : {}),
     };
+  }
+
+  /**
+   * An org unit's name (`lp` `orgstructure/(orgUnitId)`, `OrgUnit.OrgUnit`). A 404 and a 403 are
+   * answers (the 403 naming the scope when the body says "Required: x"); any other status, a
+   * timeout or a body that is not an OrgUnit of this id throws.
+   */
+  async getOrgUnitName(orgUnitId: number | string): Promise<OrgUnitNameAnswer> {
+    const id = toId(orgUnitId, 'org unit id');
+    const { lp } = await this.negotiateVersions();
+    const url = this.#url(`/d2l/api/lp/${lp}/orgstructure/${id}`);
+    const route = `GET ${url.pathname}`;
+    const response = await this.#http.get(url, route, { timeoutMs: ORG_UNIT_TIMEOUT_MS });
+    const { status } = response;
+    if (status === 403) {
+      const message = await this.#http
+        .bytes(response, route, 16 * 1024)
+        .then((b) => new TextDecoder().decode(b))
+        .catch(() => '');
+      const scope = /scope/i.test(message) ? /Required:\s*([\w:*.-]+)/i.exec(message)?.[1] : undefined;
+      return { kind: 'forbidden', ...(scope ? { missingScope: scope } : {}) };
+    }
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      if (status === 404) return { kind: 'not-found' };
+      throw new LmsRequestError(`${route}: the LMS answered ${status}`, status);
+    }
+    const unit = parseLms(orgUnitSchema, await this.#http.json(response, route, 64 * 1024), route);
+    if (unit.Identifier !== id) {
+      throw new LmsDataError(route, 'Identifier', `asked for org unit ${id}, got ${unit.Identifier}`);
+    }
+    return { kind: 'found', name: unit.Name };
   }
 
   #url(path: string): URL {

@@ -1,7 +1,8 @@
 /**
- * D2L Brightspace as one module: its variables (LP_VERSION, BAS_VERSION), its OAuth2 defaults
- * (D2L's auth service, the service-user pattern with one-use refresh tokens, private-key JWT for
- * client credentials), its web profile, the consent form, the adapter and the doctor's steps.
+ * D2L Brightspace as one module: its variables (LP_VERSION, BAS_VERSION,
+ * BRIGHTSPACE_ORG_UNIT_NAMES), its OAuth2 defaults (D2L's auth service, the service-user pattern
+ * with one-use refresh tokens, private-key JWT for client credentials), its web profile, the
+ * consent form, the adapter and the doctor's steps.
  */
 import { z } from 'zod';
 import { defineLmsModule, type ConfiguredLms } from '../module.ts';
@@ -13,6 +14,14 @@ const apiVersion = z
   .string()
   .trim()
   .regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
+
+/** A yes/no variable: true, false, 1, 0, yes or no. */
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'expected true or false')
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
  * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing
@@ -30,6 +39,8 @@ export const brightspaceModule = defineLmsModule({
     LMS: z.literal('brightspace'),
     LP_VERSION: apiVersion.optional(),
     BAS_VERSION: apiVersion.optional(),
+    /** Look up each org unit's name for the manifest (`lp` `orgstructure/(orgUnitId)`). Default true. */
+    BRIGHTSPACE_ORG_UNIT_NAMES: flag.optional(),
   }),
   token: {
     defaultMode: 'refresh-token',
@@ -45,6 +56,7 @@ export const brightspaceModule = defineLmsModule({
       ...(env.LP_VERSION ? { lp: env.LP_VERSION } : {}),
       ...(env.BAS_VERSION ? { bas: env.BAS_VERSION } : {}),
     };
+    const orgUnitNames = env.BRIGHTSPACE_ORG_UNIT_NAMES ?? true;
     return {
       kind: 'brightspace',
       title: 'D2L Brightspace',
@@ -54,6 +66,7 @@ export const brightspaceModule = defineLmsModule({
       summary: {
         ...(versionOverrides.lp ? { LP_VERSION: versionOverrides.lp } : {}),
         ...(versionOverrides.bas ? { BAS_VERSION: versionOverrides.bas } : {}),
+        ...(orgUnitNames ? {} : { BRIGHTSPACE_ORG_UNIT_NAMES: 'false' }),
       },
       async createAdapter(context) {
         const { createBrightspaceAdapter } = await import('./adapter.ts');
@@ -64,6 +77,7 @@ export const brightspaceModule = defineLmsModule({
           session: context.downloadStrategy === 'api' ? undefined : context.webSession,
           logger: context.logger,
           versionOverrides,
+          orgUnitNames,
           rateState: context.rateState,
           ...(context.fetch ? { fetch: context.fetch } : {}),
           ...(context.observeLmsRequest ? { observe: context.observeLmsRequest } : {}),

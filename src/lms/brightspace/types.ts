@@ -58,6 +58,15 @@ export type CertificatePdf =
       missingScope?: string;
     };
 
+/**
+ * What `lp` `orgstructure/(orgUnitId)` said about an org unit: its name (null when it gave none
+ * usable), no such org unit, or a refusal (403: the app's scope or the service user's role).
+ */
+export type OrgUnitNameAnswer =
+  | { kind: 'found'; name: string | null }
+  | { kind: 'not-found' }
+  | { kind: 'forbidden'; missingScope?: string };
+
 /** How a batch names a user. */
 export type UserReference =
   | { by: 'userId'; value: number | string }

@@ -86,8 +86,17 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
     if (!user) return userNotFound(res, req.params.userId as string);
     const paging = readPaging(req, MEMBERSHIPS_MAX_LIMIT);
     if (typeof paging === 'string') return restError(res, 400, paging);
+    // `expand=course` puts the course object in each membership; without it Learn sends only ids.
+    const expand = readExpand(req).includes('course');
     const path = `${LEARN_API_BASE}/users/${ids.ref('user', user.UserId)}/courses`;
-    sendPage(res, ids.memberships(user), paging, path, (course) => membershipJson(user, course));
+    sendPage(
+      res,
+      ids.memberships(user),
+      paging,
+      path,
+      (course) => membershipJson(user, course, expand),
+      expand ? '&expand=course' : '',
+    );
   });
 
   router.get('/courses/:courseId', (req, res) => {
@@ -112,18 +121,32 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
     };
   }
 
-  function membershipJson(user: SandboxUser, course: Course) {
+  function membershipJson(user: SandboxUser, course: Course, expandCourse: boolean) {
     return {
       userId: ids.ref('user', user.UserId),
       courseId: ids.courseRef(course.OrgUnitId),
+      ...(expandCourse ? { course: courseJson(course) } : {}),
       courseRoleId: user.role === 'student' ? 'Student' : 'Instructor',
+      availability: { available: 'Yes' },
+    };
+  }
+
+  /** A membership's expanded course: Learn's Course, the fields a client reads. */
+  function courseJson(course: Course) {
+    return {
+      id: ids.courseRef(course.OrgUnitId),
+      externalId: course.Code,
+      courseId: learnCourseId(course),
+      name: course.Name,
+      organization: false,
+      ultraStatus: 'Classic',
       availability: { available: 'Yes' },
     };
   }
 
   /**
    * One page: `limit` (default and most the route's maximum) further capped by `learnPageSize`;
-   * `paging.nextPage` (a path, with `offset` and `limit`) only when more items follow.
+   * `paging.nextPage` (a path, with `offset`, `limit` and `moreQuery`) only when more items follow.
    */
   function sendPage<T>(
     res: Response,
@@ -131,6 +154,7 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
     paging: { offset: number; limit: number },
     path: string,
     toJson: (item: T) => unknown,
+    moreQuery = '',
   ): void {
     const size = Math.min(paging.limit, knobs.current.learnPageSize);
     const results = all.slice(paging.offset, paging.offset + size);
@@ -138,7 +162,7 @@ export function learnRestRouter(deps: LearnRestDeps): Router {
     res.json({
       results: results.map(toJson),
       ...(results.length > 0 && next < all.length
-        ? { paging: { nextPage: `${path}?offset=${next}&limit=${paging.limit}` } }
+        ? { paging: { nextPage: `${path}?offset=${next}&limit=${paging.limit}${moreQuery}` } }
         : {}),
     });
   }
@@ -179,6 +203,13 @@ function sendInjected(res: Response, status: InjectedStatus): void {
     return restError(res, 500, 'Internal Server Error', 'Injected by the sandbox (errorRate)');
   const reason = status === 502 ? 'Bad Gateway' : 'Service Unavailable';
   res.status(status).type('html').send(`<html><body><h1>${status} ${reason}</h1></body></html>`);
+}
+
+/** `expand` as a list (`expand=course`, or several comma-separated). */
+function readExpand(req: Request): string[] {
+  const value = req.query.expand;
+  const given = typeof value === 'string' ? [value] : Array.isArray(value) ? value.map(String) : [];
+  return given.flatMap((v) => v.split(',')).map((v) => v.trim());
 }
 
 function readPaging(req: Request, max: number): { offset: number; limit: number } | string {

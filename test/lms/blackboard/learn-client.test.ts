@@ -294,7 +294,8 @@ describe('LearnClient paging', () => {
     expect((items[3] as { error: Error }).error.message).toMatch(
       /a membership of user _8_1 in the list of _7_1/,
     );
-    expect(server.seen[0]!.url).toBe(`${API}/users/_7_1/courses?offset=0&limit=200`);
+    // `expand=course`: each membership brings its course's name (test/lms/org-unit-names.test.ts).
+    expect(server.seen[0]!.url).toBe(`${API}/users/_7_1/courses?offset=0&limit=200&expand=course`);
     await expect(collect(client.listMemberships(99))).rejects.toBeInstanceOf(UserNotFoundError);
   });
 });

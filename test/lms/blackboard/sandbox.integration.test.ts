@@ -147,6 +147,8 @@ describe('Blackboard Learn adapter against the sandbox', () => {
           issuedId: `_${a.IssuedId}_1`,
           awardId: `_${a.Award.AwardId}_1`,
           title: a.Award.Title,
+          // The course's name comes with the memberships listing (`expand=course`).
+          orgUnitName: sb.institution.course(a.OrgUnitId)!.Name,
           // The page's `datetime` has whole seconds.
           issuedDate: new Date(Math.floor(fromBasDate(a.IssuedDate).getTime() / 1000) * 1000).toISOString(),
         }))
