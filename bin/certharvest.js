@@ -8,14 +8,14 @@ const root = new URL('../', import.meta.url);
 const compiled = new URL('dist/src/cli/main.js', root);
 const stamp = new URL('dist/.build-stamp', root);
 
-/** The newest modification time of the TypeScript sources (0 when there are none, as in an image). */
+/** The newest modification time of the sources, TypeScript and Lua (0 when there are none, as in an image). */
 function newestSource() {
   let newest = 0;
   for (const dir of ['src', 'jobs']) {
     const base = new URL(`${dir}/`, root);
     if (!existsSync(base)) continue;
     for (const entry of readdirSync(base, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && entry.name.endsWith('.ts')) {
+      if (entry.isFile() && (entry.name.endsWith('.ts') || entry.name.endsWith('.lua'))) {
         newest = Math.max(newest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
       }
     }

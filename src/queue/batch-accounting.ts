@@ -65,6 +65,16 @@ export interface FailureFacts {
   reason: string;
 }
 
+/** One entry of a batch's failure list, as the accounting writes it (`<batch>:failures`). */
+export interface BatchFailure {
+  kind: 'user' | 'certificate';
+  /** The user reference or `<orgUnitId>-<issuedId> (user <userId>)`. */
+  ref: string;
+  code: string;
+  reason: string;
+  at: string;
+}
+
 /** A settled job's outcome, as the accounting needs it. */
 export type DownloadSettlement =
   | { status: Exclude<CertificateStatus, 'failed'>; onDisk?: StoredFacts | undefined }
@@ -111,92 +121,17 @@ export type DiscoverSettlement =
     }
   | ({ status: 'failed' } & FailureFacts);
 
-const LUA_HELPERS = `
-local prefix = ARGV[1]
-local function batchKey(b) return prefix .. ':batch:' .. b end
-local function note(b, kind, ref, code, reason, at)
-  local list = batchKey(b) .. ':failures'
-  redis.call('RPUSH', list, cjson.encode({kind = kind, ref = ref, code = code, reason = reason, at = at}))
-  redis.call('EXPIRE', list, tonumber(ARGV[2]))
-end
--- Close an open job once: its accounting entry (decoded), or nil when it was not open.
-local function closeJob(queue, jobId)
-  local info = redis.call('HGET', prefix .. ':acct:' .. queue, jobId)
-  if not info then return nil end
-  redis.call('HDEL', prefix .. ':acct:' .. queue, jobId)
-  redis.call('ZREM', prefix .. ':acct:open:' .. queue, jobId)
-  return cjson.decode(info)
-end
--- The batch's manifest row \`field\` (a certKey, or ~u:/~r: for a user or an unusable award):
--- \`facts\` merged into what it holds; a new row is listed in order of arrival (\`:rows\`).
-local function record(b, field, facts)
-  local key = batchKey(b) .. ':results'
-  local old = redis.call('HGET', key, field)
-  if old then
-    local merged = cjson.decode(old)
-    for k, v in pairs(facts) do merged[k] = v end
-    facts = merged
-  else
-    local rows = batchKey(b) .. ':rows'
-    redis.call('RPUSH', rows, field)
-    redis.call('EXPIRE', rows, tonumber(ARGV[2]))
-  end
-  redis.call('HSET', key, field, cjson.encode(facts))
-  redis.call('EXPIRE', key, tonumber(ARGV[2]))
-end
-local function fail(b, kind, ref, code, reason, at)
-  redis.call('HINCRBY', batchKey(b), kind == 'user' and 'usersFailed' or 'certsFailed', 1)
-  note(b, kind, ref, code, reason, at)
-end
--- A user reference that failed as a whole, as a row of the manifest.
-local function userRow(b, userRef, code, reason)
-  record(b, '~u:' .. userRef, {kind = 'user', status = 'failed', ref = userRef, u = userRef, code = code, reason = reason})
-end
--- The batch's record of one certificate's outcome (merged into what discovery recorded).
-local function result(b, certKey, ref, json)
-  local facts = cjson.decode(json)
-  facts.ref = ref
-  record(b, certKey, facts)
-end
--- A batch that has just become done is marked (doneAt) and announced on the events stream, once.
-local function finishIfDone(b, at, finished)
-  local c = redis.call('HMGET', batchKey(b), 'enumerating', 'usersTotal', 'usersDone', 'usersFailed',
-    'certsFound', 'certsStored', 'certsAlreadyStored', 'certsFailed', 'doneAt', 'createdAt',
-    'usersCancelled', 'certsCancelled', 'cancelledAt')
-  if c[9] or not c[10] or c[1] == '1' then return end
-  local function n(i) return tonumber(c[i]) or 0 end
-  if n(3) + n(4) + n(11) < n(2) or n(6) + n(7) + n(8) + n(12) < n(5) then return end
-  redis.call('HSET', batchKey(b), 'doneAt', at)
-  redis.call('XADD', prefix .. ':${BATCH_EVENTS_SUFFIX}', 'MAXLEN', '~', ${BATCH_EVENTS_MAX_LEN}, '*',
-    'event', 'batch.done', 'schemaVersion', ${SCHEMA_VERSION}, 'batchId', b, 'at', at,
-    'certsStored', n(6), 'certsAlreadyStored', n(7), 'certsFailed', n(8), 'usersFailed', n(4),
-    'cancelled', c[13] and 1 or 0, 'certsCancelled', n(12), 'usersCancelled', n(11),
-    'certificates', '/api/batches/' .. b .. '/certificates?format=csv', 'manifestFile', '_batches/' .. b .. '.csv')
-  table.insert(finished, b)
-end
-local function cancelled(b) return redis.call('HEXISTS', batchKey(b), 'cancelledAt') == 1 end
-`;
+/** A script of `src/queue/lua/`, with the shared helpers and the constants it names. */
+const accountingScript = (name: string): LuaScript =>
+  LuaScript.fromFile(new URL(`./lua/${name}.lua`, import.meta.url), {
+    constants: { BATCH_EVENTS_SUFFIX, BATCH_EVENTS_MAX_LEN, SCHEMA_VERSION },
+  });
 
 /**
  * ARGV: prefix, ttl, batchId, now, kind ('user' | 'enumeration'), opener, jobId... → how many were
  * new; -1 when the batch is cancelled (nothing registered: add none of them).
  */
-const REGISTER_DISCOVER = new LuaScript(`${LUA_HELPERS}
-local batch, now, kind, opener = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
-if cancelled(batch) then return -1 end
-local users = batchKey(batch) .. ':jobs'
-local added = 0
-for i = 7, #ARGV do
-  local jobId = ARGV[i]
-  if redis.call('SADD', users, jobId) == 1 then
-    redis.call('HSET', prefix .. ':acct:discover', jobId, cjson.encode({b = batch, k = kind, o = opener, t = tonumber(now)}))
-    redis.call('ZADD', prefix .. ':acct:open:discover', now, jobId)
-    if kind == 'user' then added = added + 1 end
-  end
-end
-redis.call('EXPIRE', users, tonumber(ARGV[2]))
-if added > 0 then redis.call('HINCRBY', batchKey(batch), 'usersTotal', added) end
-return added`);
+const REGISTER_DISCOVER = accountingScript('register-discover');
 
 /**
  * ARGV: prefix, ttl, batchId, now, opener (the discover job), then groups of 6: certKey, jobIdBase,
@@ -205,203 +140,36 @@ return added`);
  * ones this batch joined: adding an existing id is a no-op in BullMQ, and re-adding covers a crash
  * between this script and the add). A cancelled batch counts what it finds as cancelled, adds none.
  */
-const EXPECT_CERTIFICATES = new LuaScript(`${LUA_HELPERS}
-local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
-local seen = batchKey(batch) .. ':certs'
-local isCancelled = cancelled(batch)
-local toAdd = {}
-local found, alreadyStored, dropped = 0, 0, 0
-for i = 6, #ARGV, 6 do
-  local certKey, base, ref, stored, desc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
-  local first = redis.call('SADD', seen, certKey) == 1
-  if first then found = found + 1 end
-  if stored == '1' then
-    if first then
-      alreadyStored = alreadyStored + 1
-      local facts = cjson.decode(ARGV[i + 4])
-      facts.ref, facts.d = ref, desc
-      record(batch, certKey, facts)
-    end
-  elseif isCancelled then
-    if first then
-      dropped = dropped + 1
-      record(batch, certKey, {status = 'cancelled', ref = ref, d = desc})
-    end
-  else
-    local markerKey = prefix .. ':acct:cert:' .. certKey
-    local open = redis.call('GET', markerKey)
-    if first then record(batch, certKey, {status = 'queued', ref = ref, d = desc}) end
-    if open then
-      -- Another batch's download is in flight: join it (rare, so its record is rewritten).
-      if first then
-        local waiting = prefix .. ':acct:waiting:' .. open
-        redis.call('SADD', waiting, batch)
-        redis.call('EXPIRE', waiting, ttl)
-        local raw = redis.call('HGET', prefix .. ':acct:download', open)
-        if raw then
-          local info = cjson.decode(raw)
-          info.j = 1
-          redis.call('HSET', prefix .. ':acct:download', open, cjson.encode(info))
-        end
-      end
-      table.insert(toAdd, tostring((i - 6) / 6))
-      table.insert(toAdd, open)
-    elseif first then
-      -- The first batch rides in the job's record (b); batches that join later are in a set.
-      local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
-      redis.call('SET', markerKey, jobId, 'EX', ttl)
-      redis.call('HSET', prefix .. ':acct:download', jobId,
-        cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now), b = batch}))
-      redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
-      table.insert(toAdd, tostring((i - 6) / 6))
-      table.insert(toAdd, jobId)
-    end
-  end
-end
-if found > 0 then redis.call('HINCRBY', batchKey(batch), 'certsFound', found) end
-if alreadyStored > 0 then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', alreadyStored) end
-if dropped > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', dropped) end
-redis.call('EXPIRE', seen, ttl)
-redis.call('EXPIRE', batchKey(batch), ttl)
-return toAdd`);
+const EXPECT_CERTIFICATES = accountingScript('expect-certificates');
 
 /**
  * ARGV: prefix, ttl, jobId, status, code, reason, at, result record → {batches credited (-1: not
  * open), batches this finished...}.
  */
-const SETTLE_DOWNLOAD = new LuaScript(`${LUA_HELPERS}
-local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local info = closeJob('download', jobId)
-if not info then return {-1} end
-local markerKey = prefix .. ':acct:cert:' .. info.c
-if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
-local batches = {}
-if info.b then table.insert(batches, info.b) end
--- Batches that joined the download (j), or a record written before b existed: the set.
-if info.j or not info.b then
-  local waitingKey = prefix .. ':acct:waiting:' .. jobId
-  for _, b in ipairs(redis.call('SMEMBERS', waitingKey)) do
-    if b ~= info.b then table.insert(batches, b) end
-  end
-  redis.call('DEL', waitingKey)
-end
-local finished = {}
-for _, b in ipairs(batches) do
-  if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
-  elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
-  elseif status == 'cancelled' then redis.call('HINCRBY', batchKey(b), 'certsCancelled', 1)
-  else redis.call('HINCRBY', batchKey(b), 'certsAlreadyStored', 1) end
-  result(b, info.c, info.r, ARGV[8])
-  finishIfDone(b, at, finished)
-end
-local out = {#batches}
-for _, b in ipairs(finished) do table.insert(out, b) end
-return out`);
+const SETTLE_DOWNLOAD = accountingScript('settle-download');
 
 /**
  * ARGV: prefix, ttl, jobId, status, code, reason, at, userRef, badges, rejectedCount, then groups
  * of 3 (ref, code, reason) listing some of the awards the LMS sent that cannot become downloads
  * → {1 settled (-1 not open), the batch when this finished it}.
  */
-const SETTLE_DISCOVER = new LuaScript(`${LUA_HELPERS}
-local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local info = closeJob('discover', jobId)
-if not info then return {-1} end
-local b = info.b
-if info.k == 'enumeration' then
-  redis.call('HSET', batchKey(b), 'enumerating', 0)
-  if status == 'failed' then
-    redis.call('HINCRBY', batchKey(b), 'usersTotal', 1)
-    fail(b, 'user', 'all users', code, 'enumerating users failed: ' .. reason, at)
-    userRow(b, 'all users', code, 'enumerating users failed: ' .. reason)
-  end
-elseif status == 'cancelled' then
-  redis.call('HINCRBY', batchKey(b), 'usersCancelled', 1)
-elseif status == 'failed' then
-  fail(b, 'user', ARGV[8] or jobId, code, reason, at)
-  userRow(b, ARGV[8] or jobId, code, reason)
-else
-  redis.call('HINCRBY', batchKey(b), 'usersDone', 1)
-  if tonumber(ARGV[9]) > 0 then redis.call('HINCRBY', batchKey(b), 'badgesIgnored', tonumber(ARGV[9])) end
-  local rejected, listed = tonumber(ARGV[10]), 0
-  for i = 11, #ARGV, 3 do
-    fail(b, 'certificate', ARGV[i], ARGV[i + 1], ARGV[i + 2], at)
-    record(b, '~r:' .. ARGV[8] .. ':' .. ARGV[i], {kind = 'certificate', status = 'failed', ref = ARGV[i],
-      u = ARGV[8], code = ARGV[i + 1], reason = ARGV[i + 2]})
-    listed = listed + 1
-  end
-  if math.max(rejected, listed) > 0 then
-    redis.call('HINCRBY', batchKey(b), 'certsFound', math.max(rejected, listed))
-  end
-  if rejected > listed then
-    redis.call('HINCRBY', batchKey(b), 'certsFailed', rejected - listed)
-    note(b, 'certificate', ARGV[8], 'LMS_DATA_INVALID', (rejected - listed) .. ' more unusable awards (see the job log)', at)
-  end
-end
-redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
-local finished = {}
-finishIfDone(b, at, finished)
-return {1, finished[1]}`);
+const SETTLE_DISCOVER = accountingScript('settle-discover');
 
 /** ARGV: prefix, ttl, batchId, at → {0, the batch when it is done now} (a batch with no job left). */
-const FINISH_IF_DONE = new LuaScript(`${LUA_HELPERS}
-local finished = {}
-finishIfDone(ARGV[3], ARGV[4], finished)
-return {0, finished[1]}`);
+const FINISH_IF_DONE = accountingScript('finish-if-done');
 
 /**
  * ARGV: prefix, ttl, batchId, at → 1 marked cancelled now, 0 already cancelled, -1 no such batch,
  * -2 already done (nothing to cancel).
  */
-const MARK_CANCELLED = new LuaScript(`${LUA_HELPERS}
-local b, at = ARGV[3], ARGV[4]
-local c = redis.call('HMGET', batchKey(b), 'createdAt', 'doneAt', 'cancelledAt')
-if not c[1] then return -1 end
-if c[3] then return 0 end
-if c[2] then return -2 end
-redis.call('HSET', batchKey(b), 'cancelledAt', at)
-return 1`);
+const MARK_CANCELLED = accountingScript('mark-cancelled');
 
 /**
  * ARGV: prefix, ttl, batchId, jobId... (open download jobs) → the jobs that wait for this batch
  * alone, to remove from the queue (no other batch can join them any more). A job other batches
  * wait for too stays: this batch leaves it, and counts its certificate as cancelled.
  */
-const DETACH_DOWNLOADS = new LuaScript(`${LUA_HELPERS}
-local batch = ARGV[3]
-local alone = {}
-local left = 0
-for i = 4, #ARGV do
-  local jobId = ARGV[i]
-  local raw = redis.call('HGET', prefix .. ':acct:download', jobId)
-  if raw then
-    local info = cjson.decode(raw)
-    local waitingKey = prefix .. ':acct:waiting:' .. jobId
-    local mine = info.b == batch or redis.call('SISMEMBER', waitingKey, batch) == 1
-    local others = (info.b and info.b ~= batch) and 1 or 0
-    if info.j or not info.b then
-      for _, w in ipairs(redis.call('SMEMBERS', waitingKey)) do
-        if w ~= batch and w ~= info.b then others = others + 1 end
-      end
-    end
-    if mine and others == 0 then
-      local markerKey = prefix .. ':acct:cert:' .. info.c
-      if redis.call('GET', markerKey) == jobId then redis.call('DEL', markerKey) end
-      table.insert(alone, jobId)
-    elseif mine then
-      if info.b == batch then
-        info.b = nil
-        info.j = 1
-        redis.call('HSET', prefix .. ':acct:download', jobId, cjson.encode(info))
-      end
-      redis.call('SREM', waitingKey, batch)
-      record(batch, info.c, {status = 'cancelled'})
-      left = left + 1
-    end
-  end
-end
-if left > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', left) end
-return alone`);
+const DETACH_DOWNLOADS = accountingScript('detach-downloads');
 
 /** The longest a running job waits between two looks of the reconciler. */
 const MAX_LOOK_BACKOFF_MS = 10 * 60_000;

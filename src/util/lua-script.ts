@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 /** The part of an ioredis client a script needs (a `Redis`, or a `Cluster` node). */
 export interface ScriptRunner {
@@ -17,6 +18,24 @@ export class LuaScript {
   constructor(source: string) {
     this.source = source;
     this.sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  /**
+   * A script kept in a `.lua` file, read once (at start). A line `--#include <name>` is replaced
+   * by the file `<name>.lua` beside it; `{{NAME}}` by `constants.NAME` (a missing one throws, so
+   * a typo never reaches Redis).
+   */
+  static fromFile(file: URL, options: { constants?: Record<string, string | number> } = {}): LuaScript {
+    const read = (url: URL): string =>
+      readFileSync(url, 'utf8').replace(/^--#include ([\w-]+)[ \t]*$/gm, (_line, name: string) =>
+        read(new URL(`./${name}.lua`, url)),
+      );
+    const source = read(file).replace(/\{\{(\w+)\}\}/g, (_all, name: string) => {
+      const value = options.constants?.[name];
+      if (value === undefined) throw new Error(`${file.pathname}: no value for {{${name}}}`);
+      return String(value);
+    });
+    return new LuaScript(source);
   }
 
   async run(

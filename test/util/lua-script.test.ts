@@ -1,7 +1,10 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LuaScript } from '../../src/util/lua-script.ts';
-import { withRedis } from '../helpers/index.ts';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { tempDir, withRedis } from '../helpers/index.ts';
 
 let redis: Redis;
 let prefix: string;
@@ -25,5 +28,20 @@ describe('LuaScript', () => {
     await expect(new LuaScript(`return redis.call('NOSUCHCOMMAND')`).run(redis, [])).rejects.toThrow(
       /unknown command|Unknown Redis command/i,
     );
+  });
+
+  it('reads a .lua file with its includes and constants, and refuses a constant it was not given', async () => {
+    const dir = await tempDir('lua');
+    await writeFile(path.join(dir.dir, 'helpers.lua'), 'local function twice(n) return n * {{FACTOR}} end\n');
+    await writeFile(
+      path.join(dir.dir, 'main.lua'),
+      "--#include helpers\nreturn twice(tonumber(redis.call('INCRBY', KEYS[1], ARGV[1])))\n",
+    );
+    const file = pathToFileURL(path.join(dir.dir, 'main.lua'));
+    const loaded = LuaScript.fromFile(file, { constants: { FACTOR: 2 } });
+    expect(loaded.source).not.toMatch(/#include|\{\{/);
+    expect(await loaded.run(redis, [`${prefix}:file`], [5])).toBe(10);
+    expect(() => LuaScript.fromFile(file)).toThrow(/no value for \{\{FACTOR\}\}/);
+    await dir.cleanup();
   });
 });

@@ -1,0 +1,59 @@
+--#include accounting-helpers
+local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
+local seen = batchKey(batch) .. ':certs'
+local isCancelled = cancelled(batch)
+local toAdd = {}
+local found, alreadyStored, dropped = 0, 0, 0
+for i = 6, #ARGV, 6 do
+  local certKey, base, ref, stored, desc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
+  local first = redis.call('SADD', seen, certKey) == 1
+  if first then found = found + 1 end
+  if stored == '1' then
+    if first then
+      alreadyStored = alreadyStored + 1
+      local facts = cjson.decode(ARGV[i + 4])
+      facts.ref, facts.d = ref, desc
+      record(batch, certKey, facts)
+    end
+  elseif isCancelled then
+    if first then
+      dropped = dropped + 1
+      record(batch, certKey, {status = 'cancelled', ref = ref, d = desc})
+    end
+  else
+    local markerKey = prefix .. ':acct:cert:' .. certKey
+    local open = redis.call('GET', markerKey)
+    if first then record(batch, certKey, {status = 'queued', ref = ref, d = desc}) end
+    if open then
+      -- Another batch's download is in flight: join it (rare, so its record is rewritten).
+      if first then
+        local waiting = prefix .. ':acct:waiting:' .. open
+        redis.call('SADD', waiting, batch)
+        redis.call('EXPIRE', waiting, ttl)
+        local raw = redis.call('HGET', prefix .. ':acct:download', open)
+        if raw then
+          local info = cjson.decode(raw)
+          info.j = 1
+          redis.call('HSET', prefix .. ':acct:download', open, cjson.encode(info))
+        end
+      end
+      table.insert(toAdd, tostring((i - 6) / 6))
+      table.insert(toAdd, open)
+    elseif first then
+      -- The first batch rides in the job's record (b); batches that join later are in a set.
+      local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
+      redis.call('SET', markerKey, jobId, 'EX', ttl)
+      redis.call('HSET', prefix .. ':acct:download', jobId,
+        cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now), b = batch}))
+      redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
+      table.insert(toAdd, tostring((i - 6) / 6))
+      table.insert(toAdd, jobId)
+    end
+  end
+end
+if found > 0 then redis.call('HINCRBY', batchKey(batch), 'certsFound', found) end
+if alreadyStored > 0 then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', alreadyStored) end
+if dropped > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', dropped) end
+redis.call('EXPIRE', seen, ttl)
+redis.call('EXPIRE', batchKey(batch), ttl)
+return toAdd
