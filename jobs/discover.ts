@@ -5,13 +5,7 @@
  * The processor returns what it found; `BatchAccounting` turns that into the batch's counts.
  */
 import type { Processor, Queue } from 'bullmq';
-import {
-  certificateKey,
-  certificateRef,
-  sameLmsId,
-  type Certificate,
-  type LmsId,
-} from '../src/certificate/index.ts';
+import { certificateRef, sameLmsId, type Certificate, type LmsId } from '../src/certificate/index.ts';
 import type { ListAwardsOptions, UserDirectory } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
@@ -25,7 +19,7 @@ import {
   type ManifestDescription,
   type RejectedAward,
 } from '../src/queue/index.ts';
-import { UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
+import { certificateKey, UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
 import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
 import { parseJobData } from '../src/worker/parse-job-data.ts';
 import { jobLog } from './job-logger.ts';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ConfigWith } from '../config/index.ts';
+import type { ConfigWith } from '../config/shape.ts';
 import type { Logger } from '../log/index.ts';
 import { loadPrivateKey } from './private-key.ts';
 import { RedisLock } from './redis-lock.ts';

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import type { Secret } from '../config/index.ts';
+import type { Secret } from '../config/secret.ts';
 import { SealedBoxError } from './errors.ts';
 
 const VERSION = 'v1';

@@ -1,5 +1,5 @@
 import * as oauth from 'oauth4webapi';
-import type { Secret } from '../config/index.ts';
+import type { Secret } from '../config/secret.ts';
 import { ReauthRequiredError, TokenEndpointUnavailableError, TokenRequestRejectedError } from './errors.ts';
 import { assertSecureUrl, isLoopbackUrl } from './loopback.ts';
 

@@ -1,10 +1,17 @@
-import type { AuthMode, Secret } from '../config/index.ts';
+import type { Secret } from '../config/secret.ts';
 import { withComponent, type Logger } from '../log/index.ts';
 import { validateCallback, type AuthorizationRequest } from './bootstrap.ts';
 import { AuthLockTimeoutError, ReauthRequiredError, TokenStoreError } from './errors.ts';
 import type { RedisLock } from './redis-lock.ts';
 import type { TokenEndpoint, TokenResponse } from './token-endpoint.ts';
-import { fingerprint, isLive, needsRenewal, type LiveToken, type StoredToken } from './token-record.ts';
+import {
+  fingerprint,
+  isLive,
+  needsRenewal,
+  type AuthMode,
+  type LiveToken,
+  type StoredToken,
+} from './token-record.ts';
 import type { TokenStore } from './token-store.ts';
 
 export interface TokenProviderOptions {

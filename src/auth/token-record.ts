@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { AuthMode } from '../config/index.ts';
+
+/** How the worker gets its access token: a rotated refresh token, or client credentials. */
+export type AuthMode = 'refresh-token' | 'client-credentials';
 
 /**
  * What the token store keeps for one LMS host + client id (sealed as a whole; see token-store.ts).

@@ -4,12 +4,11 @@
  * union of what happened to it; "already stored" has exactly that name everywhere.
  */
 import { z } from 'zod';
-import { encodeIdForFileName } from '../storage/certificate-path.ts';
 
 /**
  * An id as the LMS gives it: Brightspace's are whole numbers (`6606`), Blackboard Learn's are
  * strings (`_123_1`, UUIDs). Ids travel unchanged from discovery to the sidecar; only file names
- * and keys encode them (`encodeIdForFileName`).
+ * and keys encode them (`encodeIdForFileName`, `certificateKey` in src/storage/).
  */
 export type LmsId = number | string;
 
@@ -101,16 +100,6 @@ export type CertificateOutcome =
   | { status: 'failed'; code: string; reason: string };
 
 export type CertificateStatus = CertificateOutcome['status'];
-
-/**
- * `<lmsHost>:<orgUnitId>:<issuedId>`: a certificate's identity across batches and users. The ids
- * are written as in file names (`encodeIdForFileName`): Brightspace's keys are the plain numbers,
- * and an id holding `:` cannot make two certificates share a key (encoded ids never hold `:`, so
- * the last two fields split off unambiguously, even when the host has a port). Throws
- * `UnsafeIdError` for an id that cannot name a file.
- */
-export const certificateKey = (lmsHost: string, c: Pick<Certificate, 'orgUnitId' | 'issuedId'>): string =>
-  `${lmsHost}:${encodeIdForFileName(c.orgUnitId, 'orgUnitId')}:${encodeIdForFileName(c.issuedId, 'issuedId')}`;
 
 /** `<orgUnitId>-<issuedId> (user <userId>)`: how a certificate is named in failures and logs. */
 export const certificateRef = (c: CertificateIds): string =>

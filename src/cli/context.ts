@@ -1,4 +1,3 @@
-import { useChromiumSandbox } from '../browser/index.ts';
 import type { Redis } from 'ioredis';
 import { loadConfig, type ConfigNeed, type ConfigWith } from '../config/index.ts';
 import { FleetBreaker } from '../fleet/index.ts';
@@ -22,10 +21,18 @@ export async function openContext<N extends ConfigNeed = never>(
     env?: NodeJS.ProcessEnv;
     /** Log `warn` and above when LOG_LEVEL is the default `info`: the command's output is the point. */
     quiet?: boolean;
+    /**
+     * The command may start Chromium (a web session): apply CHROMIUM_NO_SANDBOX. Default false, so
+     * that a command that never starts it does not load Playwright.
+     */
+    browser?: boolean;
   } = {},
 ): Promise<CommandContext<N>> {
   const config = loadConfig<N>({ needs, ...(options.env ? { env: options.env } : {}) });
-  useChromiumSandbox(!config.chromiumNoSandbox);
+  if (options.browser) {
+    const { useChromiumSandbox } = await import('../browser/index.ts');
+    useChromiumSandbox(!config.chromiumNoSandbox);
+  }
   const level = options.quiet && config.logLevel === 'info' ? 'warn' : config.logLevel;
   const logger = createLogger({ level, ...(config.logFormat ? { format: config.logFormat } : {}) });
   const redis = await connectRedis(config.redisUrl);

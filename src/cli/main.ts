@@ -1,28 +1,23 @@
 import { Command, CommanderError } from 'commander';
 import { CertharvestError, ConfigError, EnvironmentError, UsageError } from '../errors/index.ts';
-import {
-  BatchExistsError,
-  BatchNotFoundError,
-  BatchStillRunningError,
-  InvalidBatchError,
-} from '../queue/index.ts';
-import { OutputDirOtherLmsError, OutputMarkerInvalidError } from '../storage/index.ts';
+import { lmsRegistry } from '../lms/registry.ts';
+// Each command's registration (name, arguments, options, help) is cheap; what it runs is loaded by
+// its action, so `--help` or `status` never loads Playwright, the board or the sandbox.
 import { registerAuthCommand } from './commands/auth.ts';
 import { registerBoardCommand } from './commands/board.ts';
 import { registerCancelCommand } from './commands/cancel.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerDoctorCommand } from './commands/doctor.ts';
+import { registerInspectCommand } from './commands/inspect.ts';
 import { registerResumeCommand } from './commands/resume.ts';
 import { registerRetryCommand } from './commands/retry.ts';
 import { registerSandboxCommand } from './commands/sandbox.ts';
 import { registerSchemaCommand } from './commands/schema.ts';
-import { registerScheduleCommand } from './commands/schedule.ts';
+import { registerScheduleCommand } from './commands/schedule-register.ts';
 import { registerStatusCommand } from './commands/status.ts';
 import { registerSubmitCommand } from './commands/submit.ts';
 import { registerWorkerCommand } from './commands/worker.ts';
-import { lmsRegistry } from '../lms/registry.ts';
 import { EXIT } from './exit-codes.ts';
-import { registerInspectCommand } from './commands/inspect.ts';
 
 /** The LMSes of the registry, e.g. "D2L Brightspace, Blackboard Learn". */
 function lmsTitles(): string {
@@ -65,11 +60,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     await buildProgram().parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.OK;
   } catch (err) {
-    return reportError(err);
+    return await reportError(err);
   }
 }
 
-function reportError(err: unknown): number {
+async function reportError(err: unknown): Promise<number> {
   if (err instanceof CommanderError) {
     if (
       err.code === 'commander.helpDisplayed' ||
@@ -80,32 +75,32 @@ function reportError(err: unknown): number {
     }
     return EXIT.USAGE;
   }
-  if (err instanceof ConfigError) {
-    console.error(`certharvest: ${err.message}`);
-    return EXIT.USAGE;
-  }
-  if (err instanceof UsageError || err instanceof InvalidBatchError || err instanceof BatchExistsError) {
-    console.error(`certharvest: ${err.message}`);
-    return EXIT.USAGE;
-  }
-  // `cancel`/`retry` of a batch that is not there, or `retry` of one still running: wrong usage.
-  if (err instanceof BatchNotFoundError || err instanceof BatchStillRunningError) {
-    console.error(`certharvest: ${err.message}`);
-    return EXIT.USAGE;
-  }
-  // OUTPUT_DIR belongs to another LMS, or its marker is not one: a setting to fix, like a ConfigError.
-  if (err instanceof OutputDirOtherLmsError || err instanceof OutputMarkerInvalidError) {
-    console.error(`certharvest: ${err.message}`);
-    return EXIT.USAGE;
-  }
-  if (err instanceof EnvironmentError) {
-    console.error(`certharvest: ${err.message}`);
-    return EXIT.USAGE;
-  }
   if (err instanceof CertharvestError) {
     console.error(`certharvest: ${err.message}`);
-    return EXIT.SOME_FAILED;
+    return (await isUsageError(err)) ? EXIT.USAGE : EXIT.SOME_FAILED;
   }
   console.error('certharvest: unexpected error:', err);
   return EXIT.SOME_FAILED;
+}
+
+/**
+ * Errors that exit 2: a wrong setting or command line, a missing program or service, a malformed
+ * or taken batch id, `cancel`/`retry` of a batch that is not there or `retry` of one still
+ * running, an OUTPUT_DIR that belongs to another LMS or whose marker is not one (a setting to fix,
+ * like a ConfigError). The queue's and the storage's errors are defined beside the code that
+ * throws them, which only a running command loads (and then has loaded already): they are looked
+ * up last, so that a usage error does not load BullMQ.
+ */
+async function isUsageError(err: CertharvestError): Promise<boolean> {
+  if (err instanceof ConfigError || err instanceof UsageError || err instanceof EnvironmentError) return true;
+  const queue = await import('../queue/index.ts');
+  const storage = await import('../storage/index.ts');
+  return (
+    err instanceof queue.InvalidBatchError ||
+    err instanceof queue.BatchExistsError ||
+    err instanceof queue.BatchNotFoundError ||
+    err instanceof queue.BatchStillRunningError ||
+    err instanceof storage.OutputDirOtherLmsError ||
+    err instanceof storage.OutputMarkerInvalidError
+  );
 }

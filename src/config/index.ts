@@ -1,17 +1,18 @@
 export {
   authConfigSchema,
-  DEFAULT_REDIRECT_URI,
-  loadConfig,
+  LOG_LEVELS,
   type AuthConfig,
+  type AuthMode,
   type BoardConfig,
   type Config,
   type ConfigNeed,
   type ConfigWith,
+  type DownloadStrategy,
   type LmsConfig,
-  type LoadConfigOptions,
+  type LmsKind,
+  type LogLevel,
   type WebLoginConfig,
   type WebSessionConfig,
-} from './load.ts';
-export type { AuthMode, DownloadStrategy, LmsKind, LogLevel } from './load.ts';
+} from './shape.ts';
+export { DEFAULT_REDIRECT_URI, loadConfig, type LoadConfigOptions } from './load.ts';
 export { Secret } from './secret.ts';
-export { LOG_LEVELS } from './schema.ts';

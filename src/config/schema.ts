@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { lmsRegistry } from '../lms/registry.ts';
+import { API_SCOPES, DEFAULT_API_SCOPES, LOG_LEVELS, type ApiScope } from './shape.ts';
 
 /**
  * The raw environment schema: one entry per variable of PRODUCT.md (plus a few tuning knobs),
@@ -183,12 +184,6 @@ const API_KEY_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Printable ASCII but for "," and ":" (the separators): a key travels in an HTTP header. */
 const API_KEY_CHARS = /^[\x21-\x2b\x2d-\x39\x3b-\x7e]+$/;
 
-/** What an API key may do: submit batches, read the batches it submitted, read every batch. */
-export const API_SCOPES = ['submit', 'read:own', 'read:all'] as const;
-export type ApiScope = (typeof API_SCOPES)[number];
-/** The scopes of a key whose entry names none: a client sees its own batches only. */
-export const DEFAULT_API_SCOPES: readonly ApiScope[] = ['submit', 'read:own'];
-
 /**
  * `API_KEYS`: the HTTP API's clients, comma-separated, each `name:key`, `name:key:scope+scope`
  * (scopes: `submit`, `read:own`, `read:all`; default `submit+read:own`) or a bare key (named
@@ -257,8 +252,6 @@ export function lmsKindsText(): string {
   const kinds = lmsRegistry.kinds().map((k) => `"${k}"`);
   return kinds.length > 1 ? `${kinds.slice(0, -1).join(', ')} or ${kinds.at(-1)}` : (kinds[0] ?? 'an LMS');
 }
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const envSchema = z.object({
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),

@@ -3,7 +3,8 @@ import type { UserRefKind } from '../lms/index.ts';
 import { TimeoutError } from '../util/with-timeout.ts';
 import { fail, runChecks, type Check, type CheckOutcome, type CheckResult } from './check.ts';
 import type { DoctorReport } from './report.ts';
-import { checkConfiguration, checkFleet, checkOutputDir, checkRedis } from './setup-checks.ts';
+import { checkConfiguration } from './config-check.ts';
+import { checkFleet, checkOutputDir, checkRedis } from './setup-checks.ts';
 import { DoctorState, type DoctorInput } from './state.ts';
 import { checkToken } from './token-check.ts';
 

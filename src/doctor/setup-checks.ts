@@ -1,12 +1,7 @@
 import { statfs } from 'node:fs/promises';
-import {
-  BrowserLaunchError,
-  launchChromium,
-  resolveChromiumPath,
-  useChromiumSandbox,
-} from '../browser/index.ts';
-import { loadConfig, type Config } from '../config/index.ts';
-import { ConfigError, EnvironmentError } from '../errors/index.ts';
+import { BrowserLaunchError, launchChromium, resolveChromiumPath } from '../browser/index.ts';
+import type { Config } from '../config/shape.ts';
+import { EnvironmentError } from '../errors/index.ts';
 import { FleetBreaker } from '../fleet/index.ts';
 import { connectRedis, describeRedisUrl } from '../queue/index.ts';
 import {
@@ -26,51 +21,6 @@ export const LOGIN_HOLD_FIX =
   'fix LMS_USERNAME / LMS_PASSWORD (or LMS_TOTP_SECRET, or unlock the service user), then ' +
   'restart one worker (its one probe login releases the hold and resumes the fleet) or run ' +
   '`certharvest resume`';
-
-/**
- * The environment (and `.env`) parses, and holds what a worker needs: the LMS, its OAuth app,
- * SECRETS_KEY. What parses is kept for the checks that need less (Redis, OUTPUT_DIR, Chromium).
- */
-export async function checkConfiguration(s: DoctorState): Promise<CheckOutcome> {
-  const { env, envFile, cwd } = s.input;
-  const source = {
-    ...(env ? { env } : {}),
-    ...(envFile !== undefined ? { envFile } : {}),
-    ...(cwd ? { cwd } : {}),
-  };
-  const fix =
-    'set each variable named above, in the environment or .env (README, "Configuration"); ' +
-    '`certharvest sandbox` prints a working set to compare with';
-  try {
-    s.base = loadConfig(source);
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(err.problems.join('; '), fix);
-    throw err;
-  }
-  s.addSecretsOf(s.base);
-  useChromiumSandbox(!s.base.chromiumNoSandbox);
-  try {
-    s.config = loadConfig({ ...source, needs: ['lms', 'secrets-key'] });
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(err.problems.join('; '), fix);
-    throw err;
-  }
-  return pass(describeConfig(s.config));
-}
-
-function describeConfig(config: NonNullable<DoctorState['config']>): string {
-  const { lms, webLogin } = config;
-  const login = webLogin
-    ? `web login ${webLogin.username}${webLogin.totpSecret ? ' with LMS_TOTP_SECRET' : ''}`
-    : 'no web login (LMS_USERNAME/LMS_PASSWORD unset)';
-  return [
-    `${lms.kind} at ${lms.url}`,
-    `${lms.auth.mode} as client ${lms.auth.clientId}`,
-    `DOWNLOAD_STRATEGY=${config.downloadStrategy}`,
-    login,
-    `queue prefix ${config.queuePrefix}`,
-  ].join('; ');
-}
 
 /** Redis answers, is 6.2 or newer, never evicts keys, and keeps them across a restart. */
 export async function checkRedis(s: DoctorState): Promise<CheckOutcome> {

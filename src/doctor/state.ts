@@ -1,11 +1,12 @@
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
-import type { TokenProvider } from '../auth/index.ts';
+import type { TokenProvider } from '../auth/token-provider.ts';
 import type { WebSession } from '../browser/index.ts';
-import type { Config, ConfigWith, Secret } from '../config/index.ts';
+import type { Secret } from '../config/secret.ts';
+import type { Config, ConfigWith } from '../config/shape.ts';
 import type { FleetBreaker } from '../fleet/index.ts';
 import type { LmsId } from '../certificate/index.ts';
-import type { UserRefKind } from '../lms/index.ts';
+import type { UserRefKind } from '../lms/ports.ts';
 import { createLogger, type Logger } from '../log/index.ts';
 
 /** What to check, and where the configuration comes from. */

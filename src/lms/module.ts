@@ -7,6 +7,7 @@
 import type { Redis } from 'ioredis';
 import type { z } from 'zod';
 import type { ConsentForm } from '../auth/session-consent.ts';
+import type { AuthMode } from '../auth/token-record.ts';
 import type { WebProfile, WebSession } from '../browser/index.ts';
 import type { Check } from '../doctor/check.ts';
 import type { DoctorState } from '../doctor/state.ts';
@@ -15,7 +16,7 @@ import type { RateStateStore } from './fleet-rate-state.ts';
 import type { AccessTokenSource, LmsRequestObserver } from './http-client.ts';
 import type { LmsAdapter, UserRefKind } from './ports.ts';
 
-export type AuthMode = 'refresh-token' | 'client-credentials';
+export type { AuthMode };
 export type DownloadStrategy = 'auto' | 'api' | 'browser';
 
 /** How this LMS's OAuth2 differs: defaults of the token settings, and how a client secret is sent. */

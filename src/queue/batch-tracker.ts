@@ -6,7 +6,7 @@ import {
   type LmsId,
 } from '../certificate/index.ts';
 import { decodeIdFromFileName } from '../storage/certificate-path.ts';
-import type { CertificateResultRecord, ManifestDescription } from './batch-accounting.ts';
+import type { BatchFailure, CertificateResultRecord, ManifestDescription } from './batch-accounting.ts';
 import { manifestRow, type ManifestRow } from '../report/manifest.ts';
 import { BATCH_TTL_SECONDS, batchKeys } from './batch-keys.ts';
 import { batchState, type BatchState } from './batch-state.ts';
@@ -26,15 +26,6 @@ export interface BatchCounts {
   usersCancelled: number;
   /** Certificates left undownloaded because the batch was cancelled. */
   certsCancelled: number;
-}
-
-export interface BatchFailure {
-  kind: 'user' | 'certificate';
-  /** The user reference or `<orgUnitId>-<issuedId> (user <userId>)`. */
-  ref: string;
-  code: string;
-  reason: string;
-  at: string;
 }
 
 export interface BatchStatus extends BatchCounts {

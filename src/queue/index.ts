@@ -8,6 +8,7 @@ export {
   downloadJobIdBase,
   userRefOf,
   type BatchDoneListener,
+  type BatchFailure,
   type CertificateResultRecord,
   type DiscoverSettlement,
   type DownloadSettlement,
@@ -21,7 +22,6 @@ export {
   BatchTracker,
   isDone,
   type BatchCounts,
-  type BatchFailure,
   type BatchStatus,
   type CertificateResult,
 } from './batch-tracker.ts';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { Secret } from '../config/index.ts';
+import type { Secret } from '../config/secret.ts';
 import { EnvironmentError } from '../errors/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
 

@@ -1,4 +1,4 @@
-import type { BatchFailure } from '../queue/index.ts';
+import type { BatchFailure } from '../queue/batch-accounting.ts';
 
 /** RFC 4180: quoted when needed, quotes doubled; a leading = + - @ is neutralised for spreadsheets. */
 export function toCsv(rows: readonly (readonly string[])[]): string {

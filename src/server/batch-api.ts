@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../certificate/index.ts';
 import type { Secret } from '../config/index.ts';
-import { DEFAULT_API_SCOPES, type ApiScope } from '../config/schema.ts';
+import { DEFAULT_API_SCOPES, type ApiScope } from '../config/shape.ts';
 import type { PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { CertharvestError } from '../errors/index.ts';

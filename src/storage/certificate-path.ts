@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { CertificateIds, LmsId } from '../certificate/index.ts';
+import type { Certificate, CertificateIds, LmsId } from '../certificate/index.ts';
 import { CertharvestError } from '../errors/index.ts';
 
 const ID_EXPECTED =
@@ -138,6 +138,16 @@ export function decodeIdFromFileName(name: string): LmsId | null {
     return null;
   }
 }
+
+/**
+ * `<lmsHost>:<orgUnitId>:<issuedId>`: a certificate's identity across batches and users. The ids
+ * are written as in file names (`encodeIdForFileName`): Brightspace's keys are the plain numbers,
+ * and an id holding `:` cannot make two certificates share a key (encoded ids never hold `:`, so
+ * the last two fields split off unambiguously, even when the host has a port). Throws
+ * `UnsafeIdError` for an id that cannot name a file.
+ */
+export const certificateKey = (lmsHost: string, c: Pick<Certificate, 'orgUnitId' | 'issuedId'>): string =>
+  `${lmsHost}:${encodeIdForFileName(c.orgUnitId, 'orgUnitId')}:${encodeIdForFileName(c.issuedId, 'issuedId')}`;
 
 /**
  * `OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf` and its `.json` sidecar, each id encoded by

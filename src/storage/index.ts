@@ -6,6 +6,7 @@ export {
   type SaveOutcome,
 } from './certificate-store.ts';
 export {
+  certificateKey,
   certificatePaths,
   decodeIdFromFileName,
   encodeIdForFileName,

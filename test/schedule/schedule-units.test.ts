@@ -12,7 +12,7 @@ import {
   scheduleTemplateSchema,
   type ScheduleInfo,
 } from '../../src/queue/index.ts';
-import { firingTimeOf } from '../../src/worker/scheduled-batches.ts';
+import { firingTimeOf } from '../../jobs/scheduled-batches.ts';
 
 describe('--every', () => {
   it('takes a whole number and one unit', () => {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startWorker, type WorkerHandle } from '../../jobs/worker.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { connectRedis, getSchedule, type ScheduleInfo } from '../../src/queue/index.ts';
-import type { FiringResult } from '../../src/worker/scheduled-batches.ts';
+import type { FiringResult } from '../../jobs/scheduled-batches.ts';
 import { sleepUntil, tempDir } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from '../pipeline/harness.ts';
 import { cliInProcess } from './in-process-cli.ts';

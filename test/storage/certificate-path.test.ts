@@ -2,9 +2,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { certificateKey, lmsIdSchema, type LmsId } from '../../src/certificate/index.ts';
+import { lmsIdSchema, type LmsId } from '../../src/certificate/index.ts';
 import { partialShard } from '../../src/storage/atomic-write.ts';
 import {
+  certificateKey,
   certificatePaths,
   decodeIdFromFileName,
   encodeIdForFileName,

@@ -1,18 +1,5 @@
 import { Command } from 'commander';
-import { createTokenProvider } from '../../auth/index.ts';
-import { parseUserReference } from '../../doctor/index.ts';
-import { UsageError } from '../../errors/index.ts';
-import { RedisRateStateStore } from '../../lms/index.ts';
-import { createWebSession } from '../../../jobs/worker.ts';
-import { openContext } from '../context.ts';
-import { EXIT } from '../exit-codes.ts';
-
-interface InspectCommandOptions {
-  user: string;
-  course?: string;
-  issuedId?: string;
-  json?: boolean;
-}
+import type { InspectCommandOptions } from './inspect-run.ts';
 
 export function registerInspectCommand(program: Command): void {
   program
@@ -55,76 +42,7 @@ Exit codes: 0 something harvestable matched, 1 nothing did, 2 usage or
 configuration error.`,
     )
     .action(async (opts: InspectCommandOptions) => {
-      const user = parseUserReference(opts.user, { anyId: true });
-      if (!user) {
-        throw new UsageError(
-          `--user "${opts.user}" is not valid: expected the LMS's user id, userName:NAME or orgDefinedId:ID`,
-        );
-      }
-      const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
-      const { config, redis, logger } = ctx;
-      const session = config.webLogin
-        ? createWebSession({
-            config,
-            webLogin: config.webLogin,
-            redis,
-            breaker: ctx.breaker,
-            logger: logger.child({ component: 'browser' }),
-          })
-        : undefined;
-      try {
-        const tokens = await createTokenProvider({
-          config,
-          redis,
-          logger: logger.child({ component: 'auth' }),
-          ...(session ? { session } : {}),
-        });
-        const report = await config.lms.site.inspect(
-          {
-            lmsUrl: config.lms.url,
-            tokens,
-            webSession: session,
-            downloadStrategy: config.downloadStrategy,
-            logger,
-            redis,
-            prefix: config.queuePrefix,
-            rateState: new RedisRateStateStore(redis, config.queuePrefix, config.lms.host),
-          },
-          {
-            user,
-            ...(opts.course !== undefined ? { course: opts.course } : {}),
-            ...(opts.issuedId !== undefined ? { issuedId: opts.issuedId } : {}),
-          },
-        );
-        if (opts.json) console.log(JSON.stringify({ matched: report.matched, ...report.data }, null, 2));
-        else {
-          // On a terminal, lines fit its width; piped, they stay whole (for grep, and URLs to copy).
-          const width = process.stdout.isTTY ? process.stdout.columns || 80 : undefined;
-          for (const line of report.lines) console.log(width ? wrapLine(line, width) : line);
-        }
-        process.exitCode = report.matched ? EXIT.OK : EXIT.SOME_FAILED;
-      } finally {
-        await session?.close();
-        await ctx.close();
-      }
+      const { run } = await import('./inspect-run.ts');
+      await run(opts);
     });
-}
-
-/**
- * `line` wrapped at spaces to `width`, its indentation kept, continuation lines indented a little
- * more. A word longer than the width (a URL) is never cut: it stays whole, to be copied.
- */
-export function wrapLine(line: string, width: number): string {
-  const indent = /^\s*/.exec(line)?.[0] ?? '';
-  const room = Math.max(20, width - indent.length - 4);
-  const out: string[] = [];
-  let current = '';
-  for (const word of line.trim().split(/\s+/)) {
-    if (current && current.length + 1 + word.length > room) {
-      out.push(current);
-      current = word;
-    } else current = current ? `${current} ${word}` : word;
-  }
-  out.push(current);
-  return out.map((l, i) => `${indent}${i === 0 ? '' : '    '}${l}`).join('\n');
 }

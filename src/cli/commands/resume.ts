@@ -1,6 +1,4 @@
 import { Command } from 'commander';
-import { describePause } from '../pause-report.ts';
-import { openContext } from '../context.ts';
 
 export function registerResumeCommand(program: Command): void {
   program
@@ -19,18 +17,7 @@ Examples:
   certharvest resume`,
     )
     .action(async () => {
-      const ctx = await openContext();
-      try {
-        const lifted = await ctx.breaker.resume(`cli:${process.pid}`);
-        if (lifted) {
-          console.log(`resumed the fleet (it was paused for ${lifted.reason} since ${lifted.since}).`);
-          console.log('If the cause is still there, the first job that meets it pauses the fleet again:');
-          console.log(describePause(lifted).split('\n')[1]);
-        } else {
-          console.log('the fleet was not paused (the queues are resumed anyway).');
-        }
-      } finally {
-        await ctx.close();
-      }
+      const { run } = await import('./resume-run.ts');
+      await run();
     });
 }

@@ -1,22 +1,19 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors/index.ts';
+import type { Sandbox, SandboxOptions } from '../../sandbox/index.ts';
+// The knobs' values only: the sandbox itself (express, the OIDC provider, PDFs) is loaded when it runs.
 import {
   CONSENT_PROMPTS,
   EXPIRY_STYLES,
   LEARN_ID_STYLES,
   LEARN_MARKUPS,
-  formatEnvBlock,
-  JWT_CLIENT_ID,
   PDF_CONTENT_TYPES,
   RENDER_THROTTLE_STATUSES,
-  startSandbox,
   TRUNCATE_STYLES,
   type RenderThrottleStatus,
-  type Sandbox,
   type SandboxKnobs,
-  type SandboxOptions,
-} from '../../sandbox/index.ts';
+} from '../../sandbox/knobs.ts';
 import { untilSignal } from '../signals.ts';
 
 /** Seams for tests; the CLI uses the defaults. */
@@ -178,10 +175,11 @@ Examples:
         throw new UsageError(`--lms: expected "brightspace" or "blackboard", got "${lms}"`);
       }
       const write = io.write ?? ((text: string) => void process.stdout.write(text));
+      const { formatEnvBlock, JWT_CLIENT_ID, startSandbox } = await import('../../sandbox/index.ts');
       const sandbox = await startSandbox(options);
       try {
         write(
-          header(sandbox, lms) +
+          header(sandbox, lms, JWT_CLIENT_ID) +
             (lms === 'blackboard'
               ? Object.entries(sandbox.learnEnv)
                   .map(([k, v]) => `${k}=${/[\s"'$#]/.test(v) ? `'${v}'` : v}`)
@@ -321,7 +319,7 @@ function optionalStatus(value: string | undefined): RenderThrottleStatus | undef
 }
 
 /** Comment lines, so the whole output is a valid .env file (`certharvest sandbox > .env`). */
-function header(sandbox: Sandbox, lms: string): string {
+function header(sandbox: Sandbox, lms: string, jwtClientId: string): string {
   const { institution: inst, knobs: k } = sandbox;
   const certificates = inst.certificates().length;
   const badges = inst.issued.length - certificates;
@@ -346,7 +344,7 @@ function header(sandbox: Sandbox, lms: string): string {
     ...specialCertificates(sandbox),
     `# client credentials: AUTH_MODE=client-credentials with OAUTH_CLIENT_ID=${sandbox.basicClient.clientId} ` +
       `and OAUTH_CLIENT_SECRET=${sandbox.basicClient.clientSecret} (HTTP Basic), or OAUTH_CLIENT_ID=` +
-      `${JWT_CLIENT_ID} with OAUTH_PRIVATE_KEY_FILE and OAUTH_KEY_ID (the key of --client-jwks)`,
+      `${jwtClientId} with OAUTH_PRIVATE_KEY_FILE and OAUTH_KEY_ID (the key of --client-jwks)`,
     '# The lines below are a ready .env for the worker (test credentials). Ctrl+C stops the sandbox.',
     '',
   ].join('\n');

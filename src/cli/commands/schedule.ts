@@ -1,7 +1,9 @@
+/**
+ * What `certharvest schedule add|list|remove` do, loaded when one runs (their options and help:
+ * schedule-register.ts), and the schedules' table.
+ */
 import { readFile } from 'node:fs/promises';
-import { filtersFrom } from '../filter-flags.ts';
 import path from 'node:path';
-import { Command, Option } from 'commander';
 import { UsageError } from '../../errors/index.ts';
 import {
   addSchedule,
@@ -15,15 +17,15 @@ import {
   ScheduleExistsError,
   ScheduleInvalidError,
   scheduleNameSchema,
-  USER_REF_KINDS,
   type ScheduleInfo,
   type ScheduleTemplate,
   type ScheduleWhen,
   type UserRefKind,
 } from '../../queue/index.ts';
 import { openContext, type CommandContext } from '../context.ts';
+import { filtersFrom } from '../filter-flags.ts';
 
-interface AddOptions {
+export interface AddOptions {
   every?: string;
   cron?: string;
   tz?: string;
@@ -38,134 +40,60 @@ interface AddOptions {
   replace?: boolean;
 }
 
-export function registerScheduleCommand(program: Command): void {
-  const schedule = program
-    .command('schedule')
-    .description('recurring batches: a batch of the same users every period or on a cron pattern');
-
-  schedule
-    .command('add')
-    .description(
-      'add a schedule: each firing submits a batch <name>-<UTC time> (one per firing for the fleet)',
-    )
-    .argument('[users...]', 'user references, as for submit --users')
-    .option('--every <duration>', 'fire now, then every period: 30m, 24h, 7d (s, m, h or d; from 1s)')
-    .option(
-      '--cron <pattern>',
-      'fire on a cron pattern, e.g. "0 2 * * *" (5 fields, or 6 with seconds first)',
-    )
-    .option('--tz <zone>', 'with --cron: the IANA time zone of the pattern (default UTC), e.g. Europe/Paris')
-    .option(
-      '--name <name>',
-      `the schedule's name (1-${SCHEDULE_NAME_MAX} letters, digits, ".", "_", "-"); default: "all-users" or the file's name`,
-    )
-    .option('--from-file <path>', 'a user file as for submit --file, read again at each firing')
-    .option('--all-users', 'every user of the institution (enumerated through the LMS at each firing)')
-    .addOption(new Option('--by <kind>', 'what the references are').choices(USER_REF_KINDS).default('userId'))
-    .option('--skip-expired', 'leave out expired certificates')
-    .option('--org-unit <ids>', 'keep only certificates of these org units (comma-separated ids)')
-    .option('--issued-after <date>', 'keep only certificates issued at or after this date')
-    .option('--issued-before <date>', 'keep only certificates issued before this date')
-    .option('--replace', 'replace the schedule of that name if there is one')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  certharvest schedule add --all-users --every 24h
-  certharvest schedule add --name weekdays --cron "0 2 * * 1-5" --tz Europe/Paris \\
-      --from-file /data/students.csv --by orgDefinedId
-  certharvest schedule add --name staff --every 7d --skip-expired 1001 1002 1003
-
-With --every the first batch is submitted at once (a worker takes it), then one
-every period; use --cron for fixed times. One batch per firing however many
-workers run. The file is read by the worker at each firing: a missing or
-malformed file makes that firing's batch fail with the reason (see
-certharvest schedule list and certharvest status).
-
-Exit codes: 0 added, 2 usage error (the option and what is expected are named).`,
-    )
-    .action(async (users: string[], opts: AddOptions) => {
-      const when = whenFrom(opts);
-      const template = await templateFrom(users, opts);
-      const name = opts.name ?? derivedName(users, opts);
-      const ctx = await openContext();
-      try {
-        const info = await addSchedule({ name, when, template }, scheduleDeps(ctx), {
-          replace: opts.replace === true,
-        }).catch((err: unknown) => {
-          if (err instanceof ScheduleExistsError)
-            throw new UsageError(`${err.message}: choose another --name, or add --replace`);
-          if (err instanceof ScheduleInvalidError) throw new UsageError(err.message);
-          throw err;
-        });
-        console.log(
-          `${opts.replace ? 'saved' : 'added'} schedule ${info.name}: ${describeWhen(info)}, ${describeTemplate(info.template)}`,
-        );
-        console.log(
-          'every' in when
-            ? `first batch: now (then every ${formatEvery(when.every)})`
-            : `first batch: ${info.next ?? 'not planned'}`,
-        );
-        console.log(`its batches are ${info.name}-<UTC time>; follow them with: certharvest schedule list`);
-        const consumers = await ctx.queues.schedules.getWorkersCount().catch(() => 1);
-        if (consumers === 0)
-          console.error(
-            'warning: no worker is running yet: batches are submitted once one is (certharvest worker)',
-          );
-      } finally {
-        await ctx.close();
-      }
+export async function runAdd(users: string[], opts: AddOptions): Promise<void> {
+  const when = whenFrom(opts);
+  const template = await templateFrom(users, opts);
+  const name = opts.name ?? derivedName(users, opts);
+  const ctx = await openContext();
+  try {
+    const info = await addSchedule({ name, when, template }, scheduleDeps(ctx), {
+      replace: opts.replace === true,
+    }).catch((err: unknown) => {
+      if (err instanceof ScheduleExistsError)
+        throw new UsageError(`${err.message}: choose another --name, or add --replace`);
+      if (err instanceof ScheduleInvalidError) throw new UsageError(err.message);
+      throw err;
     });
+    console.log(
+      `${opts.replace ? 'saved' : 'added'} schedule ${info.name}: ${describeWhen(info)}, ${describeTemplate(info.template)}`,
+    );
+    console.log(
+      'every' in when
+        ? `first batch: now (then every ${formatEvery(when.every)})`
+        : `first batch: ${info.next ?? 'not planned'}`,
+    );
+    console.log(`its batches are ${info.name}-<UTC time>; follow them with: certharvest schedule list`);
+    const consumers = await ctx.queues.schedules.getWorkersCount().catch(() => 1);
+    if (consumers === 0)
+      console.error(
+        'warning: no worker is running yet: batches are submitted once one is (certharvest worker)',
+      );
+  } finally {
+    await ctx.close();
+  }
+}
 
-  schedule
-    .command('list')
-    .description('the schedules: when they fire, the next firing, the last batch and its state')
-    .option('--json', 'print JSON instead of a table (every field, the templates too)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  certharvest schedule list
-  certharvest schedule list --json | jq '.schedules[].last'
+export async function runList(opts: { json?: boolean }): Promise<void> {
+  const ctx = await openContext();
+  try {
+    const all = await listSchedules(scheduleDeps(ctx));
+    if (opts.json) console.log(JSON.stringify({ schedules: all }, null, 2));
+    else if (all.length === 0) console.log('no schedules (add one: certharvest schedule add --help)');
+    else console.log(scheduleTable(all));
+  } finally {
+    await ctx.close();
+  }
+}
 
-STATE is the last batch's: running, done (every certificate stored), failed
-(some failed: certharvest status <batch>), error (the firing could not submit
-it, e.g. its user file was missing), expired (older than 30 days).`,
-    )
-    .action(async (opts: { json?: boolean }) => {
-      const ctx = await openContext();
-      try {
-        const all = await listSchedules(scheduleDeps(ctx));
-        if (opts.json) console.log(JSON.stringify({ schedules: all }, null, 2));
-        else if (all.length === 0) console.log('no schedules (add one: certharvest schedule add --help)');
-        else console.log(scheduleTable(all));
-      } finally {
-        await ctx.close();
-      }
-    });
-
-  schedule
-    .command('remove')
-    .argument('<name>', 'the schedule to remove')
-    .description('remove a schedule (its batches stay)')
-    .addHelpText(
-      'after',
-      `
-Examples:
-  certharvest schedule remove nightly
-
-Exit codes: 0 removed, 2 no such schedule.`,
-    )
-    .action(async (name: string) => {
-      const ctx = await openContext();
-      try {
-        if (!(await removeSchedule(name, scheduleDeps(ctx))))
-          throw new UsageError(`no schedule "${name}" (certharvest schedule list shows them)`);
-        console.log(`removed schedule ${name} (its batches stay: certharvest status)`);
-      } finally {
-        await ctx.close();
-      }
-    });
+export async function runRemove(name: string): Promise<void> {
+  const ctx = await openContext();
+  try {
+    if (!(await removeSchedule(name, scheduleDeps(ctx))))
+      throw new UsageError(`no schedule "${name}" (certharvest schedule list shows them)`);
+    console.log(`removed schedule ${name} (its batches stay: certharvest status)`);
+  } finally {
+    await ctx.close();
+  }
 }
 
 const scheduleDeps = (ctx: CommandContext) => ({

@@ -1,9 +1,4 @@
 import { Command } from 'commander';
-import { loadConfig } from '../../config/index.ts';
-import { createLogger } from '../../log/index.ts';
-import { connectRedis } from '../../queue/index.ts';
-import { startWorker } from '../../../jobs/worker.ts';
-import { closeRedis, stopWithin, untilSignal } from '../signals.ts';
 
 export function registerWorkerCommand(program: Command): void {
   program
@@ -33,31 +28,7 @@ Examples:
   LOG_LEVEL=debug DOWNLOAD_CONCURRENCY=16 certharvest worker --grace 120`,
     )
     .action(async (opts: { grace: string }) => {
-      const probe = loadConfig();
-      const config =
-        probe.downloadStrategy === 'api'
-          ? loadConfig({ needs: ['lms', 'secrets-key'] })
-          : loadConfig({ needs: ['lms', 'secrets-key', 'browser-login'] });
-      const logger = createLogger({
-        level: config.logLevel,
-        ...(config.logFormat ? { format: config.logFormat } : {}),
-      });
-      const redis = await connectRedis(config.redisUrl);
-      const graceMs = Math.max(1, Number(opts.grace) || 60) * 1000;
-      let worker;
-      try {
-        worker = await startWorker({ config, logger, redis, checks: true });
-      } catch (err) {
-        await closeRedis(redis);
-        throw err;
-      }
-      const signal = await untilSignal();
-      logger.info({ signal }, 'shutting down');
-      // The jobs get the grace; closing the connections a few seconds more, then the process
-      // exits whatever Redis does.
-      await stopWithin(graceMs + 5_000, async () => {
-        await worker.stop(graceMs);
-        await closeRedis(redis);
-      });
+      const { run } = await import('./worker-run.ts');
+      await run(opts);
     });
 }

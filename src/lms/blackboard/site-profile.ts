@@ -14,11 +14,20 @@
  * shows no link) knows all four. Values are URL-encoded.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { load } from 'cheerio';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { z } from 'zod';
 import { CertharvestError, ConfigError } from '../../errors/index.ts';
+
+/**
+ * yaml and cheerio are read only when a site profile is (every command loads the configuration,
+ * and most never need them): synchronously, as `configure()` is synchronous.
+ */
+const requireHere = createRequire(import.meta.url);
+const yaml = (): typeof import('yaml') => requireHere('yaml') as typeof import('yaml');
+const cheerio = (): typeof import('cheerio/slim') =>
+  requireHere('cheerio/slim') as typeof import('cheerio/slim');
 
 /** Where a field's value comes from, on the element its selector found. */
 export type ValueSource =
@@ -302,6 +311,7 @@ export function loadSiteProfile(file: string): SiteProfile {
 
 /** A profile from its text; `file` names it in messages. */
 export function parseSiteProfile(text: string, file: string): SiteProfile {
+  const { LineCounter, parseDocument } = yaml();
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   const lineOf = (offset: number) => lines.linePos(offset).line;
@@ -360,6 +370,7 @@ function fromFile(f: ProfileFile, source: string): SiteProfile {
 
 /** The line of the deepest node of `at` that exists in the document (the key's line, else the value's). */
 function lineOfPath(doc: Document, at: (string | number)[], lineOf: (offset: number) => number): number {
+  const { isMap, isScalar, isSeq } = yaml();
   for (let depth = at.length; depth >= 0; depth--) {
     const prefix = at.slice(0, depth);
     const parent = depth === 0 ? doc.contents : doc.getIn(prefix.slice(0, -1), true);
@@ -606,8 +617,8 @@ export function selectorProblem(value: string): string | undefined {
   }
 }
 
-let probeDoc: ReturnType<typeof load> | undefined;
-const probe = () => (probeDoc ??= load('<p></p>'));
+let probeDoc: import('cheerio/slim').CheerioAPI | undefined;
+const probe = () => (probeDoc ??= cheerio().load('<p></p>'));
 
 function spec(selector: string | undefined, from: ValueSource): FieldSpec {
   return { selector, from, regex: undefined };

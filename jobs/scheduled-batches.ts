@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Worker, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Logger } from '../log/index.ts';
+import type { Logger } from '../src/log/index.ts';
 import {
   BatchExistsError,
   firingBatchId,
@@ -17,10 +17,10 @@ import {
   submitBatch,
   type CertharvestQueues,
   type ScheduleTemplate,
-} from '../queue/index.ts';
-import { recordFailedFiringBatch, recordFiring } from '../queue/schedules.ts';
-import { JobGaveUpError } from './handle-job-error.ts';
-import { JobDataInvalidError, parseJobData } from './parse-job-data.ts';
+} from '../src/queue/index.ts';
+import { recordFailedFiringBatch, recordFiring } from '../src/queue/schedules.ts';
+import { JobGaveUpError } from '../src/worker/handle-job-error.ts';
+import { JobDataInvalidError, parseJobData } from '../src/worker/parse-job-data.ts';
 
 export interface ScheduledBatchDeps {
   queues: CertharvestQueues;
