@@ -49,6 +49,7 @@ interface RawOptions {
   refreshTokenDisuse?: string;
   clientJwks?: string;
   pdfApiScopeMissing?: boolean;
+  orgStructureScopeMissing?: boolean;
   replayRevokesChain?: boolean;
   renderThrottleRate?: string;
   renderThrottleFirst?: string;
@@ -111,6 +112,10 @@ export function registerSandboxCommand(program: Command, io: SandboxCommandIo = 
     .option(
       '--pdf-api-scope-missing',
       'the bearer /pdf route answers 403 naming the awards:certificate:read scope',
+    )
+    .option(
+      '--org-structure-scope-missing',
+      'lp orgstructure/(orgUnitId) answers 403 naming the orgunits:course:read scope (no course names)',
     )
     .option('--replay-revokes-chain', 'a replayed refresh token also revokes its whole grant')
     .option(
@@ -215,6 +220,7 @@ export function parseOptions(raw: RawOptions): SandboxOptions {
   setIf('pdfApi', raw.pdfApi);
   setIf('newerApiVersions', raw.newerApiVersions);
   setIf('pdfApiScopeMissing', raw.pdfApiScopeMissing);
+  setIf('orgStructureScopeMissing', raw.orgStructureScopeMissing);
   setIf('replayRevokesChain', raw.replayRevokesChain);
   setIf('renderThrottleRate', optionalRate('--render-throttle-rate', raw.renderThrottleRate));
   setIf('renderThrottleFirst', optionalWhole('--render-throttle-first', raw.renderThrottleFirst, 0));
