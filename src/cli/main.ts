@@ -31,7 +31,7 @@ export function buildProgram(): Command {
   const program = new Command('certharvest')
     .description(
       `Bulk-download the certificate PDFs an LMS (${lmsTitles()}) has issued to students.\n` +
-        'Configuration comes from the environment or a .env file; see the README.',
+        'Configuration comes from the environment or a .env file; see docs/configuration.md.',
     )
     .version('0.2.0')
     .showHelpAfterError('(run with --help for usage)')

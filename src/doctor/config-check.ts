@@ -16,7 +16,7 @@ export async function checkConfiguration(s: DoctorState): Promise<CheckOutcome> 
     ...(cwd ? { cwd } : {}),
   };
   const fix =
-    'set each variable named above, in the environment or .env (README, "Configuration"); ' +
+    'set each variable named above, in the environment or .env (docs/configuration.md); ' +
     '`certharvest sandbox` prints a working set to compare with';
   try {
     s.base = loadConfig(source);

@@ -1,6 +1,6 @@
 /**
  * Why the fleet is paused. Each reason is a condition that would fail every job the same way, so
- * the fleet stops taking jobs instead of burning them; README "Troubleshooting" lists each fix.
+ * the fleet stops taking jobs instead of burning them; docs/troubleshooting.md lists each fix.
  */
 export const PAUSE_REASONS = [
   /** The LMS refused the refresh token (`invalid_grant`): a new one must be imported. */

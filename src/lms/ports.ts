@@ -20,7 +20,7 @@ export type AwardEntry =
 export interface ListAwardsOptions {
   /**
    * Ask for expired awards too (Brightspace's `includeExpired`). Default true: the listing's own
-   * default is not documented (reference/lms-apis.md §9.9), and an expired certificate is still a
+   * default is not documented (not documented by D2L), and an expired certificate is still a
    * certificate.
    */
   includeExpired?: boolean;

@@ -1,6 +1,6 @@
 /**
  * The Awards service writes dates as `U2026-05-13T20:01:00.827`: a `U` prefix, UTC, milliseconds
- * and no `Z` (reference/lms-apis.md §1.3, seen in working client code). The LP (users) service uses
+ * and no `Z` (https://docs.valence.desire2learn.com/res/awards.html; seen in working client code). The LP (users) service uses
  * plain ISO 8601 with `Z`.
  */
 export function toBasDate(date: Date): string {

@@ -33,7 +33,7 @@ ${body}
 
 /**
  * The login page, also what the render URL answers without a session. The hidden fields are the
- * ones D2L's own form posts (reference/lms-apis.md §5).
+ * ones D2L's own form posts (not documented by D2L: as real tenants show it).
  */
 export function loginPage(options: { target?: string | undefined; error?: string } = {}): string {
   const target =

@@ -2,7 +2,7 @@ import { fromBasDate, toBasDate } from './dates.ts';
 import { COURSES, FIRST_NAMES, INSTITUTION_NAME, LAST_NAMES } from './institution-data.ts';
 import { SeededRandom } from './random.ts';
 
-/** `AWARD_T` in the Awards service: Badge = 1, Certificate = 2 (reference/lms-apis.md §1.3). */
+/** `AWARD_T` in the Awards service: Badge = 1, Certificate = 2 (https://docs.valence.desire2learn.com/res/awards.html). */
 export const AwardType = { Badge: 1, Certificate: 2 } as const;
 export type AwardTypeValue = (typeof AwardType)[keyof typeof AwardType];
 

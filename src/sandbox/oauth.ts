@@ -9,7 +9,7 @@ import type { KnobBox } from './knobs.ts';
 import { OAuthStore } from './oauth-store.ts';
 import type { SandboxStats } from './stats.ts';
 
-/** Brightspace's paths (reference/lms-apis.md §2.1), served by oidc-provider on the LMS's own port. */
+/** Brightspace's paths (https://docs.valence.desire2learn.com/basic/oauth2.html), served by oidc-provider on the LMS's own port. */
 export const AUTHORIZE_PATH = '/oauth2/auth';
 export const TOKEN_PATH = '/core/connect/token';
 export const INTERACTION_PATH = '/oauth2/interaction';

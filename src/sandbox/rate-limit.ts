@@ -6,7 +6,7 @@ export type RateDecision =
 const WINDOW_MS = 60_000;
 
 /**
- * Brightspace's per-app credit bucket (reference/lms-apis.md §4): so many credits a minute, each
+ * Brightspace's per-app credit bucket (D2L KB 1191 and 1195: https://community.d2l.com/brightspace/kb/articles/1195-rate-limiting-and-api-response-headers): so many credits a minute, each
  * call costs `X-Request-Cost`. There is one registered app in the sandbox, so one bucket.
  *
  * [I] The minute starts with the first call after the previous minute ran out, not on the

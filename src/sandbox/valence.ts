@@ -8,7 +8,7 @@ import type { RateLimitBucket } from './rate-limit.ts';
 import type { SandboxStats } from './stats.ts';
 
 /**
- * The Valence (REST) routes the worker uses, under `/d2l/api` (reference/lms-apis.md §1, §3, §4).
+ * The Valence (REST) routes the worker uses, under `/d2l/api` (https://docs.valence.desire2learn.com/http-routingtable.html, res/user.html; rate limits: D2L KB 1195).
  * Every request passes, in order: injected 5xx, injected 429, the per-minute credit budget, the
  * bearer token (except the public version routes), then the route.
  */

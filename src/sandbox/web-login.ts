@@ -50,7 +50,7 @@ const COOKIE = { path: '/', httpOnly: true, sameSite: 'lax' } as const;
 
 /**
  * Everything from the login form to a usable session: the SSO redirect, the password, the
- * two-factor step and the terms interstitial, each behind its knob (reference/lms-apis.md §5, §9).
+ * two-factor step and the terms interstitial, each behind its knob (not documented by D2L: as real tenants and working client code show it).
  *
  *   password ─▶ [TwoFactorCodeEntry.d2l ─▶ ProcessLoginActions.d2l] ─▶ session ─▶ [terms] ─▶ target
  */

@@ -9,7 +9,7 @@
  *   - `pause`    a condition that hits every job (a refused token or login, no browser, no disk):
  *                the fleet pauses with a reason and a fix; the job goes back to waiting.
  *
- * The table is pure and unit-tested; `jobs/outcome.ts` carries the decision out.
+ * The table is pure and unit-tested; `src/worker/handle-job-error.ts` carries the decision out.
  */
 import { UnrecoverableError } from 'bullmq';
 import {

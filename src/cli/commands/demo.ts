@@ -105,7 +105,7 @@ async function runDemo(opts: {
       `  sandbox LMS      ${sandbox.url}  (${learn ? 'Blackboard Learn' : 'Brightspace'}, ${sandbox.institution.students.length} students)`,
     );
 
-    // One OUTPUT_DIR per LMS (README, Output): Learn's demo keeps its PDFs beside Brightspace's.
+    // One OUTPUT_DIR per LMS (docs/configuration.md, Output): Learn's demo keeps its PDFs beside Brightspace's.
     let outputDir = learn && !process.env.OUTPUT_DIR ? `${base.outputDir}-blackboard` : base.outputDir;
     if (sandboxPort === 0 && !process.env.OUTPUT_DIR) {
       // The default folder is marked for the sandbox on its fixed port (OUTPUT_DIR's marker: one

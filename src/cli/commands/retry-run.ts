@@ -4,6 +4,7 @@ import { NothingToRetryError, retryBatch, type BatchStatus, type RetryResult } f
 import { parseBatchIdArg } from '../batch-id-arg.ts';
 import { openContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
+import { followBatch } from '../follow-batch.ts';
 
 export interface RetryOptions {
   batchId?: string;
@@ -40,13 +41,7 @@ export async function run(batchId: string, opts: RetryOptions): Promise<void> {
       `retrying batch ${result.retryOf} as batch ${result.batchId}: ${result.queued} user(s) queued again` +
         `${result.allUsers ? ', plus every user of the institution' : ''}`,
     );
-    if (!opts.wait) {
-      console.log(`follow it with: certharvest status ${result.batchId}`);
-      return;
-    }
-    // The progress display (log-update) only for --wait.
-    const { waitForBatch } = await import('../wait-for-batch.ts');
-    process.exitCode = await waitForBatch(ctx, result.batchId, { timeoutSeconds: timeout });
+    process.exitCode = await followBatch(ctx, result.batchId, { wait: opts.wait, timeoutSeconds: timeout });
   } finally {
     await ctx.close();
   }

@@ -7,6 +7,7 @@ import { EXIT } from '../exit-codes.ts';
 import { filtersFrom } from '../filter-flags.ts';
 import { readTextFile } from '../read-text-file.ts';
 import { refusedRefsHint } from '../refused-refs.ts';
+import { followBatch } from '../follow-batch.ts';
 
 export interface SubmitOptions {
   users?: string;
@@ -106,13 +107,7 @@ export async function run(opts: SubmitOptions): Promise<void> {
       process.exitCode = EXIT.SOME_FAILED;
       return;
     }
-    if (!opts.wait) {
-      console.log(`follow it with: certharvest status ${result.batchId}`);
-      return;
-    }
-    // The progress display (log-update) only for --wait.
-    const { waitForBatch } = await import('../wait-for-batch.ts');
-    process.exitCode = await waitForBatch(ctx, result.batchId, { timeoutSeconds: timeout });
+    process.exitCode = await followBatch(ctx, result.batchId, { wait: opts.wait, timeoutSeconds: timeout });
   } finally {
     await ctx.close();
   }

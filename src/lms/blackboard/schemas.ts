@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { orgUnitNameOf } from '../parse.ts';
 import { learnId } from './ids.ts';
 
 /**
@@ -28,32 +29,13 @@ export const learnUserSchema = z.looseObject({
   availability,
 });
 
-/** The most characters a certificate's org unit name holds (`certificateSchema`). */
-const MAX_NAME_LENGTH = 1000;
-
-/**
- * A course name fit for a manifest row: control characters as spaces, trimmed, lone surrogates
- * replaced, cut to MAX_NAME_LENGTH with an ellipsis; null when nothing is left.
- */
-function courseName(value: string | null | undefined): string | null {
-  // eslint-disable-next-line no-control-regex
-  let text = (value ?? '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  text = text.replace(/\p{Cs}/gu, '\ufffd');
-  if (text.length > MAX_NAME_LENGTH) {
-    let cut = text.slice(0, MAX_NAME_LENGTH - 1);
-    if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
-    text = `${cut.trimEnd()}…`;
-  }
-  return text === '' ? null : text;
-}
-
 /**
  * The course a membership carries when the listing is asked for it (`expand=course`). Read
  * leniently: a missing or odd object only leaves the course's name unknown, never the membership
  * unusable.
  */
 const expandedCourse = z
-  .looseObject({ id: z.string().nullish(), name: z.string().nullish().transform(courseName) })
+  .looseObject({ id: z.string().nullish(), name: z.string().nullish().transform(orgUnitNameOf) })
   .nullish()
   .catch(null)
   .transform((c) => (c ? { id: c.id ?? null, name: c.name ?? null } : null));

@@ -1,7 +1,7 @@
 import type { WebProfile } from '../../browser/index.ts';
 
 /**
- * Learn's own login form (reference/lms-apis.md §6.4): `user_id`, `password` and a one-time nonce
+ * Learn's own login form (not documented by Anthology; as real sites show it): `user_id`, `password` and a one-time nonce
  * the browser submits with the form; the BbRouter cookie is the session. `action=relogin` is the
  * refused login; the Ultra stream is the page only a logged-in user gets. A site profile's
  * `login:` section, then LMS_LOGIN_*, override each value.

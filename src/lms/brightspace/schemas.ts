@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { orgUnitNameOf } from '../parse.ts';
 
 /**
  * Zod schemas for the Valence JSON this client reads. Objects are loose (Brightspace adds
@@ -120,30 +121,11 @@ export const issuedAwardSchema = z.looseObject({
   }),
 });
 
-/** The most characters a certificate's org unit name holds (`certificateSchema`). */
-const MAX_NAME_LENGTH = 1000;
-
-/**
- * An org unit name fit for a manifest row: control characters as spaces, trimmed, lone
- * surrogates replaced, cut to MAX_NAME_LENGTH with an ellipsis; null when nothing is left.
- */
-function orgUnitName(value: string | null | undefined): string | null {
-  // eslint-disable-next-line no-control-regex
-  let text = (value ?? '').replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
-  text = text.replace(/\p{Cs}/gu, '\ufffd');
-  if (text.length > MAX_NAME_LENGTH) {
-    let cut = text.slice(0, MAX_NAME_LENGTH - 1);
-    if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
-    text = `${cut.trimEnd()}…`;
-  }
-  return text === '' ? null : text;
-}
-
 /**
  * `OrgUnit.OrgUnit` (`lp` `orgstructure/(orgUnitId)`): `{ Identifier, Name, Code, Type }`. Only
  * the name is used; a name that is missing or not text is no name, not an error.
  */
 export const orgUnitSchema = z.looseObject({
   Identifier: brightspaceId,
-  Name: z.string().nullish().catch(null).transform(orgUnitName),
+  Name: z.string().nullish().catch(null).transform(orgUnitNameOf),
 });

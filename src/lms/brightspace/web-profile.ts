@@ -1,7 +1,7 @@
 import type { WebProfile } from '../../browser/index.ts';
 
 /**
- * Brightspace's web login (reference/lms-apis.md §5): the local login form (`noredirect=1` skips an
+ * Brightspace's web login (not documented by D2L; as real tenants show it): the local login form (`noredirect=1` skips an
  * SSO redirect), the homepage as the proof of a login, D2L's login and SAML paths as "logged out",
  * `loginFailed.d2l` as a refused password, native two-factor, and the session-extend call the
  * web UI makes itself.
