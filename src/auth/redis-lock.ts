@@ -4,14 +4,10 @@ import type { Redis } from 'ioredis';
 
 // Delete the key only if it still holds our token: a holder whose lock expired must not free
 // the lock a newer holder took in the meantime.
-const RELEASE_SCRIPT = new LuaScript(
-  `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`,
-);
+const RELEASE_SCRIPT = LuaScript.fromFile(new URL('./lua/release-lock.lua', import.meta.url));
 
 // Push the expiry out only while the key still holds our token.
-const EXTEND_SCRIPT = new LuaScript(
-  `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`,
-);
+const EXTEND_SCRIPT = LuaScript.fromFile(new URL('./lua/extend-lock.lua', import.meta.url));
 
 export interface RedisLockOptions {
   /**

@@ -13,14 +13,7 @@ export interface Trip {
 }
 
 /** Delete the record only if it still holds the reason we resume for (compare-and-delete). */
-const RESUME_IF_SCRIPT = new LuaScript(`
-local current = redis.call('GET', KEYS[1])
-if not current then return 0 end
-local reason = cjson.decode(current).reason
-for i = 1, #ARGV do
-  if ARGV[i] == reason then redis.call('DEL', KEYS[1]); return 1 end
-end
-return 0`);
+const RESUME_IF_SCRIPT = LuaScript.fromFile(new URL('./lua/resume-if.lua', import.meta.url));
 
 /**
  * The fleet's breaker: one pause record in Redis and BullMQ's queue-level pause, so every worker on

@@ -262,17 +262,7 @@ async function lastFiring(name: string, deps: ScheduleDeps): Promise<ScheduleInf
 const firingsKey = (prefix: string) => `${prefix}:schedule-firings`;
 
 /** Keep the newest firing only: a slow firing that ends after a later one does not overwrite it. */
-const RECORD_FIRING = new LuaScript(`
-local current = redis.call('HGET', KEYS[1], ARGV[1])
-if current then
-  local ok, prev = pcall(cjson.decode, current)
-  if ok and type(prev) == 'table' and type(prev.firedAt) == 'string' and prev.firedAt > ARGV[2] then
-    return 0
-  end
-end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1
-`);
+const RECORD_FIRING = LuaScript.fromFile(new URL('./lua/record-firing.lua', import.meta.url));
 
 /** Record a firing as the schedule's last (unless a later one is already recorded). */
 export async function recordFiring(
