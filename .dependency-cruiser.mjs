@@ -4,13 +4,8 @@
 // Type-only imports count too: a cycle is a cycle, even one the compiler erases.
 // Tests are not cruised: they may reach anything.
 
-/** Where an LMS may be named on purpose: its registry, the sandbox and the commands that run it. */
-const imitatesAnLms = [
-  '^src/lms/registry\\.ts$',
-  '^src/sandbox/',
-  '^src/cli/commands/demo\\.ts$',
-  '^src/cli/commands/sandbox\\.ts$',
-];
+/** Where an LMS may be named on purpose: its registry and the commands that run the sandbox. */
+const imitatesAnLms = ['^src/lms/registry\\.ts$', '^src/cli/commands/(demo|sandbox)[^/]*\\.ts$'];
 
 /**
  * The one loop allowed, and only between types: the configuration holds its LMS module
@@ -53,6 +48,14 @@ export default {
       to: { path: '^jobs/' },
     },
     {
+      name: 'assembly-is-the-root',
+      severity: 'error',
+      comment:
+        'src/assembly (the composition root) is imported only by jobs/, src/doctor and src/cli; src-below-jobs and cli-is-the-top keep it below those.',
+      from: { path: '^(src|jobs)/', pathNot: ['^jobs/', '^src/(assembly|doctor|cli)/'] },
+      to: { path: '^src/assembly/' },
+    },
+    {
       name: 'lms-folder-is-private',
       severity: 'error',
       comment:
@@ -71,17 +74,26 @@ export default {
       name: 'sandbox-is-not-product',
       severity: 'error',
       comment:
-        'The simulated LMS is started only by the demo and sandbox commands (a dynamic import() counts too).',
-      from: {
-        path: '^(src|jobs)/',
-        pathNot: ['^src/sandbox/', '^src/cli/commands/demo\\.ts$', '^src/cli/commands/sandbox\\.ts$'],
-      },
-      to: { path: '^src/sandbox/' },
+        'The simulated LMS is a development package (packages/sandbox/, @certharvest/sandbox) that the ' +
+        'production image does not contain: no product module imports it, types and dynamic import() ' +
+        'included. The demo and sandbox commands load it by name at run time, in one place ' +
+        '(src/cli/commands/sandbox-package.ts), and say how to get it when it is absent.',
+      from: { path: '^(src|jobs)/' },
+      to: { path: '^packages/|@certharvest/sandbox' },
+    },
+    {
+      name: 'sandbox-stands-alone',
+      severity: 'error',
+      comment:
+        'The sandbox package imitates an LMS from the outside: it imports nothing of the product (its own ' +
+        'files and its own dependencies only), so it can be installed, or left out, on its own.',
+      from: { path: '^packages/sandbox/' },
+      to: { path: '^(src|jobs)/' },
     },
   ],
   options: {
-    // Only our own modules: the rules are about src/ and jobs/, never a package's insides.
-    includeOnly: '^(src|jobs)/',
+    // Only our own modules (and the sandbox package, to keep it out): never a package's insides.
+    includeOnly: '^(src|jobs|packages)/|@certharvest/sandbox',
     // Count `import type` too (a type-only cycle is still a cycle in the source).
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },

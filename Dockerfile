@@ -2,6 +2,10 @@
 # run Node 20), Debian's Chromium (Playwright never downloads a browser), npm packages from the
 # lock file (npm ci). Redis runs elsewhere (REDIS_URL; compose.yaml starts one). The worker is the
 # default command; the board is `board` (compose.yaml shows both).
+# The sandbox (packages/sandbox/, the development package @certharvest/sandbox behind `demo` and
+# `sandbox`) is never copied. The lock file marks it and its own dependencies (oidc-provider,
+# pdf-lib, …) as dev dependencies, so the runtime stage's `npm ci --omit=dev` installs none of
+# them; the product compiles without it. In the image, `certharvest demo` says how to get it.
 
 # Build stage: compile the TypeScript (dev dependencies stay here).
 FROM node:24-bookworm-slim AS build
@@ -9,7 +13,7 @@ WORKDIR /build
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY scripts/build-stamp.mjs ./scripts/
+COPY scripts/build-stamp.mjs scripts/bundle-cli.mjs ./scripts/
 COPY src ./src
 COPY jobs ./jobs
 RUN npm run build

@@ -30,17 +30,25 @@ export default tseslint.config(
     files: ['src/cli/**', 'scripts/**', 'bench/**', 'bin/**'],
     rules: { 'no-console': 'off' },
   },
+  // Small functions in the product (docs/architecture.md, "Layout"): one that grows past 80 lines
+  // holds more than one step; name the steps. File sizes are checked by scripts/check-file-sizes.mjs.
+  {
+    files: ['src/**/*.ts', 'jobs/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
   // Each LMS lives in its own folder, src/lms/<kind>/, found through src/lms/registry.ts: nothing
   // else in the product names an LMS, imports its folder, or knows its routes (docs/architecture.md).
-  // The sandbox imitates particular LMSes on purpose, and so do the commands that run it.
+  // The sandbox (packages/sandbox/, outside the product) imitates particular LMSes on purpose, and
+  // so do the commands that run it.
   {
     files: ['src/**/*.ts', 'jobs/**/*.ts'],
     ignores: [
       'src/lms/*/**',
       'src/lms/registry.ts',
-      'src/sandbox/**',
-      'src/cli/commands/demo.ts',
-      'src/cli/commands/sandbox.ts',
+      'src/cli/commands/demo*.ts',
+      'src/cli/commands/sandbox*.ts',
     ],
     rules: {
       'no-restricted-syntax': ['error', ...lmsNames()],

@@ -168,10 +168,19 @@ async function runOnce(c: Case, root: string, env: NodeJS.ProcessEnv, cwd: strin
   return run;
 }
 
-/** Whether bin/certharvest.js of `root` runs dist/: bin's own test (no .ts or .lua newer than the build). */
-function runsCompiled(root: string): boolean {
+type Mode = 'bundled dist/cli' | 'compiled dist/src' | 'sources through tsx';
+
+/** What bin/certharvest.js of `root` runs: bin's own test (dist/ built, no .ts or .lua newer than the build). */
+function modeOf(root: string, fromSource: boolean): Mode {
+  const bundled = existsSync(path.join(root, 'dist/cli/main.js'));
+  if (fromSource || !runsDist(root, bundled)) return 'sources through tsx';
+  return bundled ? 'bundled dist/cli' : 'compiled dist/src';
+}
+
+function runsDist(root: string, bundled: boolean): boolean {
   const stamp = path.join(root, 'dist/.build-stamp');
-  if (!existsSync(path.join(root, 'dist/src/cli/main.js')) || !existsSync(stamp)) return false;
+  const main = bundled ? 'dist/cli/main.js' : 'dist/src/cli/main.js';
+  if (!existsSync(path.join(root, main)) || !existsSync(stamp)) return false;
   let newest = 0;
   for (const dir of ['src', 'jobs']) {
     const base = path.join(root, dir);
@@ -211,7 +220,7 @@ interface CaseFigures {
 
 interface CheckoutFigures {
   root: string;
-  mode: 'compiled dist/' | 'sources through tsx';
+  mode: Mode;
   cases: CaseFigures[];
 }
 
@@ -279,7 +288,7 @@ async function main(): Promise<number> {
     for (const [r, root] of opts.roots.entries()) {
       checkouts.push({
         root,
-        mode: !opts.fromSource && runsCompiled(root) ? 'compiled dist/' : 'sources through tsx',
+        mode: modeOf(root, opts.fromSource),
         cases: CASES.map((c, i) => figuresOf(c, runs[r]![i]!, r > 0 ? checkouts[0]!.cases[i] : undefined)),
       });
     }

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import type { SandboxStats } from '../src/sandbox/index.ts';
+import type { SandboxStats } from '@certharvest/sandbox';
 import type { DownloadJobTimes, RedisCommandFigures } from './diagnostics.ts';
 import {
   helperDescendants,

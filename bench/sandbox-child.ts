@@ -3,7 +3,7 @@
  * certificate hashes. Started by `sandbox-process.ts`; talks over the IPC channel only.
  */
 import { createHash } from 'node:crypto';
-import { createInstitution, startSandbox, type Sandbox } from '../src/sandbox/index.ts';
+import { createInstitution, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import type {
   ChildMessage,
   ExpectedCertificate,

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { SandboxEnv, SandboxKnobs, SandboxStats } from '../src/sandbox/index.ts';
+import type { SandboxEnv, SandboxKnobs, SandboxStats } from '@certharvest/sandbox';
 
 export interface ExpectedCertificate {
   userId: number;

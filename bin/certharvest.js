@@ -1,11 +1,15 @@
 #!/usr/bin/env node
 // Runs the compiled JavaScript in dist/ (built on `npm install` and by `npm run build`): no
-// TypeScript loader in production. A checkout whose sources changed since that build runs them
-// through tsx instead, so editing needs no build step; CERTHARVEST_FROM_SOURCE=1 forces that.
+// TypeScript loader in production. That is the bundled CLI, dist/cli/main.js (a few files that
+// start in a fraction of the time of the hundreds of modules they hold: scripts/bundle-cli.mjs),
+// or, in a dist/ built without it, the compiled modules. A checkout whose sources changed since
+// that build runs them through tsx instead, so editing needs no build step;
+// CERTHARVEST_FROM_SOURCE=1 forces that.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 
 const root = new URL('../', import.meta.url);
-const compiled = new URL('dist/src/cli/main.js', root);
+const bundled = new URL('dist/cli/main.js', root);
+const compiled = existsSync(bundled) ? bundled : new URL('dist/src/cli/main.js', root);
 const stamp = new URL('dist/.build-stamp', root);
 
 /** The newest modification time of the sources, TypeScript and Lua (0 when there are none, as in an image). */

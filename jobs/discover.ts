@@ -16,12 +16,13 @@ import {
   type DiscoverJobData,
   type DiscoverResult,
   type DownloadJobData,
+  type ExpectedCertificate,
   type ManifestDescription,
   type RejectedAward,
 } from '../src/queue/index.ts';
 import { certificateKey, UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
-import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
-import { parseJobData } from '../src/worker/parse-job-data.ts';
+import { handleJobError, type FleetControl } from '../src/failure/handle-job-error.ts';
+import { parseJobData } from '../src/failure/parse-job-data.ts';
 import { jobLog } from './job-logger.ts';
 
 export interface DiscoverDeps {
@@ -41,79 +42,147 @@ export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJ
       const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
       // One summary line per job: discovery has no steps worth a Redis call each.
       const log = jobLog(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref })).summary;
+      const jobId = String(job.id);
       return data.kind === 'all-users'
-        ? await enumerateUsers(deps, data, String(job.id), log)
-        : await discoverUser(deps, data, String(job.id), log);
+        ? await enumerateUsers({ deps, data, jobId, log })
+        : await discoverUser({ deps, data, jobId, log });
     } catch (err) {
       throw await handleJobError(job, token, err, deps.fleet);
     }
   };
 }
 
-async function discoverUser(
-  deps: DiscoverDeps,
-  data: Extract<DiscoverJobData, { kind: 'user' }>,
-  jobId: string,
-  log: (line: string) => void,
-): Promise<DiscoverResult> {
-  // A plain user id needs no lookup: an unknown one is told by the awards listing itself (404 →
-  // LMS_USER_NOT_FOUND), one Valence call per user saved. Anything else is resolved (and a
-  // malformed id refused with the directory's message).
-  const user: { userId: LmsId; userName?: string } =
-    data.by === 'userId' && /^[1-9]\d{0,14}$/.test(data.value)
-      ? { userId: Number(data.value) }
-      : await deps.directory.resolveUser(data.by, data.value);
-  const userId = user.userId;
+/** One discover job of `kind`: its dependencies, its parsed data, its id and its summary line. */
+interface DiscoverRun<K extends DiscoverJobData['kind']> {
+  deps: DiscoverDeps;
+  data: Extract<DiscoverJobData, { kind: K }>;
+  jobId: string;
+  log: (line: string) => void;
+}
+
+/** Awards that cannot be used: all counted, the first MAX_REJECTED_LISTED listed. */
+class Rejects {
+  readonly listed: RejectedAward[] = [];
+  count = 0;
+  add(ref: string, code: string, reason: string): void {
+    this.count++;
+    if (this.listed.length < MAX_REJECTED_LISTED) this.listed.push({ ref, code, reason });
+  }
+}
+
+/** What one user's listing gave: the certificates kept, and what was left out. */
+interface UserListing {
+  certificates: Certificate[];
+  badges: number;
+  filteredOut: number;
+}
+
+/** A certificate the batch expects, and the certificate itself (its download job's data). */
+type ExpectedDownload = ExpectedCertificate & { certificate: Certificate };
+
+async function discoverUser(run: DiscoverRun<'user'>): Promise<DiscoverResult> {
+  const { deps, data } = run;
+  const user = await resolveUser(deps.directory, data);
   const userRef = `${data.by}:${data.value}`;
   const userName = user.userName ?? (data.by === 'userName' ? data.value : undefined);
-
-  const certificates: Certificate[] = [];
-  const rejected: RejectedAward[] = [];
-  let rejectedCount = 0;
-  let badges = 0;
-  let filteredOut = 0;
-  const reject = (ref: string, code: string, reason: string) => {
-    rejectedCount++;
-    if (rejected.length < MAX_REJECTED_LISTED) rejected.push({ ref, code, reason });
-  };
-  // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
-  // a listing that leaves them out never shows them to us.
-  for await (const entry of deps.directory.listAwards(userId, listingOptions(data.filters))) {
-    if (!entry.ok) reject(entry.ref, entry.code, entry.reason);
-    else if (entry.kind !== 'certificate') badges++;
-    else if (!passes(entry.certificate, data.filters)) filteredOut++;
-    else certificates.push(entry.certificate);
-  }
-
+  const rejects = new Rejects();
+  const listing = await listUserAwards(deps.directory, user.userId, data.filters, rejects);
   const expected = (
     await Promise.all(
-      certificates.map(async (certificate) => {
-        let certKey: string;
-        try {
-          // An id that cannot name a file (too long once encoded) fails that certificate alone.
-          deps.store.paths(certificate);
-          certKey = certificateKey(deps.directory.host, certificate);
-        } catch (err) {
-          if (!(err instanceof UnsafeIdError)) throw err;
-          reject(certificateRef(certificate), err.code, err.message);
-          return [];
-        }
-        // A refresh fetches every certificate again: what is on disk is replaced when whole.
-        const onDisk = data.refresh ? null : await deps.store.existing(certificate);
-        return [
-          {
-            certificate,
-            certKey,
-            ref: certificateRef(certificate),
-            alreadyStored: onDisk !== null,
-            onDisk: onDisk ?? undefined,
-            row: manifestDescription(certificate, userRef, userName),
-          },
-        ];
-      }),
+      listing.certificates.map((c) => expectCertificate(run, c, { userRef, userName }, rejects)),
     )
   ).flat();
-  const toAdd = await deps.accounting.expectCertificates(data.batchId, expected, jobId);
+  const queued = await queueDownloads(run, expected, userRef);
+  const alreadyStored = expected.filter((e) => e.alreadyStored).length;
+  run.log(
+    `user ${user.userId}: ${expected.length} certificate(s) (${queued} queued, ${alreadyStored} already stored), ` +
+      `${listing.badges} badge(s) ignored, ${listing.filteredOut} filtered out, ${rejects.count} unusable award(s)`,
+  );
+  return {
+    userId: user.userId,
+    certificates: expected.length,
+    queued,
+    alreadyStored,
+    badgesIgnored: listing.badges,
+    filteredOut: listing.filteredOut,
+    rejected: rejects.listed,
+    rejectedCount: rejects.count,
+  };
+}
+
+/**
+ * A plain user id needs no lookup: an unknown one is told by the awards listing itself (404 →
+ * LMS_USER_NOT_FOUND), one Valence call per user saved. Anything else is resolved (and a
+ * malformed id refused with the directory's message).
+ */
+async function resolveUser(
+  directory: UserDirectory,
+  data: Extract<DiscoverJobData, { kind: 'user' }>,
+): Promise<{ userId: LmsId; userName?: string }> {
+  return data.by === 'userId' && /^[1-9]\d{0,14}$/.test(data.value)
+    ? { userId: Number(data.value) }
+    : await directory.resolveUser(data.by, data.value);
+}
+
+/** Page through the user's awards: certificates that pass the filters are kept, badges counted. */
+async function listUserAwards(
+  directory: UserDirectory,
+  userId: LmsId,
+  filters: BatchFilters | undefined,
+  rejects: Rejects,
+): Promise<UserListing> {
+  const listing: UserListing = { certificates: [], badges: 0, filteredOut: 0 };
+  // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
+  // a listing that leaves them out never shows them to us.
+  for await (const entry of directory.listAwards(userId, listingOptions(filters))) {
+    if (!entry.ok) rejects.add(entry.ref, entry.code, entry.reason);
+    else if (entry.kind !== 'certificate') listing.badges++;
+    else if (!passes(entry.certificate, filters)) listing.filteredOut++;
+    else listing.certificates.push(entry.certificate);
+  }
+  return listing;
+}
+
+/** The certificate as the batch expects it (none when its id cannot name a file). */
+async function expectCertificate(
+  run: DiscoverRun<'user'>,
+  certificate: Certificate,
+  user: { userRef: string; userName: string | undefined },
+  rejects: Rejects,
+): Promise<ExpectedDownload[]> {
+  const { deps, data } = run;
+  let certKey: string;
+  try {
+    // An id that cannot name a file (too long once encoded) fails that certificate alone.
+    deps.store.paths(certificate);
+    certKey = certificateKey(deps.directory.host, certificate);
+  } catch (err) {
+    if (!(err instanceof UnsafeIdError)) throw err;
+    rejects.add(certificateRef(certificate), err.code, err.message);
+    return [];
+  }
+  // A refresh fetches every certificate again: what is on disk is replaced when whole.
+  const onDisk = data.refresh ? null : await deps.store.existing(certificate);
+  return [
+    {
+      certificate,
+      certKey,
+      ref: certificateRef(certificate),
+      alreadyStored: onDisk !== null,
+      onDisk: onDisk ?? undefined,
+      row: manifestDescription(certificate, user.userRef, user.userName),
+    },
+  ];
+}
+
+/** Record the expected certificates in the batch and queue a download for each new one; returns how many. */
+async function queueDownloads(
+  run: DiscoverRun<'user'>,
+  expected: ExpectedDownload[],
+  userRef: string,
+): Promise<number> {
+  const { deps, data } = run;
+  const toAdd = await deps.accounting.expectCertificates(data.batchId, expected, run.jobId);
   await deps.downloadQueue.addBulk(
     toAdd.map(({ certificate: e, jobId }) => ({
       name: `${e.certificate.orgUnitId}-${e.certificate.issuedId}`,
@@ -127,33 +196,15 @@ async function discoverUser(
       opts: { jobId },
     })),
   );
-  const alreadyStored = expected.filter((e) => e.alreadyStored).length;
-  log(
-    `user ${userId}: ${expected.length} certificate(s) (${toAdd.length} queued, ${alreadyStored} already stored), ` +
-      `${badges} badge(s) ignored, ${filteredOut} filtered out, ${rejectedCount} unusable award(s)`,
-  );
-  return {
-    userId,
-    certificates: expected.length,
-    queued: toAdd.length,
-    alreadyStored,
-    badgesIgnored: badges,
-    filteredOut,
-    rejected,
-    rejectedCount,
-  };
+  return toAdd.length;
 }
 
 /** Users queued at once while enumerating, at most; and how long a partial chunk may wait. */
 const ENUMERATION_CHUNK = 500;
 const ENUMERATION_FLUSH_MS = 200;
 
-async function enumerateUsers(
-  deps: DiscoverDeps,
-  data: Extract<DiscoverJobData, { kind: 'all-users' }>,
-  jobId: string,
-  log: (line: string) => void,
-): Promise<DiscoverResult> {
+async function enumerateUsers(run: DiscoverRun<'all-users'>): Promise<DiscoverResult> {
+  const { deps, data, jobId, log } = run;
   // Users are queued as the listing pages arrive, not after the last page: discovery (and the
   // downloads behind it) starts at once. Registering and adding again after a retry is a no-op.
   let users = 0;

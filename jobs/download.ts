@@ -6,22 +6,23 @@
  *   3. fetch the PDF the cheapest way that works (bearer API route, else the web session),
  *      streaming it into the store's temp file with a byte limit;
  *   4. check the bytes are a whole PDF;
- *   5. publish it atomically beside its sidecar, and return the outcome.
+ *   5. publish it atomically beside its sidecar, and return the result (`DownloadResult`, one of
+ *      the certificate's result schema in src/certificate/result.ts).
  *
  * Errors go through the failure policy (`handleJobError`); the outcome settles every batch that
  * waits for this certificate (`BatchAccounting`, from the job's completed/failed event).
  */
 import type { Processor } from 'bullmq';
-import type { Certificate, CertificateSource } from '../src/certificate/index.ts';
+import type { Certificate, CertificateSource, DownloadResult } from '../src/certificate/index.ts';
 import type { DownloadStrategy } from '../src/config/index.ts';
 import type { CertificateFetcher } from '../src/lms/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import { assertWholePdf, type PdfResponseFacts, type PdfSink } from '../src/pdf/index.ts';
-import { downloadJobSchema, type DownloadJobData, type DownloadResult } from '../src/queue/index.ts';
+import { downloadJobSchema, type DownloadJobData } from '../src/queue/index.ts';
 import type { CertificateStore } from '../src/storage/index.ts';
-import { ApiRouteMissingError, ApiSupportMemo } from '../src/worker/api-support.ts';
-import { handleJobError, type FleetControl } from '../src/worker/handle-job-error.ts';
-import { parseJobData } from '../src/worker/parse-job-data.ts';
+import { ApiRouteMissingError, ApiSupportMemo } from '../src/failure/api-support.ts';
+import { handleJobError, type FleetControl } from '../src/failure/handle-job-error.ts';
+import { parseJobData } from '../src/failure/parse-job-data.ts';
 import { jobLog, type JobLog } from './job-logger.ts';
 
 export interface DownloadDeps {

@@ -9,7 +9,7 @@ import type { TokenProvider } from '../src/auth/index.ts';
 import type { FleetBreaker } from '../src/fleet/index.ts';
 import type { Logger } from '../src/log/index.ts';
 import { MAINTENANCE_QUEUE } from '../src/queue/names.ts';
-import { decide } from '../src/worker/failure-policy.ts';
+import { decide } from '../src/failure/failure-policy.ts';
 import { KEEPALIVE_SCHEDULER_ID, keepAliveHealthKey } from '../src/worker/token-keepalive.ts';
 
 export interface TokenKeepAliveOptions {

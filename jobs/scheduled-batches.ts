@@ -19,8 +19,8 @@ import {
   type ScheduleTemplate,
 } from '../src/queue/index.ts';
 import { recordFailedFiringBatch, recordFiring } from '../src/queue/schedules.ts';
-import { JobGaveUpError } from '../src/worker/handle-job-error.ts';
-import { JobDataInvalidError, parseJobData } from '../src/worker/parse-job-data.ts';
+import { JobGaveUpError } from '../src/failure/handle-job-error.ts';
+import { JobDataInvalidError, parseJobData } from '../src/failure/parse-job-data.ts';
 
 export interface ScheduledBatchDeps {
   queues: CertharvestQueues;
@@ -62,15 +62,9 @@ export function firingTimeOf(job: Pick<Job, 'id' | 'opts' | 'timestamp'>): Date 
 }
 
 export function createScheduledBatchProcessor(deps: ScheduledBatchDeps): Processor<unknown, FiringResult> {
-  const { queues, redis, prefix, logger } = deps;
+  const { queues, logger } = deps;
   return async (job) => {
-    let template: ScheduleTemplate;
-    try {
-      template = parseJobData(scheduleTemplateSchema, job.data, SCHEDULES_QUEUE);
-    } catch (err) {
-      if (err instanceof JobDataInvalidError) throw new JobGaveUpError(err.code, err.message);
-      throw err;
-    }
+    const template = templateOf(job.data);
     const schedule = template.schedule;
     // A firing already waiting when its schedule was removed (BullMQ removes only a delayed one).
     if (job.repeatJobKey && !(await queues.schedules.getJobScheduler(job.repeatJobKey))) {
@@ -78,75 +72,104 @@ export function createScheduledBatchProcessor(deps: ScheduledBatchDeps): Process
       return { schedule, skipped: 'schedule removed' };
     }
     const at = firingTimeOf(job);
-    const firedAt = at.toISOString();
-    const batchId = firingBatchId(schedule, at);
-    const log = logger.child({ schedule, batchId });
+    const firing: Firing = { schedule, batchId: firingBatchId(schedule, at), firedAt: at.toISOString() };
+    const log = logger.child({ schedule, batchId: firing.batchId });
     try {
-      const users = [...template.users, ...(await usersOfFile(template))];
-      if (users.length === 0 && !template.allUsers) {
-        throw new FiringFailedError(
-          'SCHEDULE_NO_USERS',
-          template.usersFile ?? schedule,
-          `the user file ${template.usersFile} lists no users`,
-        );
-      }
-      const result = await submitBatch(
-        {
-          batchId,
-          by: template.by,
-          users,
-          allUsers: template.allUsers,
-          ...(template.filters ? { filters: template.filters } : {}),
-        },
-        { queues, redis, prefix },
-      );
-      await recordFiring(redis, prefix, schedule, { batchId, firedAt });
-      log.info(
-        { queued: result.queued, rejected: result.rejected.length, allUsers: result.allUsers },
-        'schedule fired: batch submitted',
-      );
-      return {
-        schedule,
-        batchId,
-        firedAt,
-        queued: result.queued,
-        rejected: result.rejected.length,
-        allUsers: result.allUsers,
-      };
+      return await fire(deps, template, firing, log);
     } catch (err) {
-      if (err instanceof BatchExistsError) {
-        // An earlier attempt of this very firing submitted it (the id is the firing's).
-        await recordFiring(redis, prefix, schedule, { batchId, firedAt });
-        log.info('schedule fired: batch already submitted by an earlier attempt');
-        return {
-          schedule,
-          batchId,
-          firedAt,
-          queued: 0,
-          rejected: 0,
-          allUsers: template.allUsers,
-          alreadySubmitted: true,
-        };
-      }
-      const failure =
-        err instanceof FiringFailedError
-          ? err
-          : err instanceof InvalidBatchError
-            ? new FiringFailedError('BATCH_INVALID', template.usersFile ?? schedule, err.message)
-            : undefined;
-      if (!failure) throw err; // Redis down, say: BullMQ retries the firing
-      const reason = `schedule ${schedule}: ${failure.message}`;
-      await recordFailedFiringBatch(redis, prefix, batchId, {
-        by: template.by,
-        ref: failure.ref,
-        code: failure.code,
-        reason,
-      });
-      await recordFiring(redis, prefix, schedule, { batchId, firedAt, error: reason });
-      log.warn({ code: failure.code, reason }, 'schedule fired: batch could not be submitted');
-      throw new JobGaveUpError(failure.code, reason);
+      return await firingFailed(deps, template, firing, log, err);
     }
   };
+}
+
+/** One firing of a schedule: the schedule, its batch's id and when it was due. */
+interface Firing {
+  schedule: string;
+  batchId: string;
+  firedAt: string;
+}
+
+/** The job's template; malformed data gives up at once. */
+function templateOf(data: unknown): ScheduleTemplate {
+  try {
+    return parseJobData(scheduleTemplateSchema, data, SCHEDULES_QUEUE);
+  } catch (err) {
+    if (err instanceof JobDataInvalidError) throw new JobGaveUpError(err.code, err.message);
+    throw err;
+  }
+}
+
+/** Submit the firing's batch through `submitBatch`, and record the firing. */
+async function fire(
+  deps: ScheduledBatchDeps,
+  template: ScheduleTemplate,
+  firing: Firing,
+  log: Logger,
+): Promise<FiringResult> {
+  const { queues, redis, prefix } = deps;
+  const users = [...template.users, ...(await usersOfFile(template))];
+  if (users.length === 0 && !template.allUsers) {
+    throw new FiringFailedError(
+      'SCHEDULE_NO_USERS',
+      template.usersFile ?? firing.schedule,
+      `the user file ${template.usersFile} lists no users`,
+    );
+  }
+  const result = await submitBatch(
+    {
+      batchId: firing.batchId,
+      by: template.by,
+      users,
+      allUsers: template.allUsers,
+      ...(template.filters ? { filters: template.filters } : {}),
+    },
+    { queues, redis, prefix },
+  );
+  await recordFiring(redis, prefix, firing.schedule, { batchId: firing.batchId, firedAt: firing.firedAt });
+  log.info(
+    { queued: result.queued, rejected: result.rejected.length, allUsers: result.allUsers },
+    'schedule fired: batch submitted',
+  );
+  return { ...firing, queued: result.queued, rejected: result.rejected.length, allUsers: result.allUsers };
+}
+
+/**
+ * A firing that threw: an earlier attempt's batch counts as this one's; a batch that cannot be
+ * submitted as asked is recorded failed and the job gives up; anything else (Redis down) is
+ * thrown on, for BullMQ to retry the firing.
+ */
+async function firingFailed(
+  deps: ScheduledBatchDeps,
+  template: ScheduleTemplate,
+  firing: Firing,
+  log: Logger,
+  err: unknown,
+): Promise<FiringResult> {
+  const { redis, prefix } = deps;
+  const { schedule, batchId, firedAt } = firing;
+  if (err instanceof BatchExistsError) {
+    // An earlier attempt of this very firing submitted it (the id is the firing's).
+    await recordFiring(redis, prefix, schedule, { batchId, firedAt });
+    log.info('schedule fired: batch already submitted by an earlier attempt');
+    return { ...firing, queued: 0, rejected: 0, allUsers: template.allUsers, alreadySubmitted: true };
+  }
+  const failure =
+    err instanceof FiringFailedError
+      ? err
+      : err instanceof InvalidBatchError
+        ? new FiringFailedError('BATCH_INVALID', template.usersFile ?? schedule, err.message)
+        : undefined;
+  if (!failure) throw err; // Redis down, say: BullMQ retries the firing
+  const reason = `schedule ${schedule}: ${failure.message}`;
+  await recordFailedFiringBatch(redis, prefix, batchId, {
+    by: template.by,
+    ref: failure.ref,
+    code: failure.code,
+    reason,
+  });
+  await recordFiring(redis, prefix, schedule, { batchId, firedAt, error: reason });
+  log.warn({ code: failure.code, reason }, 'schedule fired: batch could not be submitted');
+  throw new JobGaveUpError(failure.code, reason);
 }
 
 /** The users of the template's file, read now (each firing sees the file as it is then). */

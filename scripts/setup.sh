@@ -24,8 +24,12 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 [ "$node_major" -ge 20 ] || die "Node.js 20 or newer is needed (found: $(node -v 2>/dev/null || echo none))"
 
 # --- npm packages ----------------------------------------------------------------------------
+# The sandbox package (packages/sandbox/: the simulated LMS of the demo, `sandbox` and the tests) is
+# a dev dependency of its own (@certharvest/sandbox), installed with the rest; its package.json
+# counts too. The image leaves it out (Dockerfile: npm ci --omit=dev).
 stamp=node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
+if [ ! -f "$stamp" ] || [ package.json -nt "$stamp" ] || [ packages/sandbox/package.json -nt "$stamp" ] \
+  || { [ -f package-lock.json ] && [ package-lock.json -nt "$stamp" ]; }; then
   # `npm ci`: exactly the lock file (it records every platform's optional packages), as the image does.
   say "installing npm packages (npm ci): node_modules is missing or older than package.json / package-lock.json"
   npm ci --no-audit --no-fund --loglevel=error

@@ -11,7 +11,9 @@
  *   await certharvest.close();
  *
  * The lower-level pieces (`submitBatch`, `openQueues`, `BatchTracker`, `waitForBatch`,
- * `cancelBatch`, `retryBatch`) are here too.
+ * `cancelBatch`, `retryBatch`) are here too, and the zod schemas of a certificate's result
+ * (`certificateResultSchema`: one entry of `waitForBatch`; `downloadResultSchema`: a download
+ * job's return value) for producers that read them back themselves.
  */
 export {
   connectCertharvest,
@@ -63,8 +65,14 @@ export {
   type BatchState,
 } from './queue/index.ts';
 export { MANIFEST_COLUMNS, type ManifestRow, type ManifestStatus } from './report/manifest.ts';
-export { SCHEMA_VERSION } from './certificate/index.ts';
-export type { Certificate, CertificateOutcome, StoredCertificate } from './certificate/index.ts';
+export {
+  SCHEMA_VERSION,
+  certificateResultSchema,
+  downloadResultSchema,
+  type Certificate,
+  type CertificateOutcome,
+  type StoredCertificate,
+} from './certificate/index.ts';
 export { PAUSE_REASONS, type PauseReason, type PauseRecord } from './fleet/index.ts';
 export { CertharvestError } from './errors/index.ts';
 export {
@@ -74,4 +82,4 @@ export {
   type BatchWebhookBody,
   type FinalBatchState,
   type WebhookHeaders,
-} from './worker/batch-webhook.ts';
+} from './webhook/batch-webhook.ts';

@@ -116,4 +116,29 @@ describe('packaging', () => {
     ).toBeGreaterThanOrEqual(5);
     expect(await read('scripts/setup.sh')).toMatch(/^\s*npm ci\b/m);
   });
+
+  it('the sandbox is a development package: never copied into the image, and npm ci --omit=dev leaves it and its dependencies out', async () => {
+    const docker = await read('Dockerfile');
+    expect(docker).not.toMatch(/^COPY[^\n]*\bpackages\b/m);
+    expect(docker).not.toMatch(/^COPY[^\n]*sandbox/m);
+    const pkg = JSON.parse(await read('package.json')) as Record<string, Record<string, string>>;
+    const sandbox = JSON.parse(await read('packages/sandbox/package.json')) as {
+      name: string;
+      dependencies: Record<string, string>;
+    };
+    // A dev dependency of the root (not a workspace: npm installs workspaces even with --omit=dev).
+    expect(pkg.devDependencies?.[sandbox.name]).toBe('file:packages/sandbox');
+    expect(pkg).not.toHaveProperty('workspaces');
+    const lock = JSON.parse(await read('package-lock.json')) as {
+      packages: Record<string, { dev?: boolean; link?: boolean }>;
+    };
+    expect(lock.packages[`node_modules/${sandbox.name}`]).toMatchObject({ link: true });
+    expect(lock.packages['packages/sandbox']?.dev).toBe(true);
+    for (const name of ['oidc-provider', 'pdf-lib', '@types/oidc-provider']) {
+      expect(pkg.dependencies, name).not.toHaveProperty(name);
+      expect(lock.packages[`node_modules/${name}`]?.dev, name).toBe(true);
+    }
+    // The setup script reinstalls when the package's own dependencies change.
+    expect(await read('scripts/setup.sh')).toContain('packages/sandbox/package.json -nt');
+  });
 });

@@ -1,4 +1,9 @@
-import { CertharvestError } from '../errors/index.ts';
+import {
+  CertharvestError,
+  PermanentError,
+  ServiceUnavailableError,
+  TransientError,
+} from '../errors/index.ts';
 
 /**
  * Errors of the OAuth2 token lifecycle. Each carries a stable `code` and says whether trying the
@@ -16,8 +21,7 @@ export type ReauthReason = 'invalid_grant' | 'not-bootstrapped';
  * The stored refresh token is gone or refused (`400 invalid_grant`: used, expired or revoked).
  * Nothing automatic can fix it: an admin must bootstrap a new token.
  */
-export class ReauthRequiredError extends CertharvestError {
-  readonly retryable = false;
+export class ReauthRequiredError extends PermanentError {
   readonly reason: ReauthReason;
 
   constructor(reason: ReauthReason, detail: string, options?: { cause?: unknown }) {
@@ -26,14 +30,36 @@ export class ReauthRequiredError extends CertharvestError {
   }
 }
 
-/** The token endpoint could not be reached, timed out, throttled us or failed (5xx): try later. */
-export class TokenEndpointUnavailableError extends CertharvestError {
-  readonly retryable = true;
-  readonly status: number | undefined;
+/** Why renewal cannot work for this stored record: refused before, or never bootstrapped. */
+export function reauthErrorFor(
+  mode: string,
+  record: { mode: string; reauthRequired?: { reason: string } | undefined } | undefined,
+): ReauthRequiredError {
+  if (record?.mode === mode && record.reauthRequired) {
+    return new ReauthRequiredError(
+      'invalid_grant',
+      `The stored refresh token was refused by the LMS (${record.reauthRequired.reason}) and no new one was given.`,
+    );
+  }
+  return new ReauthRequiredError(
+    'not-bootstrapped',
+    'No refresh token is stored for this LMS and client, and OAUTH_REFRESH_TOKEN is not set (or was already used).',
+  );
+}
 
+/** The refusal, saying why the web session could not heal it either. */
+export function unhealedError(error: ReauthRequiredError, failure: string): ReauthRequiredError {
+  return new ReauthRequiredError(
+    error.reason,
+    `The LMS refused the refresh token, and a new pair could not be had through the web session (${failure}).`,
+    { cause: error },
+  );
+}
+
+/** The token endpoint could not be reached, timed out, throttled us or failed (5xx): try later. */
+export class TokenEndpointUnavailableError extends ServiceUnavailableError {
   constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('AUTH_TOKEN_ENDPOINT_UNAVAILABLE', message, options);
-    this.status = status;
+    super('AUTH_TOKEN_ENDPOINT_UNAVAILABLE', message, status, options);
   }
 }
 
@@ -41,8 +67,7 @@ export class TokenEndpointUnavailableError extends CertharvestError {
  * The token endpoint refused the request for a reason other than a dead refresh token, e.g.
  * `invalid_client` (wrong client id/secret/key) or `invalid_scope`: a configuration problem.
  */
-export class TokenRequestRejectedError extends CertharvestError {
-  readonly retryable = false;
+export class TokenRequestRejectedError extends PermanentError {
   readonly status: number;
   readonly oauthError: string | undefined;
 
@@ -59,9 +84,7 @@ export class TokenRequestRejectedError extends CertharvestError {
 }
 
 /** Another process held the refresh lock for longer than we were willing to wait. */
-export class AuthLockTimeoutError extends CertharvestError {
-  readonly retryable = true;
-
+export class AuthLockTimeoutError extends TransientError {
   constructor(message: string) {
     super('AUTH_LOCK_TIMEOUT', message);
   }
@@ -81,18 +104,14 @@ export class TokenStoreError extends CertharvestError {
 }
 
 /** A sealed value failed to open: wrong key, wrong context, or modified bytes. */
-export class SealedBoxError extends CertharvestError {
-  readonly retryable = false;
-
+export class SealedBoxError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('SEALED_BOX_INVALID', message, options);
   }
 }
 
 /** The authorization redirect carried an error or a wrong `state` (bootstrap flow). */
-export class AuthorizationFailedError extends CertharvestError {
-  readonly retryable = false;
-
+export class AuthorizationFailedError extends PermanentError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('AUTH_AUTHORIZATION_FAILED', message, options);
   }
@@ -108,8 +127,7 @@ export type ConsentFailure = 'denied' | 'unknown-page' | 'asked-again';
  * (`asked-again`). Nothing automatic fixes it: a person must allow the app, or an admin must
  * register it as trusted. `page` is the page's origin and path, never its query (state, PKCE).
  */
-export class ConsentRequiredError extends CertharvestError {
-  readonly retryable = false;
+export class ConsentRequiredError extends PermanentError {
   readonly reason: ConsentFailure;
   readonly page: string;
 

@@ -15,7 +15,13 @@ export {
 export { createTokenProvider, type CreateTokenProviderOptions } from './from-config.ts';
 export { assertSecureUrl, isLoopbackUrl } from './loopback.ts';
 export { importPrivateKeyPem, loadPrivateKey, publicJwks } from './private-key.ts';
-export { RedisLock, type RedisLockOptions } from './redis-lock.ts';
+export {
+  RedisLock,
+  runExclusive,
+  type ExclusiveOptions,
+  type HeldLock,
+  type RedisLockOptions,
+} from './redis-lock.ts';
 export { SealedBox } from './sealed-box.ts';
 export {
   authorizeThroughSession,

@@ -1,6 +1,7 @@
 import { LuaScript } from '../util/lua-script.ts';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { sleep } from '../util/with-timeout.ts';
 
 // Delete the key only if it still holds our token: a holder whose lock expired must not free
 // the lock a newer holder took in the meantime.
@@ -19,7 +20,7 @@ export interface RedisLockOptions {
 
 /**
  * A single-holder lock across processes: `SET key token NX PX ttl`, released by a compare-and-delete.
- * Not a fair queue: waiters poll `tryAcquire`.
+ * Not a fair queue: waiters poll (`runExclusive`, below, is how every caller takes it).
  */
 export class RedisLock {
   readonly #redis: Redis;
@@ -62,5 +63,61 @@ export class RedisLock {
   async release(token: string): Promise<boolean> {
     const deleted = await RELEASE_SCRIPT.run(this.#redis, [this.#key], [token]);
     return deleted === 1;
+  }
+}
+
+/** The lock, while `runExclusive`'s work holds it. */
+export interface HeldLock {
+  /** The holder token (what `release` takes). */
+  readonly token: string;
+  /** Keep the lock alive while a long piece of work runs (see `RedisLock.hold`); call the result to stop. */
+  hold(): () => void;
+  /** Do not release it at the end: it stays until its TTL runs out (or someone releases `token`). */
+  keep(): void;
+}
+
+export interface ExclusiveOptions<T, B> {
+  /** How long to wait for the lock; 0 tries once. */
+  waitMs: number;
+  /** How often a waiter tries again. Default 50 ms. */
+  pollMs?: number;
+  /** What the caller gets when the lock stayed busy past `waitMs`: throw an error, or return a value (skip). */
+  onBusy: () => B;
+  /**
+   * Asked before each try: a value ends the wait without taking the lock (another holder did the
+   * work meanwhile); it may throw to stop waiting. Default: never.
+   */
+  ready?: () => Promise<T | undefined>;
+  /** Clock, for tests. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * The one way certharvest takes a lock: try, and while another holder has it, poll until
+ * `waitMs` has passed (asking `ready` first each time); run `work` holding it, then release it
+ * (unless the work said `keep()`), whatever the work did.
+ */
+export async function runExclusive<T, B = never>(
+  lock: RedisLock,
+  options: ExclusiveOptions<T, B>,
+  work: (held: HeldLock) => Promise<T>,
+): Promise<T | B> {
+  const now = options.now ?? Date.now;
+  const started = now();
+  for (;;) {
+    const done = await options.ready?.();
+    if (done !== undefined) return done;
+    const token = await lock.tryAcquire();
+    if (token !== undefined) {
+      let kept = false;
+      const held: HeldLock = { token, hold: () => lock.hold(token), keep: () => void (kept = true) };
+      try {
+        return await work(held);
+      } finally {
+        if (!kept) await lock.release(token).catch(() => undefined);
+      }
+    }
+    if (now() - started >= options.waitMs) return options.onBusy();
+    await sleep(options.pollMs ?? 50);
   }
 }

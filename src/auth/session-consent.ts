@@ -1,5 +1,13 @@
 import { beginAuthorization, validateCallback, type AuthorizationRequest } from './bootstrap.ts';
 import { load } from 'cheerio';
+import {
+  chooseTransport,
+  exchange,
+  readFirstChunks,
+  redirectTarget,
+  type HttpTransport,
+  type TimedAnswer,
+} from '../http/index.ts';
 import type { Logger } from '../log/index.ts';
 import { AuthorizationFailedError, ConsentRequiredError } from './errors.ts';
 import type { TokenEndpoint, TokenResponse } from './token-endpoint.ts';
@@ -68,88 +76,111 @@ export async function walkAuthorization(
   request: AuthorizationRequest,
   options: WalkOptions,
 ): Promise<string | 'logged-out'> {
-  const doFetch = options.fetch ?? fetch;
-  const lms = new URL(options.lmsUrl).origin;
-  const authServer = new URL(request.url).origin;
-  const target = new URL(request.redirectUri);
-  const jars = new Map<string, Map<string, string>>([[lms, parseCookieHeader(options.session.cookieHeader)]]);
+  const walk = new AuthorizationWalk(request, options);
   let url = new URL(request.url);
   let form: URLSearchParams | undefined;
-  /** The consent page the walk answered (origin + path), once it did. */
-  let consentedAt: string | undefined;
   for (let hop = 0; hop < (options.maxHops ?? 12); hop++) {
-    const jar = jars.get(url.origin) ?? new Map<string, string>();
-    jars.set(url.origin, jar);
+    const answer = await walk.send(url, form);
+    form = undefined;
+    const next = redirectTarget(answer);
+    if (next) {
+      await answer.discard();
+      if (walk.isRedirectUri(next)) return walk.answered(next);
+      walk.assertAllowed(next);
+      url = next;
+      continue;
+    }
+    const step = await walk.page(answer);
+    if (step === 'logged-out') return step;
+    url = step.action;
+    form = step.method === 'POST' ? step.fields : undefined;
+  }
+  throw new AuthorizationFailedError(
+    `the authorization through the web session went through more than ${options.maxHops ?? 12} redirects`,
+  );
+}
+
+/**
+ * The walk's state: a cookie jar per origin (the LMS's starts with the session's cookies), the
+ * origins allowed, and the consent page answered, once it was.
+ */
+class AuthorizationWalk {
+  readonly #options: WalkOptions;
+  readonly #transport: HttpTransport;
+  readonly #lms: string;
+  readonly #authServer: string;
+  readonly #target: URL;
+  readonly #jars: Map<string, Map<string, string>>;
+  /** The consent page the walk answered (origin + path), once it did. */
+  #consentedAt: string | undefined;
+
+  constructor(request: AuthorizationRequest, options: WalkOptions) {
+    this.#options = options;
+    this.#transport = chooseTransport(options);
+    this.#lms = new URL(options.lmsUrl).origin;
+    this.#authServer = new URL(request.url).origin;
+    this.#target = new URL(request.redirectUri);
+    this.#jars = new Map([[this.#lms, parseCookieHeader(options.session.cookieHeader)]]);
+  }
+
+  /** One request with the cookies of `url`'s origin (and the form, posted), keeping what it sets. */
+  async send(url: URL, form: URLSearchParams | undefined): Promise<TimedAnswer> {
+    const jar = this.#jars.get(url.origin) ?? new Map<string, string>();
+    this.#jars.set(url.origin, jar);
     const headers: Record<string, string> = {
       cookie: serialize(jar),
-      'user-agent': options.session.userAgent,
+      'user-agent': this.#options.session.userAgent,
     };
     if (form) {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       headers.origin = url.origin;
     }
-    const res = await doFetch(url, {
+    const answer = await exchange(this.#transport, url, {
       method: form ? 'POST' : 'GET',
       headers,
       ...(form ? { body: form.toString() } : {}),
-      redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs ?? 20_000),
+      timeoutMs: this.#options.timeoutMs ?? 20_000,
     });
-    form = undefined;
-    for (const line of res.headers.getSetCookie()) storeCookie(jar, line);
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
-      const next = new URL(location, url);
-      if (next.origin === target.origin && next.pathname === target.pathname) {
-        if (consentedAt && next.searchParams.get('error') === 'access_denied') {
-          throw new ConsentRequiredError(
-            'denied',
-            consentedAt,
-            `the LMS turned the app down (access_denied) after certharvest allowed it at ${consentedAt} as the service user`,
-          );
-        }
-        return next.href;
-      }
-      if (next.origin !== lms && next.origin !== authServer) {
-        throw new AuthorizationFailedError(
-          `the authorization through the web session was redirected to ${next.origin}, outside the LMS and its authorization server; ` +
-            'an SSO tenant needs `certharvest auth bootstrap` in a browser',
-        );
-      }
-      url = next;
-      continue;
+    for (const line of answer.headers.getSetCookie()) storeCookie(jar, line);
+    return answer;
+  }
+
+  isRedirectUri(next: URL): boolean {
+    return next.origin === this.#target.origin && next.pathname === this.#target.pathname;
+  }
+
+  /** The LMS's answer at the redirect URI; a refusal right after certharvest allowed the app is an error. */
+  answered(next: URL): string {
+    if (this.#consentedAt && next.searchParams.get('error') === 'access_denied') {
+      throw new ConsentRequiredError(
+        'denied',
+        this.#consentedAt,
+        `the LMS turned the app down (access_denied) after certharvest allowed it at ${this.#consentedAt} as the service user`,
+      );
     }
-    const body = res.status === 200 ? await readSome(res) : (await res.body?.cancel(), '');
+    return next.href;
+  }
+
+  /** Only the LMS and its authorization server are walked to: no third origin gets a request. */
+  assertAllowed(next: URL): void {
+    if (next.origin === this.#lms || next.origin === this.#authServer) return;
+    throw new AuthorizationFailedError(
+      `the authorization through the web session was redirected to ${next.origin}, outside the LMS and its authorization server; ` +
+        'an SSO tenant needs `certharvest auth bootstrap` in a browser',
+    );
+  }
+
+  /** A page that is not a redirect: the login (logged out), the consent form (allowed once), or an error. */
+  async page(answer: TimedAnswer): Promise<'logged-out' | ConsentSubmission> {
+    const { status } = answer;
+    const url = answer.url;
+    const body = status === 200 ? await readPage(answer) : (await answer.discard(), '');
     if (looksLikeLogin(url, body)) return 'logged-out';
     const page = `${url.origin}${url.pathname}`;
-    const consent =
-      options.consent && res.status === 200 ? findConsentForm(body, url, options.consent) : undefined;
-    if (consent && consentedAt) {
-      throw new ConsentRequiredError(
-        'asked-again',
-        page,
-        `the LMS asked for consent again at ${page} after certharvest allowed the app once as the service user`,
-      );
-    }
-    if (consent) {
-      if (consent.action.origin !== url.origin) {
-        throw new ConsentRequiredError(
-          'unknown-page',
-          page,
-          `the consent form at ${page} posts to ${consent.action.origin}, another host: certharvest sends the session's cookies to none`,
-        );
-      }
-      options.logger?.info(
-        { event: 'auth:consent', page },
-        'the LMS asked for consent: allowed the app once as the service user',
-      );
-      consentedAt = page;
-      url = consent.action;
-      form = consent.method === 'POST' ? consent.fields : undefined;
-      continue;
-    }
-    if (options.consent && res.status === 200) {
+    const descriptor = this.#options.consent;
+    const consent = descriptor && status === 200 ? findConsentForm(body, url, descriptor) : undefined;
+    if (consent) return this.#allow(consent, page);
+    if (descriptor && status === 200) {
       throw new ConsentRequiredError(
         'unknown-page',
         page,
@@ -157,15 +188,39 @@ export async function walkAuthorization(
       );
     }
     throw new AuthorizationFailedError(
-      `the authorization through the web session stopped at ${page} (HTTP ${res.status}) ` +
+      `the authorization through the web session stopped at ${page} (HTTP ${status}) ` +
         'instead of returning to the redirect URI: grant the app consent once as the service user ' +
         '(`certharvest auth bootstrap`), and check that OAUTH_REDIRECT_URI is the registered one',
     );
   }
-  throw new AuthorizationFailedError(
-    `the authorization through the web session went through more than ${options.maxHops ?? 12} redirects`,
-  );
+
+  /** Allow the app once, as the service user would; a second prompt, or a form posting elsewhere, stops. */
+  #allow(consent: ConsentSubmission, page: string): ConsentSubmission {
+    if (this.#consentedAt) {
+      throw new ConsentRequiredError(
+        'asked-again',
+        page,
+        `the LMS asked for consent again at ${page} after certharvest allowed the app once as the service user`,
+      );
+    }
+    if (consent.action.origin !== new URL(page).origin) {
+      throw new ConsentRequiredError(
+        'unknown-page',
+        page,
+        `the consent form at ${page} posts to ${consent.action.origin}, another host: certharvest sends the session's cookies to none`,
+      );
+    }
+    this.#options.logger?.info(
+      { event: 'auth:consent', page },
+      'the LMS asked for consent: allowed the app once as the service user',
+    );
+    this.#consentedAt = page;
+    return consent;
+  }
 }
+
+/** A consent form filled in as a click on "Allow" would send it. */
+type ConsentSubmission = { action: URL; method: 'GET' | 'POST'; fields: URLSearchParams };
 
 /**
  * The consent form on this page, ready to submit as a browser would after a click on "Allow":
@@ -176,7 +231,7 @@ export function findConsentForm(
   html: string,
   pageUrl: URL,
   descriptor: ConsentForm,
-): { action: URL; method: 'GET' | 'POST'; fields: URLSearchParams } | undefined {
+): ConsentSubmission | undefined {
   const $ = load(html);
   const form = $(descriptor.formSelector).first();
   if (form.length === 0 || !form.is('form')) return undefined;
@@ -218,18 +273,10 @@ function looksLikeLogin(url: URL, body: string): boolean {
   return /\/login\b/i.test(url.pathname) || /<input[^>]+type\s*=\s*["']?password/i.test(body);
 }
 
-async function readSome(res: Response, limit = 256 * 1024): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (size < limit) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    size += value.byteLength;
-  }
-  await reader.cancel().catch(() => undefined);
+/** The first 256 KiB of a page, as text: enough for a login or a consent form. */
+async function readPage(answer: TimedAnswer, limit = 256 * 1024): Promise<string> {
+  const chunks = await readFirstChunks(answer, limit, (cause) => cause as Error);
+  await answer.discard();
   return Buffer.concat(chunks).toString('utf8');
 }
 

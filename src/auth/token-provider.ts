@@ -1,65 +1,33 @@
 import type { Secret } from '../config/secret.ts';
 import { withComponent, type Logger } from '../log/index.ts';
 import { validateCallback, type AuthorizationRequest } from './bootstrap.ts';
-import { AuthLockTimeoutError, ReauthRequiredError, TokenStoreError } from './errors.ts';
-import type { RedisLock } from './redis-lock.ts';
+import {
+  AuthLockTimeoutError,
+  reauthErrorFor,
+  ReauthRequiredError,
+  TokenStoreError,
+  unhealedError,
+} from './errors.ts';
+import { runExclusive, type HeldLock, type RedisLock } from './redis-lock.ts';
 import type { TokenEndpoint, TokenResponse } from './token-endpoint.ts';
 import {
   fingerprint,
   isLive,
   needsRenewal,
+  refusedRecord,
+  renewedRecord,
   type AuthMode,
   type LiveToken,
+  type RecordContext,
   type StoredToken,
 } from './token-record.ts';
+import { tokenStatus, type TokenStatus } from './token-status.ts';
+
 import type { TokenStore } from './token-store.ts';
+import { providerSettings, type TokenProviderOptions } from './token-provider-options.ts';
 
-export interface TokenProviderOptions {
-  mode: AuthMode;
-  store: TokenStore;
-  /** Guards `store` across processes; build it on `store.lockKey`. */
-  lock: RedisLock;
-  endpoint: TokenEndpoint;
-  logger: Logger;
-  /**
-   * `OAUTH_REFRESH_TOKEN`: imported into the store only when the store has no usable refresh token
-   * and this value was never imported before. After that the store's rotated token is the truth.
-   */
-  initialRefreshToken?: Secret;
-  /** Renew when less than this many ms of the token's life remain. Default 60 000. */
-  refreshAheadMs?: number;
-  /** ...or when less than this fraction of its lifetime remains. Default 0.1. */
-  refreshAheadRatio?: number;
-  /** Lifetime assumed when the token response has no `expires_in`. Default 3600 s. */
-  defaultLifetimeSec?: number;
-  /** How long to wait for another process's refresh before giving up. Default 30 000 ms. */
-  lockWaitMs?: number;
-  /** How often a waiter re-reads the store while another process refreshes. Default 50 ms. */
-  lockPollMs?: number;
-  /** Clock, for tests. Default `Date.now`. */
-  now?: () => number;
-  /**
-   * Get a new pair without a person when the LMS refuses the refresh token: the
-   * authorization-code flow through the service user's web session (`createSessionHealer`).
-   * Only when it fails too is the refusal reported.
-   */
-  heal?: () => Promise<TokenResponse>;
-}
-
-/** What `certharvest auth status` shows. Never a secret. */
-export interface TokenStatus {
-  mode: AuthMode;
-  state: 'valid' | 'expired' | 'reauth-required' | 'not-bootstrapped';
-  /** The Redis key the record lives under. */
-  storeKey: string;
-  expiresAt?: Date;
-  /** When the current access token was obtained (i.e. last refreshed). */
-  obtainedAt?: Date;
-  refreshCount?: number;
-  hasRefreshToken: boolean;
-  scope?: string;
-  reauthReason?: string;
-}
+export type { TokenStatus } from './token-status.ts';
+export type { TokenProviderOptions } from './token-provider-options.ts';
 
 /**
  * Hands out a valid access token, renewing it ahead of expiry. One refresher at a time: in this
@@ -100,15 +68,14 @@ export class TokenProvider {
     // Callers usually hand a logger already bound to component "auth": bind it only when missing.
     this.#log = withComponent(options.logger, 'auth', { mode: options.mode });
     this.#initial = options.initialRefreshToken;
-    this.#ahead = { ms: options.refreshAheadMs ?? 60_000, ratio: options.refreshAheadRatio ?? 0.1 };
-    this.#defaultLifetimeMs = (options.defaultLifetimeSec ?? 3600) * 1000;
-    this.#lockWaitMs = options.lockWaitMs ?? 30_000;
-    this.#lockPollMs = options.lockPollMs ?? 50;
-    this.#now = options.now ?? Date.now;
     this.#heal = options.heal;
-    if (this.#ahead.ratio < 0 || this.#ahead.ratio >= 1) {
-      throw new TypeError(`TokenProvider: refreshAheadRatio must be in [0, 1), got ${this.#ahead.ratio}`);
-    }
+    ({
+      ahead: this.#ahead,
+      defaultLifetimeMs: this.#defaultLifetimeMs,
+      lockWaitMs: this.#lockWaitMs,
+      lockPollMs: this.#lockPollMs,
+      now: this.#now,
+    } = providerSettings(options));
   }
 
   async getAccessToken(): Promise<string> {
@@ -144,23 +111,7 @@ export class TokenProvider {
   }
 
   async status(): Promise<TokenStatus> {
-    const record = await this.#store.read();
-    const base = { mode: this.mode, storeKey: this.#store.key };
-    if (!record || record.mode !== this.mode) {
-      return { ...base, state: 'not-bootstrapped', hasRefreshToken: false };
-    }
-    const dead = record.reauthRequired !== undefined;
-    const state = dead ? 'reauth-required' : record.expiresAt > this.#now() ? 'valid' : 'expired';
-    return {
-      ...base,
-      state,
-      ...(record.accessToken ? { expiresAt: new Date(record.expiresAt) } : {}),
-      obtainedAt: new Date(record.obtainedAt),
-      refreshCount: record.refreshCount,
-      hasRefreshToken: record.refreshToken !== undefined,
-      scope: record.scope,
-      ...(record.reauthRequired ? { reauthReason: record.reauthRequired.reason } : {}),
-    };
+    return tokenStatus(await this.#store.read(), this.mode, this.#store.key, this.#now());
   }
 
   /**
@@ -232,37 +183,51 @@ export class TokenProvider {
     const fresh = (record: StoredToken | undefined): record is LiveToken =>
       this.#usable(record) && (freshSince === undefined || record.obtainedAt >= freshSince);
     for (;;) {
-      const current = await this.#store.read();
-      if (fresh(current)) return (this.#cached = current);
-      this.#assertRenewable(current);
-      const holder = await this.#lock.tryAcquire();
-      if (holder !== undefined) {
-        let persisted = true;
-        try {
-          // Re-read under the lock: the holder before us may have just renewed.
-          const latest = await this.#store.read();
-          if (fresh(latest)) return (this.#cached = latest);
-          const renewed = await this.#renew(latest, holder);
-          if (renewed === 'retry') continue;
-          persisted = false;
-          await this.#persist(renewed);
-          persisted = true;
-          this.#rejected = undefined;
-          return (this.#cached = renewed);
-        } finally {
-          // When the new pair could not be written, keep the lock until it expires, so no other
-          // process replays the refresh token we just consumed; #unsaved is retried first next time.
-          if (persisted) await this.#lock.release(holder).catch(() => undefined);
-          else this.#keptLock = holder;
-        }
-      }
-      if (this.#now() > deadline) {
-        throw new AuthLockTimeoutError(
-          `another certharvest process held the token refresh lock (${this.#store.lockKey}) for over ${this.#lockWaitMs} ms`,
-        );
-      }
-      await sleep(this.#lockPollMs);
+      const got = await runExclusive(
+        this.#lock,
+        {
+          waitMs: Math.max(0, deadline - this.#now()),
+          pollMs: this.#lockPollMs,
+          now: this.#now,
+          // Another process may renew meanwhile: then its pair is ours too.
+          ready: async () => {
+            const current = await this.#store.read();
+            if (fresh(current)) return current;
+            this.#assertRenewable(current);
+            return undefined;
+          },
+          onBusy: () => {
+            throw new AuthLockTimeoutError(
+              `another certharvest process held the token refresh lock (${this.#store.lockKey}) for over ${this.#lockWaitMs} ms`,
+            );
+          },
+        },
+        (held) => this.#renewHeld(held, fresh),
+      );
+      if (got !== 'retry') return (this.#cached = got);
     }
+  }
+
+  /** Under the lock: re-read (the holder before us may have just renewed), renew, store. */
+  async #renewHeld(
+    held: HeldLock,
+    fresh: (record: StoredToken | undefined) => record is LiveToken,
+  ): Promise<LiveToken | 'retry'> {
+    const latest = await this.#store.read();
+    if (fresh(latest)) return latest;
+    const renewed = await this.#renew(latest, held);
+    if (renewed === 'retry') return 'retry';
+    try {
+      await this.#persist(renewed);
+    } catch (error) {
+      // The new pair could not be written: keep the lock until it expires, so no other process
+      // replays the refresh token we just consumed; #unsaved is retried first next time.
+      held.keep();
+      this.#keptLock = held.token;
+      throw error;
+    }
+    this.#rejected = undefined;
+    return renewed;
   }
 
   /** Throw at once, without a network call, when renewal cannot possibly work. */
@@ -271,20 +236,7 @@ export class TokenProvider {
     if (this.#refreshTokenOf(record) !== undefined || this.#importable(record) !== undefined) return;
     // A refused token may still be healed through the web session (e.g. after a session import).
     if (this.#heal && record?.mode === this.mode && record.reauthRequired) return;
-    throw this.#reauthError(record);
-  }
-
-  #reauthError(record: StoredToken | undefined): ReauthRequiredError {
-    if (record?.mode === this.mode && record.reauthRequired) {
-      return new ReauthRequiredError(
-        'invalid_grant',
-        `The stored refresh token was refused by the LMS (${record.reauthRequired.reason}) and no new one was given.`,
-      );
-    }
-    return new ReauthRequiredError(
-      'not-bootstrapped',
-      'No refresh token is stored for this LMS and client, and OAUTH_REFRESH_TOKEN is not set (or was already used).',
-    );
+    throw reauthErrorFor(this.mode, record);
   }
 
   #refreshTokenOf(record: StoredToken | undefined): string | undefined {
@@ -299,7 +251,7 @@ export class TokenProvider {
   }
 
   /** @returns the renewed record, or 'retry' when the store changed under us and should be re-read. */
-  async #renew(latest: StoredToken | undefined, holder: string): Promise<LiveToken | 'retry'> {
+  async #renew(latest: StoredToken | undefined, held: HeldLock): Promise<LiveToken | 'retry'> {
     const requestedAt = this.#now();
     if (this.mode === 'client-credentials') {
       const response = await this.#endpoint.clientCredentials();
@@ -310,9 +262,9 @@ export class TokenProvider {
     const imported = stored === undefined ? this.#importable(latest) : undefined;
     const refreshToken = stored ?? imported;
     if (refreshToken === undefined) {
-      const healed = await this.#healed(latest, holder);
+      const healed = await this.#healed(latest, held);
       if (healed) return healed;
-      throw this.#withHealFailure(this.#reauthError(latest));
+      throw this.#withHealFailure(reauthErrorFor(this.mode, latest));
     }
     try {
       const response = await this.#endpoint.refresh(refreshToken);
@@ -334,7 +286,7 @@ export class TokenProvider {
       // holder): then the store holds a newer token and the refusal says nothing about it.
       const newer = this.#refreshTokenOf(await this.#store.read());
       if (newer !== undefined && newer !== refreshToken) return 'retry';
-      const healed = await this.#healed(latest, holder);
+      const healed = await this.#healed(latest, held);
       if (healed) return healed;
       await this.#markDead(latest, imported, requestedAt);
       this.#cached = undefined;
@@ -347,28 +299,23 @@ export class TokenProvider {
     }
   }
 
-  /** Say why the web session could not heal it, when it was tried. */
+  /** Say why the web session could not heal it, when it was tried (once). */
   #withHealFailure(error: ReauthRequiredError): ReauthRequiredError {
     const failure = this.#healFailure;
-    if (failure === undefined) return error;
     this.#healFailure = undefined;
-    return new ReauthRequiredError(
-      error.reason,
-      `The LMS refused the refresh token, and a new pair could not be had through the web session (${failure}).`,
-      { cause: error },
-    );
+    return failure === undefined ? error : unhealedError(error, failure);
   }
 
   /**
    * The refresh token was refused: get a new pair through the web session, under the token lock
    * (kept alive meanwhile: a login may take longer than the lock's TTL), so the fleet heals once.
    */
-  async #healed(latest: StoredToken | undefined, holder: string): Promise<LiveToken | undefined> {
+  async #healed(latest: StoredToken | undefined, held: HeldLock): Promise<LiveToken | undefined> {
     if (!this.#heal) return undefined;
     this.#log.warn(
       'the LMS refused the refresh token (invalid_grant); getting a new pair through the web session',
     );
-    const release = this.#lock.hold(holder);
+    const release = held.hold();
     try {
       const requestedAt = this.#now();
       const response = await this.#heal();
@@ -391,88 +338,53 @@ export class TokenProvider {
   /** Remember the refusal, so later calls fail at once instead of replaying a dead token. */
   async #markDead(latest: StoredToken | undefined, imported: string | undefined, requestedAt: number) {
     const importedFingerprint = imported !== undefined ? fingerprint(imported) : latest?.importedFingerprint;
+    const record = refusedRecord(this.mode, latest, {
+      requestedAt,
+      importedFingerprint,
+      scope: this.#endpoint.scope,
+      now: this.#now(),
+    });
     await this.#store
-      .write({
-        v: 1,
-        mode: this.mode,
-        expiresAt: 0,
-        scope: latest?.scope ?? this.#endpoint.scope ?? '',
-        obtainedAt: latest?.obtainedAt ?? requestedAt,
-        refreshCount: latest?.refreshCount ?? 0,
-        ...(importedFingerprint !== undefined ? { importedFingerprint } : {}),
-        reauthRequired: { at: this.#now(), reason: 'invalid_grant' },
-      })
+      .write(record)
       .catch((err: unknown) => this.#log.warn({ err }, 'could not record the refused refresh token'));
   }
 
   #toRecord(response: TokenResponse, previous: StoredToken | undefined, context: RecordContext): LiveToken {
-    const lifetimeMs =
-      response.expiresInSec !== undefined ? response.expiresInSec * 1000 : this.#defaultLifetimeMs;
-    // A server that does not rotate leaves the token we sent valid: keep it.
-    const refreshToken = response.refreshToken ?? context.sentRefreshToken;
-    return {
-      v: 1,
-      mode: this.mode,
-      accessToken: response.accessToken,
-      ...(refreshToken !== undefined ? { refreshToken } : {}),
-      expiresAt: context.requestedAt + lifetimeMs,
-      scope: response.scope ?? this.#endpoint.scope ?? '',
-      obtainedAt: context.requestedAt,
-      refreshCount: previous?.mode === this.mode ? previous.refreshCount + 1 : 1,
-      ...(context.importedFingerprint !== undefined
-        ? { importedFingerprint: context.importedFingerprint }
-        : {}),
-    };
+    return renewedRecord(this.mode, response, previous, {
+      ...context,
+      defaultLifetimeMs: this.#defaultLifetimeMs,
+      scope: this.#endpoint.scope,
+    });
   }
 
   async #persist(record: StoredToken): Promise<void> {
-    let lastError: unknown;
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        await this.#store.write(record);
-        this.#unsaved = undefined;
-        return;
-      } catch (error) {
-        lastError = error;
-        if (attempt < 2) await sleep(100 * 2 ** attempt);
-      }
+    try {
+      await this.#store.writeRetrying(record);
+      this.#unsaved = undefined;
+    } catch (cause) {
+      this.#unsaved = record;
+      this.#cached = undefined;
+      throw new TokenStoreError(
+        'could not save the renewed token pair to Redis; it is kept in memory and saved before the next use',
+        true,
+        { cause },
+      );
     }
-    this.#unsaved = record;
-    this.#cached = undefined;
-    throw new TokenStoreError(
-      'could not save the renewed token pair to Redis; it is kept in memory and saved before the next use',
-      true,
-      { cause: lastError },
-    );
   }
 
   async #underLock(work: () => Promise<void>): Promise<void> {
-    const deadline = this.#now() + this.#lockWaitMs;
-    for (;;) {
-      const holder = await this.#lock.tryAcquire();
-      if (holder !== undefined) {
-        try {
-          await work();
-          this.#cached = undefined;
-          this.#rejected = undefined;
-          return;
-        } finally {
-          await this.#lock.release(holder).catch(() => undefined);
-        }
-      }
-      if (this.#now() > deadline) {
+    const options = {
+      waitMs: this.#lockWaitMs,
+      pollMs: this.#lockPollMs,
+      now: this.#now,
+      onBusy: () => {
         throw new AuthLockTimeoutError(`the token refresh lock (${this.#store.lockKey}) stayed busy`);
-      }
-      await sleep(this.#lockPollMs);
-    }
+      },
+    };
+    await runExclusive(this.#lock, options, async () => {
+      await work();
+      this.#cached = undefined;
+      this.#rejected = undefined;
+    });
   }
 }
-
-interface RecordContext {
-  requestedAt: number;
-  /** The refresh token sent, kept when the response does not rotate it. */
-  sentRefreshToken?: string;
-  importedFingerprint?: string | undefined;
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { TokenResponse } from './token-endpoint.ts';
 
 /** How the worker gets its access token: a rotated refresh token, or client credentials. */
 export type AuthMode = 'refresh-token' | 'client-credentials';
@@ -56,4 +57,63 @@ export function needsRenewal(record: LiveToken, now: number, ahead: RefreshAhead
 /** A one-way fingerprint of a token, to recognise a value without keeping it. */
 export function fingerprint(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** What a new record is made from, besides the token response. */
+export interface RecordContext {
+  /** When the request was sent (the token's life counts from there). */
+  requestedAt: number;
+  /** The refresh token sent, kept when the response does not rotate it. */
+  sentRefreshToken?: string;
+  importedFingerprint?: string | undefined;
+}
+
+/** The record of a fresh token response (`previous`: the record it replaces, for the counts). */
+export function renewedRecord(
+  mode: AuthMode,
+  response: TokenResponse,
+  previous: StoredToken | undefined,
+  context: RecordContext & { defaultLifetimeMs: number; scope: string | undefined },
+): LiveToken {
+  const lifetimeMs =
+    response.expiresInSec !== undefined ? response.expiresInSec * 1000 : context.defaultLifetimeMs;
+  // A server that does not rotate leaves the token we sent valid: keep it.
+  const refreshToken = response.refreshToken ?? context.sentRefreshToken;
+  return {
+    v: 1,
+    mode,
+    accessToken: response.accessToken,
+    ...(refreshToken !== undefined ? { refreshToken } : {}),
+    expiresAt: context.requestedAt + lifetimeMs,
+    scope: response.scope ?? context.scope ?? '',
+    obtainedAt: context.requestedAt,
+    refreshCount: previous?.mode === mode ? previous.refreshCount + 1 : 1,
+    ...(context.importedFingerprint !== undefined
+      ? { importedFingerprint: context.importedFingerprint }
+      : {}),
+  };
+}
+
+/** The record that remembers a refused refresh token: nothing usable is left, and it says why. */
+export function refusedRecord(
+  mode: AuthMode,
+  latest: StoredToken | undefined,
+  context: {
+    requestedAt: number;
+    importedFingerprint: string | undefined;
+    scope: string | undefined;
+    now: number;
+  },
+): StoredToken {
+  const { importedFingerprint } = context;
+  return {
+    v: 1,
+    mode,
+    expiresAt: 0,
+    scope: latest?.scope ?? context.scope ?? '',
+    obtainedAt: latest?.obtainedAt ?? context.requestedAt,
+    refreshCount: latest?.refreshCount ?? 0,
+    ...(importedFingerprint !== undefined ? { importedFingerprint } : {}),
+    reauthRequired: { at: context.now, reason: 'invalid_grant' },
+  };
 }

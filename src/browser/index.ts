@@ -22,7 +22,7 @@ export {
   type WebProfile,
 } from './web-profile.ts';
 export { SessionStore, type SessionRecord } from './session-store.ts';
-export { classifyAnswer, type AnswerKind } from './classify-answer.ts';
+export { classifyAnswer, type AnswerKind } from '../http/classify-answer.ts';
 export {
   answersAsLoggedIn,
   fetchWithSession,

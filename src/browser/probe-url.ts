@@ -1,5 +1,17 @@
+import {
+  chooseTransport,
+  classifyAnswer,
+  exchange,
+  followSameHost,
+  HttpExchangeError,
+  isLoginPageUrl,
+  readFirstChunks,
+  startsLikePdf,
+  type AnswerKind,
+  type RedirectEnd,
+  type TimedAnswer,
+} from '../http/index.ts';
 import type { SessionCredentials } from './session-fetch.ts';
-import { classifyAnswer, startsLikePdf, type AnswerKind } from './classify-answer.ts';
 
 /** What one session-only URL answered, as `certharvest inspect` shows it. */
 export interface UrlProbe {
@@ -19,6 +31,7 @@ export interface UrlProbe {
 }
 
 const FIRST_BYTES = 64;
+const MAX_REDIRECTS = 5;
 
 /**
  * GET `url` with the session's cookies and read only its first bytes: the status, type, where it
@@ -30,73 +43,58 @@ export async function probeUrl(
   session: SessionCredentials,
   options: { loggedOutPaths: readonly RegExp[]; fetch?: typeof fetch; timeoutMs?: number },
 ): Promise<UrlProbe> {
-  const origin = new URL(url).origin;
-  let current = url;
-  for (let hop = 0; hop <= 5; hop++) {
-    let res: Response;
-    try {
-      res = await (options.fetch ?? fetch)(current, {
-        headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent, accept: '*/*' },
-        redirect: 'manual',
-        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-      });
-    } catch (err) {
-      return {
-        url: current,
-        meaning: 'unreachable',
-        firstBytes: '',
-        looksLikePdf: false,
-        error: String(err),
-      };
-    }
-    const first = await readFirst(res);
-    const location = res.headers.get('location') ?? undefined;
-    const meaning = classifyAnswer(
-      { status: res.status, url: current, headers: res.headers, firstBytes: first },
-      options.loggedOutPaths,
-    );
-    const length = res.headers.get('content-length');
-    const probe: UrlProbe = {
-      url: current,
-      status: res.status,
-      ...(res.headers.get('content-type') ? { contentType: res.headers.get('content-type')! } : {}),
-      ...(length !== null ? { contentLength: Number(length) } : {}),
-      ...(location ? { location: new URL(location, current).href } : {}),
-      meaning,
-      firstBytes: printable(first.subarray(0, FIRST_BYTES)),
-      looksLikePdf: startsLikePdf(first),
-    };
-    if (meaning !== 'redirect' || !probe.location) return probe;
-    if (new URL(probe.location).origin !== origin) return { ...probe, meaning: 'off-host' };
-    current = probe.location;
-  }
-  return {
-    url: current,
-    meaning: 'error',
-    firstBytes: '',
-    looksLikePdf: false,
-    error: 'more than 5 redirects',
+  const transport = chooseTransport(options);
+  let current = new URL(url);
+  const send = (at: URL) => {
+    current = at;
+    return exchange(transport, at, {
+      headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent, accept: '*/*' },
+      timeoutMs: options.timeoutMs ?? 30_000,
+    });
   };
+  let end: RedirectEnd<TimedAnswer>;
+  try {
+    end = await followSameHost(current, send, {
+      maxRedirects: MAX_REDIRECTS,
+      stopAt: (to) => isLoginPageUrl(options.loggedOutPaths, to),
+    });
+  } catch (err) {
+    const error = err instanceof HttpExchangeError ? String(err.cause ?? err) : String(err);
+    return { url: current.href, meaning: 'unreachable', firstBytes: '', looksLikePdf: false, error };
+  }
+  if (end.kind === 'too-many') {
+    await end.answer.discard();
+    const error = `more than ${MAX_REDIRECTS} redirects`;
+    return { url: end.to.href, meaning: 'error', firstBytes: '', looksLikePdf: false, error };
+  }
+  const probe = await describeAnswer(end.answer, options.loggedOutPaths);
+  return end.kind === 'off-host' ? { ...probe, meaning: 'off-host' } : probe;
 }
 
-async function readFirst(res: Response): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array();
-  const reader = res.body.getReader();
+/** What one answer shows from its status, headers and first KiB (the rest is never read). */
+async function describeAnswer(answer: TimedAnswer, loggedOutPaths: readonly RegExp[]): Promise<UrlProbe> {
+  // A body that breaks off: what arrived is what is shown.
   const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < 1024) {
-      const next = await reader.read();
-      if (next.done) break;
-      chunks.push(next.value);
-      size += next.value.byteLength;
-    }
-  } catch {
-    // a body that breaks off: what arrived is what is shown
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks);
+  await readFirstChunks(answer, 1024, (cause) => cause as Error)
+    .then((read) => chunks.push(...read))
+    .catch(() => undefined);
+  await answer.discard();
+  const first = Buffer.concat(chunks);
+  const { headers } = answer;
+  const url = answer.url.href;
+  const location = headers.get('location') ?? undefined;
+  const length = headers.get('content-length');
+  const type = headers.get('content-type');
+  return {
+    url,
+    status: answer.status,
+    ...(type ? { contentType: type } : {}),
+    ...(length !== null ? { contentLength: Number(length) } : {}),
+    ...(location ? { location: new URL(location, url).href } : {}),
+    meaning: classifyAnswer({ status: answer.status, url, headers, firstBytes: first }, loggedOutPaths),
+    firstBytes: printable(first.subarray(0, FIRST_BYTES)),
+    looksLikePdf: startsLikePdf(first),
+  };
 }
 
 function printable(bytes: Uint8Array): string {

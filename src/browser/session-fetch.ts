@@ -1,9 +1,18 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { CertharvestError } from '../errors/index.ts';
-import { parseRetryAfter } from '../lms/rate-budget.ts';
+import {
+  chooseTransport,
+  classifyAnswer,
+  describeHttpError,
+  exchange,
+  followSameHost,
+  isLoginPageUrl,
+  parseRetryAfter,
+  readFirstChunks,
+  type AnswerKind,
+  type TimedAnswer,
+} from '../http/index.ts';
 import { drainInto, type PdfResponseFacts, type PdfSink } from '../pdf/index.ts';
-import { classifyAnswer, type AnswerKind } from './classify-answer.ts';
 
 /** The cookies and user agent of the fleet's web session, as a download sends them. */
 export interface SessionCredentials {
@@ -24,7 +33,7 @@ export interface SessionFetchOptions {
   maxRedirects?: number;
   /** The site's login page paths (its web profile's `loggedOutPaths`): an answer there is "expired". */
   loggedOutPaths: readonly RegExp[];
-  /** Default: this module's keep-alive pool. */
+  /** Default: the process's keep-alive pool (src/http). */
   dispatcher?: Dispatcher;
 }
 
@@ -73,21 +82,6 @@ export class SessionRequestError extends CertharvestError {
 const SNIFF_BYTES = 1024;
 
 /**
- * Downloads go through undici's `request` rather than `fetch`: the same HTTP client without the
- * WHATWG layers, about half the CPU per request (measured 0.2–0.4 ms against 0.45–0.6 ms for a
- * 3 KB body), and certificates are the hot path. One keep-alive pool per process.
- */
-const downloads = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
-
-/** undici's header object (`string | string[]` values) read like `Headers`. */
-const headerReader = (headers: IncomingHttpHeaders) => ({
-  get(name: string): string | null {
-    const value = headers[name];
-    return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-  },
-});
-
-/**
  * GET a session-only URL over plain HTTP with the session's cookies: redirects followed on the
  * same origin only, the answer classified from its first bytes (a login page is never read whole),
  * and a PDF's body streamed into `options.sink` with a byte limit and time limits.
@@ -97,103 +91,67 @@ export async function fetchWithSession(
   session: SessionCredentials,
   options: SessionFetchOptions,
 ): Promise<SessionAnswer> {
-  const origin = new URL(url).origin;
-  const controller = new AbortController();
-  const headersTimeout = options.headerTimeoutMs ?? 30_000;
-  const bodyTimer = setTimeout(
-    () => controller.abort(new Error('body timeout')),
-    headersTimeout + (options.bodyTimeoutMs ?? 120_000),
-  );
-  bodyTimer.unref();
-  try {
-    let current = url;
-    for (let hop = 0; ; hop++) {
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await request(current, {
-          method: 'GET',
-          headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent, accept: '*/*' },
-          signal: controller.signal,
-          headersTimeout,
-          dispatcher: options.dispatcher ?? downloads,
-        });
-      } catch (err) {
-        throw new SessionRequestError(current, describe(err, controller.signal), { cause: err });
-      }
-      const body = response.body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
-      const headers = headerReader(response.headers);
-      const chunks: Uint8Array[] = [];
-      let received = 0;
-      const at = current;
-      const readFailed = (err: unknown) =>
-        new SessionRequestError(at, describe(err, controller.signal), { cause: err });
-      // Read just enough to tell a PDF from a page.
-      while (received < SNIFF_BYTES) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await body.next();
-        } catch (err) {
-          throw readFailed(err);
-        }
-        if (next.done) break;
-        chunks.push(next.value);
-        received += next.value.byteLength;
-      }
-      const kind = classifyAnswer(
-        { status: response.statusCode, url: current, headers, firstBytes: Buffer.concat(chunks) },
-        options.loggedOutPaths,
-      );
-      if (kind !== 'pdf') response.body.destroy();
-      if (kind === 'redirect') {
-        const next = new URL(headers.get('location') ?? '', current).toString();
-        if (new URL(next).origin !== origin) throw new OffHostRedirectError(current, next);
-        if (hop >= (options.maxRedirects ?? 5)) {
-          return { kind: 'error', status: response.statusCode, url: current };
-        }
-        current = next;
-        continue;
-      }
-      if (kind !== 'pdf') {
-        const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
-        return {
-          kind,
-          status: response.statusCode,
-          url: current,
-          ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
-        };
-      }
-      try {
-        await drainInto(
-          body,
-          options.sink,
-          {
-            maxBytes: options.maxBytes,
-            tooLarge: () => new PdfTooLargeError(at, options.maxBytes),
-            readFailed,
-          },
-          chunks,
-        );
-      } catch (err) {
-        // A full disk, say: the rest of the body is not wanted, and the connection is not reused.
-        response.body.destroy();
-        throw err;
-      }
-      const length = headers.get('content-length');
-      return {
-        kind: 'pdf',
-        contentType: headers.get('content-type') ?? undefined,
-        contentLength: length === null ? undefined : Number(length),
-      };
-    }
-  } finally {
-    clearTimeout(bodyTimer);
-  }
+  const transport = chooseTransport(options.dispatcher ? { dispatcher: options.dispatcher } : {});
+  const headersTimeoutMs = options.headerTimeoutMs ?? 30_000;
+  const send = (at: URL) =>
+    exchange(transport, at, {
+      headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent, accept: '*/*' },
+      headersTimeoutMs,
+      timeoutMs: headersTimeoutMs + (options.bodyTimeoutMs ?? 120_000),
+    }).catch((err: unknown) => {
+      throw new SessionRequestError(at.href, describeHttpError(err), { cause: err });
+    });
+  const end = await followSameHost(new URL(url), send, {
+    maxRedirects: options.maxRedirects ?? 5,
+    // A redirect to the login page is the answer "expired", not a page to fetch.
+    stopAt: (to) => isLoginPageUrl(options.loggedOutPaths, to),
+  });
+  if (end.kind !== 'answer') await end.answer.discard();
+  if (end.kind === 'off-host') throw new OffHostRedirectError(end.answer.url.href, end.to.href);
+  if (end.kind === 'too-many') return { kind: 'error', status: end.answer.status, url: end.answer.url.href };
+  return readSessionAnswer(end.answer, options);
 }
 
-function describe(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted) return (signal.reason as Error | undefined)?.message ?? 'aborted';
-  const e = err as { message?: string; cause?: { code?: string; message?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
+/** Classify the answer from its first bytes; a PDF's body then goes to the sink, anything else is dropped. */
+async function readSessionAnswer(answer: TimedAnswer, options: SessionFetchOptions): Promise<SessionAnswer> {
+  const at = answer.url.href;
+  const readFailed = (err: unknown) =>
+    new SessionRequestError(at, describeHttpError(err, answer.signal), { cause: err });
+  const chunks = await readFirstChunks(answer, SNIFF_BYTES, readFailed);
+  const { status, headers } = answer;
+  const kind = classifyAnswer(
+    { status, url: at, headers, firstBytes: Buffer.concat(chunks) },
+    options.loggedOutPaths,
+  );
+  if (kind !== 'pdf') {
+    await answer.discard();
+    const retryAfterMs = parseRetryAfter(headers.get('retry-after'));
+    return {
+      // A redirect still standing here had nowhere usable to go.
+      kind: kind === 'redirect' ? 'error' : kind,
+      status,
+      url: at,
+      ...(retryAfterMs !== undefined ? { retryAfterSeconds: Math.ceil(retryAfterMs / 1000) } : {}),
+    };
+  }
+  try {
+    const limits = {
+      maxBytes: options.maxBytes,
+      tooLarge: () => new PdfTooLargeError(at, options.maxBytes),
+      readFailed,
+    };
+    await drainInto(answer.body, options.sink, limits, chunks);
+  } catch (err) {
+    // A full disk, say: the rest of the body is not wanted, and the connection is not reused.
+    await answer.discard();
+    throw err;
+  }
+  const length = headers.get('content-length');
+  return {
+    kind: 'pdf',
+    contentType: headers.get('content-type') ?? undefined,
+    contentLength: length === null ? undefined : Number(length),
+  };
 }
 
 /** `name=value; name2=value2` from cookies (what a browser would send to the LMS host). */
@@ -212,14 +170,13 @@ export async function sessionStatus(
   options: { method?: 'GET' | 'POST'; fetch?: typeof fetch } = {},
 ): Promise<number | undefined> {
   try {
-    const res = await (options.fetch ?? fetch)(new URL(pathname, `${lmsUrl}/`), {
+    const answer = await exchange(chooseTransport(options), new URL(pathname, `${lmsUrl}/`), {
       method: options.method ?? 'GET',
       headers: { cookie: session.cookieHeader, 'user-agent': session.userAgent },
-      redirect: 'manual',
-      signal: AbortSignal.timeout(30_000),
+      timeoutMs: 30_000,
     });
-    await res.body?.cancel().catch(() => {});
-    return res.status;
+    await answer.discard();
+    return answer.status;
   } catch {
     return undefined;
   }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import type { RedisLock } from '../auth/redis-lock.ts';
+import { runExclusive, type RedisLock } from '../auth/redis-lock.ts';
 import { UsageError } from '../errors/index.ts';
 import { answersAsLoggedIn, cookieHeader } from './session-fetch.ts';
 import type { SessionRecord, SessionStore } from './session-store.ts';
@@ -77,9 +77,10 @@ export async function importStorageState(options: {
       `${options.file}: these cookies are not logged in (${options.landingPath} did not answer as a logged-in user); capture the state again`,
     );
   }
-  const holder = await options.lock.tryAcquire();
-  if (holder === undefined) throw new UsageError('a worker is logging in right now: try again in a minute');
-  try {
+  const busy = () => {
+    throw new UsageError('a worker is logging in right now: try again in a minute');
+  };
+  return runExclusive(options.lock, { waitMs: 0, onBusy: busy }, async () => {
     const latest = await options.store.read().catch(() => undefined);
     const record: SessionRecord = {
       v: 1,
@@ -91,7 +92,5 @@ export async function importStorageState(options: {
     };
     await options.store.write(record);
     return record;
-  } finally {
-    await options.lock.release(holder).catch(() => {});
-  }
+  });
 }

@@ -1,3 +1,4 @@
+import { isLoginPageUrl } from '../http/classify-answer.ts';
 /**
  * What a web session must know about one site's web login: where it starts, the page that proves
  * it worked, the form, and which URLs mean "logged out" or "refused". `src/browser` has no defaults
@@ -44,14 +45,7 @@ export interface WebProfile {
 
 /** Whether `url` is the site's login page (logged out). A URL that does not parse is not. */
 export function isLoggedOutUrl(profile: Pick<WebProfile, 'loggedOutPaths'>, url: string | URL): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  const pathAndQuery = `${parsed.pathname}${parsed.search}`;
-  return profile.loggedOutPaths.some((p) => p.test(pathAndQuery));
+  return isLoginPageUrl(profile.loggedOutPaths, url);
 }
 
 /** Whether `url` says the login was refused. */

@@ -1,7 +1,6 @@
 import type { PdfResponseFacts, PdfSink } from '../pdf/index.ts';
-import type { RedisLock } from '../auth/redis-lock.ts';
+import { runExclusive, type RedisLock } from '../auth/redis-lock.ts';
 import type { Logger } from '../log/index.ts';
-import { sleep } from '../util/with-timeout.ts';
 import type { BrowserLogin } from './browser-login.ts';
 import {
   BrowserFailedError,
@@ -46,7 +45,7 @@ export interface WebSessionOptions {
    * the LMS request metrics. A failing observer never fails a download.
    */
   observe?: (route: 'render', outcome: SessionRequestOutcome, seconds: number) => void;
-  /** Default: the global fetch (Node's undici). */
+  /** A fetch-compatible function for the session's page requests (tests). Default: the process's undici pool (src/http). */
   fetch?: typeof fetch;
 }
 
@@ -228,19 +227,25 @@ export class WebSession {
     options: { bypassGate?: boolean } = {},
   ): Promise<SessionRecord> {
     const { store, lock, loginGate, logger } = this.#opts;
-    const deadline = Date.now() + (this.#opts.loginWaitMs ?? 90_000);
-    for (;;) {
+    const newer = (record: SessionRecord | undefined) =>
+      !options.bypassGate && record !== undefined && record.generation > seenGeneration;
+    const ready = async (): Promise<SessionRecord | undefined> => {
       const stored = await store.read();
-      if (!options.bypassGate && stored && stored.generation > seenGeneration) return (this.#cached = stored);
+      if (stored && newer(stored)) return (this.#cached = stored);
       const held = options.bypassGate ? undefined : await loginGate?.heldBack();
       if (held) throw held;
-      const holder = await lock.tryAcquire();
-      if (holder !== undefined) {
+      return undefined;
+    };
+    const onBusy = () => {
+      throw new BrowserFailedError('another worker has been logging in for too long; trying again later');
+    };
+    return runExclusive(
+      lock,
+      { waitMs: this.#opts.loginWaitMs ?? 90_000, pollMs: 250, ready, onBusy },
+      async () => {
         try {
           const latest = await store.read();
-          if (!options.bypassGate && latest && latest.generation > seenGeneration) {
-            return (this.#cached = latest);
-          }
+          if (latest && newer(latest)) return (this.#cached = latest);
           const record = await this.#loginOnce(latest?.generation ?? 0);
           await store.write(record);
           this.stats.logins++;
@@ -251,15 +256,9 @@ export class WebSession {
           // Tell the fleet before anyone else can try: no process posts a refused password again.
           if (err instanceof LoginFailedError) await loginGate?.refused(err).catch(() => {});
           throw err;
-        } finally {
-          await lock.release(holder).catch(() => {});
         }
-      }
-      if (Date.now() > deadline) {
-        throw new BrowserFailedError('another worker has been logging in for too long; trying again later');
-      }
-      await sleep(250);
-    }
+      },
+    );
   }
 
   /** One Chromium login, accepted only if the landing page then answers as a logged-in user. */

@@ -1,5 +1,5 @@
 import { UsageError } from '../errors/index.ts';
-import { batchIdSchema } from '../queue/index.ts';
+import { batchIdSchema } from '../queue/job-data.ts';
 
 /** A batch id given on the command line, checked at the edge: a `UsageError` naming it when malformed. */
 export function parseBatchIdArg(batchId: string, option = 'batch id'): string {

@@ -1,4 +1,5 @@
-import { isSuccess, type BatchStatus } from '../queue/index.ts';
+import { isSuccess } from '../queue/batch-state.ts';
+import type { BatchStatus } from '../queue/index.ts';
 import { formatDuration, formatRate } from './progress-rate.ts';
 
 /** The pace of a batch as a watcher measures it (see `watchBatch`), shown next to its counts. */

@@ -1,57 +1,50 @@
-import type { Redis } from 'ioredis';
-import { loadConfig, type ConfigNeed, type ConfigWith } from '../config/index.ts';
-import { FleetBreaker } from '../fleet/index.ts';
-import { createLogger, type Logger } from '../log/index.ts';
-import { BatchTracker, connectRedis, openQueues, type CertharvestQueues } from '../queue/index.ts';
+import { FleetBreaker } from '../fleet/breaker.ts';
+import { createLogger, type Logger } from '../log/logger.ts';
+import { openQueues, type CertharvestQueues } from '../queue/queues.ts';
+import type { ConfigNeed } from '../config/shape.ts';
+import { openReadContext, type ContextOptions, type ReadContext } from './read-context.ts';
 
 /** What most commands start from: the config (parsed once), a logger, Redis, the queues, the breaker. */
-export interface CommandContext<N extends ConfigNeed = never> {
-  config: ConfigWith<N>;
+export interface CommandContext<N extends ConfigNeed = never> extends ReadContext<N> {
   logger: Logger;
-  redis: Redis;
   queues: CertharvestQueues;
-  tracker: BatchTracker;
   breaker: FleetBreaker;
-  close(): Promise<void>;
 }
 
 export async function openContext<N extends ConfigNeed = never>(
   needs: readonly N[] = [],
-  options: {
-    env?: NodeJS.ProcessEnv;
-    /** Log `warn` and above when LOG_LEVEL is the default `info`: the command's output is the point. */
-    quiet?: boolean;
-    /**
-     * The command may start Chromium (a web session): apply CHROMIUM_NO_SANDBOX. Default false, so
-     * that a command that never starts it does not load Playwright.
-     */
-    browser?: boolean;
-  } = {},
+  options: ContextOptions = {},
 ): Promise<CommandContext<N>> {
-  const config = loadConfig<N>({ needs, ...(options.env ? { env: options.env } : {}) });
+  const base = await openReadContext(needs, options);
+  const { config, redis } = base;
   if (options.browser) {
     const { useChromiumSandbox } = await import('../browser/index.ts');
     useChromiumSandbox(!config.chromiumNoSandbox);
   }
   const level = options.quiet && config.logLevel === 'info' ? 'warn' : config.logLevel;
-  const logger = createLogger({ level, ...(config.logFormat ? { format: config.logFormat } : {}) });
-  const redis = await connectRedis(config.redisUrl);
   const queues = openQueues(redis, config.queuePrefix);
+  // Made on first use: a command that neither logs nor pauses (`submit`) never loads pino.
+  let logger: Logger | undefined;
+  let breaker: FleetBreaker | undefined;
+  const loggerOf = (): Logger =>
+    (logger ??= createLogger({ level, ...(config.logFormat ? { format: config.logFormat } : {}) }));
   return {
-    config,
-    logger,
-    redis,
+    ...base,
+    get logger() {
+      return loggerOf();
+    },
     queues,
-    tracker: new BatchTracker(redis, config.queuePrefix),
-    breaker: new FleetBreaker({
-      redis,
-      prefix: config.queuePrefix,
-      queues: [queues.discover, queues.download],
-      logger,
-    }),
+    get breaker() {
+      return (breaker ??= new FleetBreaker({
+        redis,
+        prefix: config.queuePrefix,
+        queues: [queues.discover, queues.download],
+        logger: loggerOf(),
+      }));
+    },
     async close() {
       await queues.close();
-      await redis.quit().catch(() => redis.disconnect());
+      await base.close();
     },
   };
 }

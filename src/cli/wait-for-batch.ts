@@ -1,5 +1,5 @@
 import { constants } from 'node:os';
-import { isFinal } from '../queue/index.ts';
+import { isFinal } from '../queue/batch-state.ts';
 import { summary } from './batch-report.ts';
 import type { CommandContext } from './context.ts';
 import { EXIT, exitCodeOf } from './exit-codes.ts';

@@ -13,6 +13,7 @@ export {
   type LogLevel,
   type WebLoginConfig,
   type WebSessionConfig,
+  type WorkerConfig,
 } from './shape.ts';
 export { DEFAULT_REDIRECT_URI, loadConfig, type LoadConfigOptions } from './load.ts';
 export { Secret } from './secret.ts';

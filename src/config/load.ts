@@ -188,6 +188,30 @@ function toLmsConfig(
       })
     : undefined;
   if (site && 'problems' in site) problems.push(...site.problems);
+  const auth = toAuthSection(raw, module, { mode, url, need });
+  if (problems.length > 0 || !url || !site || 'problems' in site) return { lms: undefined, problems };
+  const parsed = authConfigSchema.safeParse(auth);
+  if (!parsed.success) {
+    return {
+      lms: undefined,
+      problems: parsed.error.issues.map((i) => `auth ${i.path.join('.')}: ${i.message}`),
+    };
+  }
+  return {
+    lms: { kind: module.kind, url, host: new URL(url).host, auth: parsed.data, site },
+    problems,
+  };
+}
+
+/** Records a required variable that is not set (and passes its value on). */
+type Need = <T>(value: T | undefined, name: string, expected: string) => T | undefined;
+
+/** The OAuth2 part of the LMS section, unchecked: the module's token quirks, the auth mode's variables. */
+function toAuthSection(
+  raw: RawEnv,
+  module: LmsModule,
+  { mode, url, need }: { mode: AuthMode; url: string | undefined; need: Need },
+): unknown {
   const clientId = need(
     raw.OAUTH_CLIENT_ID,
     'OAUTH_CLIENT_ID',
@@ -197,14 +221,13 @@ function toLmsConfig(
   const tokenUrl = raw.OAUTH_TOKEN_URL ?? (url && module.token.tokenUrl(url));
   const authorizeUrl = raw.OAUTH_AUTHORIZE_URL ?? (url && module.token.authorizeUrl(url));
   const secretEncoding = module.token.basicEncoding;
-  let auth: unknown;
   // Client credentials with a private-key JWT where the LMS takes one, unless a client secret is
   // set without a key file (an authorization server in front of the LMS that takes a secret).
   const privateKeyJwt =
     module.token.clientCredentials === 'private-key-jwt-unless-secret' &&
     (raw.OAUTH_PRIVATE_KEY_FILE !== undefined || !raw.OAUTH_CLIENT_SECRET);
   if (mode === 'client-credentials' && privateKeyJwt) {
-    auth = {
+    return {
       kind: 'private-key-jwt',
       mode,
       clientId,
@@ -218,40 +241,26 @@ function toLmsConfig(
       keyId: need(raw.OAUTH_KEY_ID, 'OAUTH_KEY_ID', 'expected the key id (kid) registered in the JWKS'),
       ...(raw.OAUTH_ASSERTION_AUD ? { assertionAudience: raw.OAUTH_ASSERTION_AUD } : {}),
     };
-  } else {
-    const clientSecret = need(
-      secret(raw.OAUTH_CLIENT_SECRET),
-      'OAUTH_CLIENT_SECRET',
-      'expected the OAuth2 client secret',
-    );
-    auth =
-      mode === 'client-credentials'
-        ? { kind: 'client-secret', mode, clientId, scope, tokenUrl, clientSecret, secretEncoding }
-        : {
-            kind: 'refresh-token',
-            mode,
-            clientId,
-            scope,
-            tokenUrl,
-            clientSecret,
-            secretEncoding,
-            authorizeUrl,
-            redirectUri: raw.OAUTH_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
-            initialRefreshToken: secret(raw.OAUTH_REFRESH_TOKEN),
-          };
   }
-  if (problems.length > 0 || !url || !site || 'problems' in site) return { lms: undefined, problems };
-  const parsed = authConfigSchema.safeParse(auth);
-  if (!parsed.success) {
-    return {
-      lms: undefined,
-      problems: parsed.error.issues.map((i) => `auth ${i.path.join('.')}: ${i.message}`),
-    };
-  }
-  return {
-    lms: { kind: module.kind, url, host: new URL(url).host, auth: parsed.data, site },
-    problems,
-  };
+  const clientSecret = need(
+    secret(raw.OAUTH_CLIENT_SECRET),
+    'OAUTH_CLIENT_SECRET',
+    'expected the OAuth2 client secret',
+  );
+  return mode === 'client-credentials'
+    ? { kind: 'client-secret', mode, clientId, scope, tokenUrl, clientSecret, secretEncoding }
+    : {
+        kind: 'refresh-token',
+        mode,
+        clientId,
+        scope,
+        tokenUrl,
+        clientSecret,
+        secretEncoding,
+        authorizeUrl,
+        redirectUri: raw.OAUTH_REDIRECT_URI ?? DEFAULT_REDIRECT_URI,
+        initialRefreshToken: secret(raw.OAUTH_REFRESH_TOKEN),
+      };
 }
 
 /** The shortest BOARD_PASSWORD for a board reachable beyond this machine, or one that can write. */

@@ -196,3 +196,6 @@ type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) exten
   : never;
 /** `Config` narrowed by what `needs` guaranteed. */
 export type ConfigWith<N extends ConfigNeed> = Config & UnionToIntersection<Guarantees[N]>;
+
+/** What a worker (and the fleet's composition root) runs on: the LMS and SECRETS_KEY guaranteed. */
+export type WorkerConfig = ConfigWith<'lms' | 'secrets-key'>;

@@ -45,6 +45,50 @@ export const warn = (found: string, fix?: string): CheckOutcome => ({
 });
 export const skip = (found: string): CheckOutcome => ({ ok: 'skipped', found });
 
+/**
+ * Thrown by a check that cannot run here (a part it needs was never made): the runner reports it
+ * as skipped with this message, like a check that returned `skip(message)`.
+ */
+export class SkipCheck extends Error {
+  override readonly name = 'SkipCheck';
+}
+
+/** An error's class, as `instanceof` takes it. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ErrorClass<E> = abstract new (...args: any[]) => E;
+
+/** One row of a failure table: the errors of a class (that `when` accepts) fail with this fix. */
+export interface FailureRule<E = unknown> {
+  type: ErrorClass<E>;
+  when?: (error: E) => boolean;
+  /** The likely fix; `undefined` for none. */
+  fix: string | undefined | ((error: E) => string | undefined);
+  /** What was found; default: the error's message. */
+  found?: (error: E) => string;
+}
+
+/** A failure rule, typed by its error class. */
+export function rule<E>(
+  type: ErrorClass<E>,
+  fix: FailureRule<E>['fix'],
+  options: Pick<FailureRule<E>, 'when' | 'found'> = {},
+): FailureRule {
+  return { type, fix, ...options } as FailureRule;
+}
+
+/**
+ * The outcome of the first rule matching `error`: ✖ with what it found and its fix. Anything no
+ * rule names is thrown again (the runner then reports it as unexpected).
+ */
+export function failureOf(error: unknown, rules: readonly FailureRule[]): CheckOutcome {
+  for (const r of rules) {
+    if (!(error instanceof r.type) || (r.when && !r.when(error))) continue;
+    const fix = typeof r.fix === 'function' ? r.fix(error) : r.fix;
+    return fail(r.found ? r.found(error) : (error as Error).message, fix);
+  }
+  throw error;
+}
+
 export interface RunChecksOptions {
   /** Told each result as soon as it is known (the CLI prints it then). */
   onResult?: (result: CheckResult) => void;
@@ -86,7 +130,7 @@ export async function runChecks<S>(
       try {
         outcome = await withTimeout(check.run(state), timeoutMs, `the ${check.name} check`);
       } catch (error) {
-        outcome = describe(error, check.name);
+        outcome = error instanceof SkipCheck ? skip(error.message) : describe(error, check.name);
       }
       if (outcome.ok === false) blocked.add(check.name);
     }

@@ -2,6 +2,7 @@ import { useChromiumSandbox } from '../browser/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { ConfigError } from '../errors/index.ts';
 import { fail, pass, type CheckOutcome } from './check.ts';
+import type { WorkerConfig } from '../config/shape.ts';
 import type { DoctorState } from './state.ts';
 
 /**
@@ -18,24 +19,21 @@ export async function checkConfiguration(s: DoctorState): Promise<CheckOutcome> 
   const fix =
     'set each variable named above, in the environment or .env (docs/configuration.md); ' +
     '`certharvest sandbox` prints a working set to compare with';
+  let base;
+  let config;
   try {
-    s.base = loadConfig(source);
+    base = s.provide('base', loadConfig(source));
+    s.addSecretsOf(base);
+    useChromiumSandbox(!base.chromiumNoSandbox);
+    config = s.provide('config', loadConfig({ ...source, needs: ['lms', 'secrets-key'] }));
   } catch (err) {
     if (err instanceof ConfigError) return fail(err.problems.join('; '), fix);
     throw err;
   }
-  s.addSecretsOf(s.base);
-  useChromiumSandbox(!s.base.chromiumNoSandbox);
-  try {
-    s.config = loadConfig({ ...source, needs: ['lms', 'secrets-key'] });
-  } catch (err) {
-    if (err instanceof ConfigError) return fail(err.problems.join('; '), fix);
-    throw err;
-  }
-  return pass(describeConfig(s.config));
+  return pass(describeConfig(config));
 }
 
-function describeConfig(config: NonNullable<DoctorState['config']>): string {
+function describeConfig(config: WorkerConfig): string {
   const { lms, webLogin } = config;
   const login = webLogin
     ? `web login ${webLogin.username}${webLogin.totpSecret ? ' with LMS_TOTP_SECRET' : ''}`

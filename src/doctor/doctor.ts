@@ -5,12 +5,16 @@ import { fail, runChecks, type Check, type CheckOutcome, type CheckResult } from
 import type { DoctorReport } from './report.ts';
 import { checkConfiguration } from './config-check.ts';
 import { checkFleet, checkOutputDir, checkRedis } from './setup-checks.ts';
+import { doctorAssembly } from './assembly.ts';
 import { DoctorState, type DoctorInput } from './state.ts';
 import { checkToken } from './token-check.ts';
 
+/** The first step: it says which LMS it is, and so which steps follow. */
+const CONFIGURATION: Check<DoctorState> = { name: 'configuration', run: checkConfiguration };
+
 /** The steps every LMS shares before its own (the configuration's LMS module adds those). */
 export const FIRST_CHECKS: readonly Check<DoctorState>[] = [
-  { name: 'configuration', run: checkConfiguration },
+  CONFIGURATION,
   { name: 'redis', run: checkRedis, timeoutMs: 15_000 },
   { name: 'fleet', needs: ['redis'], run: checkFleet },
   { name: 'token', needs: ['configuration', 'redis'], run: checkToken },
@@ -41,7 +45,8 @@ export interface DoctorOptions extends DoctorInput {
  */
 export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
   const { onResult, ...input } = options;
-  const state = new DoctorState(input);
+  // The product's parts come from the composition root's builders, handed over in the state.
+  const state = new DoctorState(input, doctorAssembly);
   try {
     const options = {
       ...(onResult ? { onResult } : {}),
@@ -49,9 +54,8 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       describeError: unexpected,
     };
     // The configuration says which LMS it is, and so which checks follow (and in what order).
-    const configuration = FIRST_CHECKS[0]!;
-    const first = await runChecks([configuration], state, options);
-    const site = state.config?.lms.site ?? state.base?.lms?.site;
+    const first = await runChecks([CONFIGURATION], state, options);
+    const site = state.part('config')?.lms.site ?? state.part('base')?.lms?.site;
     const rest = (await doctorChecksFor(site)).slice(1);
     const checks = [
       ...first,
@@ -62,7 +66,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
     ];
     return {
       ok: !checks.some((c) => c.ok === false),
-      lmsUrl: state.config?.lms.url ?? state.base?.lms?.url,
+      lmsUrl: state.part('config')?.lms.url ?? state.part('base')?.lms?.url,
       checks,
     };
   } finally {

@@ -1,12 +1,16 @@
 export {
   fail,
+  failureOf,
   pass,
+  rule,
   runChecks,
   skip,
+  SkipCheck,
   warn,
   type Check,
   type CheckOutcome,
   type CheckResult,
+  type FailureRule,
   type RunChecksOptions,
 } from './check.ts';
 export {
@@ -18,4 +22,11 @@ export {
   type DoctorOptions,
 } from './doctor.ts';
 export { formatJson, formatResult, formatSummary, LINE_WIDTH, wrap, type DoctorReport } from './report.ts';
-export { DoctorState, type DoctorInput } from './state.ts';
+export { doctorAssembly } from './assembly.ts';
+export {
+  DoctorState,
+  type DoctorAssembly,
+  type DoctorInput,
+  type DoctorParts,
+  type DoctorSessionChoice,
+} from './state.ts';

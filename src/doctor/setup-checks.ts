@@ -1,8 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { BrowserLaunchError, launchChromium, resolveChromiumPath } from '../browser/index.ts';
-import type { Config } from '../config/shape.ts';
 import { EnvironmentError } from '../errors/index.ts';
-import { FleetBreaker } from '../fleet/index.ts';
 import { connectRedis, describeRedisUrl } from '../queue/index.ts';
 import {
   CertificateStore,
@@ -24,8 +22,7 @@ export const LOGIN_HOLD_FIX =
 
 /** Redis answers, is 6.2 or newer, never evicts keys, and keeps them across a restart. */
 export async function checkRedis(s: DoctorState): Promise<CheckOutcome> {
-  const base = s.base;
-  if (!base) return skip('skipped: the configuration does not parse');
+  const { base } = s.need('base');
   const where = describeRedisUrl(base.redisUrl.reveal());
   let redis;
   try {
@@ -41,7 +38,7 @@ export async function checkRedis(s: DoctorState): Promise<CheckOutcome> {
     }
     throw err;
   }
-  s.redis = redis;
+  s.provide('redis', redis);
   s.onClose(() => redis.quit().catch(() => redis.disconnect()));
 
   const info = parseInfo(await redis.info());
@@ -89,12 +86,10 @@ function parseInfo(text: string): Map<string, string> {
 
 /** The fleet is not paused, and its web logins are not held back. */
 export async function checkFleet(s: DoctorState): Promise<CheckOutcome> {
-  const { base, redis } = s;
-  if (!base || !redis) return skip('skipped: the configuration does not parse');
-  // Read-only here: the doctor never pauses, resumes or holds the fleet (no queues to touch).
-  s.breaker = new FleetBreaker({ redis, prefix: base.queuePrefix, queues: [], logger: s.logger });
-  const pause = await s.breaker.current();
-  const hold = await s.breaker.loginHold();
+  const { base, redis } = s.need('base', 'redis');
+  const breaker = s.provide('breaker', s.assembly.breaker(base, redis, s.logger));
+  const pause = await breaker.current();
+  const hold = await breaker.loginHold();
   if (pause) {
     return fail(`PAUSED since ${pause.since} (${pause.reason}): ${pause.message}`, pause.fix);
   }
@@ -107,8 +102,7 @@ export async function checkFleet(s: DoctorState): Promise<CheckOutcome> {
  * folder), takes a file (the worker's own test write), and has room.
  */
 export async function checkOutputDir(s: DoctorState): Promise<CheckOutcome> {
-  const base = s.base;
-  if (!base) return skip('skipped: the configuration does not parse');
+  const { base } = s.need('base');
   let marker: OutputMarker | null;
   let prefixWarning: string | undefined;
   try {
@@ -171,8 +165,7 @@ const LOW_SPACE_BYTES = 256 * 1024 * 1024;
 
 /** Chromium starts headless: it does the web logins. */
 export async function checkChromium(s: DoctorState): Promise<CheckOutcome> {
-  const base: Config | undefined = s.base;
-  if (!base) return skip('skipped: the configuration does not parse');
+  const { base } = s.need('base');
   if (!base.webLogin) return skip('not needed: no web login is configured (LMS_USERNAME/LMS_PASSWORD)');
   const where = resolveChromiumPath(base.chromiumPath) ?? "Playwright's bundled Chromium";
   try {

@@ -1,13 +1,15 @@
 import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import type { TokenProvider } from '../auth/token-provider.ts';
-import type { WebSession } from '../browser/index.ts';
+import type { LoginGate, SessionStore, WebSession } from '../browser/index.ts';
 import type { Secret } from '../config/secret.ts';
-import type { Config, ConfigWith } from '../config/shape.ts';
+import type { Config, WebLoginConfig, WorkerConfig } from '../config/shape.ts';
 import type { FleetBreaker } from '../fleet/index.ts';
 import type { LmsId } from '../certificate/index.ts';
+import type { AdapterContext } from '../lms/module.ts';
 import type { UserRefKind } from '../lms/ports.ts';
 import { createLogger, type Logger } from '../log/index.ts';
+import { SkipCheck } from './check.ts';
 
 /** What to check, and where the configuration comes from. */
 export interface DoctorInput {
@@ -32,35 +34,89 @@ export interface LogLine {
 export const WARN_LEVEL = 40;
 
 /**
- * What the checks share: each fills in what it established (the config, a Redis connection, a
- * token provider, the certificate to probe…) for the checks after it, and registers what must be
- * closed. Also the list of secrets no output may contain.
+ * The product's parts the checks make, each once, in the order of the checks: a part is there
+ * once the check that makes it passed (`need` hands a check the ones it uses).
+ */
+export interface DoctorParts {
+  /** The configuration as far as it parses (no LMS required): the configuration check. */
+  base: Config;
+  /** The whole configuration a worker needs: the configuration check. */
+  config: WorkerConfig;
+  /** The redis check. */
+  redis: Redis;
+  /** The fleet's breaker, read only: the fleet check. */
+  breaker: FleetBreaker;
+  /** The token provider a worker would have (without a web session): the token check. */
+  tokens: TokenProvider;
+  /** What an LMS's adapter is built from, as the worker's is: the token check. */
+  lms: AdapterContext;
+  /** The doctor's logged-in web session: the web login check. */
+  session: WebSession;
+}
+
+/** Why a part is missing, said by a check that needed it ("skipped: …"). */
+const MISSING: Record<keyof DoctorParts, string> = {
+  base: 'the configuration does not parse',
+  config: 'the configuration is not complete',
+  redis: 'Redis is not connected',
+  breaker: "the fleet's state was not read",
+  tokens: 'no token was obtained',
+  lms: 'no token was obtained',
+  session: 'no web session (the web login did not pass)',
+};
+
+/** The doctor's choices for its web session: the login, where it goes, and its own gate. */
+export interface DoctorSessionChoice {
+  webLogin: WebLoginConfig;
+  store: SessionStore;
+  /** The doctor's gate (one login per run), instead of the fleet's. */
+  loginGate: LoginGate;
+  /** Told each time the two-factor code is taken. */
+  onTwoFactorCode: () => void;
+}
+
+/**
+ * How the doctor makes the product's parts: the composition root's builders (src/doctor/assembly.ts),
+ * handed to the checks through the state, so that the LMS folders' steps build nothing themselves.
+ */
+export interface DoctorAssembly {
+  /** The fleet's breaker, read only: the doctor never pauses, resumes or holds the fleet. */
+  breaker(config: Config, redis: Redis, logger: Logger): FleetBreaker;
+  /** A worker's token provider, without a web session (a refused refresh token must show, not heal). */
+  tokens(config: WorkerConfig, redis: Redis, logger: Logger): Promise<TokenProvider>;
+  /** What an LMS's adapter is built from (the fleet's request budget included). */
+  adapterContext(config: WorkerConfig, redis: Redis, logger: Logger, tokens: TokenProvider): AdapterContext;
+  /** The fleet's session store, or with `keyPrefix` one of the doctor's own. */
+  sessionStore(config: WorkerConfig, redis: Redis, keyPrefix?: string): SessionStore;
+  /** The fleet's web session as a worker builds it, with the doctor's choices. */
+  webSession(config: WorkerConfig, redis: Redis, logger: Logger, choice: DoctorSessionChoice): WebSession;
+}
+
+/**
+ * What the checks share: the parts each made (the config, a Redis connection, a token
+ * provider…) for the checks after it, what they found (the users and certificate to probe), and
+ * what must be closed. Also the list of secrets no output may contain.
  */
 export class DoctorState {
   readonly input: DoctorInput;
+  readonly assembly: DoctorAssembly;
   readonly logger: Logger;
   readonly logLines: LogLine[] = [];
-  /** The configuration as far as it parses (no LMS required). */
-  base: Config | undefined;
-  /** The whole configuration a worker needs. */
-  config: ConfigWith<'lms' | 'secrets-key'> | undefined;
-  redis: Redis | undefined;
-  breaker: FleetBreaker | undefined;
-  tokens: TokenProvider | undefined;
   /** A token was obtained: the token store opens with this SECRETS_KEY. */
   tokenWorks = false;
   /** Users whose awards may be listed to find a certificate. */
   candidates: LmsId[] = [];
   /** What the bearer PDF route did with the certificate (the web login is then optional). */
   pdfRoute: 'works' | 'absent' | 'refused' | undefined;
-  /** The doctor's logged-in web session, once the web login passed. */
-  session: WebSession | undefined;
 
+  readonly #parts: Partial<DoctorParts> = {};
+  readonly #kept = new Map<new () => unknown, unknown>();
   readonly #secrets = new Set<string>();
   readonly #closers: (() => Promise<unknown>)[] = [];
 
-  constructor(input: DoctorInput) {
+  constructor(input: DoctorInput, assembly: DoctorAssembly) {
     this.input = input;
+    this.assembly = assembly;
     const lines = this.logLines;
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -76,6 +132,37 @@ export class DoctorState {
       },
     });
     this.logger = createLogger({ level: 'info', destination: sink });
+  }
+
+  /** Keep `value` for the checks after this one; returns it. */
+  provide<K extends keyof DoctorParts>(key: K, value: DoctorParts[K]): DoctorParts[K] {
+    this.#parts[key] = value;
+    return value;
+  }
+
+  /** A part, when it was made. */
+  part<K extends keyof DoctorParts>(key: K): DoctorParts[K] | undefined {
+    return this.#parts[key];
+  }
+
+  /**
+   * The parts a check uses; one that was never made skips the check (`SkipCheck`), saying why.
+   * A check's `needs` usually keeps it from running then: this is the typed side of it.
+   */
+  need<K extends keyof DoctorParts>(...keys: K[]): Pick<DoctorParts, K> {
+    const view = {} as Pick<DoctorParts, K>;
+    for (const key of keys) {
+      const value = this.#parts[key];
+      if (value === undefined) throw new SkipCheck(`skipped: ${MISSING[key]}`);
+      view[key] = value as DoctorParts[K];
+    }
+    return view;
+  }
+
+  /** What one LMS's steps keep for their later steps in this run: one `Kind`, made at first use. */
+  kept<T>(Kind: new () => T): T {
+    if (!this.#kept.has(Kind)) this.#kept.set(Kind, new Kind());
+    return this.#kept.get(Kind) as T;
   }
 
   /** A value no result may show (shorter ones would blank out ordinary words). */

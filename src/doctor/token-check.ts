@@ -1,6 +1,5 @@
 import {
   AuthLockTimeoutError,
-  createTokenProvider,
   ReauthRequiredError,
   SealedBoxError,
   TokenEndpointUnavailableError,
@@ -8,7 +7,7 @@ import {
   TokenStoreError,
   type TokenStatus,
 } from '../auth/index.ts';
-import { fail, pass, type CheckOutcome } from './check.ts';
+import { failureOf, pass, rule, type CheckOutcome, type FailureRule } from './check.ts';
 import type { DoctorState } from './state.ts';
 
 const SECRETS_FIX =
@@ -21,19 +20,13 @@ const SECRETS_FIX =
  * would say nothing about the refresh token, which is what dies while nobody looks).
  */
 export async function checkToken(s: DoctorState): Promise<CheckOutcome> {
-  const config = s.config!;
-  // No web session: a refused refresh token must show here, not be healed through a web login,
-  // which would post the service user's password a second time in this run.
-  const tokens = await createTokenProvider({ config, redis: s.redis!, logger: s.logger });
-  s.tokens = tokens;
+  const { config, redis } = s.need('config', 'redis');
+  const tokens = s.provide('tokens', await s.assembly.tokens(config, redis, s.logger));
   let before: TokenStatus;
   try {
     before = await tokens.status();
   } catch (err) {
-    if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
-      return fail('the token store does not open with this SECRETS_KEY', SECRETS_FIX);
-    }
-    throw err;
+    return failureOf(err, [STORE_SHUT]);
   }
   const auth = config.lms.auth;
   let after: TokenStatus;
@@ -44,10 +37,11 @@ export async function checkToken(s: DoctorState): Promise<CheckOutcome> {
       after = await tokens.status();
     }
   } catch (err) {
-    return tokenFailure(err, s);
+    return failureOf(err, tokenFailures(auth.tokenUrl));
   }
   s.addSecret(await tokens.getAccessToken());
   s.tokenWorks = true;
+  s.provide('lms', s.assembly.adapterContext(config, redis, s.logger, tokens));
   const how =
     auth.mode === 'client-credentials'
       ? 'access token obtained (client credentials)'
@@ -59,36 +53,42 @@ export async function checkToken(s: DoctorState): Promise<CheckOutcome> {
   return pass(`${how}${until}; scopes granted: ${after.scope || '(none named)'}${note}`);
 }
 
-function tokenFailure(err: unknown, s: DoctorState): CheckOutcome {
-  const tokenUrl = s.config!.lms.auth.tokenUrl;
-  if (err instanceof ReauthRequiredError) {
-    return err.reason === 'not-bootstrapped'
-      ? fail(
-          'no refresh token is stored for this LMS and client, and OAUTH_REFRESH_TOKEN is not set (or was imported already)',
-          'run `certharvest auth bootstrap` (or set OAUTH_REFRESH_TOKEN to a fresh refresh token)',
-        )
-      : fail(
-          'the LMS refused the refresh token (400 invalid_grant): it was used already, expired unused, or was revoked',
-          'import a new one: `certharvest auth bootstrap --refresh-token -` (the token on stdin) or a ' +
-            'fresh OAUTH_REFRESH_TOKEN; or sign in again: `certharvest auth bootstrap` (`--via-session` ' +
-            'through the web login)',
-        );
-  }
-  if (err instanceof TokenRequestRejectedError) {
-    return fail(
-      err.message,
+/** A token store that does not open: SECRETS_KEY is not the one that sealed it. */
+const STORE_SHUT: FailureRule = rule(Error, SECRETS_FIX, {
+  when: (err) => err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable),
+  found: () => 'the token store does not open with this SECRETS_KEY',
+});
+
+const REAUTH_FIX =
+  'import a new one: `certharvest auth bootstrap --refresh-token -` (the token on stdin) or a ' +
+  'fresh OAUTH_REFRESH_TOKEN; or sign in again: `certharvest auth bootstrap` (`--via-session` ' +
+  'through the web login)';
+
+function tokenFailures(tokenUrl: string): readonly FailureRule[] {
+  return [
+    rule(
+      ReauthRequiredError,
+      (err) =>
+        err.reason === 'not-bootstrapped'
+          ? 'run `certharvest auth bootstrap` (or set OAUTH_REFRESH_TOKEN to a fresh refresh token)'
+          : REAUTH_FIX,
+      {
+        found: (err) =>
+          err.reason === 'not-bootstrapped'
+            ? 'no refresh token is stored for this LMS and client, and OAUTH_REFRESH_TOKEN is not set (or was imported already)'
+            : 'the LMS refused the refresh token (400 invalid_grant): it was used already, expired unused, or was revoked',
+      },
+    ),
+    rule(
+      TokenRequestRejectedError,
       'check OAUTH_CLIENT_ID, OAUTH_CLIENT_SECRET (or OAUTH_PRIVATE_KEY_FILE / OAUTH_KEY_ID) and ' +
         "OAUTH_SCOPE against the app's registration",
-    );
-  }
-  if (err instanceof TokenEndpointUnavailableError) {
-    return fail(err.message, `check that OAUTH_TOKEN_URL (${tokenUrl}) is right and reachable from here`);
-  }
-  if (err instanceof AuthLockTimeoutError) {
-    return fail(err.message, 'another process is renewing the token right now: run the doctor again');
-  }
-  if (err instanceof SealedBoxError || (err instanceof TokenStoreError && !err.retryable)) {
-    return fail('the token store does not open with this SECRETS_KEY', SECRETS_FIX);
-  }
-  throw err;
+    ),
+    rule(
+      TokenEndpointUnavailableError,
+      `check that OAUTH_TOKEN_URL (${tokenUrl}) is right and reachable from here`,
+    ),
+    rule(AuthLockTimeoutError, 'another process is renewing the token right now: run the doctor again'),
+    STORE_SHUT,
+  ];
 }

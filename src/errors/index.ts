@@ -12,13 +12,42 @@ export class CertharvestError extends Error {
   }
 }
 
-/** A wrong or missing setting: the program stops with exit code 2. One line per problem. */
-export class ConfigError extends CertharvestError {
+/** An error that will be the same on a retry: the failure policy gives up on it. */
+export abstract class PermanentError extends CertharvestError {
+  readonly retryable = false;
+}
+
+/** An error that may pass: the failure policy retries it (or waits, by its type). */
+export abstract class TransientError extends CertharvestError {
+  readonly retryable = true;
+}
+
+/** A service (the LMS, its token endpoint) did not answer usefully: down, slow, 5xx. Try later. */
+export abstract class ServiceUnavailableError extends TransientError {
+  /** HTTP status, or undefined for a network error or timeout. */
+  readonly status: number | undefined;
+
+  constructor(code: string, message: string, status?: number, options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.status = status;
+  }
+}
+
+/** Something given is wrong in one or more ways: each problem is one line, listed in the message. */
+export class ProblemListError extends CertharvestError {
   readonly problems: readonly string[];
 
-  constructor(problems: readonly string[]) {
-    super('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  /** `what` heads the list: `invalid configuration` → "invalid configuration:\n  - <problem>…". */
+  constructor(code: string, what: string, problems: readonly string[]) {
+    super(code, `${what}:\n  - ${problems.join('\n  - ')}`);
     this.problems = problems;
+  }
+}
+
+/** A wrong or missing setting: the program stops with exit code 2. One line per problem. */
+export class ConfigError extends ProblemListError {
+  constructor(problems: readonly string[]) {
+    super('CONFIG_INVALID', 'invalid configuration', problems);
   }
 }
 

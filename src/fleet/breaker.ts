@@ -30,7 +30,7 @@ export class FleetBreaker {
   readonly #me = `${hostname()}:${process.pid}`;
 
   constructor(options: { redis: Redis; prefix: string; queues: readonly Queue[]; logger: Logger }) {
-    this.key = `${options.prefix}:fleet:pause`;
+    this.key = fleetPauseKey(options.prefix);
     this.loginHoldKey = `${options.prefix}:fleet:login-held`;
     this.#redis = options.redis;
     this.#queues = options.queues;
@@ -59,7 +59,7 @@ export class FleetBreaker {
 
   /** The current pause, or null when the fleet runs. */
   async current(): Promise<PauseRecord | null> {
-    return parseRecord(await this.#redis.get(this.key));
+    return readFleetPause(this.#redis, this.key);
   }
 
   /**
@@ -109,6 +109,17 @@ export class FleetBreaker {
     }
     return done;
   }
+}
+
+/** Where the fleet's pause record lives. */
+export const fleetPauseKey = (prefix: string): string => `${prefix}:fleet:pause`;
+
+/**
+ * The fleet's pause record, read without a breaker (`status` changes nothing, so it needs neither
+ * queues nor a logger). `key` is `fleetPauseKey(prefix)`.
+ */
+export async function readFleetPause(redis: Redis, key: string): Promise<PauseRecord | null> {
+  return parseRecord(await redis.get(key));
 }
 
 function parseRecord(text: string | null): PauseRecord | null {

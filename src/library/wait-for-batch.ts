@@ -1,14 +1,10 @@
 import type { Redis } from 'ioredis';
+import type { CertificateResult } from '../certificate/index.ts';
 import { CertharvestError } from '../errors/index.ts';
-import {
-  BatchNotFoundError as QueueBatchNotFoundError,
-  BatchTracker,
-  isSuccess,
-  type BatchFailure,
-  type BatchState,
-  type BatchStatus,
-  type CertificateResult,
-} from '../queue/index.ts';
+import { BatchNotFoundError as QueueBatchNotFoundError } from '../queue/batch-control.ts';
+import type { BatchFailure } from '../queue/batch-counts.ts';
+import { isSuccess, type BatchState } from '../queue/batch-state.ts';
+import { BatchTracker, type BatchStatus } from '../queue/batch-tracker.ts';
 import type { ManifestRow } from '../report/manifest.ts';
 
 /** The longest failure list `waitForBatch` reads back (a batch keeps every failure). */
@@ -35,7 +31,10 @@ export interface BatchOutcome {
    * `cancelled`.
    */
   state: BatchState;
-  /** One entry per certificate the batch found: stored, already stored or failed, with its file. */
+  /**
+   * One entry per certificate the batch found: stored, already stored or failed, with its file
+   * (the certificate's result schema, src/certificate/result.ts).
+   */
   certificates: CertificateResult[];
   /** Every failure, users and certificates, with a stable code and the reason. */
   failures: BatchFailure[];

@@ -1,4 +1,4 @@
-import { CertharvestError } from '../errors/index.ts';
+import { PermanentError, ServiceUnavailableError, TransientError } from '../errors/index.ts';
 
 /**
  * Errors of LMS API calls. Each has a stable `code` and `retryable`: whether the same call can
@@ -6,14 +6,9 @@ import { CertharvestError } from '../errors/index.ts';
  */
 
 /** The LMS is down, slow or failing (5xx, network error, timeout). */
-export class LmsUnavailableError extends CertharvestError {
-  readonly retryable = true;
-  /** HTTP status, or undefined for a network error or timeout. */
-  readonly status: number | undefined;
-
+export class LmsUnavailableError extends ServiceUnavailableError {
   constructor(message: string, status?: number, options?: { cause?: unknown }) {
-    super('LMS_UNAVAILABLE', message, options);
-    this.status = status;
+    super('LMS_UNAVAILABLE', message, status, options);
   }
 }
 
@@ -21,8 +16,7 @@ export class LmsUnavailableError extends CertharvestError {
  * The LMS kept answering 429 for longer than the client waits in place. A queue processor can
  * reschedule the job `retryAfterMs` later without spending an attempt.
  */
-export class RateLimitedError extends CertharvestError {
-  readonly retryable = true;
+export class RateLimitedError extends TransientError {
   readonly retryAfterMs: number;
 
   constructor(message: string, retryAfterMs: number) {
@@ -32,8 +26,7 @@ export class RateLimitedError extends CertharvestError {
 }
 
 /** LMS JSON did not have the expected shape. `route` and `path` say where. */
-export class LmsDataError extends CertharvestError {
-  readonly retryable = false;
+export class LmsDataError extends PermanentError {
   readonly route: string;
   /** Field path inside the body, e.g. `Objects[3].Award.AwardId`; empty for the whole body. */
   readonly path: string;
@@ -48,8 +41,7 @@ export class LmsDataError extends CertharvestError {
 export type UserReferenceKind = 'userId' | 'userName' | 'orgDefinedId';
 
 /** No user matches the reference. */
-export class UserNotFoundError extends CertharvestError {
-  readonly retryable = false;
+export class UserNotFoundError extends PermanentError {
   readonly by: UserReferenceKind;
   readonly reference: string;
 
@@ -61,8 +53,7 @@ export class UserNotFoundError extends CertharvestError {
 }
 
 /** Several users share an OrgDefinedId: refusing to guess which one is meant. */
-export class AmbiguousUserError extends CertharvestError {
-  readonly retryable = false;
+export class AmbiguousUserError extends PermanentError {
   readonly userIds: readonly number[];
 
   constructor(by: UserReferenceKind, reference: string, userIds: readonly number[]) {
@@ -76,17 +67,14 @@ export class AmbiguousUserError extends CertharvestError {
 }
 
 /** An id or name that cannot be a valid reference (e.g. path characters in an id); no request was sent. */
-export class InvalidReferenceError extends CertharvestError {
-  readonly retryable = false;
-
+export class InvalidReferenceError extends PermanentError {
   constructor(message: string) {
     super('LMS_REFERENCE_INVALID', message);
   }
 }
 
 /** The LMS refused the call (403 permission or scope, 400, a persistent 401, ...). */
-export class LmsRequestError extends CertharvestError {
-  readonly retryable = false;
+export class LmsRequestError extends PermanentError {
   readonly status: number;
 
   constructor(message: string, status: number, code = 'LMS_REQUEST_REJECTED') {
@@ -96,9 +84,7 @@ export class LmsRequestError extends CertharvestError {
 }
 
 /** The LMS supports none of the API versions this client knows. */
-export class LmsVersionUnsupportedError extends CertharvestError {
-  readonly retryable = false;
-
+export class LmsVersionUnsupportedError extends PermanentError {
   constructor(message: string) {
     super('LMS_VERSION_UNSUPPORTED', message);
   }

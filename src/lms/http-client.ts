@@ -1,7 +1,23 @@
-import { drainInto, MemoryPdfSink, streamChunks, type PdfSink } from '../pdf/index.ts';
+import type { Dispatcher } from 'undici';
+import {
+  chooseTransport,
+  describeHttpError,
+  exchange,
+  HttpExchangeError,
+  InPlaceRetry,
+  readBounded,
+  throttledWaitMs,
+  type HttpAnswer,
+  type HttpTransport,
+  type TimedAnswer,
+} from '../http/index.ts';
+import { drainInto, type PdfSink } from '../pdf/index.ts';
 import type { Logger } from '../log/index.ts';
 import { LmsDataError, LmsRequestError, LmsUnavailableError, RateLimitedError } from './errors.ts';
-import { parseRetryAfter, RateBudget, readRateHeaders, type RateBudgetOptions } from './rate-budget.ts';
+import { RateBudget, readRateHeaders, type RateBudgetOptions } from './rate-budget.ts';
+
+/** An LMS answer whose body is still to be read (`json`, `bytes`, `drain`) or discarded. */
+export type LmsAnswer = TimedAnswer;
 
 /** Where an API client gets bearer tokens (a TokenProvider, in production). */
 export interface AccessTokenSource {
@@ -53,8 +69,12 @@ export interface LmsHttpClientOptions {
   baseUrl: string;
   tokens: AccessTokenSource;
   logger: Logger;
-  /** Default: the global fetch. */
+  /** A fetch-compatible function to send through instead (tests). Default: the process's undici pool. */
   fetch?: typeof fetch;
+  /** Default: the process's undici pool. */
+  dispatcher?: Dispatcher;
+  /** Sends each request (wins over `fetch` and `dispatcher`): to count what leaves, say. */
+  transport?: HttpTransport;
   /** Per-request timeout, covering the body. Default 30 000 ms. */
   timeoutMs?: number;
   /** Shared request budget (see RateBudget). */
@@ -89,7 +109,7 @@ export class LmsHttpClient {
   readonly budget: RateBudget;
   readonly #tokens: AccessTokenSource;
   readonly #log: Logger;
-  readonly #fetch: typeof fetch;
+  readonly #transport: HttpTransport;
   readonly #timeoutMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #maxRateLimitWaitMs: number;
@@ -109,7 +129,7 @@ export class LmsHttpClient {
     this.budget = new RateBudget(options.rateLimit);
     this.#tokens = options.tokens;
     this.#log = options.logger;
-    this.#fetch = options.fetch ?? fetch;
+    this.#transport = options.transport ?? chooseTransport(options);
     this.#timeoutMs = options.timeoutMs ?? 30_000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 60_000;
     this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs ?? 120_000;
@@ -142,130 +162,144 @@ export class LmsHttpClient {
     return url;
   }
 
-  /** GET `url` and return the response of any status the caller handles (2xx, 3xx, 4xx other than 401/429). */
-  async get(url: URL, route: string, options: LmsRequestOptions = {}): Promise<Response> {
+  /** GET `url` and return the answer of any status the caller handles (2xx, 3xx, 4xx other than 401/429). */
+  async get(url: URL, route: string, options: LmsRequestOptions = {}): Promise<LmsAnswer> {
     if (url.origin !== this.base.origin) throw new LmsDataError(route, '', `URL outside ${this.base.origin}`);
-    let rateLimitWaited = 0;
-    let renewalsAfter401 = 0;
-    let transientFailures = 0;
+    const waits = { rateLimited: 0, renewalsAfter401: 0 };
     // A GET is idempotent: a passing 5xx or dropped connection is retried here, briefly, before
     // it costs the whole job an attempt (and a discover job its paging so far).
-    const transient = async (error: LmsUnavailableError): Promise<void> => {
-      if (transientFailures >= TRANSIENT_RETRIES) throw error;
-      const delay = 250 * 3 ** transientFailures * (0.75 + Math.random() / 2);
-      transientFailures++;
-      this.#log.debug({ route, delayMs: Math.round(delay) }, `${error.message}: retrying in place`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    };
+    const transient = new InPlaceRetry(TRANSIENT_RETRIES, (error, delayMs) =>
+      this.#log.debug({ route, delayMs }, `${error.message}: retrying in place`),
+    );
     for (let attempt = 0; ; attempt++) {
-      const release = await this.budget.acquire();
-      let token: string;
-      try {
-        token = await this.#tokens.getAccessToken();
-      } catch (error) {
-        release();
-        throw error;
-      }
-      const started = Date.now();
-      let response: Response;
-      try {
-        response = await this.#fetch(url, {
-          headers: { authorization: `Bearer ${token}`, accept: options.accept ?? 'application/json' },
-          signal: AbortSignal.timeout(options.timeoutMs ?? this.#timeoutMs),
-          // A redirect may lead off the LMS host; we look at it rather than follow it with a token.
-          redirect: 'manual',
-        });
-      } catch (cause) {
-        release();
-        this.#observed(url, 'network', started);
-        await transient(
-          new LmsUnavailableError(`${route}: ${describeFetchError(cause)}`, undefined, { cause }),
-        );
+      const sent = await this.#send(url, route, options);
+      if (sent instanceof LmsUnavailableError) {
+        await transient.after(sent);
         continue;
       }
-      release();
-      const rate = readRateHeaders(response.headers);
-      this.budget.update(rate);
-      const { status } = response;
-      this.#observed(url, outcomeOfStatus(status), started);
-      this.#log.debug(
-        { route, status, ms: Date.now() - started, rateRemaining: rate.remaining },
-        'lms request',
-      );
-
+      const { answer, token } = sent;
+      const { status } = answer;
       if (status === 429) {
-        await discard(response);
-        const wait = this.#retryAfter(response, attempt);
-        if (rateLimitWaited + wait > this.#maxRateLimitWaitMs) {
-          throw new RateLimitedError(
-            `${route}: the LMS is still rate limiting after ${Math.round(rateLimitWaited / 1000)} s of waiting; ` +
-              `try again in ${Math.ceil(wait / 1000)} s`,
-            wait,
-          );
-        }
-        this.#log.info({ route, waitMs: wait }, 'rate limited by the LMS (429): waiting before retrying');
-        this.budget.pause(wait);
-        rateLimitWaited += wait;
+        await answer.discard();
+        await this.#waitOutThrottle(answer, route, attempt, waits);
         continue;
       }
       if (status === 401) {
-        await discard(response);
-        // Renew twice: the first "fresh" token may be one another process obtained just before an
-        // admin revoked them all; the second renewal then meets the refusal itself.
-        if (renewalsAfter401 < 2) {
-          renewalsAfter401++;
-          await this.#tokens.invalidate(token);
-          continue;
-        }
-        throw new LmsRequestError(
-          `${route}: 401 even with a fresh access token; check the app's scopes and the service user's role`,
-          401,
-          'LMS_UNAUTHORIZED',
-        );
-      }
-      if (status >= 500 && !options.passStatuses?.includes(status)) {
-        await discard(response);
-        await transient(new LmsUnavailableError(`${route}: the LMS answered ${status}`, status));
+        await answer.discard();
+        await this.#renewAfter401(token, route, waits);
         continue;
       }
-      return response;
+      if (status >= 500 && !options.passStatuses?.includes(status)) {
+        await answer.discard();
+        await transient.after(new LmsUnavailableError(`${route}: the LMS answered ${status}`, status));
+        continue;
+      }
+      return answer;
     }
   }
 
+  /** One request under the rate budget: its answer, or the LmsUnavailableError of no answer. */
+  async #send(
+    url: URL,
+    route: string,
+    options: LmsRequestOptions,
+  ): Promise<{ answer: LmsAnswer; token: string } | LmsUnavailableError> {
+    const release = await this.budget.acquire();
+    let token: string;
+    try {
+      token = await this.#tokens.getAccessToken();
+    } catch (error) {
+      release();
+      throw error;
+    }
+    const started = Date.now();
+    let answer: LmsAnswer;
+    try {
+      answer = await exchange(this.#transport, url, {
+        headers: { authorization: `Bearer ${token}`, accept: options.accept ?? 'application/json' },
+        timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+      });
+    } catch (cause) {
+      this.#observed(url, 'network', started);
+      const detail = cause instanceof HttpExchangeError ? cause.detail : describeHttpError(cause);
+      return new LmsUnavailableError(`${route}: ${detail}`, undefined, { cause: unwrap(cause) });
+    } finally {
+      release();
+    }
+    const rate = readRateHeaders(answer.headers);
+    this.budget.update(rate);
+    this.#observed(url, outcomeOfStatus(answer.status), started);
+    this.#log.debug(
+      { route, status: answer.status, ms: Date.now() - started, rateRemaining: rate.remaining },
+      'lms request',
+    );
+    return { answer, token };
+  }
+
+  /** Wait out a 429 in place, or throw RateLimitedError once this call has waited long enough. */
+  async #waitOutThrottle(
+    answer: HttpAnswer,
+    route: string,
+    attempt: number,
+    waits: { rateLimited: number },
+  ): Promise<void> {
+    const wait = throttledWaitMs(answer.headers, attempt, this.#maxRetryAfterMs);
+    if (waits.rateLimited + wait > this.#maxRateLimitWaitMs) {
+      throw new RateLimitedError(
+        `${route}: the LMS is still rate limiting after ${Math.round(waits.rateLimited / 1000)} s of waiting; ` +
+          `try again in ${Math.ceil(wait / 1000)} s`,
+        wait,
+      );
+    }
+    this.#log.info({ route, waitMs: wait }, 'rate limited by the LMS (429): waiting before retrying');
+    this.budget.pause(wait);
+    waits.rateLimited += wait;
+  }
+
+  /**
+   * Renew twice after a 401: the first "fresh" token may be one another process obtained just
+   * before an admin revoked them all; the second renewal then meets the refusal itself.
+   */
+  async #renewAfter401(token: string, route: string, waits: { renewalsAfter401: number }): Promise<void> {
+    if (waits.renewalsAfter401 >= 2) {
+      throw new LmsRequestError(
+        `${route}: 401 even with a fresh access token; check the app's scopes and the service user's role`,
+        401,
+        'LMS_UNAUTHORIZED',
+      );
+    }
+    waits.renewalsAfter401++;
+    await this.#tokens.invalidate(token);
+  }
+
   /** Read a body within the request's timeout; a broken or timed-out body is LmsUnavailableError. */
-  async bytes(response: Response, route: string, maxBytes: number): Promise<Uint8Array> {
-    const memory = new MemoryPdfSink();
-    await this.drain(response, route, memory, maxBytes);
-    return memory.bytes();
+  async bytes(answer: LmsAnswer, route: string, maxBytes: number): Promise<Uint8Array> {
+    return readBounded(answer, {
+      maxBytes,
+      tooLarge: (size) => tooLarge(route, size, maxBytes),
+      readFailed: (cause) => readFailed(answer, route, cause),
+    });
   }
 
   /**
    * Stream a body into `sink`, cut past `maxBytes` (LmsDataError, never read whole); a broken or
    * timed-out body is LmsUnavailableError.
    */
-  async drain(response: Response, route: string, sink: PdfSink, maxBytes: number): Promise<void> {
-    const tooLarge = (size: string) =>
-      new LmsDataError(route, '', `body of ${size} bytes is over the ${maxBytes}-byte limit`);
-    const declared = Number(response.headers.get('content-length') ?? NaN);
+  async drain(answer: LmsAnswer, route: string, sink: PdfSink, maxBytes: number): Promise<void> {
+    const declared = Number(answer.headers.get('content-length') ?? NaN);
     if (declared > maxBytes) {
-      await discard(response);
-      throw tooLarge(String(declared));
+      await answer.discard();
+      throw tooLarge(route, String(declared), maxBytes);
     }
-    if (!response.body) return sink.reset();
-    await drainInto(streamChunks(response.body), sink, {
+    await drainInto(answer.body, sink, {
       maxBytes,
-      tooLarge: () => tooLarge('more than ' + maxBytes),
-      readFailed: (cause) =>
-        new LmsUnavailableError(
-          `${route}: reading the body failed (${describeFetchError(cause)})`,
-          response.status,
-          { cause },
-        ),
+      tooLarge: () => tooLarge(route, 'more than ' + maxBytes, maxBytes),
+      readFailed: (cause) => readFailed(answer, route, cause),
     });
   }
 
-  async json(response: Response, route: string, maxBytes = 20 * 1024 * 1024): Promise<unknown> {
-    const text = new TextDecoder().decode(await this.bytes(response, route, maxBytes));
+  async json(answer: LmsAnswer, route: string, maxBytes = 20 * 1024 * 1024): Promise<unknown> {
+    const text = new TextDecoder().decode(await this.bytes(answer, route, maxBytes));
     try {
       return JSON.parse(text) as unknown;
     } catch {
@@ -276,25 +310,21 @@ export class LmsHttpClient {
       );
     }
   }
-
-  #retryAfter(response: Response, attempt: number): number {
-    const given = parseRetryAfter(response.headers.get('retry-after'));
-    const base = Math.min(given ?? 1000 * 2 ** Math.min(attempt, 6), this.#maxRetryAfterMs);
-    // Jitter, so the callers that all waited for the same reset do not return in one burst.
-    return Math.round(base + Math.random() * Math.min(1000, base * 0.1));
-  }
 }
 
-async function discard(response: Response): Promise<void> {
-  await response.body?.cancel().catch(() => undefined);
+function tooLarge(route: string, size: string, maxBytes: number): LmsDataError {
+  return new LmsDataError(route, '', `body of ${size} bytes is over the ${maxBytes}-byte limit`);
 }
 
-function describeFetchError(cause: unknown): string {
-  if (cause instanceof Error) {
-    if (cause.name === 'TimeoutError') return 'timed out';
-    const inner = (cause as { cause?: unknown }).cause;
-    const code = inner && typeof inner === 'object' && 'code' in inner ? String(inner.code) : undefined;
-    return code ? `${cause.message} (${code})` : cause.message;
-  }
-  return String(cause);
+function readFailed(answer: LmsAnswer, route: string, cause: unknown): LmsUnavailableError {
+  return new LmsUnavailableError(
+    `${route}: reading the body failed (${describeHttpError(cause, answer.signal)})`,
+    answer.status,
+    { cause },
+  );
+}
+
+/** The transport's own error, for `cause` (the exchange error only wraps it). */
+function unwrap(cause: unknown): unknown {
+  return cause instanceof HttpExchangeError ? (cause.cause ?? cause) : cause;
 }

@@ -1,14 +1,4 @@
-export {
-  AmbiguousUserError,
-  InvalidReferenceError,
-  LmsDataError,
-  LmsRequestError,
-  LmsUnavailableError,
-  LmsVersionUnsupportedError,
-  RateLimitedError,
-  UserNotFoundError,
-  type UserReferenceKind,
-} from './errors.ts';
+export * from './errors.ts';
 export {
   LmsHttpClient,
   type AccessTokenSource,

@@ -163,7 +163,7 @@ export class RateBudget {
 }
 
 /** Parse the Brightspace headers; absent or garbled values are left out. */
-export function readRateHeaders(headers: Headers): RateHeaders {
+export function readRateHeaders(headers: Pick<Headers, 'get'>): RateHeaders {
   const num = (name: string) => {
     const raw = headers.get(name);
     if (raw === null || raw.trim() === '') return undefined;
@@ -180,13 +180,6 @@ export function readRateHeaders(headers: Headers): RateHeaders {
   };
 }
 
-/** `Retry-After` as milliseconds: delta-seconds or an HTTP date; undefined when absent or garbled. */
-export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
-  if (value === null || value.trim() === '') return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
-  const date = Date.parse(trimmed);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
+export { parseRetryAfter } from '../http/retry.ts';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,9 @@
-import pino, { type Logger, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger, DestinationStream } from 'pino';
+
+/** pino, loaded when the first logger is made: a command that logs nothing (`submit`) never loads it. */
+const loadLazily = createRequire(import.meta.url);
+const pinoModule = (): typeof import('pino').default => loadLazily('pino') as typeof import('pino').default;
 
 export type { Logger } from 'pino';
 
@@ -76,6 +81,7 @@ export function logFormatOf(
 
 export function createLogger(options: CreateLoggerOptions = {}): Logger {
   const pretty = logFormatOf(options, process.stdout.isTTY === true) === 'pretty';
+  const pino = pinoModule();
   const base = {
     name: options.name ?? 'certharvest',
     level: options.level ?? 'info',

@@ -25,3 +25,14 @@ export const batchEventsKey = (prefix: string): string => `${prefix}:${BATCH_EVE
 
 /** Entries kept in the batch events stream (trimmed approximately). */
 export const BATCH_EVENTS_MAX_LEN = 10_000;
+
+/**
+ * `c.<host>.<orgUnitId>-<issuedId>`: the safe stem of a certificate's download job ids. The ids
+ * come from the key, already encoded as in file names (`a`-`z`, digits, `_`, `.`, `~XX`), so the
+ * stem never holds the `:` BullMQ refuses in a job id.
+ */
+export function downloadJobIdBase(certKey: string): string {
+  const [ou, issued] = certKey.split(':').slice(-2);
+  const host = certKey.split(':').slice(0, -2).join(':');
+  return `c.${host.replace(/[^A-Za-z0-9.-]/g, '_')}.${ou}-${issued}`;
+}

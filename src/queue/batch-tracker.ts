@@ -1,32 +1,10 @@
 import type { Redis } from 'ioredis';
-import {
-  compareLmsIds,
-  type CertificateSource,
-  type CertificateStatus,
-  type LmsId,
-} from '../certificate/index.ts';
-import { decodeIdFromFileName } from '../storage/certificate-path.ts';
-import type { BatchFailure, CertificateResultRecord, ManifestDescription } from './batch-accounting.ts';
+import { compareLmsIds, type CertificateResult, type CertificateResultRecord } from '../certificate/index.ts';
 import { manifestRow, type ManifestRow } from '../report/manifest.ts';
+import { COUNT_FIELDS, isDone, type BatchCounts, type BatchFailure } from './batch-counts.ts';
 import { BATCH_TTL_SECONDS, batchKeys } from './batch-keys.ts';
 import { batchState, type BatchState } from './batch-state.ts';
-
-/** Counters of one batch, as shown by `certharvest status` and `submit --wait`. */
-export interface BatchCounts {
-  usersTotal: number;
-  usersDone: number;
-  usersFailed: number;
-  certsFound: number;
-  certsStored: number;
-  /** Already on disk for this LMS with whole bytes: nothing downloaded. */
-  certsAlreadyStored: number;
-  certsFailed: number;
-  badgesIgnored: number;
-  /** Users whose discovery was removed from the queue by `cancel`. */
-  usersCancelled: number;
-  /** Certificates left undownloaded because the batch was cancelled. */
-  certsCancelled: number;
-}
+import { certificateResult, parseResultRecord } from './result-record.ts';
 
 export interface BatchStatus extends BatchCounts {
   batchId: string;
@@ -53,19 +31,6 @@ export interface BatchStatus extends BatchCounts {
 
 /** References refused per Redis transaction. */
 const REJECT_CHUNK = 5000;
-
-const COUNT_FIELDS: readonly (keyof BatchCounts)[] = [
-  'usersTotal',
-  'usersDone',
-  'usersFailed',
-  'certsFound',
-  'certsStored',
-  'certsAlreadyStored',
-  'certsFailed',
-  'badgesIgnored',
-  'usersCancelled',
-  'certsCancelled',
-];
 
 /**
  * A batch's record in Redis: created by `submitBatch`, read by `status`, `submit --wait` and the
@@ -200,22 +165,17 @@ export class BatchTracker {
     offset = 0,
     limit = 1000,
   ): Promise<{ total: number; rows: ManifestRow[] } | null> {
-    const { key, results, rows } = this.#keys(batchId);
-    const start = Math.max(0, Math.floor(offset));
-    const count = Math.max(0, Math.floor(limit));
-    const [created, total, fields] = await Promise.all([
-      this.redis.hexists(key, 'createdAt'),
-      this.redis.llen(rows),
-      count > 0 ? this.redis.lrange(rows, start, start + count - 1) : Promise.resolve([]),
-    ]);
-    if (!created) return null;
+    const { results, rows } = this.#keys(batchId);
+    const page = await this.#listPage(batchId, rows, offset, limit);
+    if (!page) return null;
+    const fields = page.items;
     const records = fields.length > 0 ? await this.redis.hmget(results, ...fields) : [];
     const out: ManifestRow[] = [];
     fields.forEach((field, i) => {
-      const raw = records[i];
-      if (raw) out.push(manifestRow(field, JSON.parse(raw) as CertificateResultRecord));
+      const record = records[i] ? parseResultRecord(records[i]) : null;
+      if (record) out.push(manifestRow(field, record));
     });
-    return { total, rows: out };
+    return { total: page.total, rows: out };
   }
 
   /** Every row of the batch's manifest, page by page (`pageSize` rows per Redis read). */
@@ -242,8 +202,8 @@ export class BatchTracker {
       for (let i = 0; i + 1 < flat.length; i += 2) {
         // `~u:`/`~r:` rows are users and unusable awards: the manifest has them, not this list.
         if (flat[i]!.startsWith('~')) continue;
-        const record = JSON.parse(flat[i + 1]!) as CertificateResultRecord;
-        out.push(certificateResult(flat[i]!, record));
+        const record = parseResultRecord(flat[i + 1]!);
+        if (record) out.push(certificateResult(flat[i]!, record));
       }
     } while (cursor !== '0');
     return out.sort(
@@ -270,82 +230,28 @@ export class BatchTracker {
     offset = 0,
     limit = 1000,
   ): Promise<{ total: number; failures: BatchFailure[] } | null> {
-    const { key, failures } = this.#keys(batchId);
+    const page = await this.#listPage(batchId, this.#keys(batchId).failures, offset, limit);
+    return page && { total: page.total, failures: page.items.map((f) => JSON.parse(f) as BatchFailure) };
+  }
+
+  /**
+   * A page of one of the batch's lists (they only grow, so pages are stable) with its length;
+   * null for an unknown batch. `limit` 0 reads the length alone.
+   */
+  async #listPage(
+    batchId: string,
+    list: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ total: number; items: string[] } | null> {
     const start = Math.max(0, Math.floor(offset));
     const count = Math.max(0, Math.floor(limit));
-    const [created, total, list] = await Promise.all([
-      this.redis.hexists(key, 'createdAt'),
-      this.redis.llen(failures),
+    const [created, total, items] = await Promise.all([
+      this.redis.hexists(this.#keys(batchId).key, 'createdAt'),
+      this.redis.llen(list),
       // Never LRANGE start..start-1: with start 0 that is -1, the whole list.
-      count > 0 ? this.redis.lrange(failures, start, start + count - 1) : Promise.resolve([]),
+      count > 0 ? this.redis.lrange(list, start, start + count - 1) : Promise.resolve([]),
     ]);
-    if (!created) return null;
-    return { total, failures: list.map((f) => JSON.parse(f) as BatchFailure) };
+    return created ? { total, items } : null;
   }
-}
-
-/** One certificate of a batch, as `waitForBatch` returns it. */
-export interface CertificateResult {
-  /** `<lmsHost>:<orgUnitId>:<issuedId>`, the ids as in file names (see `certificateKey`). */
-  certKey: string;
-  /** The ids as the LMS gives them (0 when a record cannot be read back). */
-  userId: LmsId;
-  orgUnitId: LmsId;
-  issuedId: LmsId;
-  /** `queued` while the batch runs; `cancelled` when the batch was cancelled before it ran. */
-  status: CertificateStatus | 'queued' | 'cancelled';
-  /** Where the worker stored the PDF (`OUTPUT_DIR/<userId>/<orgUnitId>-<issuedId>.pdf`). */
-  path?: string;
-  sha256?: string;
-  bytes?: number;
-  source?: CertificateSource;
-  /** Why it failed. */
-  code?: string;
-  reason?: string;
-}
-
-function certificateResult(certKey: string, r: CertificateResultRecord): CertificateResult {
-  // The ids as the batch recorded them when it found the certificate (its manifest description);
-  // a record without one (written by an older version) has the key's ids and no user id.
-  const d = descriptionOf(r.d);
-  const [orgUnitId = 0, issuedId = 0] = d
-    ? [d.orgUnitId, d.issuedId]
-    : certKey
-        .split(':')
-        .slice(-2)
-        .map((name) => decodeIdFromFileName(name) ?? 0);
-  return {
-    certKey,
-    userId: d?.userId ?? 0,
-    orgUnitId,
-    issuedId,
-    status: r.status,
-    ...(r.path !== undefined ? { path: r.path } : {}),
-    ...(r.sha256 !== undefined ? { sha256: r.sha256 } : {}),
-    ...(r.bytes !== undefined ? { bytes: r.bytes } : {}),
-    ...(r.source !== undefined ? { source: r.source } : {}),
-    ...(r.code !== undefined ? { code: r.code } : {}),
-    ...(r.reason !== undefined ? { reason: r.reason } : {}),
-  };
-}
-
-/** The manifest description a result record carries (JSON text), or null. */
-function descriptionOf(text: string | undefined): ManifestDescription | null {
-  if (!text) return null;
-  try {
-    const d = JSON.parse(text) as Partial<ManifestDescription> | null;
-    return d && d.userId !== undefined && d.orgUnitId !== undefined && d.issuedId !== undefined
-      ? (d as ManifestDescription)
-      : null;
-  } catch {
-    return null;
-  }
-}
-
-export function isDone(c: BatchCounts, enumerating: boolean): boolean {
-  return (
-    !enumerating &&
-    c.usersDone + c.usersFailed + c.usersCancelled >= c.usersTotal &&
-    c.certsStored + c.certsAlreadyStored + c.certsFailed + c.certsCancelled >= c.certsFound
-  );
 }

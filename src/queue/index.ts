@@ -1,30 +1,26 @@
 export * from './names.ts';
 export * from './job-data.ts';
 export { openQueues, DISCOVER_JOB_OPTIONS, DOWNLOAD_JOB_OPTIONS, type CertharvestQueues } from './queues.ts';
-export {
-  BatchAccounting,
-  discoverSettlement,
-  downloadSettlement,
-  downloadJobIdBase,
-  userRefOf,
-  type BatchDoneListener,
-  type BatchFailure,
-  type CertificateResultRecord,
-  type DiscoverSettlement,
-  type DownloadSettlement,
-  type ExpectedCertificate,
-  type FailureFacts,
-  type ManifestDescription,
-} from './batch-accounting.ts';
-export { BATCH_TTL_SECONDS, BATCH_EVENTS_MAX_LEN, batchEventsKey } from './batch-keys.ts';
+export { BatchAccounting, type BatchDoneListener, type ExpectedCertificate } from './batch-accounting.ts';
+export * from './job-outcomes.ts';
+export { BATCH_TTL_SECONDS, BATCH_EVENTS_MAX_LEN, batchEventsKey, downloadJobIdBase } from './batch-keys.ts';
 export { batchState, isFinal, isSuccess, BATCH_STATES, type BatchState } from './batch-state.ts';
 export {
-  BatchTracker,
   isDone,
+  COUNT_FIELDS,
+  PROGRESS_COUNT_FIELDS,
   type BatchCounts,
-  type BatchStatus,
-  type CertificateResult,
-} from './batch-tracker.ts';
+  type BatchFailure,
+} from './batch-counts.ts';
+export { BatchTracker, type BatchStatus } from './batch-tracker.ts';
+/** The certificate's result, in its shapes (src/certificate/result.ts), as the queue uses them. */
+export type {
+  CertificateResult,
+  CertificateResultRecord,
+  CertificateSettlement,
+  FailureFacts,
+  ManifestDescription,
+} from '../certificate/index.ts';
 export {
   submitBatch,
   isWellFormedRef,
@@ -71,7 +67,6 @@ export {
 } from './schedules.ts';
 export { settleFromJobEvents } from './settle-outcomes.ts';
 export {
-  failureOf,
   jobEvents,
   type JobEvents,
   type JobEventMap,

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { certificateSchema, lmsIdSchema, type CertificateOutcome, type LmsId } from '../certificate/index.ts';
+import { certificateSchema, failureFactsSchema, lmsIdSchema, type LmsId } from '../certificate/index.ts';
 
 /**
  * The shapes that cross the queue. Producers in other languages get them as JSON Schema
@@ -98,15 +98,12 @@ export const downloadJobSchema = certificateSchema.extend({
 });
 export type DownloadJobData = z.infer<typeof downloadJobSchema>;
 
-/** What a finished download job returns (shown in Bull Board; settles its batches). */
-export type DownloadResult = Extract<CertificateOutcome, { status: 'stored' | 'already-stored' }>;
+/** What a finished download job returns: one of the certificate's results (src/certificate/result.ts). */
+export type { DownloadResult } from '../certificate/index.ts';
 
 /** An award the LMS sent that cannot become a download (hostile or malformed data). */
-export interface RejectedAward {
-  ref: string;
-  code: string;
-  reason: string;
-}
+export const rejectedAwardSchema = failureFactsSchema.extend({ ref: z.string() });
+export type RejectedAward = z.infer<typeof rejectedAwardSchema>;
 
 /** What a finished discover job returns (shown in Bull Board; settles its batch). */
 export interface DiscoverResult {

@@ -13,19 +13,24 @@
  * BullMQ's events or `finishedOn` itself.
  */
 import type { Job, Worker } from 'bullmq';
+import type { CertificateSettlement, FailureFacts } from '../certificate/index.ts';
 import {
   discoverSettlement,
   downloadSettlement,
+  failureOf,
   userRefOf,
   type DiscoverSettlement,
-  type DownloadSettlement,
-  type FailureFacts,
-} from './batch-accounting.ts';
+} from './job-outcomes.ts';
 
 export type JobQueueName = 'discover' | 'download';
 
 export interface JobEventMap {
-  'download:settled': { job: Job; jobId: string; outcome: DownloadSettlement; seconds: number | undefined };
+  'download:settled': {
+    job: Job;
+    jobId: string;
+    outcome: CertificateSettlement;
+    seconds: number | undefined;
+  };
   'discover:settled': { job: Job; jobId: string; outcome: DiscoverSettlement; userRef: string };
   'job:attempt-failed': { queue: JobQueueName; job: Job; code: string; error: Error; final: boolean };
   'job:completed': { queue: JobQueueName; job: Job };
@@ -62,39 +67,36 @@ export function jobEvents(
     }
   };
 
+  /** A job ended: its outcome, from its failure or else its return value (read with a schema). */
+  const settled = (
+    queue: JobQueueName,
+    job: Job,
+    jobId: string,
+    failure: FailureFacts | null,
+    result?: unknown,
+  ) => {
+    const failed = failure ? { status: 'failed' as const, ...failure } : null;
+    if (queue === 'download') {
+      const outcome = failed ?? downloadSettlement(result);
+      emit('download:settled', { job, jobId, outcome, seconds: secondsOf(job) });
+    } else {
+      const outcome = failed ?? discoverSettlement(result);
+      emit('discover:settled', { job, jobId, outcome, userRef: userRefOf(job) });
+    }
+  };
+
   for (const queue of ['discover', 'download'] as const) {
     const worker = workers[queue];
     worker.on('completed', (job: Job, result: unknown) => {
       emit('job:completed', { queue, job });
-      const jobId = String(job.id);
-      if (queue === 'download') {
-        emit('download:settled', {
-          job,
-          jobId,
-          outcome: downloadSettlement(result),
-          seconds: secondsOf(job),
-        });
-      } else {
-        emit('discover:settled', {
-          job,
-          jobId,
-          outcome: discoverSettlement(result),
-          userRef: userRefOf(job),
-        });
-      }
+      settled(queue, job, String(job.id), null, result);
     });
     worker.on('failed', (job: Job | undefined, error: Error) => {
       if (!job) return;
       const final = Boolean(job.finishedOn);
       const facts = failureOf(job, error);
       emit('job:attempt-failed', { queue, job, code: facts.code, error, final });
-      if (!final || !job.id) return;
-      const outcome = { status: 'failed' as const, ...facts };
-      if (queue === 'download') {
-        emit('download:settled', { job, jobId: job.id, outcome, seconds: secondsOf(job) });
-      } else {
-        emit('discover:settled', { job, jobId: job.id, outcome, userRef: userRefOf(job) });
-      }
+      if (final && job.id) settled(queue, job, job.id, facts);
     });
   }
   return {
@@ -103,19 +105,5 @@ export function jobEvents(
       list.push(listener as Listener<never>);
       listeners.set(name, list);
     },
-  };
-}
-
-/** The code (a field of our errors) and reason of a job's failure. */
-export function failureOf(job: Pick<Job, 'stalledCounter'>, err: Error): FailureFacts {
-  const code = (err as { code?: unknown }).code;
-  return {
-    code:
-      typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code)
-        ? code
-        : job.stalledCounter > 0
-          ? 'JOB_STALLED'
-          : 'JOB_FAILED',
-    reason: err.message.slice(0, 1000),
   };
 }

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CertharvestError } from '../errors/index.ts';
+import { CertharvestError, ProblemListError } from '../errors/index.ts';
 import { BatchAccounting } from './batch-accounting.ts';
 import { BatchTracker } from './batch-tracker.ts';
 import {
@@ -15,12 +15,9 @@ import {
 import type { CertharvestQueues } from './queues.ts';
 
 /** The batch payload itself is malformed (not one entry: the whole submission). */
-export class InvalidBatchError extends CertharvestError {
-  readonly problems: readonly string[];
-
+export class InvalidBatchError extends ProblemListError {
   constructor(problems: readonly string[]) {
-    super('BATCH_INVALID', `invalid batch:\n  - ${problems.join('\n  - ')}`);
-    this.problems = problems;
+    super('BATCH_INVALID', 'invalid batch', problems);
   }
 }
 

@@ -14,7 +14,6 @@
  * worker read but never finished is claimed by another after `claimAfterMs`.
  */
 import { open, rename, rm } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log/index.ts';
@@ -27,6 +26,13 @@ import {
   fsyncDir,
   tempFileName,
 } from '../storage/atomic-write.ts';
+import {
+  consumerName,
+  startStreamConsumer,
+  streamFields,
+  type StreamConsumer,
+  type StreamFields,
+} from '../util/stream-consumer.ts';
 import { manifestCsvHeader, manifestCsvRows } from './manifest.ts';
 
 /** The folder under OUTPUT_DIR that holds the manifest files (`_` + a letter: no user's folder). */
@@ -112,25 +118,12 @@ export interface FollowBatchEndsOptions {
  * Follow the batch events stream with the fleet's other workers (one consumer group): `onEnd`
  * hears of each batch that ends from now on, on one worker. Resolves once the group exists.
  */
-export async function followBatchEnds(options: FollowBatchEndsOptions): Promise<{ stop(): Promise<void> }> {
+export async function followBatchEnds(options: FollowBatchEndsOptions): Promise<StreamConsumer> {
   const { redis, logger } = options;
   const key = batchEventsKey(options.prefix);
-  const consumer = `${hostname()}:${process.pid}`;
-  const blockMs = options.blockMs ?? 5_000;
   const claimAfterMs = options.claimAfterMs ?? 60_000;
-  const ensureGroup = (from: string) =>
-    redis.xgroup('CREATE', key, BATCH_ENDS_GROUP, from, 'MKSTREAM').catch((err: Error) => {
-      if (!/BUSYGROUP/.test(err.message)) throw err;
-    });
-  // Only batches that end from now on: a new fleet is not handed the stream's history.
-  await ensureGroup('$');
-  // Blocking reads get their own connection, so they never hold up the worker's commands.
-  const reader = redis.duplicate();
-  let running = true;
-  let lastSeen = '$';
 
-  const handle = async (id: string, fields: string[] | null): Promise<void> => {
-    const event = Object.fromEntries(pairs(fields ?? []));
+  const handle = async (id: string, event: StreamFields): Promise<void> => {
     if (event.event === 'batch.done' && event.batchId) {
       await options
         .onEnd(event.batchId)
@@ -141,65 +134,28 @@ export async function followBatchEnds(options: FollowBatchEndsOptions): Promise<
     await redis.xack(key, BATCH_ENDS_GROUP, id);
   };
 
-  const loop = (async () => {
-    let lastClaim = 0;
-    while (running) {
-      try {
-        if (Date.now() - lastClaim >= Math.min(claimAfterMs, 30_000)) {
-          lastClaim = Date.now();
-          const [, entries] = (await redis.xautoclaim(
-            key,
-            BATCH_ENDS_GROUP,
-            consumer,
-            claimAfterMs,
-            '0-0',
-            'COUNT',
-            100,
-          )) as [string, [string, string[] | null][]];
-          for (const [id, fields] of entries) await handle(id, fields);
-        }
-        const reply = (await reader.xreadgroup(
-          'GROUP',
-          BATCH_ENDS_GROUP,
-          consumer,
-          'COUNT',
-          10,
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          key,
-          '>',
-        )) as [string, [string, string[]][]][] | null;
-        for (const [, entries] of reply ?? []) {
-          for (const [id, fields] of entries) {
-            lastSeen = id;
-            await handle(id, fields);
-          }
-        }
-      } catch (err) {
-        if (!running) break;
-        if (/NOGROUP/.test((err as Error).message)) {
-          // The stream or the group was deleted or evicted: recreate it where this worker left off.
-          const streamExists = (await redis.exists(key).catch(() => 1)) === 1;
-          await ensureGroup(streamExists ? lastSeen : '0').catch(() => undefined);
-          await new Promise((r) => setTimeout(r, 100));
-          continue;
-        }
-        logger.warn({ reason: (err as Error).message }, 'reading the batch events failed; trying again');
-        await new Promise((r) => setTimeout(r, 1_000));
-      }
-    }
-  })();
-
-  return {
-    async stop() {
-      running = false;
-      reader.disconnect();
-      await loop;
-    },
+  /** Entries a stopped or killed worker read but never finished: taken over after `claimAfterMs`. */
+  const claimAbandoned = async (): Promise<void> => {
+    const [, entries] = (await redis.xautoclaim(
+      key,
+      BATCH_ENDS_GROUP,
+      consumerName(),
+      claimAfterMs,
+      '0-0',
+      'COUNT',
+      100,
+    )) as [string, [string, string[] | null][]];
+    for (const [id, fields] of entries) await handle(id, streamFields(fields));
   };
-}
 
-function* pairs(fields: string[]): Generator<[string, string]> {
-  for (let i = 0; i + 1 < fields.length; i += 2) yield [fields[i]!, fields[i + 1]!];
+  return startStreamConsumer({
+    redis,
+    key,
+    group: BATCH_ENDS_GROUP,
+    logger,
+    name: 'batch ends',
+    blockMs: options.blockMs ?? 5_000,
+    onEntry: handle,
+    periodic: { everyMs: Math.min(claimAfterMs, 30_000), run: claimAbandoned },
+  });
 }

@@ -4,57 +4,58 @@
  * `GET /api/batches/:id/certificates`, the `_batches/<id>.csv` file and the batch page.
  */
 import path from 'node:path';
-import type { CertificateSource, LmsId } from '../certificate/index.ts';
-import type { CertificateResultRecord, ManifestDescription } from '../queue/batch-accounting.ts';
-import { certificatePaths, decodeIdFromFileName } from '../storage/certificate-path.ts';
+import { z } from 'zod';
+import {
+  certificateSourceSchema,
+  lmsIdSchema,
+  resultStatusSchema,
+  type CertificateIds,
+  type CertificateResultRecord,
+  type ResultStatus,
+} from '../certificate/index.ts';
+import { descriptionOf, recordedIds } from '../queue/result-record.ts';
+import { certificatePaths } from '../storage/certificate-path.ts';
 import { toCsv } from './csv.ts';
 
 /** What happened to a row: still `queued`, or its outcome. */
-export type ManifestStatus = 'queued' | 'stored' | 'already-stored' | 'failed' | 'cancelled';
+export type ManifestStatus = ResultStatus;
 
-/** One row of a batch's manifest. Absent facts are null (not known for this row). */
-export interface ManifestRow {
-  /** A certificate, or a user reference that failed as a whole (not found, refused). */
-  kind: 'certificate' | 'user';
-  /** The user as the batch named them: `<by>:<value>` (`userName:jdoe`, `userId:1001`). */
-  userRef: string | null;
-  userId: LmsId | null;
-  userName: string | null;
-  orgUnitId: LmsId | null;
-  orgUnitName: string | null;
-  issuedId: LmsId | null;
-  title: string | null;
-  issuedDate: string | null;
-  status: ManifestStatus;
-  /** Why it failed: the error's stable code and its message. */
-  code: string | null;
-  reason: string | null;
-  /** Where the PDF lies, relative to OUTPUT_DIR (`/` separated); set once stored. */
-  path: string | null;
-  sha256: string | null;
-  bytes: number | null;
-  source: CertificateSource | null;
-}
+/**
+ * One row of a batch's manifest; its fields, in this order, are the CSV's columns. Absent facts
+ * are null (not known for this row). A rename is a versioned change (see docs/api.md).
+ */
+export const manifestRowSchema = z.object({
+  kind: z
+    .enum(['certificate', 'user'])
+    .describe('A certificate, or a user reference that failed as a whole (not found, refused).'),
+  userRef: z
+    .string()
+    .nullable()
+    .describe('The user as the batch named them: `<by>:<value>` (`userName:jdoe`, `userId:1001`).'),
+  userId: lmsIdSchema.nullable(),
+  userName: z.string().nullable(),
+  orgUnitId: lmsIdSchema.nullable(),
+  orgUnitName: z.string().nullable(),
+  issuedId: lmsIdSchema.nullable(),
+  title: z.string().nullable(),
+  issuedDate: z.string().nullable(),
+  status: resultStatusSchema,
+  code: z.string().nullable().describe("Why it failed: the error's stable code."),
+  reason: z.string().nullable().describe('Why it failed, in words.'),
+  path: z
+    .string()
+    .nullable()
+    .describe('Where the PDF lies, relative to OUTPUT_DIR (`/` separated); set once stored.'),
+  sha256: z.string().nullable(),
+  bytes: z.number().nullable(),
+  source: certificateSourceSchema.nullable(),
+});
+export type ManifestRow = z.infer<typeof manifestRowSchema>;
 
-/** The manifest's columns, in CSV order. A rename is a versioned change (see docs/api.md). */
-export const MANIFEST_COLUMNS = [
-  'kind',
-  'userRef',
-  'userId',
-  'userName',
-  'orgUnitId',
-  'orgUnitName',
-  'issuedId',
-  'title',
-  'issuedDate',
-  'status',
-  'code',
-  'reason',
-  'path',
-  'sha256',
-  'bytes',
-  'source',
-] as const satisfies readonly (keyof ManifestRow)[];
+/** The manifest's columns, in CSV order: the row's fields. */
+export const MANIFEST_COLUMNS: readonly (keyof ManifestRow)[] = Object.freeze(
+  manifestRowSchema.keyof().options,
+);
 
 const USER_REF = /^(userId|userName|orgDefinedId)[ :](.*)$/s;
 
@@ -67,11 +68,11 @@ export function normaliseUserRef(ref: string | undefined): string | null {
 
 /** The row of one record of `<batch>:results`, under its field (a certKey, or `~u:`/`~r:`). */
 export function manifestRow(field: string, r: CertificateResultRecord): ManifestRow {
-  const d = parseDescription(r.d);
+  const d = descriptionOf(r);
   const isUser = r.kind === 'user' || field.startsWith('~u:');
-  const ids = d ?? (isUser || field.startsWith('~') ? null : idsFromKey(field, r.ref));
-  const status: ManifestStatus = r.status;
-  const onDisk = status === 'stored' || status === 'already-stored';
+  // A certificate's ids as the batch recorded them when it found it (or its key's, with no user).
+  const ids = d || !field.startsWith('~') ? recordedIds(field, d) : null;
+  const onDisk = r.status === 'stored' || r.status === 'already-stored';
   return {
     kind: isUser ? 'user' : 'certificate',
     userRef: normaliseUserRef(d?.userRef ?? r.u ?? (isUser ? r.ref : undefined)),
@@ -82,10 +83,10 @@ export function manifestRow(field: string, r: CertificateResultRecord): Manifest
     issuedId: ids?.issuedId ?? null,
     title: d?.title ?? null,
     issuedDate: d?.issuedDate ?? null,
-    status,
+    status: r.status,
     code: r.code ?? null,
     reason: r.reason ?? null,
-    path: onDisk && ids ? relativePath(ids) : null,
+    path: onDisk && ids?.userId != null ? relativePath({ ...ids, userId: ids.userId }) : null,
     sha256: onDisk ? (r.sha256 ?? null) : null,
     bytes: onDisk ? (r.bytes ?? null) : null,
     source: onDisk ? (r.source ?? null) : null,
@@ -101,32 +102,8 @@ export const manifestCsvHeader = (): string => `${toCsv([MANIFEST_COLUMNS])}\n`;
 export const manifestCsvRows = (rows: readonly ManifestRow[]): string =>
   rows.length === 0 ? '' : `${toCsv(rows.map(manifestCells))}\n`;
 
-function parseDescription(text: string | undefined): ManifestDescription | null {
-  if (!text) return null;
-  try {
-    const d = JSON.parse(text) as ManifestDescription;
-    return d && typeof d === 'object' && d.userId !== undefined ? d : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A record without a description (written by an older version): its ids from key and ref. */
-function idsFromKey(
-  certKey: string,
-  ref: string,
-): Pick<ManifestDescription, 'userId' | 'orgUnitId' | 'issuedId'> | null {
-  const [orgUnitId, issuedId] = certKey
-    .split(':')
-    .slice(-2)
-    .map((n) => decodeIdFromFileName(n));
-  const user = /\(user (.+)\)$/.exec(ref)?.[1];
-  if (orgUnitId == null || issuedId == null || user === undefined) return null;
-  return { userId: /^[1-9]\d{0,14}$/.test(user) ? Number(user) : user, orgUnitId, issuedId };
-}
-
 /** `<userId>/<orgUnitId>-<issuedId>.pdf`, as the store names it, relative to OUTPUT_DIR. */
-function relativePath(ids: Pick<ManifestDescription, 'userId' | 'orgUnitId' | 'issuedId'>): string | null {
+function relativePath(ids: CertificateIds): string | null {
   try {
     const root = path.resolve('/');
     return path.relative(root, certificatePaths(root, ids).pdf).split(path.sep).join('/');

@@ -80,43 +80,58 @@ export interface BoardServer {
   close(): Promise<void>;
 }
 
-/**
- * Bull Board for every certharvest queue, behind basic auth, plus unauthenticated `/healthz`
- * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text), the batch
- * HTTP API on `/api/batches` behind API keys (`batch-api.ts`), and the batch pages on `/batches`
- * behind the board's login (`batch-pages.ts`).
- */
-export async function startBoardServer(options: BoardServerOptions): Promise<BoardServer> {
-  const app = express();
-  app.disable('x-powered-by');
-  const readOnly = options.readOnly ?? true;
-  const registry = createMetricsRegistry(options.queues);
-  const throttle = new LoginThrottle({ ...options.loginThrottle, logger: options.logger });
-  // While Redis is away a command would wait in ioredis's offline queue for as long as it takes
-  // (maxRetriesPerRequest: null), and a QUIT waits behind it: probes send nothing then, so a
-  // probe cannot hold up the shutdown.
-  const redisReady = () => options.redis.status === 'ready';
+/** The fleet's pause as last read: pages and probes never wait on Redis for it. */
+class BoardPause {
+  current: PauseRecord | null = null;
+  readonly #options: BoardServerOptions;
+  #timer: NodeJS.Timeout | undefined;
 
+  constructor(options: BoardServerOptions) {
+    this.#options = options;
+  }
+
+  /** Read it again (not while Redis is away; a slow read keeps the last value). */
+  readonly refresh = async (): Promise<void> => {
+    const { breaker, redis } = this.#options;
+    if (!breaker || !redisReady(redis)) return;
+    this.current = await withTimeout(breaker.current(), PROBE_TIMEOUT_MS, 'pause record').catch(
+      () => this.current,
+    );
+  };
+
+  /** Read it now, then every 2 s until `stop()`. */
+  async start(): Promise<void> {
+    await this.refresh();
+    this.#timer = setInterval(() => void this.refresh(), 2_000);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+  }
+}
+
+/**
+ * While Redis is away a command would wait in ioredis's offline queue for as long as it takes
+ * (maxRetriesPerRequest: null), and a QUIT waits behind it: probes send nothing then, so a
+ * probe cannot hold up the shutdown.
+ */
+const redisReady = (redis: Redis): boolean => redis.status === 'ready';
+
+/** Unauthenticated `/healthz` (the process is up), `/readyz` (Redis answers, no pause) and `/metrics`. */
+function serveProbes(app: express.Express, options: BoardServerOptions, pause: BoardPause): void {
+  const { redis } = options;
+  const registry = createMetricsRegistry(options.queues);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  // The board reads the pause record now and then, so pages and probes never wait on Redis for it.
-  let pause: PauseRecord | null = null;
-  const refreshPause = async () => {
-    if (!options.breaker || !redisReady()) return;
-    pause = await withTimeout(options.breaker.current(), PROBE_TIMEOUT_MS, 'pause record').catch(() => pause);
-  };
-  await refreshPause();
-  const pauseTimer = setInterval(() => void refreshPause(), 2_000);
-  pauseTimer.unref();
-
   app.get('/readyz', async (_req, res) => {
     try {
-      if (!redisReady()) throw new Error(`Redis connection is ${options.redis.status}`);
-      await withTimeout(options.redis.ping(), PROBE_TIMEOUT_MS, 'Redis PING');
-      await refreshPause();
-      if (pause) {
-        res.status(503).json({ status: 'paused', redis: 'ok', pause });
+      if (!redisReady(redis)) throw new Error(`Redis connection is ${redis.status}`);
+      await withTimeout(redis.ping(), PROBE_TIMEOUT_MS, 'Redis PING');
+      await pause.refresh();
+      if (pause.current) {
+        res.status(503).json({ status: 'paused', redis: 'ok', pause: pause.current });
         return;
       }
       res.json({ status: 'ready', redis: 'ok' });
@@ -126,7 +141,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
   });
   app.get('/metrics', async (_req, res) => {
     try {
-      if (!redisReady()) throw new Error(`Redis connection is ${options.redis.status}`);
+      if (!redisReady(redis)) throw new Error(`Redis connection is ${redis.status}`);
       const text = await withTimeout(registry.metrics(), PROBE_TIMEOUT_MS, 'queue metrics');
       res.type(registry.contentType).send(text);
     } catch (err) {
@@ -136,29 +151,33 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
         .send(`metrics unavailable: ${(err as Error).message}\n`);
     }
   });
+}
 
-  // The batch API, ahead of the board: its clients send an API key in a header, never the
-  // board's basic auth, so the board's credentials (which a browser replays on its own) open
-  // nothing here. Hence no CSRF guard either: a forged cross-site request carries no cookie or
-  // credential this API accepts, and cannot set Authorization or X-API-Key without a CORS
-  // preflight, which is never granted (no CORS headers are sent). Paths other than
-  // /api/batches (Bull Board's own /api/queues...) fall through to the board below.
-  app.use(
-    '/api',
-    options.batchApi && options.batchApi.apiKeys.length > 0
-      ? batchApiRouter({
-          ...options.batchApi,
-          redis: options.redis,
-          logger: options.logger,
-          throttle,
-          pause: async () => {
-            await refreshPause();
-            return pause;
-          },
-        })
-      : disabledBatchApi(),
-  );
+/**
+ * The batch API, ahead of the board: its clients send an API key in a header, never the
+ * board's basic auth, so the board's credentials (which a browser replays on its own) open
+ * nothing here. Hence no CSRF guard either: a forged cross-site request carries no cookie or
+ * credential this API accepts, and cannot set Authorization or X-API-Key without a CORS
+ * preflight, which is never granted (no CORS headers are sent). Paths other than
+ * /api/batches (Bull Board's own /api/queues...) fall through to the board.
+ */
+function batchApi(options: BoardServerOptions, throttle: LoginThrottle, pause: BoardPause): express.Router {
+  return options.batchApi && options.batchApi.apiKeys.length > 0
+    ? batchApiRouter({
+        ...options.batchApi,
+        redis: options.redis,
+        logger: options.logger,
+        throttle,
+        pause: async () => {
+          await pause.refresh();
+          return pause.current;
+        },
+      })
+    : disabledBatchApi();
+}
 
+/** Bull Board itself: every queue, its description led by the fleet's pause. */
+function bullBoardRouter(options: BoardServerOptions, readOnly: boolean, pause: BoardPause): express.Router {
   const serverAdapter = new ExpressAdapter();
   serverAdapter.setBasePath('/');
   createBullBoard({
@@ -172,7 +191,7 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
             description: options.descriptions?.[q.name] ?? '',
             displayName: q.name,
           },
-          () => pause,
+          () => pause.current,
         ),
     ),
     serverAdapter,
@@ -193,38 +212,68 @@ export async function startBoardServer(options: BoardServerOptions): Promise<Boa
       },
     },
   });
+  return serverAdapter.getRouter() as express.Router;
+}
+
+/** The batch pages, when served, behind the board's login. */
+function batchPages(options: BoardServerOptions, readOnly: boolean): express.Router[] {
+  if (!options.batchPages) return [];
   const env = options.envLabel ? { label: options.envLabel, color: envColor(options.envLabel) } : undefined;
+  return [
+    batchPagesRouter({
+      ...options.batchPages,
+      redis: options.redis,
+      logger: options.logger,
+      readOnly,
+      ...(env ? { env } : {}),
+    }),
+  ];
+}
+
+/** Listen on `host:port` (0: a free port); resolves with the server and its URL. */
+async function listen(
+  app: express.Express,
+  host: string,
+  port: number,
+): Promise<{ server: Server; url: string }> {
+  const server: Server = await new Promise((resolve, reject) => {
+    const s = app.listen(port, host, () => resolve(s));
+    s.once('error', reject);
+  });
+  const address = server.address();
+  const bound = typeof address === 'object' && address ? address.port : port;
+  return { server, url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/` };
+}
+
+/**
+ * Bull Board for every certharvest queue, behind basic auth, plus unauthenticated `/healthz`
+ * (the process is up), `/readyz` (Redis answers) and `/metrics` (Prometheus text), the batch
+ * HTTP API on `/api/batches` behind API keys (`batch-api.ts`), and the batch pages on `/batches`
+ * behind the board's login (`batch-pages.ts`).
+ */
+export async function startBoardServer(options: BoardServerOptions): Promise<BoardServer> {
+  const app = express();
+  app.disable('x-powered-by');
+  const readOnly = options.readOnly ?? true;
+  const throttle = new LoginThrottle({ ...options.loginThrottle, logger: options.logger });
+  const pause = new BoardPause(options);
+  await pause.start();
+  serveProbes(app, options, pause);
+  app.use('/api', batchApi(options, throttle, pause));
   app.use(
     '/',
     basicAuth(options.user, options.password, { throttle }),
     sameOriginWrites,
-    ...(options.batchPages
-      ? [
-          batchPagesRouter({
-            ...options.batchPages,
-            redis: options.redis,
-            logger: options.logger,
-            readOnly,
-            ...(env ? { env } : {}),
-          }),
-        ]
-      : []),
-    serverAdapter.getRouter() as express.Router,
+    ...batchPages(options, readOnly),
+    bullBoardRouter(options, readOnly, pause),
   );
-
-  const server: Server = await new Promise((resolve, reject) => {
-    const s = app.listen(options.port, options.host, () => resolve(s));
-    s.once('error', reject);
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : options.port;
-  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/`;
+  const { server, url } = await listen(app, options.host, options.port);
   options.logger.info({ url }, 'Bull Board is listening');
   return {
     url,
     close: () =>
       new Promise<void>((resolve) => {
-        clearInterval(pauseTimer);
+        pause.stop();
         throttle.close();
         server.closeAllConnections();
         server.close(() => resolve());

@@ -72,34 +72,73 @@ export interface WorkerMetricsSources {
   pause: () => PauseRecord | null;
 }
 
-export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetrics {
-  const registry = new Registry();
-  // Unprefixed, as stock Node.js dashboards expect (process_cpu_seconds_total, nodejs_heap_…).
-  collectDefaultMetrics({ register: registry });
-  const downloads = new Counter({
-    name: 'certharvest_downloads_total',
-    help: 'Download jobs this worker ended, by outcome (stored, already-stored, failed) and source (api, browser).',
-    labelNames: ['outcome', 'source'],
-    registers: [registry],
-  });
-  const duration = new Histogram({
-    name: 'certharvest_download_duration_seconds',
-    help: 'Time a download job ran, from start to stored (or failed).',
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-    registers: [registry],
-  });
-  const webhookDeliveries = new Counter({
-    name: 'certharvest_webhook_deliveries_total',
-    help: 'Batch webhook attempts of this worker, by outcome (delivered, retried, dead).',
-    labelNames: ['outcome'],
-    registers: [registry],
-  });
-  for (const outcome of ['delivered', 'retried', 'dead']) webhookDeliveries.inc({ outcome }, 0);
+/** A counter of ended things, by label, and a histogram of how long they took. */
+function countedAndTimed<C extends string, H extends string>(
+  registry: Registry,
+  counter: { name: string; help: string; labelNames: readonly C[] },
+  histogram: { name: string; help: string; labelNames?: readonly H[]; buckets: number[] },
+): { count: Counter<C>; time: Histogram<H> } {
+  return {
+    count: new Counter({ ...counter, registers: [registry] }),
+    time: new Histogram({ ...histogram, labelNames: histogram.labelNames ?? [], registers: [registry] }),
+  };
+}
+
+/** Downloads by outcome and source, and how long they ran; every series at 0 from start. */
+function downloadMetrics(registry: Registry) {
+  const downloads = countedAndTimed(
+    registry,
+    {
+      name: 'certharvest_downloads_total',
+      help: 'Download jobs this worker ended, by outcome (stored, already-stored, failed) and source (api, browser).',
+      labelNames: ['outcome', 'source'],
+    },
+    {
+      name: 'certharvest_download_duration_seconds',
+      help: 'Time a download job ran, from start to stored (or failed).',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    },
+  );
   // Every outcome a download can end with, at 0 from start: rate() and alerts see the first one.
-  for (const [outcome, source] of DOWNLOAD_SERIES) downloads.inc({ outcome, source }, 0);
-  const warningChecks: (() => Promise<string | undefined>)[] = [];
-  // These three count elsewhere (the web session, the HTTP client, the token store): each counter
-  // follows its monotonic source, adding what it grew by since the last scrape.
+  for (const [outcome, source] of DOWNLOAD_SERIES) downloads.count.inc({ outcome, source }, 0);
+  return downloads;
+}
+
+/** LMS requests by route kind and outcome, and their latency by route kind. */
+function lmsRequestMetrics(registry: Registry) {
+  return countedAndTimed(
+    registry,
+    {
+      name: 'certharvest_lms_requests_total',
+      help: 'Requests this worker sent to the LMS, by route kind and outcome (ok, client-error, throttled, server-error, network).',
+      labelNames: ['route', 'outcome'],
+    },
+    {
+      name: 'certharvest_lms_request_duration_seconds',
+      help: 'Time from sending an LMS request to its answer (headers), by route kind.',
+      labelNames: ['route'],
+      buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    },
+  );
+}
+
+/** A counter by one label whose every value is there at 0 from start. */
+function labelledCounter(
+  registry: Registry,
+  spec: { name: string; help: string; label: string; values: readonly string[] },
+): Counter<string> {
+  const counter = new Counter({
+    name: spec.name,
+    help: spec.help,
+    labelNames: [spec.label],
+    registers: [registry],
+  });
+  for (const value of spec.values) counter.inc({ [spec.label]: value }, 0);
+  return counter;
+}
+
+/** The counters that follow a count kept elsewhere (the web session, the HTTP client, the token store). */
+function followedCounters(registry: Registry, sources: WorkerMetricsSources): void {
   followingCounter(registry, {
     name: 'certharvest_web_logins_total',
     help: 'Web logins this worker did for the fleet since it started.',
@@ -113,43 +152,23 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
   followingCounter(registry, {
     name: 'certharvest_token_refreshes_total',
     help: "The fleet's access-token renewals, as the token store counts them (the same on every worker).",
-    read: () =>
-      withTimeout(
-        sources.tokenRefreshes?.() ?? Promise.resolve(undefined),
-        CHECK_TIMEOUT_MS,
-        'token store',
-      ).catch(() => undefined),
+    read: () => withinCheckTimeout(sources.tokenRefreshes?.(), 'token store'),
   });
-  const lmsRequests = new Counter({
-    name: 'certharvest_lms_requests_total',
-    help: 'Requests this worker sent to the LMS, by route kind and outcome (ok, client-error, throttled, server-error, network).',
-    labelNames: ['route', 'outcome'],
-    registers: [registry],
-  });
-  const lmsDuration = new Histogram({
-    name: 'certharvest_lms_request_duration_seconds',
-    help: 'Time from sending an LMS request to its answer (headers), by route kind.',
-    labelNames: ['route'],
-    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-    registers: [registry],
-  });
-  const batches = new Counter({
-    name: 'certharvest_batches_total',
-    help: 'Batches that ended, counted by one worker, by state (completed: every certificate stored or already there; failed: some failed; cancelled).',
-    labelNames: ['state'],
-    registers: [registry],
-  });
-  for (const state of BATCH_OUTCOME_LABELS) batches.inc({ state }, 0);
+}
+
+/** `value`, or undefined when it fails or takes longer than a check may. */
+function withinCheckTimeout<T>(value: Promise<T> | undefined, what: string): Promise<T | undefined> {
+  return withTimeout(value ?? Promise.resolve(undefined), CHECK_TIMEOUT_MS, what).catch(() => undefined);
+}
+
+/** Read when scraped: the token's expiry and the fleet's pause. */
+function stateGauges(registry: Registry, sources: WorkerMetricsSources): void {
   new Gauge({
     name: 'certharvest_token_expiry_seconds',
     help: 'Seconds until the shared access token expires (negative: expired).',
     registers: [registry],
     async collect() {
-      const at = await withTimeout(
-        sources.tokenExpiresAt?.() ?? Promise.resolve(undefined),
-        CHECK_TIMEOUT_MS,
-        'token store',
-      ).catch(() => undefined);
+      const at = await withinCheckTimeout(sources.tokenExpiresAt?.(), 'token store');
       if (at !== undefined) this.set(Math.round((at - Date.now()) / 1000));
     },
   });
@@ -165,18 +184,41 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
       else this.set({ reason: '' }, 0);
     },
   });
+}
+
+export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetrics {
+  const registry = new Registry();
+  // Unprefixed, as stock Node.js dashboards expect (process_cpu_seconds_total, nodejs_heap_…).
+  collectDefaultMetrics({ register: registry });
+  const downloads = downloadMetrics(registry);
+  const webhookDeliveries = labelledCounter(registry, {
+    name: 'certharvest_webhook_deliveries_total',
+    help: 'Batch webhook attempts of this worker, by outcome (delivered, retried, dead).',
+    label: 'outcome',
+    values: ['delivered', 'retried', 'dead'],
+  });
+  const warningChecks: (() => Promise<string | undefined>)[] = [];
+  followedCounters(registry, sources);
+  const lms = lmsRequestMetrics(registry);
+  const batches = labelledCounter(registry, {
+    name: 'certharvest_batches_total',
+    help: 'Batches that ended, counted by one worker, by state (completed: every certificate stored or already there; failed: some failed; cancelled).',
+    label: 'state',
+    values: BATCH_OUTCOME_LABELS,
+  });
+  stateGauges(registry, sources);
   return {
     registry,
     downloadEnded(outcome, source, seconds) {
-      downloads.inc({ outcome, source: source ?? 'none' });
-      if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) duration.observe(seconds);
+      downloads.count.inc({ outcome, source: source ?? 'none' });
+      if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) downloads.time.observe(seconds);
     },
     webhookDelivery(outcome) {
       webhookDeliveries.inc({ outcome });
     },
     lmsRequest(route, outcome, seconds) {
-      lmsRequests.inc({ route, outcome });
-      if (Number.isFinite(seconds) && seconds >= 0) lmsDuration.observe({ route }, seconds);
+      lms.count.inc({ route, outcome });
+      if (Number.isFinite(seconds) && seconds >= 0) lms.time.observe({ route }, seconds);
     },
     batchSettled(state) {
       const label = batchOutcomeLabel(state);

@@ -7,8 +7,8 @@ import {
   type Certificate,
   type CertificateIds,
   type CertificateOnDisk,
-  type CertificateOutcome,
   type CertificateSource,
+  type DownloadResult,
   type StoredCertificate,
 } from '../certificate/index.ts';
 import {
@@ -47,13 +47,17 @@ function checkMode(name: string, mode: number | undefined, fallback: number, own
   return mode;
 }
 
-export type SaveOutcome = Extract<CertificateOutcome, { status: 'stored' | 'already-stored' }>;
+/** What a save did: the certificate's download result (src/certificate/result.ts). */
+export type SaveOutcome = DownloadResult;
 
 export interface CommitOptions {
   userRef?: string;
   /** The caller just found `existing()` null (the download path): skip reading it again. */
   knownAbsent?: boolean;
 }
+
+/** What `save()` and `commit()` take after the certificate and its bytes: where the bytes came from, options, the clock. */
+type CommitArgs = [source: CertificateSource, extra?: CommitOptions, now?: Date];
 
 /** How much `checkWritable()` writes: about a certificate's size, so "writable" means one fits. */
 const PROBE_BYTES = 256 * 1024;
@@ -134,17 +138,11 @@ export class CertificateStore {
    * written. Throws `OutputUnavailableError` when OUTPUT_DIR is full or not writable, and
    * `OutputSymlinkError` when a symbolic link lies in the way.
    */
-  async save(
-    cert: Certificate,
-    pdf: Uint8Array,
-    source: CertificateSource,
-    extra: CommitOptions = {},
-    now = new Date(),
-  ): Promise<SaveOutcome> {
+  async save(cert: Certificate, pdf: Uint8Array, ...how: CommitArgs): Promise<SaveOutcome> {
     const incoming = this.receive(cert);
     try {
       await incoming.write(pdf);
-      return await this.commit(cert, incoming, source, extra, now);
+      return await this.commit(cert, incoming, ...how);
     } finally {
       await incoming.discard();
     }
@@ -157,9 +155,7 @@ export class CertificateStore {
   async commit(
     cert: Certificate,
     incoming: IncomingPdf,
-    source: CertificateSource,
-    extra: CommitOptions = {},
-    now = new Date(),
+    ...[source, extra = {}, now = new Date()]: CommitArgs
   ): Promise<SaveOutcome> {
     const paths = this.paths(cert);
     const sha256 = incoming.sha256();

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { RedisLock, runExclusive } from '../auth/redis-lock.ts';
 import type { FleetBreaker, PauseReason } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import type { BatchAccounting } from '../queue/index.ts';
@@ -37,6 +38,9 @@ export function startFleetMonitor(options: FleetMonitorOptions): FleetMonitor {
   const everyMs = options.everyMs ?? 15_000;
   const log = options.logger.child({ component: 'fleet' });
   let running: Promise<void> | undefined;
+  const reconcileLock = new RedisLock(options.redis, `${options.prefix}:acct:reconcile-lock`, {
+    ttlMs: Math.max(1000, everyMs - 100),
+  });
 
   async function round(): Promise<void> {
     await options.breaker.enforce();
@@ -46,13 +50,14 @@ export function startFleetMonitor(options: FleetMonitorOptions): FleetMonitor {
       const gone = await probe().catch(() => false);
       if (gone) await options.breaker.resumeIf([pause.reason], 'probe');
     }
-    const lock = `${options.prefix}:acct:reconcile-lock`;
-    if ((await options.redis.set(lock, '1', 'PX', Math.max(1000, everyMs - 100), 'NX')) === 'OK') {
+    // One process per round: the lock is kept (not released) until the round's time is up.
+    await runExclusive(reconcileLock, { waitMs: 0, onBusy: () => undefined }, async (held) => {
+      held.keep();
       const settled = await options.accounting.reconcile(options.queues, {
         minAgeMs: options.reconcileMinAgeMs ?? 30_000,
       });
       if (settled > 0) log.warn({ settled }, 'settled jobs that had ended without an event');
-    }
+    });
   }
 
   const tick = () => {

@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { RedisLock, runExclusive } from '../auth/redis-lock.ts';
 import type { WebSession } from '../browser/index.ts';
 import type { Logger } from '../log/index.ts';
 
@@ -18,19 +19,25 @@ export function startSessionKeepAlive(options: {
   logger: Logger;
 }): () => void {
   const everyMs = Math.max(10_000, Math.floor(options.idleMs / 3));
+  // One worker a round: the lock is kept (never released) so it lasts the round.
+  const lock = new RedisLock(options.redis, `${options.prefix}:session:keepalive`, {
+    ttlMs: everyMs - 1_000,
+  });
+  const extendIfQueued = async (): Promise<void> => {
+    let queued = 0;
+    for (const q of options.queues) {
+      const c = await q.getJobCounts('waiting', 'active', 'delayed', 'paused', 'prioritized');
+      queued += Object.values(c).reduce((a, b) => a + b, 0);
+    }
+    if (queued === 0) return;
+    const ok = await options.session.extend();
+    options.logger.debug({ ok }, 'extended the web session before the idle logout');
+  };
   const timer = setInterval(() => {
-    void (async () => {
-      const lock = `${options.prefix}:session:keepalive`;
-      if ((await options.redis.set(lock, '1', 'PX', everyMs - 1_000, 'NX')) !== 'OK') return;
-      let queued = 0;
-      for (const q of options.queues) {
-        const c = await q.getJobCounts('waiting', 'active', 'delayed', 'paused', 'prioritized');
-        queued += Object.values(c).reduce((a, b) => a + b, 0);
-      }
-      if (queued === 0) return;
-      const ok = await options.session.extend();
-      options.logger.debug({ ok }, 'extended the web session before the idle logout');
-    })().catch((err: unknown) => options.logger.warn({ err }, 'could not extend the web session'));
+    runExclusive(lock, { waitMs: 0, onBusy: () => undefined }, async (held) => {
+      held.keep();
+      await extendIfQueued();
+    }).catch((err: unknown) => options.logger.warn({ err }, 'could not extend the web session'));
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -17,7 +17,7 @@ import type { FleetBreaker, PauseReason } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { claimOutputDir, OutputUnavailableError, type CertificateStore } from '../storage/index.ts';
 import { sleep } from '../util/with-timeout.ts';
-import { decide } from './failure-policy.ts';
+import { decide } from '../failure/failure-policy.ts';
 
 export interface StartupCheckContext {
   redis: Redis;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenProvider, publicJwks, TokenRequestRejectedError } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { BrightspaceClient } from '../../src/lms/brightspace/index.ts';
-import { JWT_CLIENT_ID, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { JWT_CLIENT_ID, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates } from '../pipeline/harness.ts';
 import { captureLogger, dumpRedis } from './harness.ts';

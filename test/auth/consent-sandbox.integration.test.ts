@@ -17,9 +17,9 @@ import {
 import { loadConfig, type LmsKind } from '../../src/config/index.ts';
 import { BLACKBOARD_CONSENT_FORM } from '../../src/lms/blackboard/consent.ts';
 import { BRIGHTSPACE_CONSENT_FORM } from '../../src/lms/brightspace/consent.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
-import { NONCE_FIELD } from '../../src/sandbox/learn/html.ts';
-import type { ConsentPrompt } from '../../src/sandbox/knobs.ts';
+import { startSandbox, type Sandbox } from '@certharvest/sandbox';
+import { NONCE_FIELD } from '@certharvest/sandbox/learn';
+import type { ConsentPrompt } from '@certharvest/sandbox';
 import { testRedisUrl, uniquePrefix, withRedis } from '../helpers/index.ts';
 import { CookieJar, webGet, webLogin, webPost } from '../sandbox/helpers.ts';
 import { captureLogger } from './harness.ts';

@@ -9,7 +9,7 @@ import {
 } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { BrightspaceClient } from '../../src/lms/brightspace/index.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { captureLogger, dumpRedis } from './harness.ts';
 

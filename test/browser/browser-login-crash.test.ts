@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserLogin } from '../../src/browser/browser-login.ts';
 import { BrowserFailedError } from '../../src/browser/errors.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox } from '@certharvest/sandbox';
 
 /** Chromium processes this test process launched (its direct children named chrom*). */
 function chromiumChildren(): number[] {

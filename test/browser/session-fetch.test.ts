@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { MemoryPdfSink } from '../../src/pdf/index.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { classifyAnswer } from '../../src/browser/classify-answer.ts';
+import { classifyAnswer } from '../../src/http/classify-answer.ts';
 import { fetchWithSession, OffHostRedirectError, PdfTooLargeError } from '../../src/browser/session-fetch.ts';
 
 const PDF = Buffer.from('%PDF-1.7\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n');

@@ -11,7 +11,7 @@ import { createTokenProvider } from '../../src/auth/index.ts';
 import { loadConfig } from '../../src/config/index.ts';
 import { BrightspaceClient } from '../../src/lms/brightspace/index.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { JWT_CLIENT_ID, SANDBOX_HTTPS_REDIRECT_URI } from '../../src/sandbox/index.ts';
+import { JWT_CLIENT_ID, SANDBOX_HTTPS_REDIRECT_URI } from '@certharvest/sandbox';
 import { webGet, webLogin, webPost } from '../sandbox/helpers.ts';
 import { runCli, sleepUntil, spawnCli, tempDir, uniquePrefix } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from '../pipeline/harness.ts';

@@ -87,7 +87,10 @@ async function batchWithFailedUser(batchId: string): Promise<void> {
   const [download] = await accounting.expectCertificates(batchId, [cert(1)], discoverJob(batchId, '1001'));
   await accounting.settleDownload(download!.jobId, {
     status: 'stored',
-    onDisk: { path: '/out/1001/7-1.pdf', sha256: 'ab'.repeat(32), bytes: 1234, source: 'api' },
+    path: '/out/1001/7-1.pdf',
+    sha256: 'ab'.repeat(32),
+    bytes: 1234,
+    source: 'api',
   });
   await accounting.settleDiscover(discoverJob(batchId, '1001'), { status: 'done' }, 'userId 1001');
   await accounting.settleDiscover(

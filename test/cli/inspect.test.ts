@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { learnUuid } from '../../src/sandbox/learn/ids.ts';
+import { learnUuid } from '@certharvest/sandbox/learn';
 import { runCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from '../pipeline/harness.ts';
 

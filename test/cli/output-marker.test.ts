@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.ts';
 import { loadConfig } from '../../src/config/index.ts';
+import { doctorAssembly } from '../../src/doctor/assembly.ts';
 import { DoctorState } from '../../src/doctor/state.ts';
 import { checkOutputDir } from '../../src/doctor/setup-checks.ts';
 import { claimOutputDir, OUTPUT_MARKER_NAME } from '../../src/storage/index.ts';
@@ -61,8 +62,8 @@ describe('OUTPUT_DIR marked for another LMS', () => {
 
   it("the doctor's output check fails naming both hosts, and never writes a marker itself", async () => {
     const doctorFor = async (outputDir: string) => {
-      const state = new DoctorState({});
-      state.base = loadConfig({ env: workerEnv({ OUTPUT_DIR: outputDir }), envFile: false });
+      const state = new DoctorState({}, doctorAssembly);
+      state.provide('base', loadConfig({ env: workerEnv({ OUTPUT_DIR: outputDir }), envFile: false }));
       return checkOutputDir(state);
     };
     await claimOutputDir(dir, { lmsHost: THEIRS, queuePrefix: 'certharvest' });

@@ -1,6 +1,6 @@
 /** `certharvest submit` filters: org units and issue dates, checked at the edge, applied by discovery. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fromBasDate } from '../../src/sandbox/index.ts';
+import { fromBasDate } from '@certharvest/sandbox';
 import { runCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from '../pipeline/harness.ts';
 

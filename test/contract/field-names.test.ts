@@ -24,7 +24,7 @@ import {
 import { MANIFEST_COLUMNS } from '../../src/report/manifest.ts';
 import { startBoardServer, type BoardServer } from '../../src/server/index.ts';
 import { CertificateStore } from '../../src/storage/index.ts';
-import { batchWebhookBody } from '../../src/worker/batch-webhook.ts';
+import { batchWebhookBody } from '../../src/webhook/batch-webhook.ts';
 import { runCli, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 // ---- The pinned names. ----------------------------------------------------------------------
@@ -241,7 +241,10 @@ describe('field names (a rename is a versioned change: CHANGELOG.md, SCHEMA_VERS
     ]);
     await accounting.settleDownload(download!.jobId, {
       status: 'stored',
-      onDisk: { path: '/out/1002/6606-41.pdf', sha256: 'c'.repeat(64), bytes: 1234, source: 'browser' },
+      path: '/out/1002/6606-41.pdf',
+      sha256: 'c'.repeat(64),
+      bytes: 1234,
+      source: 'browser',
     });
 
     const fresh = await call('/ct-a');

@@ -7,7 +7,7 @@ import { SessionStore } from '../../src/browser/index.ts';
 import { Secret } from '../../src/config/index.ts';
 import type { CheckResult, DoctorReport } from '../../src/doctor/index.ts';
 import { connectRedis } from '../../src/queue/index.ts';
-import { DEFAULT_KNOBS, startSandbox, type Sandbox, type SandboxKnobs } from '../../src/sandbox/index.ts';
+import { DEFAULT_KNOBS, startSandbox, type Sandbox, type SandboxKnobs } from '@certharvest/sandbox';
 import { startRedisServer } from '../../src/util/redis-server.ts';
 import { tempDir, uniquePrefix } from '../helpers/index.ts';
 

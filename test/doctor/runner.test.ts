@@ -1,14 +1,18 @@
 /** The doctor's runner and its text output, without an LMS. */
 import { describe, expect, it } from 'vitest';
 import {
+  DoctorState,
   fail,
+  failureOf,
   formatResult,
   formatSummary,
   LINE_WIDTH,
   parseUserReference,
   pass,
+  rule,
   runChecks,
   skip,
+  SkipCheck,
   warn,
   wrap,
   type Check,
@@ -94,6 +98,44 @@ describe('runChecks', () => {
     );
     expect(told).toEqual(['a']);
     expect(JSON.stringify(results)).not.toContain('hunter2');
+  });
+});
+
+describe('typed parts and failure tables', () => {
+  it('a check whose part was never made is skipped with why, and does not stop the checks after it', async () => {
+    const state = new DoctorState({}, {} as never);
+    const ran: string[] = [];
+    const results = await runChecks(
+      [
+        { name: 'uses redis', run: async (s) => (s.need('redis'), pass('never')) },
+        { name: 'after', needs: ['uses redis'], run: async () => (ran.push('after'), pass('ran')) },
+        { name: 'throws', run: async () => Promise.reject(new SkipCheck('skipped: not here')) },
+      ],
+      state,
+    );
+    expect(results.map((r) => [r.name, r.ok, r.found])).toEqual([
+      ['uses redis', 'skipped', 'skipped: Redis is not connected'],
+      ['after', true, 'ran'],
+      ['throws', 'skipped', 'skipped: not here'],
+    ]);
+    expect(ran).toEqual(['after']);
+    await state.close();
+  });
+
+  it('failureOf: the first rule that matches decides found and fix; anything else is thrown again', () => {
+    class Refused extends Error {
+      constructor(readonly status: number) {
+        super(`refused ${status}`);
+      }
+    }
+    const rules = [
+      rule(Refused, 'wait a minute', { when: (e) => e.status === 429 }),
+      rule(Refused, (e) => `status ${e.status}`, { found: () => 'refused' }),
+    ];
+    expect(failureOf(new Refused(429), rules)).toEqual(fail('refused 429', 'wait a minute'));
+    expect(failureOf(new Refused(403), rules)).toEqual(fail('refused', 'status 403'));
+    const other = new TypeError('boom');
+    expect(() => failureOf(other, rules)).toThrow(other);
   });
 });
 

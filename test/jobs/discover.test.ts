@@ -15,7 +15,7 @@ import {
   type DiscoverJobData,
 } from '../../src/queue/index.ts';
 import { CertificateStore } from '../../src/storage/index.ts';
-import type { FleetControl } from '../../src/worker/handle-job-error.ts';
+import type { FleetControl } from '../../src/failure/handle-job-error.ts';
 import { tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 // A unit test of the discover processor alone: the LMS is a hand-written directory that sends

@@ -14,7 +14,7 @@ import {
   verifyWebhook,
   WebhookVerificationError,
   type BatchWebhookBody,
-} from '../../src/worker/batch-webhook.ts';
+} from '../../src/webhook/batch-webhook.ts';
 import { sleepUntil } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from '../pipeline/harness.ts';
 

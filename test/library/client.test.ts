@@ -137,7 +137,10 @@ describe('connectCertharvest: the batch after submission', () => {
     for (const { jobId: id } of jobs) {
       await accounting.settleDownload(id, {
         status: 'stored',
-        onDisk: { path: `/out/${id}.pdf`, sha256: 'b'.repeat(64), bytes: 3, source: 'api' },
+        path: `/out/${id}.pdf`,
+        sha256: 'b'.repeat(64),
+        bytes: 3,
+        source: 'api',
       });
     }
     const outcome = await client.waitForBatch(batchId, { pollMs: 50 });

@@ -11,7 +11,7 @@ import {
   WEBHOOK_GROUP,
   type BatchWebhook,
   type BatchWebhookOptions,
-} from '../../src/worker/batch-webhook.ts';
+} from '../../src/webhook/batch-webhook.ts';
 import { captureLogger, runCli, sleepUntil, tempDir } from '../helpers/index.ts';
 import { startPipeline, type Pipeline } from '../pipeline/harness.ts';
 

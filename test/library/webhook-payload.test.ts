@@ -16,7 +16,7 @@ import {
   type CertharvestQueues,
 } from '../../src/queue/index.ts';
 import { followBatchEnds, writeBatchManifest } from '../../src/report/manifest-file.ts';
-import { startBatchWebhook, verifyWebhook, type BatchWebhookBody } from '../../src/worker/batch-webhook.ts';
+import { startBatchWebhook, verifyWebhook, type BatchWebhookBody } from '../../src/webhook/batch-webhook.ts';
 import { sleepUntil, tempDir, withRedis } from '../helpers/index.ts';
 
 const SECRET = `whsec_${Buffer.from('payload-secret-for-tests-0123456789').toString('base64')}`;

@@ -14,7 +14,7 @@ import {
   type DiscoverJobData,
 } from '../../src/queue/index.ts';
 import { CertificateStore } from '../../src/storage/index.ts';
-import type { FleetControl } from '../../src/worker/handle-job-error.ts';
+import type { FleetControl } from '../../src/failure/handle-job-error.ts';
 import { tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { sendJson, type StubServer } from './stub-http.ts';
 import { FakeTokens, issued, silentLogger, startValence } from './valence-stub.ts';

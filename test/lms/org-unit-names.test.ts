@@ -13,7 +13,7 @@ import { RedisRateStateStore } from '../../src/lms/fleet-rate-state.ts';
 import type { AccessTokenSource } from '../../src/lms/http-client.ts';
 import type { AwardEntry } from '../../src/lms/ports.ts';
 import { connectRedis } from '../../src/queue/index.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { captureLogger, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { accessToken } from '../sandbox/helpers.ts';
 import { sendJson, type StubServer } from './stub-http.ts';

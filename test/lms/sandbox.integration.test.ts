@@ -6,7 +6,7 @@ import { createTokenProvider, type TokenProvider } from '../../src/auth/index.ts
 import { loadConfig } from '../../src/config/index.ts';
 import { UserNotFoundError } from '../../src/lms/index.ts';
 import { BrightspaceClient, certificatesOnly, type IssuedAward } from '../../src/lms/brightspace/index.ts';
-import { fromBasDate, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { fromBasDate, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 import { captureLogger } from '../auth/harness.ts';
 

@@ -6,7 +6,7 @@ import { learnCallsToday } from '../../src/lms/blackboard/index.ts';
 import { connectRedis } from '../../src/queue/index.ts';
 import { startWorker } from '../../jobs/worker.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { learnUuid } from '../../src/sandbox/learn/index.ts';
+import { learnUuid } from '@certharvest/sandbox/learn';
 import { certificatePaths } from '../../src/storage/certificate-path.ts';
 import { runCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';

@@ -16,12 +16,7 @@ import {
   type CertharvestQueues,
   type SubmitResult,
 } from '../../src/queue/index.ts';
-import {
-  startSandbox,
-  type Sandbox,
-  type SandboxKnobs,
-  type SandboxOptions,
-} from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox, type SandboxKnobs, type SandboxOptions } from '@certharvest/sandbox';
 import { startWorker, type WorkerConfig, type WorkerHandle, type WorkerTuning } from '../../jobs/worker.ts';
 import { FleetBreaker } from '../../src/fleet/index.ts';
 import { sleepUntil, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';

@@ -169,7 +169,9 @@ describe('retry', () => {
     await accounting.settleDiscover('rt.asmith', { status: 'done' }, 'userName asmith');
     await accounting.settleDownload(jobs.get(70)!, {
       status: 'stored',
-      onDisk: { path: '/out/12/7-70.pdf', sha256: 'a'.repeat(64), bytes: 10 },
+      path: '/out/12/7-70.pdf',
+      sha256: 'a'.repeat(64),
+      bytes: 10,
     });
     await expect(retryBatch('rt', { queues, redis, prefix })).rejects.toBeInstanceOf(BatchStillRunningError);
     await accounting.settleDownload(jobs.get(71)!, {

@@ -55,7 +55,13 @@ describe('jobEvents', () => {
     );
 
     const settled = Object.fromEntries(seen['download:settled'].map((e) => [e.jobId, e.outcome]));
-    expect(settled['d-flaky']).toMatchObject({ status: 'stored', onDisk: { source: 'api', bytes: 3 } });
+    expect(settled['d-flaky']).toEqual({
+      status: 'stored',
+      path: '/x.pdf',
+      sha256: 'a'.repeat(64),
+      bytes: 3,
+      source: 'api',
+    });
     expect(settled['d-broken']).toEqual({ status: 'failed', code: 'PDF_INVALID', reason: 'cut short' });
     expect(seen['discover:settled'][0]).toMatchObject({
       jobId: 'u-1',

@@ -63,7 +63,10 @@ async function endedBatch(id: string): Promise<void> {
   await accounting.settleDiscover(`${id}.1`, { status: 'done' }, 'userId 1');
   await accounting.settleDownload(jobs[0]!.jobId, {
     status: 'stored',
-    onDisk: { path: '/out/1/7-1.pdf', sha256: 'a'.repeat(64), bytes: 10, source: 'api' },
+    path: '/out/1/7-1.pdf',
+    sha256: 'a'.repeat(64),
+    bytes: 10,
+    source: 'api',
   });
   await accounting.settleDownload(jobs[1]!.jobId, { status: 'failed', code: 'PDF_INVALID', reason: 'cut' });
 }

@@ -4,7 +4,7 @@ import { authenticator } from 'otplib';
 import type { Browser } from 'playwright';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../src/browser/chromium.ts';
-import { startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { pkcePair, renderPath, someCertificate, tokenRequest } from './helpers.ts';
 
 describe('sandbox in real Chromium', () => {

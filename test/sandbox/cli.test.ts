@@ -1,13 +1,9 @@
 import { Command } from 'commander';
 import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import {
-  parseOptions,
-  registerSandboxCommand,
-  type SandboxCommandIo,
-} from '../../src/cli/commands/sandbox.ts';
+import { registerSandboxCommand, type SandboxCommandIo } from '../../src/cli/commands/sandbox.ts';
 import { UsageError } from '../../src/errors/index.ts';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import { createSandboxCommand, parseSandboxFlags as parseOptions, type Sandbox } from '@certharvest/sandbox';
 import { sleepUntil } from '../helpers/index.ts';
 import { refresh } from './helpers.ts';
 
@@ -135,8 +131,9 @@ describe('certharvest sandbox', () => {
     });
   });
 
+  // The flags and their help belong to the package (the product's command passes its arguments on).
   it('has --help that fits 80 columns and shows the render-throttle flags with an example', () => {
-    const sandbox = program().commands.find((c) => c.name() === 'sandbox')!;
+    const sandbox = createSandboxCommand({ untilStop: () => Promise.resolve() });
     let help = '';
     sandbox.configureOutput({ writeOut: (text) => (help += text), getOutHelpWidth: () => 80 });
     sandbox.outputHelp();
@@ -170,7 +167,7 @@ describe('certharvest sandbox', () => {
     const run = program({
       write: (text) => (output += text),
       untilStop: () => stopped,
-      onStarted: (sb) => (started = sb),
+      onStarted: (sb) => (started = sb as Sandbox),
     }).parseAsync(
       [
         'sandbox',
@@ -238,7 +235,7 @@ describe('certharvest sandbox', () => {
     const run = program({
       write: (text) => (output += text),
       untilStop: () => stopped,
-      onStarted: (sb) => (started = sb),
+      onStarted: (sb) => (started = sb as Sandbox),
     }).parseAsync(
       [
         'sandbox',

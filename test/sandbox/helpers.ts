@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Sandbox } from '../../src/sandbox/index.ts';
+import type { Sandbox } from '@certharvest/sandbox';
 
 /** A minimal cookie jar for plain `fetch`: keeps name=value pairs, ignores paths and expiry. */
 export class CookieJar {

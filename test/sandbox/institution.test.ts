@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AwardType, createInstitution, fromBasDate, toBasDate } from '../../src/sandbox/index.ts';
+import { AwardType, createInstitution, fromBasDate, toBasDate } from '@certharvest/sandbox';
 
 const snapshot = (seed: number, userCount = 40) => {
   const inst = createInstitution({ seed, userCount });

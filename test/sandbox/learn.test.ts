@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrowserLogin } from '../../src/browser/browser-login.ts';
 import { LoginFailedError } from '../../src/browser/errors.ts';
 import { createLogger } from '../../src/log/index.ts';
-import { AwardType, fromBasDate, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { AwardType, fromBasDate, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import {
   ACHIEVEMENTS_PATH,
   BAD_CREDENTIALS_MESSAGE,
@@ -16,7 +16,7 @@ import {
   NONCE_EXPIRED_MESSAGE,
   NONCE_FIELD,
   tableAchievementsPath,
-} from '../../src/sandbox/learn/index.ts';
+} from '@certharvest/sandbox/learn';
 import { LEARN_WEB_PROFILE } from '../../src/lms/blackboard/web-profile.ts';
 import { CookieJar, sleep, webGet, webPost } from './helpers.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SCOPE, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { DEFAULT_SCOPE, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { api, CookieJar, json, pkcePair, refresh, sleep, tokenRequest, webGet, webLogin } from './helpers.ts';
 
 describe('sandbox OAuth2 (oidc-provider)', () => {

@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwardType, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { AwardType, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import { api, refresh, renderPath, someCertificate, webGet, webLogin } from './helpers.ts';
 
 const isPdf = (res: Response) => res.status === 200 && res.headers.get('content-type') === 'application/pdf';

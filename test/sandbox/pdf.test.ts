@@ -1,14 +1,14 @@
 import { PDFDocument } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
-import { AwardType, createInstitution } from '../../src/sandbox/index.ts';
-import { CertificateStore } from '../../src/sandbox/pdf.ts';
+import { AwardType, createInstitution } from '@certharvest/sandbox';
+import { SandboxCertificateStore } from '../../packages/sandbox/src/pdf.ts';
 
 describe('sandbox certificate PDFs', () => {
   const inst = createInstitution({ seed: 1, userCount: 40 });
   const award = inst.certificates()[0]!;
 
   it('are whole, real PDFs of a few KB naming the student, course and award', async () => {
-    const bytes = await new CertificateStore(inst).get(award.IssuedId);
+    const bytes = await new SandboxCertificateStore(inst).get(award.IssuedId);
     const text = Buffer.from(bytes).toString('latin1');
     expect(text.startsWith('%PDF-')).toBe(true);
     expect(text.trimEnd().endsWith('%%EOF')).toBe(true);
@@ -27,17 +27,19 @@ describe('sandbox certificate PDFs', () => {
   });
 
   it('are byte-for-byte the same every time they are made', async () => {
-    const a = await new CertificateStore(inst).get(award.IssuedId);
-    const b = await new CertificateStore(createInstitution({ seed: 1, userCount: 40 })).get(award.IssuedId);
+    const a = await new SandboxCertificateStore(inst).get(award.IssuedId);
+    const b = await new SandboxCertificateStore(createInstitution({ seed: 1, userCount: 40 })).get(
+      award.IssuedId,
+    );
     expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
     const other = inst.certificates()[1]!;
-    const c = await new CertificateStore(inst).get(other.IssuedId);
+    const c = await new SandboxCertificateStore(inst).get(other.IssuedId);
     expect(Buffer.from(a).equals(Buffer.from(c))).toBe(false);
   });
 
   it('exist only for certificates', async () => {
     const badge = inst.issued.find((a) => a.Award.AwardType === AwardType.Badge)!;
-    const store = new CertificateStore(inst);
+    const store = new SandboxCertificateStore(inst);
     await expect(store.get(badge.IssuedId)).rejects.toThrow(/no certificate/);
     await expect(store.get(1)).rejects.toThrow(/no certificate/);
   });

@@ -1,6 +1,6 @@
 import { authenticator } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSandbox, type Sandbox, type SandboxKnobs } from '../../src/sandbox/index.ts';
+import { startSandbox, type Sandbox, type SandboxKnobs } from '@certharvest/sandbox';
 import { sleepUntil } from '../helpers/index.ts';
 import { CookieJar, renderPath, sleep, someCertificate, webGet, webLogin, webPost } from './helpers.ts';
 

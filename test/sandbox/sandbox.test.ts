@@ -1,6 +1,6 @@
 import { parse as parseDotenv } from 'dotenv';
 import { describe, expect, it } from 'vitest';
-import { formatEnvBlock, startSandbox } from '../../src/sandbox/index.ts';
+import { formatEnvBlock, startSandbox } from '@certharvest/sandbox';
 import { accessToken, api } from './helpers.ts';
 
 describe('sandbox lifecycle and knobs', () => {

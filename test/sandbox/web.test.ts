@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AwardType, startSandbox, type Sandbox } from '../../src/sandbox/index.ts';
+import { AwardType, startSandbox, type Sandbox } from '@certharvest/sandbox';
 import {
   accessToken,
   api,

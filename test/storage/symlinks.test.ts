@@ -5,7 +5,7 @@ import type { Certificate } from '../../src/certificate/index.ts';
 import { CertificateStore, OutputSymlinkError, SPILL_BYTES } from '../../src/storage/index.ts';
 import { partialShard, tempFileName } from '../../src/storage/atomic-write.ts';
 import { sweepPartials } from '../../src/storage/partial-sweep.ts';
-import { decide } from '../../src/worker/failure-policy.ts';
+import { decide } from '../../src/failure/failure-policy.ts';
 import { partialFiles, tempDir } from '../helpers/index.ts';
 
 // A planted symbolic link below OUTPUT_DIR, at each level the store writes: the certificate fails

@@ -24,9 +24,9 @@ import {
 } from '../../src/lms/index.ts';
 import { InvalidPdfError } from '../../src/pdf/index.ts';
 import { OutputUnavailableError, UnsafeIdError } from '../../src/storage/index.ts';
-import { ApiRouteMissingError } from '../../src/worker/api-support.ts';
-import { decide, UNREACHABLE_RETRY_MS } from '../../src/worker/failure-policy.ts';
-import { JobDataInvalidError } from '../../src/worker/parse-job-data.ts';
+import { ApiRouteMissingError } from '../../src/failure/api-support.ts';
+import { decide, UNREACHABLE_RETRY_MS } from '../../src/failure/failure-policy.ts';
+import { JobDataInvalidError } from '../../src/failure/parse-job-data.ts';
 
 const url = 'https://lms.example/d2l/awards/v1/1/certificate/render/2';
 

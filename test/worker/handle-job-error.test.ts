@@ -9,7 +9,7 @@ import {
   JobGaveUpError,
   MAX_FREE_WAITS,
   type FleetControl,
-} from '../../src/worker/handle-job-error.ts';
+} from '../../src/failure/handle-job-error.ts';
 import { captureLogger, fakeJob } from '../helpers/index.ts';
 
 // A unit test of carrying out decisions: the job, breaker and outage clock are stand-ins.

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FleetBreaker, OutageClock } from '../../src/fleet/index.ts';
 import { LmsUnavailableError } from '../../src/lms/index.ts';
 import { connectRedis, DOWNLOAD_QUEUE } from '../../src/queue/index.ts';
-import { defaultRetryDelay, handleJobError, type FleetControl } from '../../src/worker/handle-job-error.ts';
+import { defaultRetryDelay, handleJobError, type FleetControl } from '../../src/failure/handle-job-error.ts';
 import { captureLogger, sleepUntil, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 let redis: Redis;

@@ -1,11 +1,10 @@
 /** What `certharvest auth bootstrap|jwks|status` do, loaded when they run (options and help: auth.ts). */
 import { createServer } from 'node:http';
 import { createInterface } from 'node:readline';
-import { createWebSession } from '../../../jobs/worker.ts';
+import { createFleetTokens, createWebSession } from '../../assembly/fleet.ts';
 import {
   authorizeThroughSession,
   beginAuthorization,
-  createTokenProvider,
   isLoopbackUrl,
   type AuthorizationRequest,
   publicJwks,
@@ -48,7 +47,7 @@ export async function runBootstrap(opts: BootstrapOptions): Promise<void> {
           (given === undefined ? '' : '; --refresh-token does not apply'),
       );
     }
-    const provider = await createTokenProvider({ config, redis: ctx.redis, logger: ctx.logger });
+    const provider = await createFleetTokens(config, ctx.redis, ctx.logger);
     const before = await breaker.current();
     if (given !== undefined) {
       console.log(describe(await importGivenToken(provider, given, opts.refreshToken === '-')));
@@ -171,7 +170,7 @@ function formatDuration(ms: number): string {
 
 async function openProvider() {
   const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
-  const provider = await createTokenProvider({ config: ctx.config, redis: ctx.redis, logger: ctx.logger });
+  const provider = await createFleetTokens(ctx.config, ctx.redis, ctx.logger);
   return {
     config: ctx.config,
     provider,

@@ -2,8 +2,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RedisLock, SealedBox } from '../../auth/index.ts';
-import { chromiumLaunchOptions, importStorageState, SessionStore } from '../../browser/index.ts';
+import { createSessionStore, sessionLock } from '../../assembly/web-session.ts';
+import { chromiumLaunchOptions, importStorageState } from '../../browser/index.ts';
 import { loadConfig } from '../../config/index.ts';
 import { UsageError } from '../../errors/index.ts';
 import { openContext } from '../context.ts';
@@ -78,20 +78,9 @@ export async function runStatus(opts: { json?: boolean }): Promise<void> {
 
 async function openSessionStore() {
   const ctx = await openContext(['lms', 'secrets-key'], { quiet: true });
-  const { config, redis } = ctx;
-  const store = new SessionStore({
-    redis,
-    box: SealedBox.fromSecret(config.secretsKey, config.secretsKeyPrevious),
-    host: config.lms.host,
-    keyPrefix: config.queuePrefix,
-  });
-  return {
-    config,
-    store,
-    breaker: ctx.breaker,
-    lock: new RedisLock(redis, store.lockKey, { ttlMs: 120_000 }),
-    close: () => ctx.close(),
-  };
+  const store = createSessionStore(ctx.config, ctx.redis);
+  const lock = sessionLock(ctx.redis, store);
+  return { config: ctx.config, store, breaker: ctx.breaker, lock, close: () => ctx.close() };
 }
 
 /** Import a storage state as the fleet's session; a fleet paused for a refused login resumes on it. */

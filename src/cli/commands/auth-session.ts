@@ -1,6 +1,12 @@
 import { Command, Option } from 'commander';
 import { UsageError } from '../../errors/index.ts';
-import type { CaptureOptions } from './auth-session-run.ts';
+import type * as SessionRun from './auth-session-run.ts';
+
+/** A subcommand's action: auth-session-run.ts is loaded when it runs, never for the help. */
+const whenRun =
+  <A>(pick: (run: typeof SessionRun) => (arg: A) => Promise<void>) =>
+  async (arg: A): Promise<void> =>
+    pick(await import('./auth-session-run.ts'))(arg);
 
 export function registerAuthSessionCommand(auth: Command): void {
   const session = auth
@@ -22,10 +28,7 @@ Examples:
   certharvest auth session capture --out state.json   # where a display exists
   certharvest auth session import state.json`,
     )
-    .action(async (file: string) => {
-      const { importFile } = await import('./auth-session-run.ts');
-      await importFile(file);
-    });
+    .action(whenRun<string>((run) => run.importFile));
 
   session
     .command('capture')
@@ -43,10 +46,7 @@ Examples:
   certharvest auth session capture                     # on a desktop
   certharvest auth session capture --out state.json    # and keep a copy to import elsewhere`,
     )
-    .action(async (opts: CaptureOptions) => {
-      const { runCapture } = await import('./auth-session-run.ts');
-      await runCapture(opts);
-    });
+    .action(whenRun<SessionRun.CaptureOptions>((run) => run.runCapture));
 
   session
     .command('status')
@@ -59,10 +59,7 @@ Examples:
   certharvest auth session status
   certharvest auth session status --json`,
     )
-    .action(async (opts: { json?: boolean }) => {
-      const { runStatus } = await import('./auth-session-run.ts');
-      await runStatus(opts);
-    });
+    .action(whenRun<{ json?: boolean }>((run) => run.runStatus));
 }
 
 function parsePort(raw: string): number {

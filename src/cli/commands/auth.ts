@@ -4,7 +4,14 @@ import type { BootstrapOptions } from './auth-run.ts';
 
 export function registerAuthCommand(program: Command): void {
   const auth = program.command('auth').description('the OAuth2 token and the web session the workers use');
+  registerBootstrap(auth);
+  registerJwks(auth);
+  registerAuthSessionCommand(auth);
+  registerStatus(auth);
+}
 
+/** `auth bootstrap`: the first token. */
+function registerBootstrap(auth: Command): void {
   auth
     .command('bootstrap')
     .description(
@@ -52,7 +59,10 @@ A token the LMS refuses exits 2 and says it was the token given.`,
       const { runBootstrap } = await import('./auth-run.ts');
       await runBootstrap(opts);
     });
+}
 
+/** `auth jwks`: the public half of the private-key JWT's key. */
+function registerJwks(auth: Command): void {
   auth
     .command('jwks')
     .description("print the public JWKS of OAUTH_PRIVATE_KEY_FILE, for the app's registration")
@@ -73,9 +83,10 @@ Examples:
       const { runJwks } = await import('./auth-run.ts');
       await runJwks();
     });
+}
 
-  registerAuthSessionCommand(auth);
-
+/** `auth status`: the token's mode, state, expiry and keep-alive. */
+function registerStatus(auth: Command): void {
   auth
     .command('status')
     .description('show the token mode, state, expiry and keep-alive (never a secret)')

@@ -1,9 +1,7 @@
 /** What `certharvest inspect` does, loaded when it runs (its options and help: inspect.ts). */
-import { createWebSession } from '../../../jobs/worker.ts';
-import { createTokenProvider } from '../../auth/index.ts';
+import { createFleetTokens, createWebSession, fleetAdapterContext } from '../../assembly/fleet.ts';
 import { parseUserReference } from '../../doctor/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { RedisRateStateStore } from '../../lms/index.ts';
 import { openContext } from '../context.ts';
 import { EXIT } from '../exit-codes.ts';
 
@@ -33,23 +31,9 @@ export async function run(opts: InspectCommandOptions): Promise<void> {
       })
     : undefined;
   try {
-    const tokens = await createTokenProvider({
-      config,
-      redis,
-      logger: logger.child({ component: 'auth' }),
-      ...(session ? { session } : {}),
-    });
+    const tokens = await createFleetTokens(config, redis, logger, session);
     const report = await config.lms.site.inspect(
-      {
-        lmsUrl: config.lms.url,
-        tokens,
-        webSession: session,
-        downloadStrategy: config.downloadStrategy,
-        logger,
-        redis,
-        prefix: config.queuePrefix,
-        rateState: new RedisRateStateStore(redis, config.queuePrefix, config.lms.host),
-      },
+      fleetAdapterContext({ config, redis, logger, tokens, webSession: session }),
       {
         user,
         ...(opts.course !== undefined ? { course: opts.course } : {}),

@@ -16,7 +16,13 @@ export function registerScheduleCommand(program: Command): void {
   const schedule = program
     .command('schedule')
     .description('recurring batches: a batch of the same users every period or on a cron pattern');
+  registerAdd(schedule);
+  registerList(schedule);
+  registerRemove(schedule);
+}
 
+/** `schedule add`. */
+function registerAdd(schedule: Command): void {
   schedule
     .command('add')
     .description(
@@ -62,7 +68,10 @@ Exit codes: 0 added, 2 usage error (the option and what is expected are named).`
       const { runAdd } = await import('./schedule.ts');
       await runAdd(users, opts);
     });
+}
 
+/** `schedule list`. */
+function registerList(schedule: Command): void {
   schedule
     .command('list')
     .description('the schedules: when they fire, the next firing, the last batch and its state')
@@ -82,7 +91,10 @@ it, e.g. its user file was missing), expired (older than 30 days).`,
       const { runList } = await import('./schedule.ts');
       await runList(opts);
     });
+}
 
+/** `schedule remove`. */
+function registerRemove(schedule: Command): void {
   schedule
     .command('remove')
     .argument('<name>', 'the schedule to remove')

@@ -1,16 +1,20 @@
 /** What `certharvest status` does, loaded when it runs (its options and help: status.ts). */
 import { SCHEMA_VERSION } from '../../certificate/index.ts';
 import { UsageError } from '../../errors/index.ts';
-import { workersOutOfService } from '../../fleet/index.ts';
+import { fleetPauseKey, readFleetPause } from '../../fleet/breaker.ts';
+import { workersOutOfService } from '../../fleet/local-faults.ts';
+import type { PauseRecord } from '../../fleet/pause-reason.ts';
+import { PROGRESS_COUNT_FIELDS } from '../../queue/batch-counts.ts';
+// Types only: erased, the queue's index.ts (which loads BullMQ) is not loaded.
 import type { BatchFailure, BatchStatus } from '../../queue/index.ts';
 import { FAILURE_COLUMNS, failureRow, toCsv } from '../../report/csv.ts';
-import { readWebhookDeadLetters } from '../../worker/batch-webhook.ts';
+import { readWebhookDeadLetters } from '../../webhook/webhook-state.ts';
 import { parseBatchIdArg } from '../batch-id-arg.ts';
 import { progressLine, summary } from '../batch-report.ts';
-import { openContext } from '../context.ts';
 import { exitCodeOf } from '../exit-codes.ts';
 import { StreamWriter, writeManifest } from '../manifest-output.ts';
 import { describeOutOfService, describePause } from '../pause-report.ts';
+import { openReadContext, type ReadContext } from '../read-context.ts';
 
 export interface StatusOptions {
   json?: boolean;
@@ -29,9 +33,9 @@ export async function run(batchId: string | undefined, opts: StatusOptions): Pro
   const limit = Number(opts.limit);
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`--limit: expected a whole number ≥ 1, got "${opts.limit}"`);
-  const ctx = await openContext();
+  const ctx = await openReadContext();
   try {
-    const pause = await ctx.breaker.current();
+    const pause = await fleetPauseOf(ctx);
     const faults = await workersOutOfService(ctx.redis, ctx.config.queuePrefix);
     const plain = !opts.json && !opts.csv && !opts.failed && !opts.certificates;
     if (pause && plain) console.log(`${describePause(pause)}\n`);
@@ -132,17 +136,12 @@ function describeDeadLetters({ count, letters }: Awaited<ReturnType<typeof readW
 /** Failures kept per batch are bounded by the batch record; this reads them all. */
 const MAX_FAILURES = 1_000_000;
 
+/** The columns of `status --csv` (the batches): the progress counters, in their order. */
 const BATCH_COLUMNS = [
   'batchId',
   'createdAt',
   'done',
-  'usersTotal',
-  'usersDone',
-  'usersFailed',
-  'certsFound',
-  'certsStored',
-  'certsAlreadyStored',
-  'certsFailed',
+  ...PROGRESS_COUNT_FIELDS,
   // Added last, so that a reader of the columns by position keeps working.
   'state',
 ] as const;
@@ -161,4 +160,9 @@ function printFailures(failures: readonly BatchFailure[], opts: StatusOptions): 
   } else {
     for (const f of failures) console.log(`${f.kind} ${f.ref}: ${f.code}: ${f.reason}`);
   }
+}
+
+/** The fleet's pause, read as the breaker reads it (no breaker: `status` changes nothing). */
+async function fleetPauseOf(ctx: ReadContext): Promise<PauseRecord | null> {
+  return readFleetPause(ctx.redis, fleetPauseKey(ctx.config.queuePrefix));
 }

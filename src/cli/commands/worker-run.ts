@@ -19,7 +19,7 @@ export async function run(opts: { grace: string }): Promise<void> {
   const graceMs = Math.max(1, Number(opts.grace) || 60) * 1000;
   let worker;
   try {
-    worker = await startWorker({ config, logger, redis, checks: true });
+    worker = await startWorker({ config, logger, redis, checks: true, processEnv: process.env });
   } catch (err) {
     await closeRedis(redis);
     throw err;

@@ -1,6 +1,4 @@
 import type { Redis } from 'ioredis';
-import type { z } from 'zod';
-import type { Logger } from '../../log/index.ts';
 import {
   InvalidReferenceError,
   LmsDataError,
@@ -8,18 +6,20 @@ import {
   RateLimitedError,
   UserNotFoundError,
 } from '../errors.ts';
-import { LmsHttpClient, type AccessTokenSource, type LmsHttpClientOptions } from '../http-client.ts';
-import { parseLms, toDataError } from '../parse.ts';
-import { parseLearnId } from './ids.ts';
-import { LearnCallCounter, LearnQuotaGate } from './quota.ts';
+import { chooseTransport, type HttpTransport } from '../../http/index.ts';
+import { LmsHttpClient, type LmsAnswer, type LmsHttpClientOptions } from '../http-client.ts';
+import { parseItem } from '../listing-item.ts';
+import { parseLms } from '../parse.ts';
 import {
-  courseSchema,
-  learnUserSchema,
-  membershipSchema,
-  oauthErrorSchema,
-  pageSchema,
-  restExceptionSchema,
-} from './schemas.ts';
+  describeRestException,
+  learnUserKey,
+  toCourseKey,
+  toMembership,
+  toUser,
+  toUserKey,
+} from './learn-records.ts';
+import { LearnCallCounter, LearnQuotaGate } from './quota.ts';
+import { courseSchema, learnUserSchema, membershipSchema, pageSchema } from './schemas.ts';
 import type {
   LearnCourse,
   LearnItem,
@@ -36,16 +36,7 @@ export const LEARN_API = '/learn/api/public/v1';
 export const LEARN_USERS_PAGE_LIMIT = 100;
 export const LEARN_MEMBERSHIPS_PAGE_LIMIT = 200;
 
-export interface LearnClientOptions extends Omit<
-  LmsHttpClientOptions,
-  'baseUrl' | 'tokens' | 'logger' | 'fetch'
-> {
-  /** e.g. https://school.blackboard.com */
-  baseUrl: string;
-  tokens: AccessTokenSource;
-  logger: Logger;
-  /** Default: the global fetch. */
-  fetch?: typeof fetch;
+export interface LearnClientOptions extends LmsHttpClientOptions {
   /** Counts the fleet's calls per UTC day in Redis (`<prefix>:lms:learn-calls:<date>`), with `prefix`. */
   redis?: Redis | undefined;
   /** The queue prefix (QUEUE_PREFIX), for the call counter's key. */
@@ -62,7 +53,6 @@ export interface LearnClientOptions extends Omit<
   now?: () => number;
 }
 
-const MAX_REFERENCE_LENGTH = 256;
 /** Error bodies are read this far at most. */
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
@@ -108,16 +98,16 @@ export class LearnClient {
       ...(maxQuotaWaitMs !== undefined ? { maxWaitMs: maxQuotaWaitMs } : {}),
       ...(now ? { now } : {}),
     });
-    const doFetch = givenFetch ?? fetch;
+    const send = chooseTransport(givenFetch ? { fetch: givenFetch } : {});
     // Every request that leaves counts against the quota: retries and refused ones too.
-    const counted: typeof fetch = (input, init) => {
+    const counted: HttpTransport = (url, init) => {
       this.#counter.count();
-      return doFetch(input, init);
+      return send(url, init);
     };
     this.#http = new LmsHttpClient({
       ...http,
       logger: log,
-      fetch: counted,
+      transport: counted,
       // One call is one unit of Learn's quota (no X-Request-Cost), and a reserve kept back out
       // of a daily quota would only stall the last calls of the day.
       rateLimit: { defaultCost: 1, reserveRequests: 0, ...rateLimit },
@@ -202,7 +192,7 @@ export class LearnClient {
     url.searchParams.set('limit', String(this.#usersLimit));
     for await (const page of this.#pages(url)) {
       for (const [i, raw] of page.results.entries()) {
-        yield item(learnUserSchema, raw, page.route, `results[${i}]`, toUser);
+        yield parseItem(learnUserSchema, raw, page.route, `results[${i}]`, toUser);
       }
     }
   }
@@ -225,7 +215,7 @@ export class LearnClient {
     for await (const page of this.#pages(url, notFound, ['expand'])) {
       for (const [i, raw] of page.results.entries()) {
         const path = `results[${i}]`;
-        const parsed = item(membershipSchema, raw, page.route, path, toMembership);
+        const parsed = parseItem(membershipSchema, raw, page.route, path, toMembership);
         if (parsed.ok && parsed.value.userId !== id) {
           yield {
             ok: false,
@@ -307,7 +297,7 @@ export class LearnClient {
     onError?: (status: number, said: string) => Error | undefined,
   ): Promise<unknown> {
     await this.#gate.admit(route);
-    let response: Response;
+    let response: LmsAnswer;
     try {
       response = await this.#http.get(url, route);
     } catch (error) {
@@ -319,7 +309,7 @@ export class LearnClient {
     const { status } = response;
     const redirected = status >= 300 && status < 400;
     const said = redirected ? '' : await this.#readProblem(response, route);
-    if (redirected) await response.body?.cancel().catch(() => undefined);
+    if (redirected) await response.discard();
     const error = onError?.(status, said);
     if (error) throw error;
     const hint =
@@ -332,7 +322,7 @@ export class LearnClient {
   }
 
   /** What a RestException body says, in one line; '' when the body is not one. */
-  async #readProblem(response: Response, route: string): Promise<string> {
+  async #readProblem(response: LmsAnswer, route: string): Promise<string> {
     let text: string;
     try {
       text = new TextDecoder().decode(await this.#http.bytes(response, route, MAX_ERROR_BODY_BYTES));
@@ -343,89 +333,6 @@ export class LearnClient {
   }
 }
 
-/**
- * One line from a Learn error body: `message — developerMessage [code] (see extraInfo)`; the
- * OAuth form (`error`, `error_description`) too; '' for a body that is neither.
- */
-export function describeRestException(text: string): string {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return '';
-  }
-  const oauth = oauthErrorSchema.safeParse(json);
-  if (oauth.success) {
-    const { error, error_description: description } = oauth.data;
-    return clean(description ? `${error}: ${description}` : error);
-  }
-  const parsed = restExceptionSchema.safeParse(json);
-  if (!parsed.success) return '';
-  const { code, message, developerMessage, extraInfo } = parsed.data;
-  const parts: string[] = [];
-  if (message) parts.push(clean(message));
-  if (developerMessage && developerMessage !== message) parts.push(clean(developerMessage));
-  let line = parts.join(' — ');
-  if (code !== null && code !== undefined && String(code) !== '') line += ` [code ${clean(String(code))}]`;
-  if (extraInfo && /^https?:\/\//i.test(extraInfo)) line += ` (see ${clean(extraInfo)})`;
-  return line.trim();
-}
-
-/** Text from an LMS body, safe for a log line: no control characters, bounded. */
-function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return flat.length > 300 ? `${flat.slice(0, 297)}...` : flat;
-}
-
-/** The `{id}` of `/users/{id}` for a reference: the primary id, `userName:<x>` or `externalId:<x>`. */
-export function learnUserKey(reference: LearnUserReference): string {
-  switch (reference.by) {
-    case 'userId':
-      return toUserKey(reference.value);
-    case 'userName':
-      return `userName:${encodeURIComponent(toText(reference.value, 'userName'))}`;
-    case 'orgDefinedId':
-      return `externalId:${encodeURIComponent(toText(reference.value, 'orgDefinedId'))}`;
-  }
-}
-
-/**
- * A user id from a batch or a job: a Learn primary id as Learn gives it (`_123_1`, `_123_4`, a
- * UUID), or a positive whole number N (or its digits) for `_N_1`; anything else never reaches a URL.
- */
-function toUserKey(value: number | string): string {
-  return toPrimaryKey(value, 'user');
-}
-
-function toCourseKey(value: number | string): string {
-  return toPrimaryKey(value, 'course');
-}
-
-function toPrimaryKey(value: number | string, what: 'user' | 'course'): string {
-  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return `_${value}_1`;
-  if (typeof value === 'string') {
-    const text = value.trim();
-    if (/^[1-9]\d{0,14}$/.test(text)) return `_${text}_1`;
-    const id = parseLearnId(text);
-    if (id !== undefined) return id;
-  }
-  throw new InvalidReferenceError(
-    `${what} id ${JSON.stringify(value)} is not a Learn ${what} id: expected a primary id such as _123_1 or a UUID (letters, digits, _ and -), or a positive whole number N for _N_1`,
-  );
-}
-
-function toText(value: string, what: string): string {
-  const text = typeof value === 'string' ? value.trim() : '';
-  // eslint-disable-next-line no-control-regex
-  if (!text || text.length > MAX_REFERENCE_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) {
-    throw new InvalidReferenceError(
-      `${what} ${JSON.stringify(value)} is not valid: expected 1–${MAX_REFERENCE_LENGTH} printable characters`,
-    );
-  }
-  return text;
-}
-
 function pageLimit(given: number | undefined, max: number, name: string): number {
   const value = given ?? max;
   if (!Number.isSafeInteger(value) || value < 1 || value > max) {
@@ -434,40 +341,4 @@ function pageLimit(given: number | undefined, max: number, name: string): number
   return value;
 }
 
-function item<S extends z.ZodType, T>(
-  schema: S,
-  raw: unknown,
-  route: string,
-  path: string,
-  convert: (parsed: z.output<S>) => T,
-): LearnItem<T> {
-  const result = schema.safeParse(raw);
-  if (result.success) return { ok: true, value: convert(result.data) };
-  return { ok: false, error: toDataError(result.error, route, path), raw };
-}
-
-function toUser(u: z.output<typeof learnUserSchema>): LearnUser {
-  return {
-    userId: u.id,
-    id: u.id,
-    uuid: u.uuid,
-    externalId: u.externalId,
-    userName: u.userName,
-    givenName: u.name.given,
-    familyName: u.name.family,
-    available: u.availability,
-  };
-}
-
-function toMembership(m: z.output<typeof membershipSchema>): LearnMembership {
-  const membership: LearnMembership = {
-    userId: m.userId,
-    orgUnitId: m.courseId,
-    courseRoleId: m.courseRoleId,
-    available: m.availability,
-  };
-  // The name of another course than the membership's own would mislabel every certificate of it.
-  const course = m.course;
-  if (course?.name && (course.id === null || course.id === m.courseId)) membership.orgUnitName = course.name;
-  return membership;
-}
+export { describeRestException, learnUserKey } from './learn-records.ts';

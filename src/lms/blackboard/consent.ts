@@ -9,7 +9,7 @@ import type { ConsentForm } from '../../auth/session-consent.ts';
  *
  * [I] The markup below is a guess in Learn's Original style (a nonce field, `<input type=submit>`
  * buttons with ids); no capture of a real site's page was at hand. The sandbox
- * (src/sandbox/learn/oauth.ts) serves exactly this shape; when a real site's page differs, these
+ * (packages/sandbox/src/learn/oauth.ts) serves exactly this shape; when a real site's page differs, these
  * selectors are the one place to change.
  */
 export const BLACKBOARD_CONSENT_FORM: ConsentForm = {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idNumber } from './site-profile.ts';
+import { idNumber } from './url-template.ts';
 
 /**
  * Learn's primary ids travel as the LMS gives them: `_123_1`, `_123_4` (another data partition), a

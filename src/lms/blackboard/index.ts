@@ -45,11 +45,4 @@ export {
   type SessionPageOptions,
 } from './session-page.ts';
 export { LEARN_WEB_PROFILE } from './web-profile.ts';
-export type {
-  LearnCourse,
-  LearnItem,
-  LearnMembership,
-  LearnQuota,
-  LearnUser,
-  LearnUserReference,
-} from './types.ts';
+export type * from './types.ts';

@@ -4,7 +4,13 @@
  * extracts, and what the page offers instead when nothing matches), then what each certificate's
  * download link answers. Nothing is stored.
  */
-import { isLoggedOutUrl, probeUrl, type UrlProbe, type WebProfile } from '../../browser/index.ts';
+import {
+  isLoggedOutUrl,
+  probeUrl,
+  type UrlProbe,
+  type WebProfile,
+  type WebSession,
+} from '../../browser/index.ts';
 import type { AdapterContext, InspectReport, InspectTarget } from '../module.ts';
 import { LmsDataError, LmsRequestError } from '../errors.ts';
 import { achievementsPageUrl } from './achievements-page.ts';
@@ -17,6 +23,20 @@ import type { SiteProfile } from './site-profile.ts';
 const MAX_COURSES = 5;
 /** Download links probed per page. */
 const MAX_PROBES = 3;
+
+/** A listing page as inspect read it, with what its download links answered. */
+type InspectedPage = InspectResult & { courseRef: string; probes: UrlProbe[] };
+
+/** What reading one course's listing page takes. */
+interface PageReader {
+  session: WebSession;
+  origin: string;
+  profile: SiteProfile;
+  webProfile: WebProfile;
+  userRef: string;
+  /** --issued-id: only that certificate's link is probed. */
+  issuedId: string | undefined;
+}
 
 export async function inspectLearn(
   context: AdapterContext,
@@ -34,55 +54,23 @@ export async function inspectLearn(
   }
   const user = await client.resolveUser(target.user);
   lines.push(`user: ${target.user.by} ${target.user.value} is ${user.userId} (${user.userName})`);
-  const courses: string[] = [];
-  if (target.course) courses.push(target.course);
-  else {
-    for await (const m of client.listMemberships(user.userId)) {
-      if (m.ok) courses.push(m.value.orgUnitId);
-      if (courses.length >= MAX_COURSES) break;
-    }
-    lines.push(
-      `courses: ${courses.length ? courses.join(', ') : 'none'} (the first ${MAX_COURSES} memberships; pick one with --course)`,
-    );
-  }
+  const courses = await coursesToRead(client, user.userId, target, lines);
   const origin = new URL(context.lmsUrl).origin;
-  const pages: (InspectResult & { courseRef: string; probes: UrlProbe[] })[] = [];
+  const reader: PageReader = {
+    session,
+    origin,
+    profile,
+    webProfile,
+    userRef: user.userId,
+    issuedId: target.issuedId,
+  };
+  const pages: InspectedPage[] = [];
   const unread: { courseRef: string; pageUrl: string; error: string }[] = [];
   for (const courseRef of courses) {
     const url = achievementsPageUrl(origin, profile, { userRef: user.userId, courseRef });
-    const read = session.withSession(async (credentials) => {
-      const page = await getSessionPage(url, credentials, `GET ${url.pathname}`, {
-        lmsUrl: origin,
-        maxBytes: profile.maxPageBytes,
-        loginUrlPatterns: webProfile.loggedOutPaths,
-        landingPath: webProfile.landingPath,
-      });
-      if (page === 'logged-out') return 'logged-out';
-      const inspected = inspectAchievementsPage({
-        html: page.html,
-        pageUrl: page.url,
-        profile,
-        userRef: user.userId,
-        courseRef,
-      });
-      if (inspected.loginPage) return 'logged-out';
-      const probes: UrlProbe[] = [];
-      for (const item of inspected.items) {
-        if (item.outcome !== 'certificate' || !item.download || probes.length >= MAX_PROBES) continue;
-        // --issued-id: only that certificate's link is probed.
-        if (target.issuedId !== undefined && item.fields.id?.value !== target.issuedId) continue;
-        probes.push(
-          await probeUrl(item.download, credentials, { loggedOutPaths: webProfile.loggedOutPaths }),
-        );
-      }
-      if (probes.some((p) => p.meaning === 'expired' && isLoggedOutUrl(webProfile, p.location ?? p.url))) {
-        return 'logged-out';
-      }
-      return { ...inspected, courseRef, probes };
-    });
-    let result: Awaited<typeof read>;
+    let result: InspectedPage;
     try {
-      result = await read;
+      result = await readCoursePage(reader, url, courseRef);
     } catch (error) {
       // A page that cannot be read (404, 403, not HTML) is this course's finding, not the end.
       if (!(error instanceof LmsRequestError || error instanceof LmsDataError)) throw error;
@@ -97,7 +85,67 @@ export async function inspectLearn(
     pages.push(result);
     lines.push(...describePage(result));
   }
-  const wanted = target.issuedId;
+  const matched = judge(pages, target.issuedId, lines);
+  return {
+    matched,
+    lines,
+    data: { profile: profile.source, user: { userId: user.userId, userName: user.userName }, pages, unread },
+  };
+}
+
+/** `--course`, or the user's first memberships (said in `lines`). */
+async function coursesToRead(
+  client: LearnClient,
+  userId: string,
+  target: InspectTarget,
+  lines: string[],
+): Promise<string[]> {
+  if (target.course) return [target.course];
+  const courses: string[] = [];
+  for await (const m of client.listMemberships(userId)) {
+    if (m.ok) courses.push(m.value.orgUnitId);
+    if (courses.length >= MAX_COURSES) break;
+  }
+  lines.push(
+    `courses: ${courses.length ? courses.join(', ') : 'none'} (the first ${MAX_COURSES} memberships; pick one with --course)`,
+  );
+  return courses;
+}
+
+/** One course's listing page with the session: what the profile reads, and its links' answers. */
+async function readCoursePage(r: PageReader, url: URL, courseRef: string): Promise<InspectedPage> {
+  const { profile, webProfile } = r;
+  return r.session.withSession(async (credentials) => {
+    const page = await getSessionPage(url, credentials, `GET ${url.pathname}`, {
+      lmsUrl: r.origin,
+      maxBytes: profile.maxPageBytes,
+      loginUrlPatterns: webProfile.loggedOutPaths,
+      landingPath: webProfile.landingPath,
+    });
+    if (page === 'logged-out') return 'logged-out';
+    const inspected = inspectAchievementsPage({
+      html: page.html,
+      pageUrl: page.url,
+      profile,
+      userRef: r.userRef,
+      courseRef,
+    });
+    if (inspected.loginPage) return 'logged-out';
+    const probes: UrlProbe[] = [];
+    for (const item of inspected.items) {
+      if (item.outcome !== 'certificate' || !item.download || probes.length >= MAX_PROBES) continue;
+      if (r.issuedId !== undefined && item.fields.id?.value !== r.issuedId) continue;
+      probes.push(await probeUrl(item.download, credentials, { loggedOutPaths: webProfile.loggedOutPaths }));
+    }
+    if (probes.some((p) => p.meaning === 'expired' && isLoggedOutUrl(webProfile, p.location ?? p.url))) {
+      return 'logged-out';
+    }
+    return { ...inspected, courseRef, probes };
+  });
+}
+
+/** Whether something harvestable matched (and `--issued-id`'s certificate was seen); says why not. */
+function judge(pages: InspectedPage[], wanted: string | undefined, lines: string[]): boolean {
   const found =
     wanted === undefined ||
     pages.some((p) => p.items.some((i) => i.outcome === 'certificate' && i.fields.id?.value === wanted));
@@ -108,14 +156,10 @@ export async function inspectLearn(
       'nothing harvestable matched: fit LMS_SITE_PROFILE to the candidates above (docs/blackboard.md), then run inspect again',
     );
   }
-  return {
-    matched,
-    lines,
-    data: { profile: profile.source, user: { userId: user.userId, userName: user.userName }, pages, unread },
-  };
+  return matched;
 }
 
-function describePage(p: InspectResult & { courseRef: string; probes: UrlProbe[] }): string[] {
+function describePage(p: InspectedPage): string[] {
   const out = [
     `course ${p.courseRef}: ${p.pageUrl}`,
     `  item selector ${JSON.stringify(p.itemSelector)}: ${p.itemsFound} item(s) — ` +

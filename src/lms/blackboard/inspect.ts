@@ -150,16 +150,21 @@ const SKIPPED_TAGS = new Set([
 
 /** Repeated element shapes and link shapes of a page, bounded. */
 function candidates($: CheerioAPI, pageUrl: URL): { repeated: ShapeCandidate[]; links: LinkCandidate[] } {
-  const shapes = new Map<
-    string,
-    {
-      selector: string;
-      count: number;
-      attributes: Map<string, Set<string>>;
-      sampleText: string;
-      sampleHasData: boolean;
-    }
-  >();
+  return { repeated: repeatedShapes($), links: linkShapes($, pageUrl) };
+}
+
+/** An element shape seen on the page, as it is being counted. */
+interface ShapeTally {
+  selector: string;
+  count: number;
+  attributes: Map<string, Set<string>>;
+  sampleText: string;
+  sampleHasData: boolean;
+}
+
+/** The element shapes (tag and classes) that repeat or carry data, those with data first. */
+function repeatedShapes($: CheerioAPI): ShapeCandidate[] {
+  const shapes = new Map<string, ShapeTally>();
   $('*').each((_i, element) => {
     const { tagName, attribs } = asElement(element);
     const tag = tagName.toLowerCase();
@@ -198,20 +203,25 @@ function candidates($: CheerioAPI, pageUrl: URL): { repeated: ShapeCandidate[]; 
       if (samples.size < MAX_SAMPLES) samples.add(clip(value));
     }
   });
-  const repeated = [...shapes.entries()]
-    // Repeated shapes, and any carrying data-* attributes (a page with one achievement has one row).
-    .filter(([, e]) => e.count >= 2 || [...e.attributes.keys()].some((a) => a.startsWith('data-')))
-    // The shapes that carry data first: attributes beyond the generic ones, then how often.
-    .sort(([, a], [, b]) => b.attributes.size - a.attributes.size || b.count - a.count)
-    .slice(0, MAX_SHAPES)
-    .map(([shape, e]) => ({
-      shape,
-      selector: e.selector,
-      count: e.count,
-      attributes: [...e.attributes.entries()].map(([name, samples]) => ({ name, samples: [...samples] })),
-      sampleText: e.sampleText,
-    }));
+  return (
+    [...shapes.entries()]
+      // Repeated shapes, and any carrying data-* attributes (a page with one achievement has one row).
+      .filter(([, e]) => e.count >= 2 || [...e.attributes.keys()].some((a) => a.startsWith('data-')))
+      // The shapes that carry data first: attributes beyond the generic ones, then how often.
+      .sort(([, a], [, b]) => b.attributes.size - a.attributes.size || b.count - a.count)
+      .slice(0, MAX_SHAPES)
+      .map(([shape, e]) => ({
+        shape,
+        selector: e.selector,
+        count: e.count,
+        attributes: [...e.attributes.entries()].map(([name, samples]) => ({ name, samples: [...samples] })),
+        sampleText: e.sampleText,
+      }))
+  );
+}
 
+/** The page's same-site links grouped by shape (ids as `{id}`), those carrying ids first. */
+function linkShapes($: CheerioAPI, pageUrl: URL): LinkCandidate[] {
   const groups = new Map<string, LinkCandidate>();
   $('a[href], [data-href], [data-url]').each((_i, element) => {
     const node = $(element);
@@ -243,11 +253,12 @@ function candidates($: CheerioAPI, pageUrl: URL): { repeated: ShapeCandidate[]; 
     group.count++;
     if (group.samples.length < MAX_SAMPLES) group.samples.push(clip(`${url.pathname}${url.search}`));
   });
-  const links = [...groups.values()]
-    // Links that carry ids (in the query or the path) first, then the most frequent.
-    .sort((a, b) => idWeight(b) - idWeight(a) || b.count - a.count)
-    .slice(0, MAX_LINK_GROUPS);
-  return { repeated, links };
+  return (
+    [...groups.values()]
+      // Links that carry ids (in the query or the path) first, then the most frequent.
+      .sort((a, b) => idWeight(b) - idWeight(a) || b.count - a.count)
+      .slice(0, MAX_LINK_GROUPS)
+  );
 }
 
 const idWeight = (l: LinkCandidate) => l.query.length + (l.path.includes('{id}') ? 1 : 0);

@@ -8,14 +8,11 @@ import type { WebProfile } from '../../browser/index.ts';
 import { z } from 'zod';
 import { defineLmsModule, type AdapterContext, type ConfiguredLms } from '../module.ts';
 import { BLACKBOARD_CONSENT_FORM } from './consent.ts';
-import {
-  DEFAULT_SITE_PROFILE,
-  loadSiteProfile,
-  siteProfileFromLegacy,
-  SiteProfileError,
-  unsupportedFilters,
-  type SiteProfile,
-} from './site-profile.ts';
+import { DEFAULT_SITE_PROFILE } from './site-profile-default.ts';
+import { unsupportedFilters } from './site-profile-filters.ts';
+import { siteProfileFromLegacy } from './site-profile-legacy.ts';
+import { loadSiteProfile } from './site-profile-load.ts';
+import { SiteProfileError, type SiteProfile } from './site-profile-shape.ts';
 import { LEARN_WEB_PROFILE } from './web-profile.ts';
 
 const nonEmpty = z.string().trim().min(1, 'must not be empty');

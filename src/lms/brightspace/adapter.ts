@@ -2,6 +2,7 @@ import type { WebSession } from '../../browser/index.ts';
 import type { Certificate, LmsId } from '../../certificate/index.ts';
 import type { Logger } from '../../log/index.ts';
 import type { AccessTokenSource, LmsRequestObserver } from '../http-client.ts';
+import { answersAtAll } from '../../http/answers-at-all.ts';
 import type { PdfResponseFacts } from '../../pdf/index.ts';
 import type { RateStateStore } from '../fleet-rate-state.ts';
 import type { AwardEntry, LmsAdapter, UserDirectory } from '../ports.ts';
@@ -48,7 +49,6 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
     ...(options.rateState ? { rateLimit: { shared: options.rateState } } : {}),
     ...(options.observe ? { observe: options.observe } : {}),
   });
-  const doFetch = options.fetch ?? fetch;
   // Through the same client as the listing: the rate budget, token renewal and metrics apply.
   const names =
     options.orgUnitNames === false
@@ -70,55 +70,20 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       async *listAllUserIds() {
         for await (const item of client.listUsers()) if (item.ok) yield item.value.userId;
       },
-      async *listAwards(userId: LmsId, listing: ListAwardsOptions = {}): AsyncIterable<AwardEntry> {
-        const now = new Date();
-        for await (const item of client.listIssuedAwards(userId, listing)) {
-          if (item.ok) {
-            if (listing.includeExpired === false && expiredAt(item.value, now)) continue;
-            const certificate = toCertificate(item.value);
-            // Badges are counted and dropped by discovery: only a certificate is worth the lookup.
-            if (names && item.value.awardType === 'certificate') {
-              const orgUnitName = await names.name(item.value.orgUnitId);
-              if (orgUnitName !== undefined) certificate.orgUnitName = orgUnitName;
-            }
-            yield { ok: true, kind: item.value.awardType, certificate };
-          } else
-            yield {
-              ok: false,
-              ref: describeRaw(item.raw),
-              code: item.error.code,
-              reason: item.error.message,
-            };
-        }
-      },
-      async reachable() {
-        try {
-          const res = await doFetch(`${options.lmsUrl}/d2l/api/versions/`, {
-            signal: AbortSignal.timeout(10_000),
-            redirect: 'manual',
-          });
-          await res.body?.cancel();
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      listAwards: (userId, listing) => listBrightspaceAwards(client, names, userId, listing),
+      reachable: () =>
+        answersAtAll(`${options.lmsUrl}/d2l/api/versions/`, options.fetch ? { fetch: options.fetch } : {}),
     },
     fetcher: {
       async viaApi(certificate, sink): Promise<PdfResponseFacts | 'unsupported'> {
         const answer = await client.fetchCertificatePdf(certificate.issuedId, sink);
-        if (answer.kind === 'unsupported') {
-          if (answer.missingScope !== undefined && !scopeWarned) {
-            scopeWarned = true;
-            options.logger.warn(
-              { status: answer.status, missingScope: answer.missingScope },
-              `the bearer /pdf route answered 403 for want of the scope "${answer.missingScope}": add it to the app's ` +
-                'registration (and OAUTH_SCOPE), then `certharvest auth bootstrap`; downloading through the web session meanwhile',
-            );
-          }
-          return 'unsupported';
+        if (answer.kind === 'pdf')
+          return { contentType: answer.contentType, contentLength: answer.contentLength };
+        if (answer.missingScope !== undefined && !scopeWarned) {
+          scopeWarned = true;
+          warnMissingScope(options.logger, answer.status, answer.missingScope);
         }
-        return { contentType: answer.contentType, contentLength: answer.contentLength };
+        return 'unsupported';
       },
       async viaBrowser(certificate, sink, log): Promise<PdfResponseFacts> {
         if (!options.session) throw new Error('no web session (LMS_USERNAME/LMS_PASSWORD not set)');
@@ -130,6 +95,39 @@ export function createBrightspaceAdapter(options: BrightspaceAdapterOptions): Lm
       },
     },
   };
+}
+
+/** A user's awards as entries: expired ones left out when asked, certificates named after their org unit. */
+async function* listBrightspaceAwards(
+  client: BrightspaceClient,
+  names: OrgUnitNames | undefined,
+  userId: LmsId,
+  listing: ListAwardsOptions = {},
+): AsyncIterable<AwardEntry> {
+  const now = new Date();
+  for await (const item of client.listIssuedAwards(userId, listing)) {
+    if (!item.ok) {
+      yield { ok: false, ref: describeRaw(item.raw), code: item.error.code, reason: item.error.message };
+      continue;
+    }
+    if (listing.includeExpired === false && expiredAt(item.value, now)) continue;
+    const certificate = toCertificate(item.value);
+    // Badges are counted and dropped by discovery: only a certificate is worth the lookup.
+    if (names && item.value.awardType === 'certificate') {
+      const orgUnitName = await names.name(item.value.orgUnitId);
+      if (orgUnitName !== undefined) certificate.orgUnitName = orgUnitName;
+    }
+    yield { ok: true, kind: item.value.awardType, certificate };
+  }
+}
+
+/** The bearer /pdf route lacks a scope: said once per process, not once per certificate. */
+function warnMissingScope(logger: Logger, status: number, missingScope: string): void {
+  logger.warn(
+    { status, missingScope },
+    `the bearer /pdf route answered 403 for want of the scope "${missingScope}": add it to the app's ` +
+      'registration (and OAUTH_SCOPE), then `certharvest auth bootstrap`; downloading through the web session meanwhile',
+  );
 }
 
 /**

@@ -1,15 +1,8 @@
 import type { PdfSink } from '../../pdf/index.ts';
-import type { z } from 'zod';
 import { withComponent, type Logger } from '../../log/index.ts';
-import {
-  AmbiguousUserError,
-  InvalidReferenceError,
-  LmsDataError,
-  LmsRequestError,
-  UserNotFoundError,
-} from '../errors.ts';
-import { LmsHttpClient, type AccessTokenSource, type LmsHttpClientOptions } from '../http-client.ts';
-import { parseLms, toDataError } from '../parse.ts';
+import { AmbiguousUserError, LmsDataError, LmsRequestError, UserNotFoundError } from '../errors.ts';
+import { LmsHttpClient, type LmsHttpClientOptions } from '../http-client.ts';
+import { parseLms } from '../parse.ts';
 import {
   issuedAwardSchema,
   objectListPageSchema,
@@ -29,18 +22,12 @@ import type {
   UserReference,
   WhoAmI,
 } from './types.ts';
+import { certificatePdfOf, missingScope } from './pdf-answer.ts';
+import { checkedText, parseItem } from '../listing-item.ts';
+import { toId, toIssuedAward, toUser, withIncludeExpired } from './valence-records.ts';
 import { pickVersions, type ApiVersions } from './versions.ts';
 
-export interface BrightspaceClientOptions extends Omit<
-  LmsHttpClientOptions,
-  'baseUrl' | 'tokens' | 'logger' | 'fetch'
-> {
-  /** e.g. https://school.brightspace.com */
-  baseUrl: string;
-  tokens: AccessTokenSource;
-  logger: Logger;
-  /** Default: the global fetch. */
-  fetch?: typeof fetch;
+export interface BrightspaceClientOptions extends LmsHttpClientOptions {
   /** Use these versions instead of asking `/d2l/api/versions/`. */
   versions?: ApiVersions;
   /** Versions an operator set (`LP_VERSION`, `BAS_VERSION`): they win over the negotiation. */
@@ -58,11 +45,6 @@ export interface BrightspaceClientOptions extends Omit<
  * Valence's limit/offset lists (reference §1.2); a tenant that answers 400 is asked without it.
  */
 export const AWARDS_PAGE_LIMIT = 200;
-
-/** Statuses of the optional `/pdf` route that mean "not on this tenant / not for this app". */
-const PDF_UNSUPPORTED = new Set([403, 404, 405, 501]);
-
-const MAX_REFERENCE_LENGTH = 256;
 
 /**
  * Timeout of an org unit lookup: the name is optional, and a listing waits for it, so a slow
@@ -143,7 +125,7 @@ export class BrightspaceClient {
 
   /** `users/?userName=` answers a single object. */
   async findUserByUserName(userName: string): Promise<BrightspaceUser> {
-    const name = toText(userName, 'userName');
+    const name = checkedText(userName, 'userName');
     const { lp } = await this.negotiateVersions();
     const url = this.#url(`/d2l/api/lp/${lp}/users/`);
     url.searchParams.set('userName', name);
@@ -155,7 +137,7 @@ export class BrightspaceClient {
 
   /** `users/?orgDefinedId=` answers an array: none is "not found", several are ambiguous. */
   async findUserByOrgDefinedId(orgDefinedId: string): Promise<BrightspaceUser> {
-    const value = toText(orgDefinedId, 'orgDefinedId');
+    const value = checkedText(orgDefinedId, 'orgDefinedId');
     const { lp } = await this.negotiateVersions();
     const url = this.#url(`/d2l/api/lp/${lp}/users/`);
     url.searchParams.set('orgDefinedId', value);
@@ -198,7 +180,7 @@ export class BrightspaceClient {
       const route = `GET ${url.pathname}`;
       const page = parseLms(pagedResultSetSchema, await this.#getJson(url), route);
       for (const [i, raw] of page.Items.entries()) {
-        const user = item(userDataSchema, raw, route, `Items[${i}]`, toUser);
+        const user = parseItem(userDataSchema, raw, route, `Items[${i}]`, toUser);
         // Whoever consumes the listing may only count the refusal: the reason is said here.
         if (!user.ok) this.#logger.warn({ code: user.error.code }, `skipping a user: ${user.error.message}`);
         yield user;
@@ -258,7 +240,7 @@ export class BrightspaceClient {
       first = false;
       const page = parseLms(objectListPageSchema, body, route);
       for (const [i, raw] of page.Objects.entries()) {
-        yield item(issuedAwardSchema, raw, route, `Objects[${i}]`, (a) => toIssuedAward(a, id));
+        yield parseItem(issuedAwardSchema, raw, route, `Objects[${i}]`, (a) => toIssuedAward(a, id));
       }
       if (!page.Next) return;
       const next = withIncludeExpired(this.#http.resolve(page.Next, route, 'Next'), includeExpired);
@@ -299,33 +281,7 @@ export class BrightspaceClient {
       timeoutMs: this.#pdfTimeoutMs,
       passStatuses: [501],
     });
-    const { status } = response;
-    if (status === 403) {
-      // A 403 here is often the app's scope, not a missing route: say which, when the body tells.
-      const message = await this.#http
-        .bytes(response, route, 16 * 1024)
-        .then((b) => new TextDecoder().decode(b))
-        .catch(() => '');
-      const scope = /scope/i.test(message)
-        ? (/Required:\s*([\w:*.-]+)/i.exec(message)?.[1] ?? 'unknown')
-        : undefined;
-      return { kind: 'unsupported', status, ...(scope ? { missingScope: scope } : {}) };
-    }
-    if (PDF_UNSUPPORTED.has(status) || (status >= 300 && status < 400)) {
-      await response.body?.cancel().catch(() => undefined);
-      return { kind: 'unsupported', status };
-    }
-    if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new LmsRequestError(`${route}: the LMS answered ${status}`, status);
-    }
-    const declared = Number(response.headers.get('content-length') ?? NaN);
-    await this.#http.drain(response, route, sink, this.#maxPdfBytes);
-    return {
-      kind: 'pdf',
-      contentType: response.headers.get('content-type') ?? 'application/octet-stream',
-      ...(Number.isSafeInteger(declared) ? { contentLength: declared } : {}),
-    };
+    return certificatePdfOf(this.#http, response, route, sink, this.#maxPdfBytes);
   }
 
   /**
@@ -341,15 +297,11 @@ export class BrightspaceClient {
     const response = await this.#http.get(url, route, { timeoutMs: ORG_UNIT_TIMEOUT_MS });
     const { status } = response;
     if (status === 403) {
-      const message = await this.#http
-        .bytes(response, route, 16 * 1024)
-        .then((b) => new TextDecoder().decode(b))
-        .catch(() => '');
-      const scope = /scope/i.test(message) ? /Required:\s*([\w:*.-]+)/i.exec(message)?.[1] : undefined;
+      const scope = await missingScope(this.#http, response, route);
       return { kind: 'forbidden', ...(scope ? { missingScope: scope } : {}) };
     }
     if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
+      await response.discard();
       if (status === 404) return { kind: 'not-found' };
       throw new LmsRequestError(`${route}: the LMS answered ${status}`, status);
     }
@@ -369,7 +321,7 @@ export class BrightspaceClient {
     const route = `GET ${url.pathname}`;
     const response = await this.#http.get(url, route);
     if (response.ok) return this.#http.json(response, route);
-    await response.body?.cancel().catch(() => undefined);
+    await response.discard();
     const { status } = response;
     const error = onError?.(status);
     if (error) throw error;
@@ -383,84 +335,4 @@ export class BrightspaceClient {
   }
 }
 
-function item<S extends z.ZodType, T>(
-  schema: S,
-  raw: unknown,
-  route: string,
-  path: string,
-  convert: (parsed: z.output<S>) => T,
-): ItemResult<T> {
-  const result = schema.safeParse(raw);
-  if (result.success) return { ok: true, value: convert(result.data) };
-  return { ok: false, error: toDataError(result.error, route, path), raw };
-}
-
-function toUser(u: z.output<typeof userDataSchema>): BrightspaceUser {
-  return {
-    userId: u.UserId,
-    userName: u.UserName,
-    orgDefinedId: u.OrgDefinedId,
-    firstName: u.FirstName,
-    lastName: u.LastName,
-    displayName: u.DisplayName,
-    email: u.ExternalEmail,
-    isActive: u.Activation?.IsActive ?? null,
-  };
-}
-
-/**
- * Say `includeExpired` on every page, `Next` links included: whether Brightspace's `Next` keeps
- * the query is not documented [I], and a page 2 that fell back to the unknown default would drop
- * expired awards silently.
- */
-function withIncludeExpired(url: URL, includeExpired: boolean): URL {
-  url.searchParams.set('includeExpired', String(includeExpired));
-  return url;
-}
-
-function toIssuedAward(a: z.output<typeof issuedAwardSchema>, userId: number): IssuedAward {
-  return {
-    userId,
-    issuedId: a.IssuedId,
-    orgUnitId: a.OrgUnitId,
-    awardId: a.Award.AwardId,
-    awardType: a.Award.AwardType,
-    title: a.Award.Title,
-    issuedDate: a.IssuedDate ?? null,
-    expiryDate: a.ExpiryDate ?? null,
-  };
-}
-
-/** An id from a batch or a job: a positive whole number (as `brightspaceId`), or it never reaches a URL. */
-function toId(value: number | string, what: string): number {
-  const ok =
-    typeof value === 'number'
-      ? Number.isSafeInteger(value) && value > 0
-      : typeof value === 'string' && /^[1-9]\d{0,14}$/.test(value);
-  if (!ok) {
-    throw new InvalidReferenceError(
-      `${what} ${JSON.stringify(value)} is not a Brightspace id: expected a positive whole number`,
-    );
-  }
-  return Number(value);
-}
-
-function toText(value: string, what: string): string {
-  const text = typeof value === 'string' ? value.trim() : '';
-  // eslint-disable-next-line no-control-regex
-  if (!text || text.length > MAX_REFERENCE_LENGTH || /[\u0000-\u001f\u007f]/.test(text)) {
-    throw new InvalidReferenceError(
-      `${what} ${JSON.stringify(value)} is not valid: expected 1–${MAX_REFERENCE_LENGTH} printable characters`,
-    );
-  }
-  return text;
-}
-
-/** Keep only certificates (`AwardType` 2 or "Certificate"); badges have no PDF. */
-export function certificatesOnly(awards: Iterable<IssuedAward>): IssuedAward[] {
-  return [...awards].filter(isCertificate);
-}
-
-export function isCertificate(award: IssuedAward): boolean {
-  return award.awardType === 'certificate';
-}
+export { certificatesOnly, isCertificate } from './valence-records.ts';

@@ -6,7 +6,7 @@ import type { ConsentForm } from '../../auth/session-consent.ts';
  * registration) with an Allow and a Deny choice, posted as a form.
  *
  * [I] The markup below is a guess: D2L does not document it, and no capture of a real tenant's
- * page was at hand. The sandbox (src/sandbox/oauth.ts) serves exactly this shape; when a real
+ * page was at hand. The sandbox (packages/sandbox/src/oauth.ts) serves exactly this shape; when a real
  * tenant's page differs, these selectors are the one place to change.
  */
 export const BRIGHTSPACE_CONSENT_FORM: ConsentForm = {

@@ -3,10 +3,12 @@
  * (each award's kind, ids, title, dates, or why it is refused), then, for one certificate, what
  * the bearer `/pdf` route and the render URL (with the fleet's web session) answer.
  */
-import { probeUrl, type UrlProbe } from '../../browser/index.ts';
+import { probeUrl, type UrlProbe, type WebSession } from '../../browser/index.ts';
 import type { AdapterContext, InspectReport, InspectTarget } from '../module.ts';
 import { MemoryPdfSink } from '../../pdf/index.ts';
-import { createBrightspaceAdapter, renderUrl } from './adapter.ts';
+import { renderUrl } from './adapter.ts';
+import type { BrightspaceClient } from './client.ts';
+import { restClientOf } from './inspect-client.ts';
 import type { IssuedAward } from './types.ts';
 import type { ApiVersions } from './versions.ts';
 import { BRIGHTSPACE_WEB_PROFILE } from './web-profile.ts';
@@ -18,14 +20,7 @@ export async function inspectBrightspace(
   target: InspectTarget,
   settings: { versionOverrides: Partial<ApiVersions>; loggedOutPaths?: readonly RegExp[] },
 ): Promise<InspectReport> {
-  const { client } = createBrightspaceAdapter({
-    lmsUrl: context.lmsUrl,
-    tokens: context.tokens,
-    session: undefined,
-    logger: context.logger,
-    versionOverrides: settings.versionOverrides,
-    rateState: context.rateState,
-  });
+  const client = restClientOf(context, settings.versionOverrides);
   const lines: string[] = [];
   const user = await client.resolveUser(
     target.user.by === 'userId' ? { by: 'userId', value: target.user.value } : target.user,
@@ -64,47 +59,52 @@ export async function inspectBrightspace(
     return { matched: false, lines, data };
   }
   lines.push(`certificate probed: IssuedId ${pick.issuedId} in org unit ${pick.orgUnitId}`);
-
-  const sink = new MemoryPdfSink();
-  let api: Record<string, unknown>;
-  try {
-    const answer = await client.fetchCertificatePdf(pick.issuedId, sink);
-    api =
-      answer.kind === 'pdf'
-        ? { answered: 'pdf', contentType: answer.contentType, bytes: sink.evidence.length }
-        : {
-            answered: 'unsupported',
-            status: answer.status,
-            ...(answer.missingScope ? { missingScope: answer.missingScope } : {}),
-          };
-  } catch (err) {
-    api = { answered: 'error', error: (err as Error).message };
-  }
-  lines.push(
-    `  /pdf route: ${
-      api.answered === 'pdf'
-        ? `a PDF (${String(api.contentType)}, ${String(api.bytes)} bytes)`
-        : api.answered === 'unsupported'
-          ? `not offered (HTTP ${String(api.status)}${api.missingScope ? `, missing scope ${String(api.missingScope)}` : ''})`
-          : `failed: ${String(api.error)}`
-    }`,
-  );
-
-  let render: UrlProbe | { skipped: string };
+  const api = await probePdfRoute(client, pick);
+  lines.push(`  /pdf route: ${describePdfRoute(api)}`);
   const url = renderUrl(context.lmsUrl, pick.orgUnitId, pick.issuedId);
-  const session = context.webSession;
-  if (!session) render = { skipped: 'no web session (LMS_USERNAME / LMS_PASSWORD unset)' };
-  else {
-    const loggedOutPaths = settings.loggedOutPaths ?? BRIGHTSPACE_WEB_PROFILE.loggedOutPaths;
-    render = await session.withSession(async (credentials) => {
-      const probe = await probeUrl(url, credentials, { loggedOutPaths });
-      return probe.meaning === 'expired' ? 'logged-out' : probe;
-    });
-  }
+  const render = await probeRender(context.webSession, url, settings.loggedOutPaths);
   lines.push(`  render ${new URL(url).pathname}: ${describeProbe(render)}`);
   data.certificate = { issuedId: pick.issuedId, orgUnitId: pick.orgUnitId, pdfRoute: api, render };
   const works = api.answered === 'pdf' || ('looksLikePdf' in render && render.looksLikePdf);
   return { matched: works, lines, data };
+}
+
+/** What the bearer `/pdf` route answered for the certificate. */
+async function probePdfRoute(client: BrightspaceClient, pick: IssuedAward): Promise<Record<string, unknown>> {
+  const sink = new MemoryPdfSink();
+  try {
+    const answer = await client.fetchCertificatePdf(pick.issuedId, sink);
+    return answer.kind === 'pdf'
+      ? { answered: 'pdf', contentType: answer.contentType, bytes: sink.evidence.length }
+      : {
+          answered: 'unsupported',
+          status: answer.status,
+          ...(answer.missingScope ? { missingScope: answer.missingScope } : {}),
+        };
+  } catch (err) {
+    return { answered: 'error', error: (err as Error).message };
+  }
+}
+
+function describePdfRoute(api: Record<string, unknown>): string {
+  return api.answered === 'pdf'
+    ? `a PDF (${String(api.contentType)}, ${String(api.bytes)} bytes)`
+    : api.answered === 'unsupported'
+      ? `not offered (HTTP ${String(api.status)}${api.missingScope ? `, missing scope ${String(api.missingScope)}` : ''})`
+      : `failed: ${String(api.error)}`;
+}
+
+/** What the render URL answers with the fleet's web session. */
+async function probeRender(
+  session: WebSession | undefined,
+  url: string,
+  loggedOutPaths: readonly RegExp[] = BRIGHTSPACE_WEB_PROFILE.loggedOutPaths,
+): Promise<UrlProbe | { skipped: string }> {
+  if (!session) return { skipped: 'no web session (LMS_USERNAME / LMS_PASSWORD unset)' };
+  return session.withSession(async (credentials) => {
+    const probe = await probeUrl(url, credentials, { loggedOutPaths });
+    return probe.meaning === 'expired' ? 'logged-out' : probe;
+  });
 }
 
 function describe(a: IssuedAward): string {

@@ -5,6 +5,7 @@
  * consent form, the adapter and the doctor's steps.
  */
 import { z } from 'zod';
+import { flag } from '../../config/env-values.ts';
 import { defineLmsModule, type ConfiguredLms } from '../module.ts';
 import { BRIGHTSPACE_CONSENT_FORM } from './consent.ts';
 import { BRIGHTSPACE_WEB_PROFILE } from './web-profile.ts';
@@ -14,14 +15,6 @@ const apiVersion = z
   .string()
   .trim()
   .regex(/^[1-9]\d*\.\d+$/, 'expected a Valence API version such as 1.53');
-
-/** A yes/no variable: true, false, 1, 0, yes or no. */
-const flag = z
-  .string()
-  .trim()
-  .toLowerCase()
-  .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'expected true or false')
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 /**
  * What the product calls: whoami and the rest of `core`, user lookups, the issued-awards listing

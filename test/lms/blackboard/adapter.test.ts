@@ -28,7 +28,7 @@ import {
   parseSiteProfile,
   siteProfileFromLegacy,
 } from '../../../src/lms/blackboard/site-profile.ts';
-import { decide } from '../../../src/worker/failure-policy.ts';
+import { decide } from '../../../src/failure/failure-policy.ts';
 import { captureLogger, testRedisUrl, uniquePrefix } from '../../helpers/index.ts';
 import { sendJson } from '../stub-http.ts';
 import { collect, FakeTokens, learnUser, pageOf, startLearn, type LearnStub } from './learn-stub.ts';

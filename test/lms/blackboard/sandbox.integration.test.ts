@@ -1,5 +1,5 @@
 /**
- * The Learn adapter against the sandbox's Blackboard Learn mode (src/sandbox/learn/): a token from
+ * The Learn adapter against the sandbox's Blackboard Learn mode (packages/sandbox/src/learn/): a token from
  * the client-credentials token provider (HTTP Basic key:secret at the Learn token URL), users and
  * memberships over REST, the Achievements pages and a certificate through a real WebSession whose
  * login is real Chromium on the Learn form.
@@ -18,8 +18,8 @@ import { LEARN_WEB_PROFILE } from '../../../src/lms/blackboard/web-profile.ts';
 import type { AwardEntry } from '../../../src/lms/ports.ts';
 import { MemoryPdfSink } from '../../../src/pdf/index.ts';
 import { connectRedis } from '../../../src/queue/index.ts';
-import { AwardType, fromBasDate, startSandbox, type Sandbox } from '../../../src/sandbox/index.ts';
-import { HOSTILE_TITLE } from '../../../src/sandbox/learn/index.ts';
+import { AwardType, fromBasDate, startSandbox, type Sandbox } from '@certharvest/sandbox';
+import { HOSTILE_TITLE } from '@certharvest/sandbox/learn';
 import { captureLogger, testRedisUrl, uniquePrefix } from '../../helpers/index.ts';
 import { collect } from './learn-stub.ts';
 
