@@ -42,6 +42,11 @@ export const EXTERNAL_PACKAGES = [
   'esbuild',
   // msgpackr's native decoder: a compiled addon, found by its own path.
   'msgpackr-extract',
+  // otplib's base32 (thirty-two) calls the deprecated Buffer(): Node warns (DEP0005) about such a
+  // call only outside node_modules, so bundled it would print a warning on every TOTP login.
+  'otplib',
+  '@otplib/*',
+  'thirty-two',
 ];
 
 /** The URL of `file` (a source in src/ or jobs/) compiled in dist/, as code relative to the bundle. */
