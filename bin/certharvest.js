@@ -6,23 +6,30 @@
 // that build runs them through tsx instead, so editing needs no build step;
 // CERTHARVEST_FROM_SOURCE=1 forces that.
 import { existsSync, readdirSync, statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 const root = new URL('../', import.meta.url);
 const bundled = new URL('dist/cli/main.js', root);
 const compiled = existsSync(bundled) ? bundled : new URL('dist/src/cli/main.js', root);
 const stamp = new URL('dist/.build-stamp', root);
 
-/** The newest modification time of the sources, TypeScript and Lua (0 when there are none, as in an image). */
+/**
+ * The newest modification time of the sources, TypeScript and Lua (0 when there are none, as in an
+ * image). A walk by hand: readdirSync's `recursive` option costs twice as much CPU (~9 ms here).
+ */
 function newestSource() {
   let newest = 0;
-  for (const dir of ['src', 'jobs']) {
-    const base = new URL(`${dir}/`, root);
-    if (!existsSync(base)) continue;
-    for (const entry of readdirSync(base, { recursive: true, withFileTypes: true })) {
-      if (entry.isFile() && (entry.name.endsWith('.ts') || entry.name.endsWith('.lua'))) {
-        newest = Math.max(newest, statSync(`${entry.parentPath}/${entry.name}`).mtimeMs);
-      }
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = `${dir}/${entry.name}`;
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith('.ts') || entry.name.endsWith('.lua'))
+        newest = Math.max(newest, statSync(file).mtimeMs);
     }
+  };
+  for (const dir of ['src', 'jobs']) {
+    const base = fileURLToPath(new URL(dir, root));
+    if (existsSync(base)) walk(base);
   }
   return newest;
 }

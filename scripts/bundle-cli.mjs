@@ -40,7 +40,8 @@ export const EXTERNAL_PACKAGES = [
   '@certharvest/sandbox',
   'tsx',
   'esbuild',
-  // msgpackr's native decoder: a compiled addon, found by its own path.
+  // msgpackr's native decoder: a compiled addon, found by its own path (turned off below by
+  // `define`, but still named in msgpackr's code).
   'msgpackr-extract',
   // otplib's base32 (thirty-two) calls the deprecated Buffer(): Node warns (DEP0005) about such a
   // call only outside node_modules, so bundled it would print a warning on every TOTP login.
@@ -74,7 +75,30 @@ const LOADED_AT_FIRST_CALL = {
   // BullMQ's dependency: found from BullMQ's folder, wherever npm put it.
   'cron-parser': { names: ['parseExpression'], from: 'bullmq' },
   'csv-parse/sync': { names: ['parse'] },
+  // Commander requires child_process at load for executable subcommands, which certharvest has
+  // none of: loading it (and net, dgram, … with it) cost every command ~10 ms of CPU.
+  'node:child_process': { names: ['spawn'], importer: 'commander' },
 };
+
+/**
+ * Packages of which an importer uses a few functions that the package also publishes one per file:
+ * the bundle takes those files, not the package's index. BullMQ uses semver's `valid`, `coerce`
+ * and `lt` (to read the Redis server's version); semver's index also loads its ranges, whose
+ * modules build objects and regular expressions at import (~5 ms of CPU for `submit`).
+ */
+const NARROWED_IMPORTS = {
+  semver: {
+    importer: 'bullmq',
+    files: { valid: 'functions/valid.js', coerce: 'functions/coerce.js', lt: 'functions/lt.js' },
+  },
+};
+
+/** The module that stands for `pkg` for its importer (see NARROWED_IMPORTS). */
+function narrowedModule(pkg) {
+  return Object.entries(NARROWED_IMPORTS[pkg].files)
+    .map(([name, file]) => `export { default as ${name} } from ${JSON.stringify(`${pkg}/${file}`)};`)
+    .join('\n');
+}
 
 /** The module that stands for `pkg` in the bundle (see LOADED_AT_FIRST_CALL). */
 function firstCallModule(pkg) {
@@ -110,6 +134,34 @@ function ownPathsPrelude(file) {
   );
 }
 
+/**
+ * ioredis adds ~570 methods one by one to its Commander class's prototype when it is imported. V8
+ * keeps a prototype in fast mode, where each addition copies the prototype's whole descriptor
+ * array: ~30 ms of CPU in every process that imports ioredis (Node 20; `status`, `submit`, the
+ * worker). The same additions to a prototype in dictionary mode take under 1 ms, and V8 makes it
+ * fast again at its first use as a prototype. A line before the loop puts it in dictionary mode
+ * (adding and deleting a property does). When the loop is not found (another ioredis), the bundle
+ * is made without it and says so: start-up is slower, nothing else changes.
+ */
+const DICTIONARY_MODE_PROTOTYPES = [
+  { file: 'ioredis/built/utils/Commander.js', before: 'commands.forEach(', prototype: 'Commander.prototype' },
+];
+
+/** `source` of the node_modules file `file` with the line of DICTIONARY_MODE_PROTOTYPES, if any. */
+function withDictionaryModePrototype(file, source) {
+  const entry = DICTIONARY_MODE_PROTOTYPES.find((e) => file.endsWith(path.join('node_modules', e.file)));
+  if (!entry) return source;
+  const at = source.indexOf(entry.before);
+  if (at < 0) {
+    console.warn(
+      `bundle-cli: "${entry.before}" not found in ${entry.file}; bundled as it is (slower start-up)`,
+    );
+    return source;
+  }
+  const line = `(p => { p.__dictionaryMode = 0; delete p.__dictionaryMode; })(${entry.prototype});\n`;
+  return source.slice(0, at) + line + source.slice(at);
+}
+
 /** Marks a resolution asked by the plugin itself (esbuild's own resolution, not the plugin's). */
 const INNER = 'certharvest-inner';
 
@@ -134,7 +186,25 @@ const ourModules = {
       return { path: resolved, sideEffects: false };
     });
     const firstCall = new RegExp(`^(${Object.keys(LOADED_AT_FIRST_CALL).join('|')})$`);
-    b.onResolve({ filter: firstCall }, (args) => ({ path: args.path, namespace: 'first-call' }));
+    b.onResolve({ filter: firstCall }, (args) => {
+      const { importer } = LOADED_AT_FIRST_CALL[args.path];
+      if (importer && !args.importer.includes(`${path.sep}node_modules${path.sep}${importer}${path.sep}`))
+        return undefined;
+      return { path: args.path, namespace: 'first-call' };
+    });
+    const narrowed = new RegExp(`^(${Object.keys(NARROWED_IMPORTS).join('|')})$`);
+    b.onResolve({ filter: narrowed }, (args) => {
+      const { importer } = NARROWED_IMPORTS[args.path];
+      if (!args.importer.includes(`${path.sep}node_modules${path.sep}${importer}${path.sep}`))
+        return undefined;
+      return { path: args.path, namespace: 'narrowed', pluginData: { resolveDir: args.resolveDir } };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'narrowed' }, (args) => ({
+      contents: narrowedModule(args.path),
+      loader: 'js',
+      // Resolved from the importer's folder: the copy of the package the importer would load.
+      resolveDir: args.pluginData.resolveDir,
+    }));
     b.onLoad({ filter: /.*/, namespace: 'first-call' }, (args) => ({
       contents: firstCallModule(args.path),
       loader: 'js',
@@ -142,8 +212,10 @@ const ourModules = {
     }));
     b.onLoad({ filter: /[\\/]node_modules[\\/].*\.c?js$/ }, (args) => {
       const source = readFileSync(args.path, 'utf8');
-      if (!/\b__(dirname|filename)\b/.test(source)) return undefined;
-      return { contents: ownPathsPrelude(args.path) + source, loader: 'js' };
+      const contents = withDictionaryModePrototype(args.path, source);
+      const ownPaths = /\b__(dirname|filename)\b/.test(source);
+      if (!ownPaths && contents === source) return undefined;
+      return { contents: (ownPaths ? ownPathsPrelude(args.path) : '') + contents, loader: 'js' };
     });
     // BullMQ's ESM modules run nothing on import either (its two child-process entry points,
     // which do, are not imported): the producer's chunk keeps Queue and what it uses, not the
@@ -189,6 +261,10 @@ export async function bundleCli() {
     target: 'node20',
     // The ESM build of a package where it has one: no CommonJS wrappers to run.
     mainFields: ['module', 'main'],
+    // msgpackr (BullMQ's argument packer) otherwise loads its native string extractor at import,
+    // and with it child_process and detect-libc (~7 ms of CPU per command): the extractor only
+    // speeds up unpacking, and BullMQ only packs.
+    define: { 'process.env.MSGPACKR_NATIVE_ACCELERATION_DISABLED': '"true"' },
     external: EXTERNAL_PACKAGES,
     plugins: [ourModules],
     // CommonJS modules bundled into ESM still call require() for Node's built-ins.

@@ -44,19 +44,22 @@ export function compareLmsIds(a: LmsId, b: LmsId): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export const certificateSchema = z.object({
-  userId: lmsIdSchema.describe('The LMS user the certificate was issued to.'),
-  orgUnitId: lmsIdSchema.describe('The org unit (course) that issued it.'),
-  issuedId: lmsIdSchema.describe('The id of this issuance.'),
-  awardId: lmsIdSchema.describe('The award (certificate template) issued.'),
-  title: z.string().max(1000).describe('The award title.'),
-  orgUnitName: z
-    .string()
-    .max(1000)
-    .optional()
-    .describe("The org unit's (course's) name, where the LMS's listing gives it."),
-  issuedDate: z.iso.datetime().nullable().describe('When it was issued (ISO 8601, UTC), or null.'),
-});
+/** Built at its first parse, as the schemas of result.ts are. */
+export const certificateSchema = z.lazy(() =>
+  z.object({
+    userId: lmsIdSchema.describe('The LMS user the certificate was issued to.'),
+    orgUnitId: lmsIdSchema.describe('The org unit (course) that issued it.'),
+    issuedId: lmsIdSchema.describe('The id of this issuance.'),
+    awardId: lmsIdSchema.describe('The award (certificate template) issued.'),
+    title: z.string().max(1000).describe('The award title.'),
+    orgUnitName: z
+      .string()
+      .max(1000)
+      .optional()
+      .describe("The org unit's (course's) name, where the LMS's listing gives it."),
+    issuedDate: z.iso.datetime().nullable().describe('When it was issued (ISO 8601, UTC), or null.'),
+  }),
+);
 export type Certificate = z.infer<typeof certificateSchema>;
 
 /** The ids that place a certificate on disk. */

@@ -22,54 +22,56 @@ export const DEFAULT_API_SCOPES: readonly ApiScope[] = ['submit', 'read:own'];
 export type LmsKind = string;
 export type { AuthMode, DownloadStrategy };
 
-const secretValue = z.instanceof(Secret);
-const common = {
-  clientId: z.string().min(1),
-  scope: z.string(),
-  tokenUrl: z.string().min(1),
-};
-
 /**
  * How the worker gets its access token, one shape per mode, each complete: a consumer switches on
- * `kind` and never checks a field again.
+ * `kind` and never checks a field again. Built at its first parse: a configuration without an LMS
+ * (`status` against Redis only) does not pay for it.
  */
-export const authConfigSchema = z.discriminatedUnion('kind', [
-  /** The service-user pattern: one-use refresh tokens, rotated in the token store. */
-  z.object({
-    kind: z.literal('refresh-token'),
-    mode: z.literal('refresh-token'),
-    ...common,
-    clientSecret: secretValue,
-    /** How the client secret's Basic header is encoded (the LMS module's token quirk). */
-    secretEncoding: z.enum(['form', 'raw']),
-    authorizeUrl: z.string().min(1),
-    /**
-     * `OAUTH_REDIRECT_URI`: registered with the app; where bootstraps and healing send the code.
-     * Default: the loopback callback `auth bootstrap` listens on.
-     */
-    redirectUri: z.string().min(1),
-    /** `OAUTH_REFRESH_TOKEN`: imported once into the store, then rotated there. */
-    initialRefreshToken: secretValue.optional(),
-  }),
-  /** Client credentials with a private-key JWT client assertion. */
-  z.object({
-    kind: z.literal('private-key-jwt'),
-    mode: z.literal('client-credentials'),
-    ...common,
-    privateKeyFile: z.string().min(1),
-    keyId: z.string().min(1),
-    /** `aud` of the client assertion (`OAUTH_ASSERTION_AUD`); the token URL when absent. */
-    assertionAudience: z.string().min(1).optional(),
-  }),
-  /** Client credentials with a client secret (HTTP Basic `id:secret`), e.g. Learn's. */
-  z.object({
-    kind: z.literal('client-secret'),
-    mode: z.literal('client-credentials'),
-    ...common,
-    clientSecret: secretValue,
-    secretEncoding: z.enum(['form', 'raw']),
-  }),
-]);
+export const authConfigSchema = z.lazy(() => {
+  const secretValue = z.instanceof(Secret);
+  const common = {
+    clientId: z.string().min(1),
+    scope: z.string(),
+    tokenUrl: z.string().min(1),
+  };
+  return z.discriminatedUnion('kind', [
+    /** The service-user pattern: one-use refresh tokens, rotated in the token store. */
+    z.object({
+      kind: z.literal('refresh-token'),
+      mode: z.literal('refresh-token'),
+      ...common,
+      clientSecret: secretValue,
+      /** How the client secret's Basic header is encoded (the LMS module's token quirk). */
+      secretEncoding: z.enum(['form', 'raw']),
+      authorizeUrl: z.string().min(1),
+      /**
+       * `OAUTH_REDIRECT_URI`: registered with the app; where bootstraps and healing send the code.
+       * Default: the loopback callback `auth bootstrap` listens on.
+       */
+      redirectUri: z.string().min(1),
+      /** `OAUTH_REFRESH_TOKEN`: imported once into the store, then rotated there. */
+      initialRefreshToken: secretValue.optional(),
+    }),
+    /** Client credentials with a private-key JWT client assertion. */
+    z.object({
+      kind: z.literal('private-key-jwt'),
+      mode: z.literal('client-credentials'),
+      ...common,
+      privateKeyFile: z.string().min(1),
+      keyId: z.string().min(1),
+      /** `aud` of the client assertion (`OAUTH_ASSERTION_AUD`); the token URL when absent. */
+      assertionAudience: z.string().min(1).optional(),
+    }),
+    /** Client credentials with a client secret (HTTP Basic `id:secret`), e.g. Learn's. */
+    z.object({
+      kind: z.literal('client-secret'),
+      mode: z.literal('client-credentials'),
+      ...common,
+      clientSecret: secretValue,
+      secretEncoding: z.enum(['form', 'raw']),
+    }),
+  ]);
+});
 export type AuthConfig = z.infer<typeof authConfigSchema>;
 
 /** The LMS and how to authenticate to it: present only when complete. */

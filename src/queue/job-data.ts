@@ -64,45 +64,50 @@ export type BatchSubmission = z.input<typeof batchSubmissionSchema>;
 export type ParsedBatch = z.output<typeof batchSubmissionSchema>;
 export type BatchFilters = z.infer<typeof filtersSchema>;
 
-export const discoverJobSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('user'),
-    batchId: batchIdSchema,
-    by: z.enum(USER_REF_KINDS),
-    value: z.string().min(1),
-    filters: filtersSchema.optional(),
-    refresh: z.boolean().optional(),
-  }),
-  z.object({
-    kind: z.literal('all-users'),
-    batchId: batchIdSchema,
-    filters: filtersSchema.optional(),
-    refresh: z.boolean().optional(),
-  }),
-]);
+/** Built at its first parse (as the download job's and the certificate's schemas are). */
+export const discoverJobSchema = z.lazy(() =>
+  z.discriminatedUnion('kind', [
+    z.object({
+      kind: z.literal('user'),
+      batchId: batchIdSchema,
+      by: z.enum(USER_REF_KINDS),
+      value: z.string().min(1),
+      filters: filtersSchema.optional(),
+      refresh: z.boolean().optional(),
+    }),
+    z.object({
+      kind: z.literal('all-users'),
+      batchId: batchIdSchema,
+      filters: filtersSchema.optional(),
+      refresh: z.boolean().optional(),
+    }),
+  ]),
+);
 export type DiscoverJobData = z.infer<typeof discoverJobSchema>;
 
 /** One certificate to download: the certificate itself, plus the batch that first asked for it. */
-export const downloadJobSchema = certificateSchema.extend({
-  batchId: batchIdSchema.describe('The batch that queued it (others may wait for it too).'),
-  certKey: z
-    .string()
-    .min(1)
-    .max(1000)
-    .describe('`<lmsHost>:<orgUnitId>:<issuedId>` (ids as in file names): its identity.'),
-  userRef: z.string().max(300).optional().describe('How the batch named the user.'),
-  refresh: z
-    .boolean()
-    .optional()
-    .describe('Fetch it again even when stored; replace the stored file only with a whole PDF.'),
-});
+export const downloadJobSchema = z.lazy(() =>
+  certificateSchema.unwrap().extend({
+    batchId: batchIdSchema.describe('The batch that queued it (others may wait for it too).'),
+    certKey: z
+      .string()
+      .min(1)
+      .max(1000)
+      .describe('`<lmsHost>:<orgUnitId>:<issuedId>` (ids as in file names): its identity.'),
+    userRef: z.string().max(300).optional().describe('How the batch named the user.'),
+    refresh: z
+      .boolean()
+      .optional()
+      .describe('Fetch it again even when stored; replace the stored file only with a whole PDF.'),
+  }),
+);
 export type DownloadJobData = z.infer<typeof downloadJobSchema>;
 
 /** What a finished download job returns: one of the certificate's results (src/certificate/result.ts). */
 export type { DownloadResult } from '../certificate/index.ts';
 
 /** An award the LMS sent that cannot become a download (hostile or malformed data). */
-export const rejectedAwardSchema = failureFactsSchema.extend({ ref: z.string() });
+export const rejectedAwardSchema = z.lazy(() => failureFactsSchema.unwrap().extend({ ref: z.string() }));
 export type RejectedAward = z.infer<typeof rejectedAwardSchema>;
 
 /** What a finished discover job returns (shown in Bull Board; settles its batch). */

@@ -37,11 +37,13 @@ export function downloadSettlement(result: unknown): CertificateSettlement {
 }
 
 /** The parts of a discover job's return value its batch counts; what does not parse counts as none. */
-const discoverReturnSchema = z.object({
-  badgesIgnored: z.number().catch(0),
-  rejected: z.array(z.unknown()).catch([]),
-  rejectedCount: z.number().optional().catch(undefined),
-});
+const discoverReturnSchema = z.lazy(() =>
+  z.object({
+    badgesIgnored: z.number().catch(0),
+    rejected: z.array(z.unknown()).catch([]),
+    rejectedCount: z.number().optional().catch(undefined),
+  }),
+);
 
 /** What a completed discover job's return value says for its batch. */
 export function discoverSettlement(result: unknown): DiscoverSettlement {
@@ -59,7 +61,9 @@ export function discoverSettlement(result: unknown): DiscoverSettlement {
   };
 }
 
-const userReferenceSchema = z.object({ by: z.string(), value: z.union([z.string(), z.number()]) });
+const userReferenceSchema = z.lazy(() =>
+  z.object({ by: z.string(), value: z.union([z.string(), z.number()]) }),
+);
 
 /** `userName jdoe` from a discover job's data, leniently (the data may be what failed). */
 export function userRefOf(job: Pick<Job, 'data' | 'id'>): string {

@@ -27,26 +27,31 @@ export const scheduleNameSchema = z
     `a schedule name is 1-${SCHEDULE_NAME_MAX} letters, digits, ".", "_" or "-", starting with a letter or digit`,
   );
 
-/** What each firing submits: the same fields as a batch, but a user file by path (read at each firing). */
-export const scheduleTemplateSchema = z
-  .object({
-    schedule: scheduleNameSchema.describe('The schedule: its batches are `<schedule>-<firing time>`.'),
-    by: z.enum(USER_REF_KINDS).default('userId'),
-    users: z.array(z.string().trim().min(1).max(256)).max(100_000).default([]),
-    usersFile: z
-      .string()
-      .max(4096)
-      .refine((p) => path.isAbsolute(p), 'expected an absolute path')
-      .optional()
-      .describe('A user file (as for `submit --file`), read by the worker at each firing.'),
-    allUsers: z.boolean().default(false),
-    filters: batchSubmissionSchema.shape.filters,
-  })
-  .strict()
-  .refine((t) => t.allUsers || t.users.length > 0 || t.usersFile !== undefined, {
-    message: 'a schedule needs users, a user file or allUsers: true',
-    path: ['users'],
-  });
+/**
+ * What each firing submits: the same fields as a batch, but a user file by path (read at each
+ * firing). Built at its first parse: only `schedule` and the worker read it.
+ */
+export const scheduleTemplateSchema = z.lazy(() =>
+  z
+    .object({
+      schedule: scheduleNameSchema.describe('The schedule: its batches are `<schedule>-<firing time>`.'),
+      by: z.enum(USER_REF_KINDS).default('userId'),
+      users: z.array(z.string().trim().min(1).max(256)).max(100_000).default([]),
+      usersFile: z
+        .string()
+        .max(4096)
+        .refine((p) => path.isAbsolute(p), 'expected an absolute path')
+        .optional()
+        .describe('A user file (as for `submit --file`), read by the worker at each firing.'),
+      allUsers: z.boolean().default(false),
+      filters: batchSubmissionSchema.shape.filters,
+    })
+    .strict()
+    .refine((t) => t.allUsers || t.users.length > 0 || t.usersFile !== undefined, {
+      message: 'a schedule needs users, a user file or allUsers: true',
+      path: ['users'],
+    }),
+);
 
 export type ScheduleTemplateInput = z.input<typeof scheduleTemplateSchema>;
 export type ScheduleTemplate = z.output<typeof scheduleTemplateSchema>;

@@ -22,40 +22,58 @@ export type ManifestStatus = ResultStatus;
 
 /**
  * One row of a batch's manifest; its fields, in this order, are the CSV's columns. Absent facts
- * are null (not known for this row). A rename is a versioned change (see docs/api.md).
+ * are null (not known for this row). A rename is a versioned change (see docs/api.md). Built at its
+ * first use: the rows are made by `manifestRow`, the schema is their type and their documentation.
  */
-export const manifestRowSchema = z.object({
-  kind: z
-    .enum(['certificate', 'user'])
-    .describe('A certificate, or a user reference that failed as a whole (not found, refused).'),
-  userRef: z
-    .string()
-    .nullable()
-    .describe('The user as the batch named them: `<by>:<value>` (`userName:jdoe`, `userId:1001`).'),
-  userId: lmsIdSchema.nullable(),
-  userName: z.string().nullable(),
-  orgUnitId: lmsIdSchema.nullable(),
-  orgUnitName: z.string().nullable(),
-  issuedId: lmsIdSchema.nullable(),
-  title: z.string().nullable(),
-  issuedDate: z.string().nullable(),
-  status: resultStatusSchema,
-  code: z.string().nullable().describe("Why it failed: the error's stable code."),
-  reason: z.string().nullable().describe('Why it failed, in words.'),
-  path: z
-    .string()
-    .nullable()
-    .describe('Where the PDF lies, relative to OUTPUT_DIR (`/` separated); set once stored.'),
-  sha256: z.string().nullable(),
-  bytes: z.number().nullable(),
-  source: certificateSourceSchema.nullable(),
-});
+export const manifestRowSchema = z.lazy(() =>
+  z.object({
+    kind: z
+      .enum(['certificate', 'user'])
+      .describe('A certificate, or a user reference that failed as a whole (not found, refused).'),
+    userRef: z
+      .string()
+      .nullable()
+      .describe('The user as the batch named them: `<by>:<value>` (`userName:jdoe`, `userId:1001`).'),
+    userId: lmsIdSchema.nullable(),
+    userName: z.string().nullable(),
+    orgUnitId: lmsIdSchema.nullable(),
+    orgUnitName: z.string().nullable(),
+    issuedId: lmsIdSchema.nullable(),
+    title: z.string().nullable(),
+    issuedDate: z.string().nullable(),
+    status: resultStatusSchema,
+    code: z.string().nullable().describe("Why it failed: the error's stable code."),
+    reason: z.string().nullable().describe('Why it failed, in words.'),
+    path: z
+      .string()
+      .nullable()
+      .describe('Where the PDF lies, relative to OUTPUT_DIR (`/` separated); set once stored.'),
+    sha256: z.string().nullable(),
+    bytes: z.number().nullable(),
+    source: certificateSourceSchema.nullable(),
+  }),
+);
 export type ManifestRow = z.infer<typeof manifestRowSchema>;
 
-/** The manifest's columns, in CSV order: the row's fields. */
-export const MANIFEST_COLUMNS: readonly (keyof ManifestRow)[] = Object.freeze(
-  manifestRowSchema.keyof().options,
-);
+/** The manifest's columns, in CSV order: the row's fields, in order (test/report/manifest.test.ts). */
+export const MANIFEST_COLUMNS = Object.freeze([
+  'kind',
+  'userRef',
+  'userId',
+  'userName',
+  'orgUnitId',
+  'orgUnitName',
+  'issuedId',
+  'title',
+  'issuedDate',
+  'status',
+  'code',
+  'reason',
+  'path',
+  'sha256',
+  'bytes',
+  'source',
+] as const satisfies readonly (keyof ManifestRow)[]);
 
 const USER_REF = /^(userId|userName|orgDefinedId)[ :](.*)$/s;
 
