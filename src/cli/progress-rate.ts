@@ -20,26 +20,24 @@ export interface RateMeterOptions {
   now?: () => number;
 }
 
+const RATE_METER_DEFAULTS: Required<RateMeterOptions> = { windowMs: 10_000, minSpanMs: 1_000, now: Date.now };
+
 /** Items per second, smoothed over the last `windowMs`. */
 export class RateMeter {
-  readonly #windowMs: number;
-  readonly #minSpanMs: number;
-  readonly #now: () => number;
+  readonly #options: Required<RateMeterOptions>;
   #samples: Sample[] = [];
 
   constructor(options: RateMeterOptions = {}) {
-    this.#windowMs = options.windowMs ?? 10_000;
-    this.#minSpanMs = options.minSpanMs ?? 1_000;
-    this.#now = options.now ?? Date.now;
+    this.#options = { ...RATE_METER_DEFAULTS, ...options };
   }
 
   /** Note the running total now. */
   record(done: number): void {
-    const at = this.#now();
+    const at = this.#options.now();
     this.#samples.push({ at, done });
     // Keep the newest sample at or before the window's start as the anchor, so the rate covers
     // the whole window (not a fraction of it) once there is that much history.
-    const start = at - this.#windowMs;
+    const start = at - this.#options.windowMs;
     while (this.#samples.length > 2 && this.#samples[1]!.at <= start) this.#samples.shift();
   }
 
@@ -49,7 +47,7 @@ export class RateMeter {
     const last = this.#samples.at(-1);
     if (!first || !last) return null;
     const span = last.at - first.at;
-    if (span < this.#minSpanMs) return null;
+    if (span < this.#options.minSpanMs) return null;
     return Math.max(0, last.done - first.done) / (span / 1000);
   }
 }
