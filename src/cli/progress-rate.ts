@@ -20,7 +20,11 @@ export interface RateMeterOptions {
   now?: () => number;
 }
 
-const RATE_METER_DEFAULTS: Required<RateMeterOptions> = { windowMs: 10_000, minSpanMs: 1_000, now: Date.now };
+const RATE_METER_DEFAULTS: Required<RateMeterOptions> = {
+  windowMs: 10_000,
+  minSpanMs: 1_000,
+  now: () => Date.now(),
+};
 
 /** Items per second, smoothed over the last `windowMs`. */
 export class RateMeter {
