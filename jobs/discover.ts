@@ -23,9 +23,10 @@ import {
 import { certificateKey, UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
 import { handleJobError, type FleetControl } from '../src/failure/handle-job-error.ts';
 import { parseJobData } from '../src/failure/parse-job-data.ts';
+import { downloadInJob, type InJobDownloadDeps } from './discover-downloads.ts';
 import { jobLog } from './job-logger.ts';
 
-export interface DiscoverDeps {
+export interface DiscoverDeps extends InJobDownloadDeps {
   directory: UserDirectory;
   store: CertificateStore;
   accounting: BatchAccounting;
@@ -92,16 +93,28 @@ async function discoverUser(run: DiscoverRun<'user'>): Promise<DiscoverResult> {
       listing.certificates.map((c) => expectCertificate(run, c, { userRef, userName }, rejects)),
     )
   ).flat();
-  const queued = await queueDownloads(run, expected, userRef);
-  const alreadyStored = expected.filter((e) => e.alreadyStored).length;
+  const waitedFor = await deps.accounting.expectCertificates(data.batchId, expected, run.jobId);
+  // This job downloads what it opened; a download another job has in flight settles this batch too.
+  const open = waitedFor.filter((d) => d.owned);
+  const done = await downloadInJob(
+    deps,
+    open.map(({ certificate: e, jobId }) => ({ certificate: e.certificate, certKey: e.certKey, jobId })),
+    { batchId: data.batchId, userRef, refresh: data.refresh === true, logger: deps.logger },
+  );
+  const alreadyStored = expected.filter((e) => e.alreadyStored).length + done.alreadyStored;
   run.log(
-    `user ${user.userId}: ${expected.length} certificate(s) (${queued} queued, ${alreadyStored} already stored), ` +
+    `user ${user.userId}: ${expected.length} certificate(s): ${done.stored} stored, ${alreadyStored} already stored, ` +
+      `${done.failed} failed, ${done.handedOff} handed to download jobs; ` +
       `${listing.badges} badge(s) ignored, ${listing.filteredOut} filtered out, ${rejects.count} unusable award(s)`,
   );
   return {
     userId: user.userId,
     certificates: expected.length,
-    queued,
+    queued: open.length,
+    stored: done.stored,
+    failed: done.failed,
+    ...(done.failures.length > 0 ? { failures: done.failures } : {}),
+    handedOff: done.handedOff,
     alreadyStored,
     badgesIgnored: listing.badges,
     filteredOut: listing.filteredOut,
@@ -173,30 +186,6 @@ async function expectCertificate(
       row: manifestDescription(certificate, user.userRef, user.userName),
     },
   ];
-}
-
-/** Record the expected certificates in the batch and queue a download for each new one; returns how many. */
-async function queueDownloads(
-  run: DiscoverRun<'user'>,
-  expected: ExpectedDownload[],
-  userRef: string,
-): Promise<number> {
-  const { deps, data } = run;
-  const toAdd = await deps.accounting.expectCertificates(data.batchId, expected, run.jobId);
-  await deps.downloadQueue.addBulk(
-    toAdd.map(({ certificate: e, jobId }) => ({
-      name: `${e.certificate.orgUnitId}-${e.certificate.issuedId}`,
-      data: {
-        ...e.certificate,
-        batchId: data.batchId,
-        certKey: e.certKey,
-        userRef,
-        ...(data.refresh ? { refresh: true } : {}),
-      },
-      opts: { jobId },
-    })),
-  );
-  return toAdd.length;
 }
 
 /** Users queued at once while enumerating, at most; and how long a partial chunk may wait. */

@@ -23,6 +23,7 @@ import {
   RunningLoops,
   sessionKeepAliveLoop,
   startupChecksLoop,
+  STORING_JOBS_PER_REQUEST,
   type BullWorkers,
   type Loop,
   type WorkerFleet,
@@ -75,9 +76,21 @@ export interface StartWorkerOptions {
 function processorsLoop(
   w: WorkerFleet,
   tuning: WorkerTuning,
+  metrics: WorkerMetrics,
   subscribe: (events: JobEvents) => void,
 ): Loop<BullWorkers> {
   const { config, logger, adapter, store, accounting, queues } = w.fleet;
+  // One process-wide view of the LMS for both processors: its request slots (DOWNLOAD_CONCURRENCY)
+  // and whether it serves the bearer PDF route. A discover job downloads what it finds; a
+  // download job is a certificate handed off from one (or a raw producer's).
+  const download = {
+    store,
+    fetcher: adapter.fetcher,
+    strategy: config.downloadStrategy,
+    apiSupport: new ApiSupportMemo(),
+    fleet: w.control,
+    lmsSlots: pLimit(config.concurrency.download),
+  };
   return bullWorkersLoop({
     config,
     redis: w.fleet.redis,
@@ -85,23 +98,22 @@ function processorsLoop(
     logger,
     subscribe,
     discover: createDiscoverProcessor({
+      ...download,
       directory: adapter.directory,
-      store,
       accounting,
       discoverQueue: queues.discover,
       downloadQueue: queues.download,
-      fleet: w.control,
+      // Twice the LMS requests in flight: the other half are storing (fsync).
+      inFlight: pLimit(config.concurrency.download * STORING_JOBS_PER_REQUEST),
+      onDownloadEnded: (outcome, seconds) =>
+        metrics.downloadEnded(
+          outcome.status,
+          outcome.status === 'stored' ? outcome.source : undefined,
+          seconds,
+        ),
       logger: logger.child({ queue: DISCOVER_QUEUE }),
     }),
-    download: createDownloadProcessor({
-      store,
-      fetcher: adapter.fetcher,
-      strategy: config.downloadStrategy,
-      apiSupport: new ApiSupportMemo(),
-      fleet: w.control,
-      logger: logger.child({ queue: DOWNLOAD_QUEUE }),
-      lmsSlots: pLimit(config.concurrency.download),
-    }),
+    download: createDownloadProcessor({ ...download, logger: logger.child({ queue: DOWNLOAD_QUEUE }) }),
   });
 }
 
@@ -180,7 +192,7 @@ async function startInOrder(
   );
   if (options.checks) await loops.start(startupChecksLoop(w));
   const processing = await loops.start(
-    processorsLoop(w, tuning, (events) => followJobEvents(w, events, metrics)),
+    processorsLoop(w, tuning, metrics, (events) => followJobEvents(w, events, metrics)),
   );
   await loops.start(localFaultsLoop(w, processing));
   const monitor = await loops.start(fleetMonitorLoop(w, tuning));

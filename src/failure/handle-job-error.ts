@@ -140,14 +140,22 @@ const QUEUE_JOB_OPTIONS: Record<string, JobsOptions | undefined> = {
   [DOWNLOAD_QUEUE]: DOWNLOAD_JOB_OPTIONS,
 };
 
+/** Pause for a `pause` decision (or an outage): the fleet, or this worker alone (`fleet.trip`). */
+export async function pauseFor(
+  fleet: FleetControl,
+  trip: Parameters<FleetBreaker['trip']>[0],
+): Promise<void> {
+  const pause = { reason: trip.reason, message: trip.message, fix: trip.fix };
+  await (fleet.trip ? fleet.trip(pause) : fleet.breaker.trip(pause));
+}
+
 async function backToWaiting(
   job: Job,
   token: string | undefined,
   fleet: FleetControl,
   trip: Parameters<FleetBreaker['trip']>[0],
 ): Promise<Error> {
-  const pause = { reason: trip.reason, message: trip.message, fix: trip.fix };
-  await (fleet.trip ? fleet.trip(pause) : fleet.breaker.trip(pause));
+  await pauseFor(fleet, trip);
   if (!token) return new Error(trip.message);
   await job.moveToWait(token);
   return new WaitingError();

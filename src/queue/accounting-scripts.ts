@@ -23,15 +23,16 @@ export const REGISTER_DISCOVER = accountingScript('register-discover');
 /**
  * batchId, now, opener (the discover job), then groups of 6: certKey, jobIdBase, ref,
  * alreadyStored, the result record when already stored, the manifest description (JSON text).
- * Returns pairs (index of the certificate, download job id) of the jobs to add (new ones, and open
- * ones this batch joined: adding an existing id is a no-op in BullMQ, and re-adding covers a crash
- * between this script and the add). A cancelled batch counts what it finds as cancelled, adds none.
+ * Returns triples (index of the certificate, download job id, '1' when the opener owns it: it
+ * opened it now or in an earlier run) of the downloads the batch waits for: new ones, and open ones
+ * it joined (another job downloads those). A cancelled batch counts what it finds as cancelled,
+ * opens none.
  */
 export const EXPECT_CERTIFICATES = accountingScript('expect-certificates');
 
 /**
- * jobId, status, code, reason, at, result record → {batches credited (-1: not open), batches this
- * finished...}.
+ * at, then groups of 5: jobId, status, code, reason, result record → {batches credited (-1: none
+ * of the jobs was open), batches this finished...}. Each batch is checked for its end once.
  */
 export const SETTLE_DOWNLOAD = accountingScript('settle-download');
 

@@ -118,15 +118,16 @@ export class BatchAccounting {
 
   /**
    * A discover job found these certificates for `batchId`: count each once for the batch and
-   * return the download jobs to add, as (certificate, job id) pairs. Add them after this resolves,
-   * always with these ids.
+   * return the downloads it waits for, as (certificate, job id, owned) triples. Owned: the opener
+   * opened it (now, or in an earlier run) and downloads it, under this id; not owned: another
+   * job's download, which settles it for this batch too.
    */
   async expectCertificates<C extends ExpectedCertificate>(
     batchId: string,
     certificates: readonly C[],
     /** The discover job that found them: while it may still add them, the reconciler waits. */
     opener = '',
-  ): Promise<{ certificate: C; jobId: string }[]> {
+  ): Promise<{ certificate: C; jobId: string; owned: boolean }[]> {
     if (certificates.length === 0) return [];
     const args: string[] = [];
     for (const c of certificates) {
@@ -140,28 +141,34 @@ export class BatchAccounting {
       );
     }
     const flat = (await this.#run(EXPECT_CERTIFICATES, [batchId, Date.now(), opener, ...args])) as string[];
-    const out: { certificate: C; jobId: string }[] = [];
-    for (let i = 0; i < flat.length; i += 2) {
+    const out: { certificate: C; jobId: string; owned: boolean }[] = [];
+    for (let i = 0; i < flat.length; i += 3) {
       const certificate = certificates[Number(flat[i])];
       const jobId = flat[i + 1];
-      if (certificate && jobId) out.push({ certificate, jobId });
+      if (certificate && jobId) out.push({ certificate, jobId, owned: flat[i + 2] === '1' });
     }
     return out;
   }
 
   /** Settle a download job. Returns the number of batches credited, or -1 when it was not open. */
-  async settleDownload(jobId: string, outcome: CertificateSettlement): Promise<number> {
-    const [code, reason] = outcome.status === 'failed' ? [outcome.code, outcome.reason] : ['', ''];
-    return this.#finished(
-      await this.#run(SETTLE_DOWNLOAD, [
-        jobId,
-        outcome.status,
-        code,
-        reason,
-        new Date().toISOString(),
-        settlementJson(outcome),
-      ]),
-    );
+  settleDownload(jobId: string, outcome: CertificateSettlement): Promise<number> {
+    return this.settleDownloads([{ jobId, outcome }]);
+  }
+
+  /**
+   * Settle download jobs in one script: the certificates a discover job downloaded itself. Returns
+   * the number of batch credits, or -1 when none of them was open.
+   */
+  async settleDownloads(
+    settlements: readonly { jobId: string; outcome: CertificateSettlement }[],
+  ): Promise<number> {
+    if (settlements.length === 0) return 0;
+    const args: string[] = [new Date().toISOString()];
+    for (const { jobId, outcome } of settlements) {
+      const [code, reason] = outcome.status === 'failed' ? [outcome.code, outcome.reason] : ['', ''];
+      args.push(jobId, outcome.status, code, reason, settlementJson(outcome));
+    }
+    return this.#finished(await this.#run(SETTLE_DOWNLOAD, args));
   }
 
   /** Settle a discover job (a user, or the enumeration of all users). -1 when it was not open. */

@@ -116,7 +116,14 @@ export interface DiscoverResult {
   /** Users found by an all-users enumeration. */
   users?: number;
   certificates: number;
+  /** Downloads this job opened (the rest were already stored, or another batch's were in flight). */
   queued: number;
+  /** Of those: stored by this job, failed for good, handed to download jobs of their own. */
+  stored?: number;
+  failed?: number;
+  /** The first MAX_REJECTED_LISTED certificates that failed for good here, with why. */
+  failures?: RejectedAward[];
+  handedOff?: number;
   alreadyStored: number;
   badgesIgnored: number;
   filteredOut: number;

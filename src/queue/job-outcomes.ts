@@ -23,6 +23,8 @@ export type DiscoverSettlement =
       /** Some of the unusable awards, listed; `rejectedCount` counts them all. */
       rejected?: readonly RejectedAward[];
       rejectedCount?: number;
+      /** Certificates the job downloaded itself and stored (its return value says; 0 when not). */
+      stored?: number;
     }
   | ({ status: 'failed' } & FailureFacts);
 
@@ -42,13 +44,16 @@ const discoverReturnSchema = z.lazy(() =>
     badgesIgnored: z.number().catch(0),
     rejected: z.array(z.unknown()).catch([]),
     rejectedCount: z.number().optional().catch(undefined),
+    stored: z.number().catch(0),
   }),
 );
 
 /** What a completed discover job's return value says for its batch. */
 export function discoverSettlement(result: unknown): DiscoverSettlement {
   const read = discoverReturnSchema.safeParse(result);
-  const r = read.success ? read.data : { badgesIgnored: 0, rejected: [], rejectedCount: undefined };
+  const r = read.success
+    ? read.data
+    : { badgesIgnored: 0, rejected: [], rejectedCount: undefined, stored: 0 };
   const rejected = r.rejected.flatMap((entry) => {
     const award = rejectedAwardSchema.safeParse(entry);
     return award.success ? [award.data] : [];
@@ -58,6 +63,7 @@ export function discoverSettlement(result: unknown): DiscoverSettlement {
     badges: r.badgesIgnored,
     rejected,
     rejectedCount: r.rejectedCount ?? rejected.length,
+    stored: r.stored,
   };
 }
 

@@ -7,7 +7,8 @@ export const PROGRESS_EVERY_MS = 30_000;
 
 /**
  * One periodic log line with what this process did since the last one: jobs completed and failed
- * per queue, downloads per second, web logins, and the failure codes seen (a small histogram).
+ * per queue, certificates stored per second (by discover jobs, which download what they find, and
+ * by download jobs), web logins, and the failure codes seen (a small histogram).
  */
 export function logProgress(
   logger: Logger,
@@ -17,7 +18,14 @@ export function logProgress(
 ): () => void {
   const counts = { discover: { done: 0, attemptsFailed: 0 }, download: { done: 0, attemptsFailed: 0 } };
   const codes = new Map<string, number>();
+  let stored = 0;
   events.on('job:completed', ({ queue }) => counts[queue].done++);
+  events.on('download:settled', ({ outcome }) => {
+    if (outcome.status === 'stored') stored++;
+  });
+  events.on('discover:settled', ({ outcome }) => {
+    if (outcome.status === 'done') stored += outcome.stored ?? 0;
+  });
   events.on('job:attempt-failed', ({ queue, code }) => {
     counts[queue].attemptsFailed++;
     codes.set(code, (codes.get(code) ?? 0) + 1);
@@ -36,7 +44,8 @@ export function logProgress(
         {
           discover: { ...counts.discover },
           download: { ...counts.download },
-          downloadsPerSecond: Number((counts.download.done / seconds).toFixed(2)),
+          stored,
+          downloadsPerSecond: Number((stored / seconds).toFixed(2)),
           webLogins: session?.stats.logins ?? 0,
           failures: Object.fromEntries(codes),
         },
@@ -46,6 +55,7 @@ export function logProgress(
     counts.discover = { done: 0, attemptsFailed: 0 };
     counts.download = { done: 0, attemptsFailed: 0 };
     codes.clear();
+    stored = 0;
   }, everyMs);
   timer.unref();
   return () => clearInterval(timer);

@@ -1,10 +1,21 @@
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pLimit from 'p-limit';
 import { createDiscoverProcessor } from '../../jobs/discover.ts';
+import { ApiSupportMemo } from '../../src/failure/api-support.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { FleetBreaker, OutageClock } from '../../src/fleet/index.ts';
-import type { AwardEntry, ListAwardsOptions, UserDirectory } from '../../src/lms/index.ts';
+import {
+  LmsUnavailableError,
+  type AwardEntry,
+  type CertificateFetcher,
+  type ListAwardsOptions,
+  type UserDirectory,
+} from '../../src/lms/index.ts';
+import type { PdfSink } from '../../src/pdf/index.ts';
+import { ReauthRequiredError } from '../../src/auth/index.ts';
+import { CertificateHttpError } from '../../src/browser/index.ts';
 import {
   BatchAccounting,
   BatchTracker,
@@ -19,7 +30,7 @@ import type { FleetControl } from '../../src/failure/handle-job-error.ts';
 import { tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 // A unit test of the discover processor alone: the LMS is a hand-written directory that sends
-// hostile data, everything else (Redis, queues, tracker, store) is real.
+// hostile data and a stub fetcher, everything else (Redis, queues, tracker, store) is real.
 const hostileDirectory: UserDirectory = {
   host: 'school.example',
   async resolveUser(_by, value) {
@@ -66,9 +77,40 @@ afterAll(async () => {
   await out.cleanup();
 });
 
-function processor(directory: UserDirectory = hostileDirectory) {
+/** A PDF the store takes as whole. */
+const PDF = Buffer.from('%PDF-1.7\ntrailer\n<<>>\n%%EOF\n');
+
+/** A fetcher whose every answer is `answer` (a PDF body, or an error to throw); counts its calls. */
+function stubFetcher(answer: Buffer | Error): CertificateFetcher & { calls: number } {
+  const fetcher = {
+    calls: 0,
+    async viaApi(_certificate: unknown, sink: PdfSink) {
+      fetcher.calls++;
+      if (answer instanceof Error) throw answer;
+      await sink.write(answer);
+      return { contentType: 'application/pdf' };
+    },
+    async viaBrowser(): Promise<never> {
+      throw new Error('not used');
+    },
+  };
+  return fetcher;
+}
+
+/** The LMS does not answer: each certificate is handed to a download job of its own. */
+const unreachable = () => stubFetcher(new LmsUnavailableError('the LMS did not answer'));
+
+function processor(
+  directory: UserDirectory = hostileDirectory,
+  fetcher: CertificateFetcher = unreachable(),
+  breaker = new FleetBreaker({
+    redis,
+    prefix,
+    queues: [queues.discover, queues.download],
+    logger: createLogger({ level: 'silent' }),
+  }),
+) {
   const logger = createLogger({ level: 'silent' });
-  const breaker = new FleetBreaker({ redis, prefix, queues: [queues.discover, queues.download], logger });
   const fleet: FleetControl = {
     breaker,
     outage: new OutageClock(redis, prefix),
@@ -78,6 +120,10 @@ function processor(directory: UserDirectory = hostileDirectory) {
   return createDiscoverProcessor({
     directory,
     store: new CertificateStore(out.dir, { lmsHost: 'school.example' }),
+    fetcher,
+    strategy: 'api',
+    apiSupport: new ApiSupportMemo(),
+    inFlight: pLimit(1),
     accounting: new BatchAccounting(redis, prefix),
     discoverQueue: queues.discover,
     downloadQueue: queues.download,
@@ -87,7 +133,7 @@ function processor(directory: UserDirectory = hostileDirectory) {
 }
 
 describe('discover processor', () => {
-  it('fails a hostile award alone and queues the good certificate; badges are ignored', async () => {
+  it('fails a hostile award alone and hands the good certificate to a download job when the LMS does not answer; badges are ignored', async () => {
     const tracker = new BatchTracker(redis, prefix);
     const accounting = new BatchAccounting(redis, prefix);
     await tracker.create('hostile', { by: 'userId', enumerating: false });
@@ -218,5 +264,105 @@ describe('discover processor', () => {
       code: 'JOB_DATA_INVALID',
       message: expect.stringMatching(/batchId/),
     });
+  });
+});
+
+describe('discover processor: the certificates it downloads itself', () => {
+  /** A user with two good certificates, `first` and `first + 1` (each test its own: open downloads are shared). */
+  const twoCertificates = (first: number): UserDirectory => ({
+    ...hostileDirectory,
+    async *listAwards(): AsyncIterable<AwardEntry> {
+      for (const issuedId of [first, first + 1]) {
+        yield {
+          ok: true,
+          kind: 'certificate',
+          certificate: { userId: 7, issuedId, orgUnitId: 500, awardId: 1, title: 'A', issuedDate: null },
+        };
+      }
+    },
+  });
+  let nextIssuedId = 71;
+
+  /** One discover job of user 7 in a new batch, settled as its completed event would. */
+  async function run(batchId: string, fetcher: CertificateFetcher, breaker?: FleetBreaker) {
+    const tracker = new BatchTracker(redis, prefix);
+    const accounting = new BatchAccounting(redis, prefix);
+    await tracker.create(batchId, { by: 'userId', enumerating: false });
+    const jobId = `${batchId}.u7`;
+    const data: DiscoverJobData = { kind: 'user', batchId, by: 'userId', value: '7' };
+    const job = await queues.discover.add('u', data, { jobId });
+    await accounting.registerDiscover(batchId, [jobId]);
+    const first = nextIssuedId;
+    nextIssuedId += 10;
+    const result = await processor(
+      twoCertificates(first),
+      fetcher,
+      breaker,
+    )(job as Job<DiscoverJobData>, 'token');
+    await accounting.settleDiscover(jobId, discoverSettlement(result));
+    const downloads = (await queues.download.getJobs(['waiting', 'paused'])).filter(
+      (j) => j.data.batchId === batchId,
+    );
+    return {
+      first,
+      result,
+      status: await tracker.status(batchId),
+      results: await tracker.results(batchId),
+      downloads,
+    };
+  }
+
+  it('stores each certificate and settles them with the job: no download job, the batch done', async () => {
+    const fetcher = stubFetcher(PDF);
+    const { result, status, results, downloads } = await run('in-job', fetcher);
+    expect(fetcher.calls).toBe(2);
+    expect(result).toMatchObject({ certificates: 2, queued: 2, stored: 2, failed: 0, handedOff: 0 });
+    expect(downloads).toEqual([]);
+    expect(status).toMatchObject({ done: true, certsFound: 2, certsStored: 2, certsFailed: 0 });
+    expect(results.map((r) => [r.issuedId, r.status, r.path])).toEqual([
+      [71, 'stored', expect.stringMatching(/500-71\.pdf$/)],
+      [72, 'stored', expect.stringMatching(/500-72\.pdf$/)],
+    ]);
+  });
+
+  it('fails in the job a certificate that can never succeed (the LMS has none: 404), with its code', async () => {
+    const gone = stubFetcher(new CertificateHttpError(404, 'https://school.example/award.pdf'));
+    const { result, status, downloads } = await run('gone', gone);
+    expect(result).toMatchObject({ stored: 0, failed: 2, handedOff: 0 });
+    expect(downloads).toEqual([]);
+    expect(status).toMatchObject({ done: true, certsFailed: 2 });
+    expect(status?.failures.map((f) => f.code)).toEqual(['CERTIFICATE_NOT_FOUND', 'CERTIFICATE_NOT_FOUND']);
+  });
+
+  it('hands to a download job a certificate that may succeed later (a body that is not a whole PDF)', async () => {
+    const { first, result, status, downloads } = await run(
+      'cut',
+      stubFetcher(Buffer.from('%PDF-1.7\ncut sho')),
+    );
+    expect(result).toMatchObject({ stored: 0, failed: 0, handedOff: 2 });
+    expect(downloads.map((d) => d.data.issuedId).sort()).toEqual([first, first + 1]);
+    expect(status).toMatchObject({ done: false, certsFailed: 0 });
+  });
+
+  it('pauses the fleet at a refused token, asks once, and hands every certificate to a download job', async () => {
+    const breaker = new FleetBreaker({
+      redis,
+      prefix,
+      queues: [queues.discover, queues.download],
+      logger: createLogger({ level: 'silent' }),
+    });
+    const fetcher = stubFetcher(new ReauthRequiredError('invalid_grant', 'the refresh token was refused.'));
+    try {
+      const { first, result, status, downloads } = await run('refused', fetcher, breaker);
+      // One request: the second certificate is handed off without one.
+      expect(fetcher.calls).toBe(1);
+      expect(result).toMatchObject({ stored: 0, failed: 0, handedOff: 2 });
+      expect(await breaker.current()).toMatchObject({ reason: 'AUTH_REFRESH_REFUSED' });
+      expect(downloads.map((d) => d.data.issuedId).sort()).toEqual([first, first + 1]);
+      // Open until their download jobs settle them.
+      expect(status).toMatchObject({ done: false, certsFound: 2, certsStored: 0, certsFailed: 0 });
+    } finally {
+      await breaker.resume('test');
+    }
   });
 });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker } from '../../jobs/worker.ts';
 import { Secret } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
-import { DOWNLOAD_QUEUE } from '../../src/queue/index.ts';
+import { DISCOVER_QUEUE } from '../../src/queue/index.ts';
 import { captureLogger, runCli, sleepUntil, spawnCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
@@ -66,32 +66,33 @@ describe('batch accounting from job outcomes', () => {
   });
 
   it(
-    'settles a batch whose download the stalled checker failed, with the reason',
+    'settles a batch whose discover job the stalled checker failed, with the reason',
     { timeout: 120_000 },
     async () => {
       p = await startPipeline({ worker: false, tuning: { maxStalledCount: 0, stalledIntervalMs: 500 } });
-      // A worker that takes one download and then dies without a word (its lock is never renewed).
+      // A worker that takes one user (whose job downloads that user's certificates) and then dies
+      // without a word (its lock is never renewed).
       const rogueConnection = p.redis.duplicate();
-      const rogue = new Worker(DOWNLOAD_QUEUE, () => new Promise<never>(() => {}), {
+      const rogue = new Worker(DISCOVER_QUEUE, () => new Promise<never>(() => {}), {
         connection: rogueConnection,
         prefix: p.config.queuePrefix,
         lockDuration: 1_000,
         concurrency: 1,
       });
-      let taken: string | undefined;
-      rogue.on('active', (job) => (taken ??= job.id));
+      let taken: number | undefined;
+      rogue.on('active', (job) => (taken ??= Number(job.data.value)));
       const users = studentsWithCertificates(p.sandbox, 3);
       const { batchId } = await p.submit({ users });
-      await p.startWorker();
       await sleepUntil(() => taken, 20_000);
+      await p.startWorker();
       rogueConnection.disconnect(); // its lock is never renewed again, as if the process died
       await rogue.close(true);
       const status = await p.waitDone(batchId, 90_000);
-      expect(status.certsFailed).toBe(1);
-      expect(status.certsStored).toBe(certificatesOf(p, users) - 1);
+      expect(status).toMatchObject({ usersFailed: 1, usersDone: users.length - 1, certsFailed: 0 });
+      expect(status.certsStored).toBe(certificatesOf(p, users) - certificatesOf(p, [taken!]));
       expect(status.failures).toEqual([
         expect.objectContaining({
-          kind: 'certificate',
+          kind: 'user',
           code: 'JOB_STALLED',
           reason: expect.stringMatching(/stalled/),
         }),

@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { partialFiles, sleepUntil } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
+import type { DiscoverResult } from '../../src/queue/index.ts';
 
 let p: Pipeline | undefined;
 afterEach(async () => {
@@ -85,14 +86,20 @@ describe('a real tenant', () => {
         reason: expect.stringMatching(/may not see/),
       }),
     ]);
-    // What the board shows of the failed job: the code and the reason, no stack of our internals.
-    const [failed] = await p.queues.download.getJobs(['failed']);
-    const stack = failed?.stacktrace ?? [];
-    expect(stack.length).toBeGreaterThan(0);
-    for (const line of stack) {
-      expect(line).toMatch(/^CERTIFICATE_FORBIDDEN: /);
-      expect(line).not.toMatch(/\n\s+at /);
-    }
+    // What the board shows of it: the user's discover job (which downloaded the user's
+    // certificates) lists it in its return value with the code and the reason, no stack of our
+    // internals; it was not retried in a download job of its own.
+    const discovered = await p.queues.discover.getJobs(['completed']);
+    const failures = discovered.flatMap((j) => (j.returnvalue as DiscoverResult).failures ?? []);
+    expect(failures).toEqual([
+      {
+        ref: expect.stringContaining(String(forbidden.IssuedId)),
+        code: 'CERTIFICATE_FORBIDDEN',
+        reason: expect.any(String),
+      },
+    ]);
+    expect(failures[0]!.reason).not.toMatch(/\n\s+at /);
+    expect(await p.queues.download.getJobs(['failed', 'completed', 'waiting', 'delayed'])).toEqual([]);
   });
 
   it('a 512 MiB body is cut at MAX_PDF_BYTES: that certificate fails once, memory stays bounded', async () => {
@@ -111,8 +118,11 @@ describe('a real tenant', () => {
     } finally {
       clearInterval(sampler);
     }
-    const [failed] = await p.queues.download.getJobs(['failed']);
-    expect(failed?.attemptsMade).toBe(1); // not retried eight times
+    // Failed once, in its user's discover job: not retried eight times in a download job.
+    expect(await p.queues.download.getJobs(['failed', 'completed', 'waiting', 'delayed'])).toEqual([]);
+    const discovered = await p.queues.discover.getJobs(['completed']);
+    const failures = discovered.flatMap((j) => (j.returnvalue as DiscoverResult).failures ?? []);
+    expect(failures).toEqual([expect.objectContaining({ code: 'PDF_TOO_LARGE' })]);
     expect(peak).toBeLessThan(400 * 1024 * 1024);
     // The cut body went to a temp file, which was removed with the failure.
     expect(await partialFiles(p.outputDir)).toEqual([]);

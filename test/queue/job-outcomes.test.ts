@@ -42,19 +42,27 @@ describe('a discover job’s end', () => {
   it('counts what parses of its return value, and none of the rest', () => {
     const rejected = { ref: '7-x (user 1)', code: 'LMS_DATA_INVALID', reason: 'bad id' };
     expect(
-      discoverSettlement({ badgesIgnored: 2, rejected: [rejected, { ref: 1 }], rejectedCount: 5 }),
+      discoverSettlement({ badgesIgnored: 2, rejected: [rejected, { ref: 1 }], rejectedCount: 5, stored: 3 }),
     ).toEqual({
       status: 'done',
       badges: 2,
       rejected: [rejected],
       rejectedCount: 5,
+      stored: 3,
     });
-    expect(discoverSettlement(null)).toEqual({ status: 'done', badges: 0, rejected: [], rejectedCount: 0 });
-    expect(discoverSettlement({ badgesIgnored: 'two', rejected: 'none' })).toEqual({
+    expect(discoverSettlement(null)).toEqual({
       status: 'done',
       badges: 0,
       rejected: [],
       rejectedCount: 0,
+      stored: 0,
+    });
+    expect(discoverSettlement({ badgesIgnored: 'two', rejected: 'none', stored: 'many' })).toEqual({
+      status: 'done',
+      badges: 0,
+      rejected: [],
+      rejectedCount: 0,
+      stored: 0,
     });
   });
 

@@ -25,20 +25,22 @@ for i = 6, #ARGV, 6 do
     local open = redis.call('GET', markerKey)
     if first then record(batch, certKey, {status = 'queued', ref = ref, d = desc}) end
     if open then
-      -- Another batch's download is in flight: join it (rare, so its record is rewritten).
+      -- A download is in flight. Another batch's: join it (rare, so its record is rewritten). This
+      -- job's own, opened by an earlier run of it (a worker killed mid-job): it is this job's again.
+      local raw = redis.call('HGET', prefix .. ':acct:download', open)
+      local info = raw and cjson.decode(raw)
       if first then
         local waiting = prefix .. ':acct:waiting:' .. open
         redis.call('SADD', waiting, batch)
         redis.call('EXPIRE', waiting, ttl)
-        local raw = redis.call('HGET', prefix .. ':acct:download', open)
-        if raw then
-          local info = cjson.decode(raw)
+        if info then
           info.j = 1
           redis.call('HSET', prefix .. ':acct:download', open, cjson.encode(info))
         end
       end
       table.insert(toAdd, tostring((i - 6) / 6))
       table.insert(toAdd, open)
+      table.insert(toAdd, (info and opener ~= '' and info.o == opener) and '1' or '0')
     elseif first then
       -- The first batch rides in the job's record (b); batches that join later are in a set.
       local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
@@ -48,6 +50,7 @@ for i = 6, #ARGV, 6 do
       redis.call('ZADD', prefix .. ':acct:open:download', now, jobId)
       table.insert(toAdd, tostring((i - 6) / 6))
       table.insert(toAdd, jobId)
+      table.insert(toAdd, '1')
     end
   end
 end
