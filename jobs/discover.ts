@@ -27,6 +27,11 @@ import { downloadInJob, type InJobDownloadDeps } from './discover-downloads.ts';
 import { jobLog } from './job-logger.ts';
 
 export interface DiscoverDeps extends InJobDownloadDeps {
+  /**
+   * Admits one user's listing (resolving the user, paging the awards): DISCOVER_CONCURRENCY at a
+   * time per worker, while more jobs run to keep the download slots full. Default: no limit.
+   */
+  listingSlots?: <T>(listing: () => Promise<T>) => Promise<T>;
   directory: UserDirectory;
   store: CertificateStore;
   accounting: BatchAccounting;
@@ -83,11 +88,14 @@ type ExpectedDownload = ExpectedCertificate & { certificate: Certificate };
 
 async function discoverUser(run: DiscoverRun<'user'>): Promise<DiscoverResult> {
   const { deps, data } = run;
-  const user = await resolveUser(deps.directory, data);
+  const rejects = new Rejects();
+  const list = async () => {
+    const user = await resolveUser(deps.directory, data);
+    return { user, listing: await listUserAwards(deps.directory, user.userId, data.filters, rejects) };
+  };
+  const { user, listing } = await (deps.listingSlots ? deps.listingSlots(list) : list());
   const userRef = `${data.by}:${data.value}`;
   const userName = user.userName ?? (data.by === 'userName' ? data.value : undefined);
-  const rejects = new Rejects();
-  const listing = await listUserAwards(deps.directory, user.userId, data.filters, rejects);
   const expected = (
     await Promise.all(
       listing.certificates.map((c) => expectCertificate(run, c, { userRef, userName }, rejects)),

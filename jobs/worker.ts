@@ -105,6 +105,7 @@ function processorsLoop(
       downloadQueue: queues.download,
       // Twice the LMS requests in flight: the other half are storing (fsync).
       inFlight: pLimit(config.concurrency.download * STORING_JOBS_PER_REQUEST),
+      listingSlots: pLimit(config.concurrency.discover),
       onDownloadEnded: (outcome, seconds) =>
         metrics.downloadEnded(
           outcome.status,

@@ -89,10 +89,16 @@ export function bullWorkersLoop<D, W>(options: BullWorkersOptions<D, W>): Loop<B
         stalledInterval: tuning.stalledIntervalMs,
         maxStalledCount: tuning.maxStalledCount,
       } as const;
+      // A discover job lists its user's awards (DISCOVER_CONCURRENCY listings at once, a limiter
+      // in the processor) and downloads them (in the LMS slots): enough jobs run that the slots
+      // stay full, as many as there are certificates in flight.
       const discover = new Worker(DISCOVER_QUEUE, options.discover, {
         ...common,
         ...cleanupOf(DISCOVER_JOB_OPTIONS),
-        concurrency: config.concurrency.discover,
+        concurrency: Math.max(
+          config.concurrency.discover,
+          config.concurrency.download * STORING_JOBS_PER_REQUEST,
+        ),
       });
       // Twice the LMS requests: the other half are storing (fsync), so the disk never idles the LMS.
       const download = new Worker(DOWNLOAD_QUEUE, options.download, {
