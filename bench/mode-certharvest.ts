@@ -2,14 +2,16 @@
  * Mode certharvest: the real worker, in-process, against a sandbox LMS in a child process, with a
  * private redis-server and a temporary OUTPUT_DIR.
  *
- * The download queue is paused before the batch is submitted, so discovery queues every
- * certificate while nothing downloads; meanwhile the fleet logs in (Chromium, once), as the plain
- * loop logs in before its loop. Then the queue is resumed and the download phase is timed until
- * the batch is done. With `--pipelined` downloads overlap discovery, as in production, and only
- * the end-to-end time is measured. Every stored PDF is then checked byte for byte.
+ * A discover job downloads the certificates it finds (docs/architecture.md, "The job model"), so
+ * the download phase cannot be held back behind discovery. It runs on a sandbox that answers
+ * logins and listings at once and only certificates after the latency (`latencyCertificatesOnly`),
+ * with the fleet logged in beforehand (Chromium, once), as the plain loop logs in before its loop:
+ * from the submission until the batch is done is then the time of the downloads. With
+ * `--pipelined` the sandbox delays every answer, as in production, and only the end-to-end time
+ * is measured. Every stored PDF is then checked byte for byte.
  *
  * Variants of the same run:
- *   download  (mode certharvest) as above: the download phase, and the whole batch (held back)
+ *   download  (mode certharvest) as above: the download phase (the whole batch, listings free)
  *   e2e       (mode certharvest-e2e) pipelined, the batch submitted as the whole institution
  *             (`allUsers`: the worker lists the users, as the discovering loop does): submit → done
  *   rss       (the RSS step) pipelined, one big batch at a low latency; the worker's peak RSS is
@@ -93,7 +95,14 @@ export async function runCertharvest(
   log(`${label}: starting a sandbox LMS (latency ${latencyMs} ms) and a private redis-server`);
   // The RSS step's batch takes ~14,000 Valence calls: its sandbox's rate-limit budget (50,000
   // credits a minute, 10 a call by default) is raised so that the step measures memory, not 429 waits.
-  const knobs = variant === 'rss' ? { rateLimitCredits: 100_000_000 } : undefined;
+  // The download phase's sandbox answers logins and listings at once and only certificates late:
+  // a discover job downloads what it finds, so the phase is the batch with discovery made free.
+  const knobs =
+    variant === 'rss'
+      ? { rateLimitCredits: 100_000_000 }
+      : variant === 'download' && !opts.pipelined
+        ? { latencyCertificatesOnly: true }
+        : undefined;
   const sandbox = await startSandboxProcess({ certificates, latencyMs, ...(knobs ? { knobs } : {}) });
   const closeSandbox = onCleanup(() => sandbox.close());
   const redisServer = await startRedisServer();
@@ -160,7 +169,7 @@ export async function runCertharvest(
     `${label}: ${sandbox.students.length} students of ${sandbox.userCount} hold ${expected.length} ` +
       `certificates; DOWNLOAD_CONCURRENCY=${config.concurrency.download}, ` +
       `DISCOVER_CONCURRENCY=${config.concurrency.discover}, DOWNLOAD_STRATEGY=${config.downloadStrategy}` +
-      (paused ? '; downloads held back until discovery is done' : '; pipelined') +
+      (paused ? '; listings answered at once, only certificates late (the download phase)' : '; pipelined') +
       (allUsers ? '; submitted as the whole institution (allUsers)' : ''),
   );
 
@@ -169,28 +178,31 @@ export async function runCertharvest(
   // A running fleet keeps its web session (it is kept alive, and sealed in Redis for every worker):
   // the pipelined variants log in before the submission, so their end to end holds no Chromium
   // start. The cold login is timed and reported apart. (`--pipelined` keeps the login inside.)
-  if (variant !== 'download') {
+  {
     const loggingIn = Date.now();
     await session.probeLogin();
     loginSeconds = (Date.now() - loggingIn) / 1000;
   }
-  if (paused) await queues.download.pause();
   // certharvest-e2e with --cpu-profile: the whole batch, discovery included (<file>-e2e).
   const batchProfile = variant === 'e2e' && opts.profile ? e2eProfilePath(opts.profile) : undefined;
   const stopBatchProfile = batchProfile ? await startCpuProfile() : undefined;
   const batchCommandsBefore = await redisCommandCounts(redis);
   const stopBatchClock = startClock(sampler);
   const started = Date.now();
-  const submitted = await submitBatch(
-    allUsers ? { allUsers: true } : { by: 'userId', users: sandbox.students },
-    { queues, redis, prefix: config.queuePrefix },
-  );
+  const submit = () =>
+    submitBatch(allUsers ? { allUsers: true } : { by: 'userId', users: sandbox.students }, {
+      queues,
+      redis,
+      prefix: config.queuePrefix,
+    });
+  // The download phase submits inside its clock.
+  let submitted = paused ? undefined : await submit();
   const deadline = started + opts.timeoutSeconds * 1000;
   let statusReads = 0;
   const checkpoints: RssCheckpoint[] = [];
   const readStatus = async () => {
     statusReads++;
-    const status = await tracker.status(submitted.batchId, 1);
+    const status = await tracker.status(submitted!.batchId, 1);
     if (status) lastStatus = status;
     if (rssPoints && status) {
       for (const point of rssPoints) {
@@ -230,7 +242,7 @@ export async function runCertharvest(
       ? COARSE_POLL_MS
       : FINE_POLL_MS;
 
-  let discoveryDone: number | null = null;
+  const discoveryDone: number | null = null;
   let finished: BatchStatus | null;
   let phase: PhaseClock | null = null;
   let jobs: DownloadJobTimes | null = null;
@@ -242,44 +254,27 @@ export async function runCertharvest(
   /** INFO calls of the bench between the whole batch's two snapshots, besides the first. */
   let benchInfoCalls = 0;
   if (paused) {
-    // The fleet's one login, while discovery runs (as it would at the first download), so the
-    // download phase holds HTTP downloads only, like the plain loop after its own login.
-    const loggingIn = Date.now();
-    const [discovered, loginDone] = await Promise.all([
-      until(
-        (s) => !s.enumerating && s.usersDone + s.usersFailed >= s.usersTotal,
-        () => COARSE_POLL_MS,
-      ),
-      session.probeLogin().then(() => Date.now()),
-    ]);
-    loginSeconds = (loginDone - loggingIn) / 1000;
-    discoveryDone = Date.now();
-    if (discovered) {
-      if (discovered.certsStored + discovered.certsFailed > 0) {
-        problems.push('certificates were downloaded while the download queue was paused');
-      }
-      const readsBefore = statusReads;
-      const timed = await timeDownloads({
-        resume: () => queues.download.resume(),
-        untilDone: () => until(batchDone, pollEvery),
-        sampler,
-        profile: opts.profile,
-        commandCounts: () => redisCommandCounts(redis),
-        atDone: () => (batchClock = stopBatchClock()),
-      });
-      ({ finished, phase, requestTimes } = timed);
-      batchCommandsAfter = timed.commandsAfter;
-      benchInfoCalls = 1; // the download phase's first snapshot
-      jobs = await downloadJobTimes(queues.download, timed.resumedAt, timed.doneSeenAt);
-      redisCommands = commandsPerCertificate(
-        timed.commandsBefore,
-        timed.commandsAfter,
-        expected.length,
-        statusReadCommands(statusReads - readsBefore),
-      );
-    } else {
-      finished = null;
-    }
+    const readsBefore = statusReads;
+    const timed = await timeDownloads({
+      resume: async () => {
+        submitted = await submit();
+      },
+      untilDone: () => until(batchDone, pollEvery),
+      sampler,
+      profile: opts.profile,
+      commandCounts: () => redisCommandCounts(redis),
+      atDone: () => (batchClock = stopBatchClock()),
+    });
+    ({ finished, phase, requestTimes } = timed);
+    batchCommandsAfter = timed.commandsAfter;
+    benchInfoCalls = 1; // the download phase's first snapshot
+    jobs = await downloadJobTimes(queues.download, timed.resumedAt, timed.doneSeenAt);
+    redisCommands = commandsPerCertificate(
+      timed.commandsBefore,
+      timed.commandsAfter,
+      expected.length,
+      statusReadCommands(statusReads - readsBefore),
+    );
   } else {
     finished = await until(batchDone, pollEvery);
   }
@@ -294,7 +289,7 @@ export async function runCertharvest(
   const resources = sampler.stop();
   const stats = await sandbox.stats();
 
-  const final = finished && (await tracker.status(submitted.batchId, 1000));
+  const final = finished && submitted && (await tracker.status(submitted.batchId, 1000));
   if (!final) problems.push(`the batch was not done after ${opts.timeoutSeconds} s`);
   else {
     if (final.usersFailed > 0) problems.push(`${final.usersFailed} user(s) failed`);

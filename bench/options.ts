@@ -80,8 +80,8 @@ export const HELP = `usage: npm run bench -- [options]
                                fetch-e2e loop runs at once (default: the product's default, 4)
   --modes <list>               comma-separated, run in this order (default
                                certharvest,fetch,certharvest-e2e,fetch-e2e,naive-playwright):
-                                 certharvest       the real worker: discovery with the download
-                                                   queue paused, then the timed download phase
+                                 certharvest       the real worker on a sandbox whose
+                                                   listings answer at once: the download phase
                                  fetch             a plain Node fetch loop over the render URLs
                                                    with the session cookie (download phase)
                                  certharvest-e2e   the real worker, pipelined, on a whole-
@@ -114,9 +114,11 @@ export const HELP = `usage: npm run bench -- [options]
   -h, --help
 
 Every run gets a fresh sandbox whose whole institution is the batch (the fewest students whose
-certificates reach --certificates). The download phase of certharvest is timed from the moment
-its download queue is resumed, after discovery has queued every certificate and the fleet has
-logged in; the fetch loop's download phase is the loop alone, after its login. End to end is
+certificates reach --certificates). The download phase of certharvest is timed from the
+submission to done on a sandbox that answers logins and listings at once (only certificates wait
+the latency: a discover job downloads what it finds, so discovery is made free rather than held
+back), the fleet logged in beforehand; the fetch loop's download phase is the loop alone, after
+its login. End to end is
 timed from the submission (certharvest-e2e: the worker running, its fleet logged in beforehand,
 the cold Chromium login printed apart) or from the start of the form login and token grant
 (fetch-e2e) until the last certificate. Each ratio certharvest / loop of two rates is taken per

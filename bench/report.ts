@@ -376,11 +376,11 @@ export function printReport(input: ReportInput): void {
   );
   out.push('');
   out.push(
-    'dl: the download phase only (certharvest: after discovery, with the fleet logged in; the loops: after ' +
-      'their login). end to end: certharvest-e2e from the submission (the worker running and its fleet ' +
-      'logged in), fetch-e2e from the start of its form login and token grant, to the last certificate; ' +
-      'for `certharvest` (held back) it is ' +
-      'discovery followed by the downloads, so its e2e figures are not compared. batch: the whole batch, ' +
+    'dl: the download phase only (certharvest: submission to done with listings answered at once, the ' +
+      'fleet logged in; the loops: after their login). end to end: certharvest-e2e from the submission (the ' +
+      'worker running and its fleet logged in), fetch-e2e from the start of its form login and token grant, ' +
+      'to the last certificate; `certharvest` has no e2e figure of its own (its listings are free). ' +
+      'batch: the whole batch, ' +
       'submission to done: CPU (user + system) of the process that works, and Redis commands from ' +
       "INFO commandstats (Lua inner calls included, the bench's polls and INFO calls taken out).",
   );

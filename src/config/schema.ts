@@ -141,7 +141,7 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"')
     .default('certharvest'),
-  DISCOVER_CONCURRENCY: positiveInt('discover jobs run at once per worker', 64).default(4),
+  DISCOVER_CONCURRENCY: positiveInt('user listings run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
   MAX_PDF_BYTES: positiveInt('bytes: the largest certificate accepted', 2 ** 40).default(50 * 1024 * 1024),
   LMS_OUTAGE_PAUSE_MINUTES: positiveInt(

@@ -43,12 +43,15 @@ export function unreachable(knobs: KnobBox, stats: SandboxStats): RequestHandler
   };
 }
 
+/** A certificate's answer: the render URL, or the bearer `/pdf` route. */
+const CERTIFICATE_PATH = /\/certificate\/render\/|\/pdf$/;
+
 export function latency(knobs: KnobBox, closing: AbortSignal): RequestHandler {
   // Every request in flight waits on `closing`: many listeners is the design, not a leak.
   setMaxListeners(0, closing);
-  return async (_req, _res, next) => {
-    const ms = knobs.current.latencyMs;
-    if (ms > 0) {
+  return async (req, _res, next) => {
+    const { latencyMs: ms, latencyCertificatesOnly } = knobs.current;
+    if (ms > 0 && (!latencyCertificatesOnly || CERTIFICATE_PATH.test(req.path))) {
       try {
         await sleep(ms, undefined, { signal: closing });
       } catch {

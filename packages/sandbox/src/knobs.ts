@@ -5,6 +5,11 @@
 export interface SandboxKnobs {
   /** Milliseconds added before every response (OAuth, Valence and web). Default 0. */
   latencyMs: number;
+  /**
+   * `latencyMs` only before certificate answers (the render URL and the bearer `/pdf` route):
+   * logins and listings answer at once. What the benchmark's download phase runs on. Default false.
+   */
+  latencyCertificatesOnly: boolean;
   /** 0..1: share of Valence, render and `/pdf` requests answered 500, 502 or 503. Default 0. */
   errorRate: number;
   /** 0..1: share of PDF responses (render and `/pdf`) cut short; see `truncateStyle`. Default 0. */
@@ -193,6 +198,7 @@ export const TRUNCATE_STYLES: readonly TruncateStyle[] = ['content-length', 'con
 
 export const DEFAULT_KNOBS: Readonly<SandboxKnobs> = Object.freeze({
   latencyMs: 0,
+  latencyCertificatesOnly: false,
   errorRate: 0,
   truncateRate: 0,
   truncateStyle: 'content-length',
@@ -258,6 +264,7 @@ const userIds: Check = (v) =>
 
 const CHECKS: { [K in keyof SandboxKnobs]: Check } = {
   latencyMs: wholeNumber(0, 600_000),
+  latencyCertificatesOnly: flag,
   errorRate: rate,
   truncateRate: rate,
   truncateStyle: oneOf(TRUNCATE_STYLES),

@@ -15,6 +15,29 @@ local function closeJob(queue, jobId)
   redis.call('ZREM', prefix .. ':acct:open:' .. queue, jobId)
   return cjson.decode(info)
 end
+-- Batches whose manifest a script wrote: their time to live is renewed once, at its end.
+local recordsWritten, recordsOrder = {}, {}
+local function wroteRecords(b)
+  if not recordsWritten[b] then
+    recordsWritten[b] = true
+    table.insert(recordsOrder, b)
+  end
+end
+-- Renew the time to live of every manifest the script wrote (call it before returning).
+local function expireRecords()
+  for _, b in ipairs(recordsOrder) do
+    redis.call('EXPIRE', batchKey(b) .. ':results', tonumber(ARGV[2]))
+    redis.call('EXPIRE', batchKey(b) .. ':rows', tonumber(ARGV[2]))
+  end
+end
+-- A new manifest row `field` with `facts`, listed in order of arrival (`:rows`); false (and
+-- nothing written) when the batch has the row already.
+local function newRecord(b, field, facts)
+  if redis.call('HSETNX', batchKey(b) .. ':results', field, cjson.encode(facts)) == 0 then return false end
+  redis.call('RPUSH', batchKey(b) .. ':rows', field)
+  wroteRecords(b)
+  return true
+end
 -- The batch's manifest row `field` (a certKey, or ~u:/~r: for a user or an unusable award):
 -- `facts` merged into what it holds; a new row is listed in order of arrival (`:rows`).
 local function record(b, field, facts)
@@ -25,12 +48,10 @@ local function record(b, field, facts)
     for k, v in pairs(facts) do merged[k] = v end
     facts = merged
   else
-    local rows = batchKey(b) .. ':rows'
-    redis.call('RPUSH', rows, field)
-    redis.call('EXPIRE', rows, tonumber(ARGV[2]))
+    redis.call('RPUSH', batchKey(b) .. ':rows', field)
   end
   redis.call('HSET', key, field, cjson.encode(facts))
-  redis.call('EXPIRE', key, tonumber(ARGV[2]))
+  wroteRecords(b)
 end
 local function fail(b, kind, ref, code, reason, at)
   redis.call('HINCRBY', batchKey(b), kind == 'user' and 'usersFailed' or 'certsFailed', 1)

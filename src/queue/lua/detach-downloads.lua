@@ -32,4 +32,5 @@ for i = 4, #ARGV do
   end
 end
 if left > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', left) end
+expireRecords()
 return alone

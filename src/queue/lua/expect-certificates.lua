@@ -1,29 +1,36 @@
 --#include accounting-helpers
 local batch, now, ttl, opener = ARGV[3], ARGV[4], tonumber(ARGV[2]), ARGV[5]
-local seen = batchKey(batch) .. ':certs'
 local isCancelled = cancelled(batch)
 local toAdd = {}
 local found, alreadyStored, dropped = 0, 0, 0
+-- Ids of the downloads this call opens: one counter step for all of them.
+local seq
+local function nextId(base)
+  if not seq then seq = redis.call('INCRBY', prefix .. ':acct:seq', (#ARGV - 5) / 6) - (#ARGV - 5) / 6 end
+  seq = seq + 1
+  return base .. '.' .. seq
+end
 for i = 6, #ARGV, 6 do
   local certKey, base, ref, stored, desc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 5]
-  local first = redis.call('SADD', seen, certKey) == 1
+  -- The batch's row of the certificate tells whether the batch found it before (a retried job).
+  local facts
+  if stored == '1' then
+    facts = cjson.decode(ARGV[i + 4])
+    facts.ref, facts.d = ref, desc
+  elseif isCancelled then
+    facts = {status = 'cancelled', ref = ref, d = desc}
+  else
+    facts = {status = 'queued', ref = ref, d = desc}
+  end
+  local first = newRecord(batch, certKey, facts)
   if first then found = found + 1 end
   if stored == '1' then
-    if first then
-      alreadyStored = alreadyStored + 1
-      local facts = cjson.decode(ARGV[i + 4])
-      facts.ref, facts.d = ref, desc
-      record(batch, certKey, facts)
-    end
+    if first then alreadyStored = alreadyStored + 1 end
   elseif isCancelled then
-    if first then
-      dropped = dropped + 1
-      record(batch, certKey, {status = 'cancelled', ref = ref, d = desc})
-    end
+    if first then dropped = dropped + 1 end
   else
     local markerKey = prefix .. ':acct:cert:' .. certKey
     local open = redis.call('GET', markerKey)
-    if first then record(batch, certKey, {status = 'queued', ref = ref, d = desc}) end
     if open then
       -- A download is in flight. Another batch's: join it (rare, so its record is rewritten). This
       -- job's own, opened by an earlier run of it (a worker killed mid-job): it is this job's again.
@@ -43,7 +50,7 @@ for i = 6, #ARGV, 6 do
       table.insert(toAdd, (info and opener ~= '' and info.o == opener) and '1' or '0')
     elseif first then
       -- The first batch rides in the job's record (b); batches that join later are in a set.
-      local jobId = base .. '.' .. redis.call('INCR', prefix .. ':acct:seq')
+      local jobId = nextId(base)
       redis.call('SET', markerKey, jobId, 'EX', ttl)
       redis.call('HSET', prefix .. ':acct:download', jobId,
         cjson.encode({c = certKey, r = ref, o = opener, t = tonumber(now), b = batch}))
@@ -57,6 +64,6 @@ end
 if found > 0 then redis.call('HINCRBY', batchKey(batch), 'certsFound', found) end
 if alreadyStored > 0 then redis.call('HINCRBY', batchKey(batch), 'certsAlreadyStored', alreadyStored) end
 if dropped > 0 then redis.call('HINCRBY', batchKey(batch), 'certsCancelled', dropped) end
-redis.call('EXPIRE', seen, ttl)
+expireRecords()
 redis.call('EXPIRE', batchKey(batch), ttl)
 return toAdd

@@ -34,6 +34,7 @@ else
   end
 end
 redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
+expireRecords()
 local finished = {}
 finishIfDone(b, at, finished)
 return {1, finished[1]}

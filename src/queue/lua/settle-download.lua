@@ -22,19 +22,26 @@ for i = 4, #ARGV, 5 do
       redis.call('DEL', waitingKey)
     end
     for _, b in ipairs(batches) do
-      if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
-      elseif status == 'stored' then redis.call('HINCRBY', batchKey(b), 'certsStored', 1)
-      elseif status == 'cancelled' then redis.call('HINCRBY', batchKey(b), 'certsCancelled', 1)
-      else redis.call('HINCRBY', batchKey(b), 'certsAlreadyStored', 1) end
-      result(b, info.c, info.r, json)
       if not touched[b] then
-        touched[b] = true
+        touched[b] = {certsStored = 0, certsCancelled = 0, certsAlreadyStored = 0}
         table.insert(order, b)
       end
+      if status == 'failed' then fail(b, 'certificate', info.r, code, reason, at)
+      elseif status == 'stored' then touched[b].certsStored = touched[b].certsStored + 1
+      elseif status == 'cancelled' then touched[b].certsCancelled = touched[b].certsCancelled + 1
+      else touched[b].certsAlreadyStored = touched[b].certsAlreadyStored + 1 end
+      result(b, info.c, info.r, json)
     end
     credited = credited + #batches
   end
 end
+-- The counters, once per batch and field for the whole call.
+for _, b in ipairs(order) do
+  for field, n in pairs(touched[b]) do
+    if n > 0 then redis.call('HINCRBY', batchKey(b), field, n) end
+  end
+end
+expireRecords()
 local finished = {}
 for _, b in ipairs(order) do finishIfDone(b, at, finished) end
 local out = {settled == 0 and -1 or credited}
