@@ -37,6 +37,8 @@ export interface CertificateDownloadDeps {
 export interface CertificateDownloadOptions {
   /** Fetch it again even when stored; the stored file is replaced only by a whole PDF. */
   refresh?: boolean | undefined;
+  /** Discovery has just found it absent: do not look again. */
+  checkedAbsent?: boolean | undefined;
   /** How the batch named the user, for the sidecar. */
   userRef?: string | undefined;
   /** One line of what happened (the summary), and the steps before it. */
@@ -50,7 +52,7 @@ export async function downloadCertificate(
   certificate: Certificate,
   options: CertificateDownloadOptions,
 ): Promise<DownloadResult> {
-  const present = options.refresh ? null : await deps.store.existing(certificate);
+  const present = options.refresh || options.checkedAbsent ? null : await deps.store.existing(certificate);
   if (present) {
     options.summary(`already stored (sha256 ${present.sha256.slice(0, 12)}…): nothing to download`);
     return { status: 'already-stored', ...present };

@@ -43,6 +43,8 @@ export interface OpenDownload {
   certificate: Certificate;
   certKey: string;
   jobId: string;
+  /** Discovery found it absent from the store moments ago (else it looks first). */
+  checkedAbsent?: boolean;
 }
 
 export interface InJobDownloadsContext {
@@ -83,6 +85,7 @@ export async function downloadInJob(
     try {
       const outcome = await downloadCertificate(deps, d.certificate, {
         refresh: ctx.refresh,
+        checkedAbsent: d.checkedAbsent,
         userRef: ctx.userRef,
         summary: log,
         step: log,

@@ -106,10 +106,20 @@ async function discoverUser(run: DiscoverRun<'user'>): Promise<DiscoverResult> {
   const open = waitedFor.filter((d) => d.owned);
   const done = await downloadInJob(
     deps,
-    open.map(({ certificate: e, jobId }) => ({ certificate: e.certificate, certKey: e.certKey, jobId })),
+    open.map(({ certificate: e, jobId }) => ({
+      certificate: e.certificate,
+      certKey: e.certKey,
+      jobId,
+      // Looked for in the store by discovery just now (unless the batch refreshes everything).
+      checkedAbsent: !e.alreadyStored && data.refresh !== true,
+    })),
     { batchId: data.batchId, userRef, refresh: data.refresh === true, logger: deps.logger },
   );
-  const alreadyStored = expected.filter((e) => e.alreadyStored).length + done.alreadyStored;
+  // Found stored by discovery, and found stored when downloading (counted once each).
+  const alreadyStored =
+    expected.filter((e) => e.alreadyStored).length +
+    done.alreadyStored -
+    open.filter((o) => o.certificate.alreadyStored).length;
   run.log(
     `user ${user.userId}: ${expected.length} certificate(s): ${done.stored} stored, ${alreadyStored} already stored, ` +
       `${done.failed} failed, ${done.handedOff} handed to download jobs; ` +

@@ -366,3 +366,51 @@ describe('discover processor: the certificates it downloads itself', () => {
     }
   });
 });
+
+describe('discover processor: a run after a worker died mid-job', () => {
+  it('settles a certificate the dead run stored but did not settle, as already stored', async () => {
+    const tracker = new BatchTracker(redis, prefix);
+    const accounting = new BatchAccounting(redis, prefix);
+    const store = new CertificateStore(out.dir, { lmsHost: 'school.example' });
+    const certificate = {
+      userId: 9,
+      issuedId: 901,
+      orgUnitId: 500,
+      awardId: 1,
+      title: 'A',
+      issuedDate: null,
+    };
+    const directory: UserDirectory = {
+      ...hostileDirectory,
+      async *listAwards(): AsyncIterable<AwardEntry> {
+        yield { ok: true, kind: 'certificate', certificate };
+      },
+    };
+    await tracker.create('died', { by: 'userId', enumerating: false });
+    const jobId = 'died.u9';
+    const data: DiscoverJobData = { kind: 'user', batchId: 'died', by: 'userId', value: '9' };
+    const job = await queues.discover.add('u', data, { jobId });
+    await accounting.registerDiscover('died', [jobId]);
+    // The first run: it opened the download, stored the PDF, and died before settling it.
+    const [opened] = await accounting.expectCertificates(
+      'died',
+      [{ certKey: 'school.example:500:901', ref: '500-901 (user 9)', alreadyStored: false }],
+      jobId,
+    );
+    expect(opened).toMatchObject({ owned: true });
+    await store.save(certificate, PDF, 'api');
+
+    // The second run (BullMQ's stalled checker gave the job to another worker).
+    const fetcher = stubFetcher(PDF);
+    const result = await processor(directory, fetcher)(job as Job<DiscoverJobData>, 'token');
+    await accounting.settleDiscover(jobId, discoverSettlement(result));
+    expect(fetcher.calls).toBe(0);
+    expect(result).toMatchObject({ certificates: 1, alreadyStored: 1, stored: 0, failed: 0, handedOff: 0 });
+    expect(await tracker.status('died')).toMatchObject({
+      done: true,
+      certsFound: 1,
+      certsAlreadyStored: 1,
+      certsFailed: 0,
+    });
+  });
+});

@@ -26,6 +26,14 @@ for i = 6, #ARGV, 6 do
   if first then found = found + 1 end
   if stored == '1' then
     if first then alreadyStored = alreadyStored + 1 end
+    -- Stored by an earlier run of this job that did not live to settle it: settle it now.
+    local open = redis.call('GET', prefix .. ':acct:cert:' .. certKey)
+    local raw = open and opener ~= '' and redis.call('HGET', prefix .. ':acct:download', open)
+    if raw and cjson.decode(raw).o == opener then
+      table.insert(toAdd, tostring((i - 6) / 6))
+      table.insert(toAdd, open)
+      table.insert(toAdd, '1')
+    end
   elseif isCancelled then
     if first then dropped = dropped + 1 end
   else
