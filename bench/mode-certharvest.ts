@@ -53,7 +53,7 @@ import {
   type DownloadJobTimes,
   type RedisCommandFigures,
 } from './diagnostics.ts';
-import type { Options } from './options.ts';
+import { sandboxShape, type Options } from './options.ts';
 import { chromiumDescendants, sampleResources, type ResourceSampler } from './resources.ts';
 import { startSandboxProcess, type ExpectedCertificate } from './sandbox-process.ts';
 
@@ -103,7 +103,13 @@ export async function runCertharvest(
       : variant === 'download' && !opts.pipelined
         ? { latencyCertificatesOnly: true }
         : undefined;
-  const sandbox = await startSandboxProcess({ certificates, latencyMs, ...(knobs ? { knobs } : {}) });
+  const sandbox = await startSandboxProcess({
+    certificates,
+    latencyMs,
+    ...(knobs ? { knobs } : {}),
+    // The RSS step keeps the default mix: its figures are compared across runs.
+    ...(variant === 'rss' ? {} : sandboxShape(opts)),
+  });
   const closeSandbox = onCleanup(() => sandbox.close());
   const redisServer = await startRedisServer();
   const stopRedis = onCleanup(() => redisServer.stop());
@@ -219,11 +225,9 @@ export async function runCertharvest(
             heapTotal: mem.heapTotal,
             external: mem.external,
             arrayBuffers: mem.arrayBuffers,
-            // Only after the last checkpoint: a GC forced at the first would change what the
-            // heap does afterwards, and with it the peak at the second.
-            ...(point === rssPoints[rssPoints.length - 1]
-              ? afterGc()
-              : { heapAfterGc: null, rssAfterGc: null }),
+            // At each checkpoint: the live heap is what the target compares (the GC forced at
+            // the first lowers the peak the second would have seen; the peak has its own cap).
+            ...afterGc(),
           });
         }
       }
@@ -351,7 +355,10 @@ export async function runCertharvest(
           rss: {
             latencyMs,
             checkpoints,
-            growth: first && last ? (last.peakRss - first.peakRss) / first.peakRss : null,
+            growth:
+              first?.heapAfterGc && last?.heapAfterGc
+                ? (last.heapAfterGc - first.heapAfterGc) / first.heapAfterGc
+                : null,
             peak: peakAt
               ? {
                   bytes: peakRss,

@@ -33,7 +33,7 @@ import {
 } from './harness.ts';
 import { watchRenderRequests } from './diagnostics.ts';
 import { webLogin } from './mode-fetch.ts';
-import type { Options } from './options.ts';
+import { sandboxShape, type Options } from './options.ts';
 import { sampleResources } from './resources.ts';
 import { startSandboxProcess, type SandboxProcess } from './sandbox-process.ts';
 
@@ -41,7 +41,11 @@ const CERTIFICATE = 2;
 
 export async function runFetchE2e(opts: Options): Promise<RunResult> {
   log(`fetch e2e: starting a fresh sandbox LMS (latency ${opts.latencyMs} ms)`);
-  const sandbox = await startSandboxProcess({ certificates: opts.certificates, latencyMs: opts.latencyMs });
+  const sandbox = await startSandboxProcess({
+    certificates: opts.certificates,
+    latencyMs: opts.latencyMs,
+    ...sandboxShape(opts),
+  });
   const closeSandbox = onCleanup(() => sandbox.close());
   const expected = sandbox.certificates;
   const byIssuedId = new Map(expected.map((c) => [c.issuedId, c]));

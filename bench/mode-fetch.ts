@@ -17,7 +17,7 @@ import {
   startDownloadPhase,
 } from './harness.ts';
 import { watchRenderRequests } from './diagnostics.ts';
-import type { Options } from './options.ts';
+import { sandboxShape, type Options } from './options.ts';
 import { sampleResources } from './resources.ts';
 import { startSandboxProcess, type SandboxProcess } from './sandbox-process.ts';
 
@@ -25,7 +25,11 @@ const LOGIN_PATH = '/d2l/lp/auth/login/login.d2l';
 
 export async function runPlainFetch(opts: Options): Promise<RunResult> {
   log(`plain fetch: starting a fresh sandbox LMS (latency ${opts.latencyMs} ms)`);
-  const sandbox = await startSandboxProcess({ certificates: opts.certificates, latencyMs: opts.latencyMs });
+  const sandbox = await startSandboxProcess({
+    certificates: opts.certificates,
+    latencyMs: opts.latencyMs,
+    ...sandboxShape(opts),
+  });
   const closeSandbox = onCleanup(() => sandbox.close());
   const expected = sandbox.certificates;
   log(

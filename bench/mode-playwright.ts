@@ -18,14 +18,18 @@ import {
   sha256,
   startDownloadPhase,
 } from './harness.ts';
-import type { Options } from './options.ts';
+import { sandboxShape, type Options } from './options.ts';
 import { loggedInContext } from './browser-login.ts';
 import { sampleResources } from './resources.ts';
 import { startSandboxProcess } from './sandbox-process.ts';
 
 export async function runPlaywright(opts: Options): Promise<RunResult> {
   log(`playwright: starting a fresh sandbox LMS (latency ${opts.latencyMs} ms)`);
-  const sandbox = await startSandboxProcess({ certificates: opts.certificates, latencyMs: opts.latencyMs });
+  const sandbox = await startSandboxProcess({
+    certificates: opts.certificates,
+    latencyMs: opts.latencyMs,
+    ...sandboxShape(opts),
+  });
   const closeSandbox = onCleanup(() => sandbox.close());
   const expected = sandbox.certificates;
   log(

@@ -36,9 +36,14 @@ function userCountFor(target: number): number {
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as SandboxChildOptions;
-  const userCount = userCountFor(options.certificates);
+  const perStudent = options.certificatesPerStudent;
+  const userCount =
+    perStudent === undefined
+      ? userCountFor(options.certificates)
+      : Math.ceil(options.certificates / perStudent);
   const sandbox: Sandbox = await startSandbox({
     userCount,
+    ...(perStudent === undefined ? {} : { certificatesPerStudent: perStudent }),
     knobs: { ...options.knobs, latencyMs: options.latencyMs },
   });
   let closing = false;

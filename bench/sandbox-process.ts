@@ -23,6 +23,8 @@ export interface SandboxChildOptions {
   latencyMs: number;
   /** Other knobs of the sandbox (e.g. a larger rate-limit budget for the RSS step). */
   knobs?: Partial<SandboxKnobs>;
+  /** Every student holds exactly this many certificates (`--shape`); default: the sandbox's mix. */
+  certificatesPerStudent?: number;
 }
 
 /** What the child answers once it serves. */

@@ -87,6 +87,8 @@ async function runInChild(opts: Options, mode: Mode, concurrency: number): Promi
     '--json',
     '--certificates',
     String(opts.certificates),
+    '--shape',
+    opts.shape,
     '--naive-certificates',
     String(opts.naiveCertificates),
     '--latency-ms',

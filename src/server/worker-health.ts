@@ -14,7 +14,10 @@ const CHECK_TIMEOUT_MS = 800;
 /** What a worker process counts for `/metrics` (its own work; the queues' depth is added). */
 export interface WorkerMetrics {
   readonly registry: Registry;
-  /** A download job ended: outcome `stored`, `already-stored` or `failed`; source `api`/`browser`. */
+  /**
+   * A certificate's download ended (in its user's discover job, or in a download job): outcome
+   * `stored`, `already-stored` or `failed`; source `api`/`browser`.
+   */
   downloadEnded(outcome: string, source: string | undefined, seconds: number | undefined): void;
   /** A batch webhook attempt ended: `delivered`, `retried` (failed, tried again later) or `dead`. */
   webhookDelivery(outcome: 'delivered' | 'retried' | 'dead'): void;
@@ -90,12 +93,12 @@ function downloadMetrics(registry: Registry) {
     registry,
     {
       name: 'certharvest_downloads_total',
-      help: 'Download jobs this worker ended, by outcome (stored, already-stored, failed) and source (api, browser).',
+      help: 'Certificates this worker downloaded or found stored (in discover jobs and download jobs), by outcome (stored, already-stored, failed) and source (api, browser).',
       labelNames: ['outcome', 'source'],
     },
     {
       name: 'certharvest_download_duration_seconds',
-      help: 'Time a download job ran, from start to stored (or failed).',
+      help: "Time a certificate's download took, from start to stored (or failed).",
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     },
   );

@@ -104,3 +104,22 @@ describe('sandbox institution', () => {
     expect(() => createInstitution({ userCount: -1 })).toThrow(/userCount/);
   });
 });
+
+describe('sandbox institution shapes (the benchmark’s)', () => {
+  it('gives every student exactly N certificates and nothing else', () => {
+    const many = createInstitution({ userCount: 3, certificatesPerStudent: 250 });
+    for (const s of many.students) {
+      expect(many.certificatesOf(s.UserId)).toHaveLength(250);
+      expect(many.awardsOf(s.UserId)).toHaveLength(250);
+    }
+    expect(new Set(many.certificates().map((c) => c.IssuedId)).size).toBe(750);
+    expect(many.certificates().every((c) => c.Award.AwardType === AwardType.Certificate)).toBe(true);
+    const single = createInstitution({ userCount: 1000, certificatesPerStudent: 1 });
+    expect(single.certificates()).toHaveLength(1000);
+  });
+
+  it('refuses a count out of range', () => {
+    expect(() => createInstitution({ certificatesPerStudent: 0 })).toThrow(/certificatesPerStudent/);
+    expect(() => createInstitution({ certificatesPerStudent: 1.5 })).toThrow(/certificatesPerStudent/);
+  });
+});

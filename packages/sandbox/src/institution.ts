@@ -94,6 +94,12 @@ export interface InstitutionOptions {
   seed?: number;
   /** Number of students. Default 40. */
   userCount?: number;
+  /**
+   * Every student holds exactly this many certificates and nothing else (the benchmark's shapes:
+   * one certificate a student, or a few students with hundreds). Default: the generated mix
+   * (badges, expired awards, students with none), about two certificates a student.
+   */
+  certificatesPerStudent?: number;
 }
 
 const ORG_ID = 6606;
@@ -108,7 +114,11 @@ export function createInstitution(options: InstitutionOptions = {}): Institution
   if (!Number.isInteger(userCount) || userCount < 0 || userCount > 100_000) {
     throw new RangeError(`userCount must be a whole number from 0 to 100000 (got ${userCount})`);
   }
-  return new GeneratedInstitution(seed, userCount);
+  const perStudent = options.certificatesPerStudent;
+  if (perStudent !== undefined && !(Number.isInteger(perStudent) && perStudent >= 1 && perStudent <= 1000)) {
+    throw new RangeError(`certificatesPerStudent must be a whole number from 1 to 1000 (got ${perStudent})`);
+  }
+  return new GeneratedInstitution(seed, userCount, perStudent);
 }
 
 class GeneratedInstitution implements Institution {
@@ -132,6 +142,7 @@ class GeneratedInstitution implements Institution {
   constructor(
     readonly seed: number,
     userCount: number,
+    certificatesPerStudent?: number,
   ) {
     const rng = new SeededRandom(seed);
     this.courses = makeCourses(rng);
@@ -166,8 +177,18 @@ class GeneratedInstitution implements Institution {
 
     const profiles = assignProfiles(rng, this.students);
     for (const [userId, profile] of profiles) this.#profiles.set(userId, profile);
-    const drafts = issueAwards(rng, this.students, profiles, this.awards, this.registrar.UserId);
-    this.issued = assignExpiry(seed, drafts);
+    const drafts = issueAwards(
+      rng,
+      this.students,
+      profiles,
+      this.awards,
+      this.registrar.UserId,
+      certificatesPerStudent,
+    );
+    this.issued =
+      certificatesPerStudent === undefined
+        ? assignExpiry(seed, drafts)
+        : drafts.map((d) => ({ ...d, ExpiryDate: null }));
     for (const award of this.issued) {
       this.#issuedById.set(award.IssuedId, award);
       const list = this.#issuedByUser.get(award.UserId) ?? [];
@@ -333,10 +354,16 @@ function issueAwards(
   profiles: ReadonlyMap<number, AwardProfile>,
   awards: readonly AwardDefinition[],
   issuedBy: number,
+  certificatesPerStudent?: number,
 ): Omit<SandboxAward, 'ExpiryDate'>[] {
   const drafts: { userId: number; award: AwardDefinition; at: number }[] = [];
+  const certificates = awards.filter((a) => a.AwardType === AwardType.Certificate);
   for (const student of students) {
-    for (const award of pickAwards(rng, profiles.get(student.UserId) ?? 'none', awards)) {
+    const picked =
+      certificatesPerStudent === undefined
+        ? pickAwards(rng, profiles.get(student.UserId) ?? 'none', awards)
+        : Array.from({ length: certificatesPerStudent }, (_, i) => certificates[i % certificates.length]!);
+    for (const award of picked) {
       drafts.push({ userId: student.UserId, award, at: rng.int(FIRST_ISSUE, LAST_ISSUE) });
     }
   }

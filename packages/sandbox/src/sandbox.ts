@@ -23,6 +23,8 @@ export interface SandboxOptions {
   seed?: number;
   /** Number of students. Default 40. */
   userCount?: number;
+  /** Every student holds exactly this many certificates (see `InstitutionOptions`). */
+  certificatesPerStudent?: number;
   /** Objects per page of issued awards (when the client sends no `limit`). Default 5. */
   awardsPageSize?: number;
   /** Items per page of the unfiltered `/users/` listing. Default 10. */
@@ -112,6 +114,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const institution = createInstitution({
     ...(options.seed === undefined ? {} : { seed: options.seed }),
     ...(options.userCount === undefined ? {} : { userCount: options.userCount }),
+    ...(options.certificatesPerStudent === undefined
+      ? {}
+      : { certificatesPerStudent: options.certificatesPerStudent }),
   });
   const stats = createStats();
   const bucket = new RateLimitBucket();
