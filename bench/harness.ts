@@ -142,11 +142,9 @@ export interface RunResult {
   /** certharvest only. */
   phases?: {
     workerStartSeconds: number;
-    /** Seconds from the submission until every user was discovered (downloads held back meanwhile). */
-    discoveryDoneSeconds: number | null;
     users: number;
     discoverConcurrency: number;
-    /** Whether downloads were held back until discovery ended (false with `--pipelined`). */
+    /** The download-phase run: logins and listings answered at once (false with `--pipelined`). */
     paused: boolean;
     outputDir: string;
     /** The filesystem OUTPUT_DIR is on (each stored certificate waits for its fsyncs). */

@@ -246,7 +246,6 @@ export async function runCertharvest(
       ? COARSE_POLL_MS
       : FINE_POLL_MS;
 
-  const discoveryDone: number | null = null;
   let finished: BatchStatus | null;
   let phase: PhaseClock | null = null;
   let jobs: DownloadJobTimes | null = null;
@@ -380,7 +379,6 @@ export async function runCertharvest(
     sandbox: sandboxFigures(stats),
     phases: {
       workerStartSeconds,
-      discoveryDoneSeconds: discoveryDone === null ? null : (discoveryDone - started) / 1000,
       users: sandbox.students.length,
       discoverConcurrency: config.concurrency.discover,
       paused,

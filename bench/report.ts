@@ -530,12 +530,11 @@ function details(out: string[], r: RunResult, machine: Machine): void {
   const login = r.loginSeconds === null ? '' : `web login ${r.loginSeconds.toFixed(2)} s`;
   if (r.phases) {
     const p = r.phases;
-    const t = (x: number | null) => (x === null ? 'never' : `${x.toFixed(1)} s`);
     out.push(
       `  ${p.users} users${p.allUsers ? ' (batch: allUsers, the worker lists them)' : ''}, DISCOVER_CONCURRENCY ${p.discoverConcurrency}` +
         (p.paused
-          ? `: discovery done at ${t(p.discoveryDoneSeconds)} with downloads held back; ` +
-            `${login} (Chromium, during discovery); `
+          ? `: listings answered at once (the download phase); the fleet logged in before the submission (${login}, ` +
+            'Chromium, not timed); '
           : r.loginSeconds !== null
             ? `, downloads overlapping discovery; the fleet logged in before the submission (${login}, ` +
               'Chromium, not timed: a running fleet keeps its session); '
