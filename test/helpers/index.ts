@@ -21,7 +21,8 @@ export const uniquePrefix = (name = 't'): string => `test-${name}-${randomBytes(
 /** A fresh temp folder, removed by the returned `cleanup`. */
 export async function tempDir(name = 'certharvest'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), `${name}-`));
-  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  // Retried: a worker stopping at the same moment may still write a last file (ENOTEMPTY).
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }) };
 }
 
 /** Poll `check` until it returns a truthy value or `timeoutMs` passes. */
