@@ -1,13 +1,13 @@
 /**
- * The certificates a discover job found, downloaded by that job: one BullMQ job per user instead
- * of one per certificate (each job costs BullMQ ~34 Redis commands and a few milliseconds of CPU;
- * see docs/architecture.md, "The job model").
+ * The certificates a discover job found, downloaded by that job: one BullMQ job for several users
+ * instead of one per certificate (each job costs BullMQ ~34 Redis commands and a few milliseconds
+ * of CPU; see docs/architecture.md, "The job model").
  *
  * Each certificate is downloaded in one of this worker's slots (`inFlight`: fetching or storing;
  * its LMS request in `lmsSlots`, shared with the download jobs), and what happened to it is
  * decided by the failure policy, as for a download job:
  *   - stored, already stored, or given up (a PDF that is not one, a 404): settled with the
- *     others, in one accounting script for the whole job;
+ *     others, in one accounting script for the whole job (`finish()`);
  *   - anything else (a 429 to wait out, a timeout to retry, a refused token): handed to a
  *     download job of its own, under the same job id, which retries it with the queue's backoff
  *     and settles it. A `pause` (a condition that hits every request) also pauses the fleet at
@@ -54,88 +54,104 @@ export interface InJobDownloadsContext {
   logger: Logger;
 }
 
-/** What the job did with its certificates. */
+/** What the job did with one user's certificates (counted as each is decided). */
 export interface InJobDownloads {
   stored: number;
   alreadyStored: number;
   failed: number;
-  /** The first MAX_REJECTED_LISTED of the failed ones, with why (the board shows the job's return value). */
-  failures: RejectedAward[];
   /** Handed to download jobs of their own (to retry, or to run once the fleet resumes). */
   handedOff: number;
 }
 
-/** Download `open` in this job (see the module comment); resolves when each is settled or handed off. */
-export async function downloadInJob(
-  deps: InJobDownloadDeps,
-  open: readonly OpenDownload[],
-  ctx: InJobDownloadsContext,
-): Promise<InJobDownloads> {
-  const settled: { jobId: string; outcome: CertificateOutcome }[] = [];
-  const handOff: OpenDownload[] = [];
-  const failures: RejectedAward[] = [];
-  let paused: Decision | undefined;
-  const one = async (d: OpenDownload): Promise<void> => {
-    if (paused) {
-      handOff.push(d);
+/**
+ * The certificates one discover job downloads, for one user or several: each is decided as it
+ * ends; `finish()` then hands off what may succeed later and settles the rest in one script.
+ */
+export class JobDownloads {
+  readonly #deps: InJobDownloadDeps;
+  readonly #settled: { jobId: string; outcome: CertificateOutcome }[] = [];
+  readonly #handOff: { d: OpenDownload; ctx: InJobDownloadsContext }[] = [];
+  /** The first MAX_REJECTED_LISTED that failed for good, with why (the board shows the job's return value). */
+  readonly failures: RejectedAward[] = [];
+  #paused: Decision | undefined;
+
+  constructor(deps: InJobDownloadDeps) {
+    this.#deps = deps;
+  }
+
+  /** The fleet was paused by one of this job's certificates: start nothing more. */
+  get paused(): boolean {
+    return this.#paused !== undefined;
+  }
+
+  /** Download one user's `open` certificates (see the module comment); resolves when each is decided. */
+  async run(open: readonly OpenDownload[], ctx: InJobDownloadsContext): Promise<InJobDownloads> {
+    const counts: InJobDownloads = { stored: 0, alreadyStored: 0, failed: 0, handedOff: 0 };
+    await Promise.all(open.map((d) => this.#deps.inFlight(() => this.#one(d, ctx, counts))));
+    return counts;
+  }
+
+  async #one(d: OpenDownload, ctx: InJobDownloadsContext, counts: InJobDownloads): Promise<void> {
+    if (this.#paused) {
+      this.#handOff.push({ d, ctx });
+      counts.handedOff++;
       return;
     }
     const started = performance.now();
     const log = (line: string) => ctx.logger.debug({ issuedId: d.certificate.issuedId }, line);
+    const ended = (outcome: CertificateOutcome) => {
+      this.#settled.push({ jobId: d.jobId, outcome });
+      if (outcome.status === 'stored') counts.stored++;
+      else if (outcome.status === 'already-stored') counts.alreadyStored++;
+      else counts.failed++;
+      this.#deps.onDownloadEnded?.(outcome, (performance.now() - started) / 1000);
+    };
     try {
-      const outcome = await downloadCertificate(deps, d.certificate, {
-        refresh: ctx.refresh,
-        checkedAbsent: d.checkedAbsent,
-        userRef: ctx.userRef,
-        summary: log,
-        step: log,
-      });
-      settled.push({ jobId: d.jobId, outcome });
-      deps.onDownloadEnded?.(outcome, (performance.now() - started) / 1000);
+      ended(
+        await downloadCertificate(this.#deps, d.certificate, {
+          refresh: ctx.refresh,
+          checkedAbsent: d.checkedAbsent,
+          userRef: ctx.userRef,
+          summary: log,
+          step: log,
+        }),
+      );
     } catch (err) {
       const decision = decide(err);
       if (decision.action === 'give-up') {
-        const outcome = { status: 'failed' as const, code: decision.code, reason: decision.message };
-        settled.push({ jobId: d.jobId, outcome });
-        if (failures.length < MAX_REJECTED_LISTED)
-          failures.push({
+        if (this.failures.length < MAX_REJECTED_LISTED)
+          this.failures.push({
             ref: certificateRef(d.certificate),
             code: decision.code,
             reason: decision.message,
           });
-        deps.onDownloadEnded?.(outcome, (performance.now() - started) / 1000);
+        ended({ status: 'failed', code: decision.code, reason: decision.message });
         return;
       }
-      handOff.push(d);
-      if (decision.action === 'pause' && !paused) {
-        paused = decision;
-        await pauseFor(deps.fleet, decision);
+      this.#handOff.push({ d, ctx });
+      counts.handedOff++;
+      if (decision.action === 'pause' && !this.#paused) {
+        this.#paused = decision;
+        await pauseFor(this.#deps.fleet, decision);
       }
     }
-  };
-  await Promise.all(open.map((d) => deps.inFlight(() => one(d))));
-  await handOffDownloads(deps.downloadQueue, handOff, ctx);
-  await deps.accounting.settleDownloads(settled);
-  const count = (status: CertificateOutcome['status']) =>
-    settled.filter((s) => s.outcome.status === status).length;
-  return {
-    stored: count('stored'),
-    alreadyStored: count('already-stored'),
-    failed: count('failed'),
-    failures,
-    handedOff: handOff.length,
-  };
+  }
+
+  /** Hand off what may succeed later, then settle every certificate decided, in one script. */
+  async finish(): Promise<void> {
+    await handOffDownloads(this.#deps.downloadQueue, this.#handOff);
+    await this.#deps.accounting.settleDownloads(this.#settled);
+  }
 }
 
 /** Download jobs for `open`, under their open job ids (adding an id that exists is a no-op). */
 export async function handOffDownloads(
   queue: Queue<DownloadJobData>,
-  open: readonly OpenDownload[],
-  ctx: Pick<InJobDownloadsContext, 'batchId' | 'userRef' | 'refresh'>,
+  open: readonly { d: OpenDownload; ctx: Pick<InJobDownloadsContext, 'batchId' | 'userRef' | 'refresh'> }[],
 ): Promise<void> {
   if (open.length === 0) return;
   await queue.addBulk(
-    open.map((d) => ({
+    open.map(({ d, ctx }) => ({
       name: `${d.certificate.orgUnitId}-${d.certificate.issuedId}`,
       data: {
         ...d.certificate,

@@ -1,303 +1,179 @@
 /**
- * What happens to one user reference: resolve it to a user id, page through the user's issued
- * awards, keep certificates (badges are counted and ignored), and queue one download per
- * certificate that is not already stored. A whole-institution batch first enumerates the users.
- * The processor returns what it found; `BatchAccounting` turns that into the batch's counts.
+ * The discover processor: what happens to the users of a batch. A users job (what a batch
+ * queues: up to USERS_PER_DISCOVER_JOB users) lists each of its users and downloads the
+ * certificates it finds (jobs/discover-user.ts); a one-user job does the same for one user (a
+ * raw producer's, or a user handed off by its users job to be tried again); an all-users job
+ * enumerates the institution into users jobs (jobs/enumerate-users.ts).
+ *
+ * A users job decides each user as the failure policy decides a job: done, failed for good (an
+ * unknown user), or handed to a one-user job of its own when it may succeed later (the LMS busy
+ * or unreachable, a refused token: then the fleet pauses and the users not started are handed off
+ * without a request). It settles its users itself, in one script, and returns what it did.
  */
 import type { Processor, Queue } from 'bullmq';
-import { certificateRef, sameLmsId, type Certificate, type LmsId } from '../src/certificate/index.ts';
-import type { ListAwardsOptions, UserDirectory } from '../src/lms/index.ts';
-import type { Logger } from '../src/log/index.ts';
+import { decide } from '../src/failure/failure-policy.ts';
+import { handleJobError, pauseFor, type FleetControl } from '../src/failure/handle-job-error.ts';
+import { parseJobData } from '../src/failure/parse-job-data.ts';
 import {
-  BatchAccounting,
+  addHandoffs,
   discoverJobSchema,
   MAX_REJECTED_LISTED,
-  type BatchFilters,
+  userJobId,
   type DiscoverJobData,
   type DiscoverResult,
   type DownloadJobData,
-  type ExpectedCertificate,
-  type ManifestDescription,
   type RejectedAward,
+  type UserOutcome,
 } from '../src/queue/index.ts';
-import { certificateKey, UnsafeIdError, type CertificateStore } from '../src/storage/index.ts';
-import { handleJobError, type FleetControl } from '../src/failure/handle-job-error.ts';
-import { parseJobData } from '../src/failure/parse-job-data.ts';
-import { downloadInJob, type InJobDownloadDeps } from './discover-downloads.ts';
+import { JobDownloads, type InJobDownloadDeps } from './discover-downloads.ts';
+import { discoverUser, ListingSkipped, type UserDiscovery, type UserDiscoveryDeps } from './discover-user.ts';
+import { enumerateUsers } from './enumerate-users.ts';
 import { jobLog } from './job-logger.ts';
 
-export interface DiscoverDeps extends InJobDownloadDeps {
-  /**
-   * Admits one user's listing (resolving the user, paging the awards): DISCOVER_CONCURRENCY at a
-   * time per worker, while more jobs run to keep the download slots full. Default: no limit.
-   */
-  listingSlots?: <T>(listing: () => Promise<T>) => Promise<T>;
-  directory: UserDirectory;
-  store: CertificateStore;
-  accounting: BatchAccounting;
+export interface DiscoverDeps extends InJobDownloadDeps, UserDiscoveryDeps {
   discoverQueue: Queue<DiscoverJobData>;
   downloadQueue: Queue<DownloadJobData>;
   fleet: FleetControl;
-  logger: Logger;
 }
 
 export function createDiscoverProcessor(deps: DiscoverDeps): Processor<DiscoverJobData, DiscoverResult> {
   return async (job, token) => {
     try {
       const data = parseJobData(discoverJobSchema, job.data, 'discover');
-      const ref = data.kind === 'user' ? `${data.by} ${data.value}` : 'all users';
+      const ref =
+        data.kind === 'user'
+          ? `${data.by} ${data.value}`
+          : data.kind === 'users'
+            ? `${data.values.length} users (${data.by})`
+            : 'all users';
       // One summary line per job: discovery has no steps worth a Redis call each.
       const log = jobLog(job, deps.logger.child({ jobId: job.id, batchId: data.batchId, user: ref })).summary;
       const jobId = String(job.id);
-      return data.kind === 'all-users'
-        ? await enumerateUsers({ deps, data, jobId, log })
-        : await discoverUser({ deps, data, jobId, log });
+      if (data.kind === 'all-users') return await enumerateUsers(deps, data, jobId, log);
+      if (data.kind === 'users') return await discoverUsers(deps, data, jobId, log);
+      return await discoverOneUser(deps, data, jobId, log);
     } catch (err) {
       throw await handleJobError(job, token, err, deps.fleet);
     }
   };
 }
 
-/** One discover job of `kind`: its dependencies, its parsed data, its id and its summary line. */
-interface DiscoverRun<K extends DiscoverJobData['kind']> {
-  deps: DiscoverDeps;
-  data: Extract<DiscoverJobData, { kind: K }>;
-  jobId: string;
-  log: (line: string) => void;
-}
-
-/** Awards that cannot be used: all counted, the first MAX_REJECTED_LISTED listed. */
-class Rejects {
-  readonly listed: RejectedAward[] = [];
-  count = 0;
-  add(ref: string, code: string, reason: string): void {
-    this.count++;
-    if (this.listed.length < MAX_REJECTED_LISTED) this.listed.push({ ref, code, reason });
-  }
-}
-
-/** What one user's listing gave: the certificates kept, and what was left out. */
-interface UserListing {
-  certificates: Certificate[];
-  badges: number;
-  filteredOut: number;
-}
-
-/** A certificate the batch expects, and the certificate itself (its download job's data). */
-type ExpectedDownload = ExpectedCertificate & { certificate: Certificate };
-
-async function discoverUser(run: DiscoverRun<'user'>): Promise<DiscoverResult> {
-  const { deps, data } = run;
-  const rejects = new Rejects();
-  const list = async () => {
-    const user = await resolveUser(deps.directory, data);
-    return { user, listing: await listUserAwards(deps.directory, user.userId, data.filters, rejects) };
-  };
-  const { user, listing } = await (deps.listingSlots ? deps.listingSlots(list) : list());
-  const userRef = `${data.by}:${data.value}`;
-  const userName = user.userName ?? (data.by === 'userName' ? data.value : undefined);
-  const expected = (
-    await Promise.all(
-      listing.certificates.map((c) => expectCertificate(run, c, { userRef, userName }, rejects)),
-    )
-  ).flat();
-  const waitedFor = await deps.accounting.expectCertificates(data.batchId, expected, run.jobId);
-  // This job downloads what it opened; a download another job has in flight settles this batch too.
-  const open = waitedFor.filter((d) => d.owned);
-  const done = await downloadInJob(
-    deps,
-    open.map(({ certificate: e, jobId }) => ({
-      certificate: e.certificate,
-      certKey: e.certKey,
-      jobId,
-      // Looked for in the store by discovery just now (unless the batch refreshes everything).
-      checkedAbsent: !e.alreadyStored && data.refresh !== true,
-    })),
-    { batchId: data.batchId, userRef, refresh: data.refresh === true, logger: deps.logger },
-  );
-  // Found stored by discovery, and found stored when downloading (counted once each).
-  const alreadyStored =
-    expected.filter((e) => e.alreadyStored).length +
-    done.alreadyStored -
-    open.filter((o) => o.certificate.alreadyStored).length;
-  run.log(
-    `user ${user.userId}: ${expected.length} certificate(s): ${done.stored} stored, ${alreadyStored} already stored, ` +
-      `${done.failed} failed, ${done.handedOff} handed to download jobs; ` +
-      `${listing.badges} badge(s) ignored, ${listing.filteredOut} filtered out, ${rejects.count} unusable award(s)`,
-  );
-  return {
-    userId: user.userId,
-    certificates: expected.length,
-    queued: open.length,
-    stored: done.stored,
-    failed: done.failed,
-    ...(done.failures.length > 0 ? { failures: done.failures } : {}),
-    handedOff: done.handedOff,
-    alreadyStored,
-    badgesIgnored: listing.badges,
-    filteredOut: listing.filteredOut,
-    rejected: rejects.listed,
-    rejectedCount: rejects.count,
-  };
-}
-
-/**
- * A plain user id needs no lookup: an unknown one is told by the awards listing itself (404 →
- * LMS_USER_NOT_FOUND), one Valence call per user saved. Anything else is resolved (and a
- * malformed id refused with the directory's message).
- */
-async function resolveUser(
-  directory: UserDirectory,
+/** One user: its errors are the job's (the job retries, waits or fails as the policy says). */
+async function discoverOneUser(
+  deps: DiscoverDeps,
   data: Extract<DiscoverJobData, { kind: 'user' }>,
-): Promise<{ userId: LmsId; userName?: string }> {
-  return data.by === 'userId' && /^[1-9]\d{0,14}$/.test(data.value)
-    ? { userId: Number(data.value) }
-    : await directory.resolveUser(data.by, data.value);
-}
-
-/** Page through the user's awards: certificates that pass the filters are kept, badges counted. */
-async function listUserAwards(
-  directory: UserDirectory,
-  userId: LmsId,
-  filters: BatchFilters | undefined,
-  rejects: Rejects,
-): Promise<UserListing> {
-  const listing: UserListing = { certificates: [], badges: 0, filteredOut: 0 };
-  // Expired awards are a question for the listing (`includeExpired`), not a filter afterwards:
-  // a listing that leaves them out never shows them to us.
-  for await (const entry of directory.listAwards(userId, listingOptions(filters))) {
-    if (!entry.ok) rejects.add(entry.ref, entry.code, entry.reason);
-    else if (entry.kind !== 'certificate') listing.badges++;
-    else if (!passes(entry.certificate, filters)) listing.filteredOut++;
-    else listing.certificates.push(entry.certificate);
-  }
-  return listing;
-}
-
-/** The certificate as the batch expects it (none when its id cannot name a file). */
-async function expectCertificate(
-  run: DiscoverRun<'user'>,
-  certificate: Certificate,
-  user: { userRef: string; userName: string | undefined },
-  rejects: Rejects,
-): Promise<ExpectedDownload[]> {
-  const { deps, data } = run;
-  let certKey: string;
-  try {
-    // An id that cannot name a file (too long once encoded) fails that certificate alone.
-    deps.store.paths(certificate);
-    certKey = certificateKey(deps.directory.host, certificate);
-  } catch (err) {
-    if (!(err instanceof UnsafeIdError)) throw err;
-    rejects.add(certificateRef(certificate), err.code, err.message);
-    return [];
-  }
-  // A refresh fetches every certificate again: what is on disk is replaced when whole.
-  const onDisk = data.refresh ? null : await deps.store.existing(certificate);
-  return [
-    {
-      certificate,
-      certKey,
-      ref: certificateRef(certificate),
-      alreadyStored: onDisk !== null,
-      onDisk: onDisk ?? undefined,
-      row: manifestDescription(certificate, user.userRef, user.userName),
-    },
-  ];
-}
-
-/** Users queued at once while enumerating, at most; and how long a partial chunk may wait. */
-const ENUMERATION_CHUNK = 500;
-const ENUMERATION_FLUSH_MS = 200;
-
-async function enumerateUsers(run: DiscoverRun<'all-users'>): Promise<DiscoverResult> {
-  const { deps, data, jobId, log } = run;
-  // Users are queued as the listing pages arrive, not after the last page: discovery (and the
-  // downloads behind it) starts at once. Registering and adding again after a retry is a no-op.
-  let users = 0;
-  let pending: LmsId[] = [];
-  let flushedAt = Date.now();
-  const flush = async () => {
-    if (pending.length === 0) return;
-    const jobs = pending.map((id) => ({
-      name: `userId:${id}`,
-      data: {
-        kind: 'user' as const,
-        batchId: data.batchId,
-        by: 'userId' as const,
-        value: String(id),
-        ...(data.filters ? { filters: data.filters } : {}),
-        ...(data.refresh ? { refresh: true } : {}),
-      },
-      opts: { jobId: `${data.batchId}.userId.${Buffer.from(String(id)).toString('base64url')}` },
-    }));
-    pending = [];
-    flushedAt = Date.now();
-    const registered = await deps.accounting.registerDiscover(
-      data.batchId,
-      jobs.map((j) => j.opts.jobId),
-      'user',
-      jobId,
-    );
-    // A cancelled batch takes no more users: the enumeration runs out without queuing them.
-    if (registered === 'cancelled') cancelled = true;
-    else await deps.discoverQueue.addBulk(jobs);
+  jobId: string,
+  log: (line: string) => void,
+): Promise<DiscoverResult> {
+  const downloads = new JobDownloads(deps);
+  const user = await discoverUser(deps, data, downloads, jobId);
+  await downloads.finish();
+  log(`user ${user.userId}: ${describe(user)}`);
+  return {
+    ...totals([user], downloads.failures),
+    userId: user.userId,
+    rejected: user.rejects.listed,
+    rejectedCount: user.rejects.count,
   };
-  let cancelled = false;
-  for await (const id of deps.directory.listAllUserIds()) {
-    if (cancelled) break;
-    pending.push(id);
-    users++;
-    if (pending.length >= ENUMERATION_CHUNK || Date.now() - flushedAt >= ENUMERATION_FLUSH_MS) await flush();
-  }
-  await flush();
+}
+
+/** Several users: each decided alone (see the module comment), all settled in one script. */
+async function discoverUsers(
+  deps: DiscoverDeps,
+  data: Extract<DiscoverJobData, { kind: 'users' }>,
+  jobId: string,
+  log: (line: string) => void,
+): Promise<DiscoverResult> {
+  const downloads = new JobDownloads(deps);
+  const found: UserDiscovery[] = [];
+  let paused = false;
+  let pausedFleet = false;
+  const outcomes = await Promise.all(
+    data.values.map(async (value): Promise<UserOutcome> => {
+      const handoff = { status: 'handoff' as const, value, jobId: userJobId(data.batchId, data.by, value) };
+      const turn = {
+        notNow: () => paused || downloads.paused,
+        // Heard in the listing's slot: the next listing is skipped, not sent.
+        failed: (err: unknown) => (paused ||= decide(err).action === 'pause'),
+      };
+      try {
+        const user = await discoverUser(deps, { ...data, value }, downloads, jobId, turn);
+        found.push(user);
+        const { listed: rejected, count: rejectedCount } = user.rejects;
+        return { status: 'done', value, badges: user.badges, rejected, rejectedCount };
+      } catch (err) {
+        if (err instanceof ListingSkipped) return handoff;
+        const decision = decide(err);
+        if (decision.action === 'give-up')
+          return { status: 'failed', value, code: decision.code, reason: decision.message };
+        if (decision.action === 'pause' && !pausedFleet) {
+          pausedFleet = true;
+          await pauseFor(deps.fleet, decision);
+        }
+        deps.logger.debug({ jobId, user: `${data.by} ${value}`, code: decision.code }, 'handed off');
+        return handoff;
+      }
+    }),
+  );
+  await downloads.finish();
+  const settled = await deps.accounting.settleUsers(jobId, data.batchId, data.by, outcomes);
+  await addHandoffs(deps.discoverQueue, data, settled.handoffs);
+  const failed = outcomes.filter((o) => o.status === 'failed');
   log(
-    cancelled
-      ? `the batch was cancelled: enumeration stopped after ${users} user(s)`
-      : `the institution has ${users} user(s): one discover job each`,
+    `${data.values.length} user(s): ${found.length} listed, ${failed.length} failed, ` +
+      `${settled.handoffs.length} handed to jobs of their own; ${describe(sum(found))}`,
   );
   return {
-    users,
+    ...totals(found, downloads.failures),
+    users: data.values.length,
+    usersFailed: failed.map((o) => ({ ref: `${data.by} ${o.value}`, code: o.code, reason: o.reason })),
+    usersHandedOff: settled.handoffs.length,
+    rejected: found.flatMap((u) => u.rejects.listed).slice(0, MAX_REJECTED_LISTED),
+    rejectedCount: found.reduce((n, u) => n + u.rejects.count, 0),
+  };
+}
+
+/** What a discover job's return value says of its users' certificates. */
+function totals(users: readonly UserDiscovery[], failures: RejectedAward[]) {
+  const s = sum(users);
+  return {
+    certificates: s.certificates,
+    queued: s.queued,
+    stored: s.stored,
+    failed: s.failed,
+    ...(failures.length > 0 ? { failures } : {}),
+    handedOff: s.handedOff,
+    alreadyStored: s.alreadyStored,
+    badgesIgnored: s.badges,
+    filteredOut: s.filteredOut,
+  };
+}
+
+type Counts = Omit<UserDiscovery, 'userId' | 'rejects'> & { rejected: number };
+
+function sum(users: readonly UserDiscovery[]): Counts {
+  const s: Counts = {
     certificates: 0,
     queued: 0,
+    stored: 0,
     alreadyStored: 0,
-    badgesIgnored: 0,
+    failed: 0,
+    handedOff: 0,
+    badges: 0,
     filteredOut: 0,
-    rejected: [],
-    rejectedCount: 0,
+    rejected: 0,
   };
+  for (const u of users) {
+    for (const k of Object.keys(s) as (keyof Counts)[]) s[k] += k === 'rejected' ? u.rejects.count : u[k];
+  }
+  return s;
 }
 
-/** Expired certificates are harvested unless the batch says `includeExpired: false`. */
-function listingOptions(filters: BatchFilters | undefined): Required<ListAwardsOptions> {
-  return { includeExpired: filters?.includeExpired ?? true };
-}
-
-function passes(certificate: Certificate, filters: BatchFilters | undefined): boolean {
-  if (!filters) return true;
-  if (filters.orgUnitIds && !filters.orgUnitIds.some((id) => sameLmsId(id, certificate.orgUnitId)))
-    return false;
-  const issued = certificate.issuedDate;
-  if (filters.issuedAfter && (!issued || issued < new Date(filters.issuedAfter).toISOString())) return false;
-  if (filters.issuedBefore && (!issued || issued >= new Date(filters.issuedBefore).toISOString()))
-    return false;
-  return true;
-}
-
-/** What the batch's manifest shows of a certificate besides its outcome. */
-function manifestDescription(
-  c: Certificate,
-  userRef: string,
-  userName: string | undefined,
-): ManifestDescription {
-  return {
-    userRef,
-    userId: c.userId,
-    ...(userName !== undefined ? { userName } : {}),
-    orgUnitId: c.orgUnitId,
-    ...(c.orgUnitName !== undefined ? { orgUnitName: c.orgUnitName } : {}),
-    issuedId: c.issuedId,
-    title: c.title,
-    issuedDate: c.issuedDate,
-  };
+function describe(u: Counts | UserDiscovery): string {
+  const rejected = 'rejects' in u ? u.rejects.count : u.rejected;
+  return (
+    `${u.certificates} certificate(s): ${u.stored} stored, ${u.alreadyStored} already stored, ` +
+    `${u.failed} failed, ${u.handedOff} handed to download jobs; ` +
+    `${u.badges} badge(s) ignored, ${u.filteredOut} filtered out, ${rejected} unusable award(s)`
+  );
 }

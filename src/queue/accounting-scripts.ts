@@ -21,6 +21,20 @@ const accountingScript = (name: string): LuaScript =>
 export const REGISTER_DISCOVER = accountingScript('register-discover');
 
 /**
+ * batchId, now, opener, by, K, jobIdBase, user values... → pairs (users job id, JSON list of its
+ * users) of the jobs to add: new ones (K users each, the users the batch did not have), and open
+ * ones holding users listed again; -1 when the batch is cancelled (nothing registered).
+ */
+export const REGISTER_USERS = accountingScript('register-users');
+
+/**
+ * jobId, batchId, by, at, now, then groups of 5 (status, value, three fields by status; see the
+ * script) → {1 settled (-1: settled before), the batch this finished or '', pairs (value, one-user
+ * job id) of the users handed off}.
+ */
+export const SETTLE_USERS = accountingScript('settle-users');
+
+/**
  * batchId, now, opener (the discover job), then groups of 6: certKey, jobIdBase, ref,
  * alreadyStored, the result record when already stored, the manifest description (JSON text).
  * Returns triples (index of the certificate, download job id, '1' when the opener owns it: it

@@ -33,10 +33,13 @@ import {
   MARK_CANCELLED,
   parseOpenJob,
   REGISTER_DISCOVER,
+  REGISTER_USERS,
   SETTLE_DISCOVER,
   SETTLE_DOWNLOAD,
+  SETTLE_USERS,
 } from './accounting-scripts.ts';
 import { BATCH_TTL_SECONDS, downloadJobIdBase } from './batch-keys.ts';
+import type { RejectedAward, UserRefKind } from './job-data.ts';
 import type { DiscoverSettlement } from './job-outcomes.ts';
 import { Reconciler, type JobKind } from './reconcile.ts';
 import { settlementJson } from './result-record.ts';
@@ -53,6 +56,25 @@ export interface ExpectedCertificate {
   /** What the batch's manifest says of it besides its outcome (the certificate, how it was asked for). */
   row?: ManifestDescription | undefined;
 }
+
+/** A users job to add: its id and its users (as the batch names them). */
+export interface UsersJob {
+  jobId: string;
+  values: string[];
+}
+
+/** How one user of a users job ended in that job. */
+export type UserOutcome =
+  | {
+      status: 'done';
+      value: string;
+      badges: number;
+      rejected: readonly RejectedAward[];
+      rejectedCount: number;
+    }
+  | { status: 'failed'; value: string; code: string; reason: string }
+  /** To be tried again by a one-user job of its own (`jobId`). */
+  | { status: 'handoff'; value: string; jobId: string };
 
 /** The entries of a batch's failure list (defined beside the batch's counters). */
 export type { BatchFailure } from './batch-counts.ts';
@@ -114,6 +136,70 @@ export class BatchAccounting {
       added += n;
     }
     return added;
+  }
+
+  /**
+   * Open users jobs for `batchId`, `groupSize` users each, for the users new to the batch (before
+   * adding the jobs). Returns the jobs to add: the new ones, and open ones that hold users listed
+   * again (adding a job that exists is a no-op); 'cancelled' when the batch is: add none.
+   */
+  async registerUsers(
+    batchId: string,
+    by: UserRefKind,
+    values: readonly string[],
+    options: { groupSize: number; jobIdBase: string; opener?: string },
+  ): Promise<UsersJob[] | 'cancelled'> {
+    const jobs: UsersJob[] = [];
+    const chunk = options.groupSize * 500;
+    for (let i = 0; i < values.length; i += chunk) {
+      const reply = await this.#run(REGISTER_USERS, [
+        batchId,
+        Date.now(),
+        options.opener ?? '',
+        by,
+        options.groupSize,
+        options.jobIdBase,
+        ...values.slice(i, i + chunk),
+      ]);
+      if (!Array.isArray(reply)) return 'cancelled';
+      const flat = reply as string[];
+      for (let j = 0; j + 1 < flat.length; j += 2) {
+        jobs.push({ jobId: flat[j]!, values: (JSON.parse(flat[j + 1]!) as unknown[]).map(String) });
+      }
+    }
+    return jobs;
+  }
+
+  /**
+   * A users job settles its users, in one script: done, failed, or handed to a one-user job
+   * (opened here: add it after). Returns whether this call settled them (false: an earlier run
+   * did) and the hand-offs to add, those of an earlier run included.
+   */
+  async settleUsers(
+    jobId: string,
+    batchId: string,
+    by: UserRefKind,
+    outcomes: readonly UserOutcome[],
+  ): Promise<{ settled: boolean; handoffs: { value: string; jobId: string }[] }> {
+    const args: (string | number)[] = [jobId, batchId, by, new Date().toISOString(), Date.now()];
+    for (const o of outcomes) {
+      if (o.status === 'done') {
+        const listed = o.rejected.map((r) => [r.ref, r.code, r.reason]);
+        args.push(
+          'done',
+          o.value,
+          o.badges,
+          o.rejectedCount,
+          listed.length > 0 ? JSON.stringify(listed) : '',
+        );
+      } else if (o.status === 'failed') args.push('failed', o.value, o.code, o.reason, '');
+      else args.push('handoff', o.value, o.jobId, '', '');
+    }
+    const [n, finished, ...flat] = (await this.#run(SETTLE_USERS, args)) as [number, string, ...string[]];
+    if (finished) this.#onBatchDone?.([finished]);
+    const handoffs: { value: string; jobId: string }[] = [];
+    for (let i = 0; i + 1 < flat.length; i += 2) handoffs.push({ value: flat[i]!, jobId: flat[i + 1]! });
+    return { settled: Number(n) === 1, handoffs };
   }
 
   /**

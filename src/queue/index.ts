@@ -1,7 +1,13 @@
 export * from './names.ts';
 export * from './job-data.ts';
 export { openQueues, DISCOVER_JOB_OPTIONS, DOWNLOAD_JOB_OPTIONS, type CertharvestQueues } from './queues.ts';
-export { BatchAccounting, type BatchDoneListener, type ExpectedCertificate } from './batch-accounting.ts';
+export {
+  BatchAccounting,
+  type BatchDoneListener,
+  type ExpectedCertificate,
+  type UserOutcome,
+  type UsersJob,
+} from './batch-accounting.ts';
 export * from './job-outcomes.ts';
 export { BATCH_TTL_SECONDS, BATCH_EVENTS_MAX_LEN, batchEventsKey, downloadJobIdBase } from './batch-keys.ts';
 export { batchState, isFinal, isSuccess, BATCH_STATES, type BatchState } from './batch-state.ts';
@@ -73,3 +79,4 @@ export {
   type JobEventName,
   type JobQueueName,
 } from './job-events.ts';
+export { addHandoffs, queueUsers, userJobId, type UsersSpec } from './users-jobs.ts';

@@ -64,7 +64,19 @@ export type BatchSubmission = z.input<typeof batchSubmissionSchema>;
 export type ParsedBatch = z.output<typeof batchSubmissionSchema>;
 export type BatchFilters = z.infer<typeof filtersSchema>;
 
-/** Built at its first parse (as the download job's and the certificate's schemas are). */
+/**
+ * Users listed by one discover job (`kind: 'users'`): BullMQ's own cost of a job (~34 Redis
+ * commands) and the accounting's per call are paid once for them all (docs/architecture.md).
+ */
+export const USERS_PER_DISCOVER_JOB = 8;
+/** The most a users job may carry (a producer's own jobs included). */
+export const MAX_USERS_PER_JOB = 64;
+
+/**
+ * A discover job: one user (`user`: a raw producer's, or a user handed off to be tried again),
+ * several (`users`: what a batch queues), or the whole institution (`all-users`). Built at its
+ * first parse (as the download job's and the certificate's schemas are).
+ */
 export const discoverJobSchema = z.lazy(() =>
   z.discriminatedUnion('kind', [
     z.object({
@@ -72,6 +84,14 @@ export const discoverJobSchema = z.lazy(() =>
       batchId: batchIdSchema,
       by: z.enum(USER_REF_KINDS),
       value: z.string().min(1),
+      filters: filtersSchema.optional(),
+      refresh: z.boolean().optional(),
+    }),
+    z.object({
+      kind: z.literal('users'),
+      batchId: batchIdSchema,
+      by: z.enum(USER_REF_KINDS),
+      values: z.array(z.string().min(1)).min(1).max(MAX_USERS_PER_JOB),
       filters: filtersSchema.optional(),
       refresh: z.boolean().optional(),
     }),
@@ -113,8 +133,12 @@ export type RejectedAward = z.infer<typeof rejectedAwardSchema>;
 /** What a finished discover job returns (shown in Bull Board; settles its batch). */
 export interface DiscoverResult {
   userId?: LmsId;
-  /** Users found by an all-users enumeration. */
+  /** Users found by an all-users enumeration; the users of a users job. */
   users?: number;
+  /** A users job's users that failed for good (an unknown user), with why. */
+  usersFailed?: RejectedAward[];
+  /** A users job's users handed to one-user jobs, to be tried again. */
+  usersHandedOff?: number;
   certificates: number;
   /** Downloads this job opened (the rest were already stored, or another batch's were in flight). */
   queued: number;

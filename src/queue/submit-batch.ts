@@ -8,11 +8,11 @@ import {
   batchSubmissionSchema,
   type BatchFilters,
   type BatchSubmission,
-  type DiscoverJobData,
   type ParsedBatch,
   type UserRefKind,
 } from './job-data.ts';
 import type { CertharvestQueues } from './queues.ts';
+import { queueUsers, type UsersSpec } from './users-jobs.ts';
 
 /** The batch payload itself is malformed (not one entry: the whole submission). */
 export class InvalidBatchError extends ProblemListError {
@@ -138,9 +138,10 @@ export interface UserToDiscover {
 }
 
 /**
- * Open and queue the discover jobs of a created batch: one per user, and one that enumerates the
- * institution when `allUsers`. Every job is opened in the accounting before it exists, so its
- * outcome always has a batch to settle; a batch with no job at all is settled at once.
+ * Open and queue the discover jobs of a created batch: users jobs of up to USERS_PER_DISCOVER_JOB
+ * users that share their filters, and one job that enumerates the institution when `allUsers`.
+ * Every job is opened in the accounting before it exists, so its outcome always has a batch to
+ * settle; a batch with no job at all is settled at once.
  */
 export async function queueDiscovery(
   batchId: string,
@@ -148,32 +149,37 @@ export async function queueDiscovery(
   options: { allUsers?: boolean; filters?: BatchFilters | undefined; refresh?: boolean },
   deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
 ): Promise<void> {
-  const refresh = options.refresh ? { refresh: true } : {};
-  const jobs: { name: string; data: DiscoverJobData; opts: { jobId: string } }[] = users.map(
-    ({ by, value, filters }) => ({
-      name: `${by}:${value}`,
-      data: { kind: 'user', batchId, by, value, ...(filters ? { filters } : {}), ...refresh },
-      // Safe characters only: the id shows in Bull Board and must be unique per batch.
-      opts: { jobId: `${batchId}.${by}.${Buffer.from(value).toString('base64url')}` },
-    }),
-  );
   const accounting = new BatchAccounting(deps.redis, deps.prefix);
-  await accounting.registerDiscover(
-    batchId,
-    jobs.map((j) => j.opts.jobId),
-  );
+  // Users that share how they are named and their filters share jobs (a retry's differ).
+  const alike = new Map<string, { spec: UsersSpec; values: string[] }>();
+  for (const { by, value, filters } of users) {
+    const key = JSON.stringify([by, filters ?? null]);
+    const group = alike.get(key) ?? { spec: { batchId, by, filters, refresh: options.refresh }, values: [] };
+    group.values.push(value);
+    alike.set(key, group);
+  }
+  let jobs = 0;
+  for (const { spec, values } of alike.values()) {
+    const added = await queueUsers(accounting, deps.queues.discover, spec, values);
+    if (added !== 'cancelled') jobs += added;
+  }
   if (options.allUsers) {
     const filters = options.filters;
-    jobs.push({
-      name: 'all-users',
-      data: { kind: 'all-users', batchId, ...(filters ? { filters } : {}), ...refresh },
-      opts: { jobId: `${batchId}.all-users` },
-    });
     await accounting.registerDiscover(batchId, [`${batchId}.all-users`], 'enumeration');
+    await deps.queues.discover.add(
+      'all-users',
+      {
+        kind: 'all-users',
+        batchId,
+        ...(filters ? { filters } : {}),
+        ...(options.refresh ? { refresh: true } : {}),
+      },
+      { jobId: `${batchId}.all-users` },
+    );
+    jobs++;
   }
-  for (let i = 0; i < jobs.length; i += 1000) await deps.queues.discover.addBulk(jobs.slice(i, i + 1000));
   // Every entry refused: no job will settle the batch, so it is done (and announced) now.
-  if (jobs.length === 0) await accounting.finishIfDone(batchId);
+  if (jobs === 0) await accounting.finishIfDone(batchId);
 }
 
 /**

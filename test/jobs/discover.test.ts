@@ -8,6 +8,7 @@ import { createLogger } from '../../src/log/index.ts';
 import { FleetBreaker, OutageClock } from '../../src/fleet/index.ts';
 import {
   LmsUnavailableError,
+  UserNotFoundError,
   type AwardEntry,
   type CertificateFetcher,
   type ListAwardsOptions,
@@ -22,6 +23,7 @@ import {
   connectRedis,
   discoverSettlement,
   openQueues,
+  queueDiscovery,
   type CertharvestQueues,
   type DiscoverJobData,
 } from '../../src/queue/index.ts';
@@ -109,6 +111,7 @@ function processor(
     queues: [queues.discover, queues.download],
     logger: createLogger({ level: 'silent' }),
   }),
+  listingSlots?: <T>(listing: () => Promise<T>) => Promise<T>,
 ) {
   const logger = createLogger({ level: 'silent' });
   const fleet: FleetControl = {
@@ -129,6 +132,7 @@ function processor(
     downloadQueue: queues.download,
     fleet,
     logger,
+    ...(listingSlots ? { listingSlots } : {}),
   });
 }
 
@@ -411,6 +415,123 @@ describe('discover processor: a run after a worker died mid-job', () => {
       certsFound: 1,
       certsAlreadyStored: 1,
       certsFailed: 0,
+    });
+  });
+});
+
+describe('discover processor: a job of several users', () => {
+  /**
+   * Users 1xx: user 404 is unknown to the LMS, user 503 does not answer (it may later), user 401
+   * has a refused token; everyone else has one certificate, numbered after the user.
+   */
+  const directory = (calls: number[]): UserDirectory => ({
+    ...hostileDirectory,
+    async *listAwards(userId): AsyncIterable<AwardEntry> {
+      calls.push(Number(userId));
+      if (userId === 404) throw new UserNotFoundError('userId', '404');
+      if (userId === 503) throw new LmsUnavailableError('the LMS did not answer');
+      if (userId === 401) throw new ReauthRequiredError('invalid_grant', 'the refresh token was refused.');
+      const issuedId = 5000 + Number(userId);
+      yield {
+        ok: true,
+        kind: 'certificate',
+        certificate: { userId, issuedId, orgUnitId: 600, awardId: 1, title: 'U', issuedDate: null },
+      };
+    },
+  });
+
+  /** Submit `users` as a batch of users jobs and run its first job (settled by itself). */
+  async function runUsersJob(batchId: string, users: number[], breaker?: FleetBreaker) {
+    // One listing at a time, in order (the worker's DISCOVER_CONCURRENCY is 1 here).
+    const tracker = new BatchTracker(redis, prefix);
+    await tracker.create(batchId, { by: 'userId', enumerating: false });
+    await queueDiscovery(
+      batchId,
+      users.map((u) => ({ by: 'userId' as const, value: String(u) })),
+      {},
+      { queues, redis, prefix },
+    );
+    const job = await queues.discover.getJob(`${batchId}.users.1`);
+    const calls: number[] = [];
+    const result = await processor(
+      directory(calls),
+      stubFetcher(PDF),
+      breaker,
+      pLimit(1),
+    )(job as Job<DiscoverJobData>, 'token');
+    const handoffs = (await queues.discover.getJobs(['waiting', 'paused'])).filter(
+      (j) => j.data.batchId === batchId && j.data.kind === 'user',
+    );
+    return { calls, result, handoffs, tracker, status: await tracker.status(batchId) };
+  }
+
+  it('settles its users itself: each stored, an unknown user failed alone, naming it', async () => {
+    const { result, status, handoffs } = await runUsersJob('several', [101, 102, 404, 103]);
+    expect(result).toMatchObject({ users: 4, certificates: 3, stored: 3, usersHandedOff: 0 });
+    expect(result.usersFailed).toEqual([
+      expect.objectContaining({ ref: 'userId 404', code: 'LMS_USER_NOT_FOUND' }),
+    ]);
+    expect(handoffs).toEqual([]);
+    expect(status).toMatchObject({ done: true, usersTotal: 4, usersDone: 3, usersFailed: 1, certsStored: 3 });
+    expect(status?.failures).toEqual([expect.objectContaining({ kind: 'user', ref: 'userId 404' })]);
+  });
+
+  it('hands a user that may succeed later to a one-user job; the batch waits for it', async () => {
+    const { result, status, handoffs } = await runUsersJob('later', [111, 503, 112]);
+    expect(result).toMatchObject({ users: 3, stored: 2, usersHandedOff: 1 });
+    expect(handoffs.map((j) => [j.id, j.data])).toEqual([
+      ['later.userId.NTAz', { kind: 'user', batchId: 'later', by: 'userId', value: '503' }],
+    ]);
+    expect(status).toMatchObject({ done: false, usersTotal: 3, usersDone: 2, usersFailed: 0 });
+    // The one-user job settles it (here: it failed for good), and the batch ends.
+    const accounting = new BatchAccounting(redis, prefix);
+    await accounting.settleDiscover(
+      'later.userId.NTAz',
+      { status: 'failed', code: 'X', reason: 'gave up' },
+      'userId 503',
+    );
+    expect(await new BatchTracker(redis, prefix).status('later')).toMatchObject({
+      done: true,
+      usersDone: 2,
+      usersFailed: 1,
+    });
+  });
+
+  it('a refused token pauses the fleet once; the users not listed yet are handed off without a request', async () => {
+    const breaker = new FleetBreaker({
+      redis,
+      prefix,
+      queues: [queues.discover, queues.download],
+      logger: createLogger({ level: 'silent' }),
+    });
+    try {
+      const { calls, result, status, handoffs } = await runUsersJob('token', [121, 401, 122, 123], breaker);
+      expect(await breaker.current()).toMatchObject({ reason: 'AUTH_REFRESH_REFUSED' });
+      expect(calls).toEqual([121, 401]);
+      expect(result).toMatchObject({ users: 4, stored: 1, usersHandedOff: 3 });
+      expect(handoffs.map((j) => j.data.kind === 'user' && j.data.value).sort()).toEqual([
+        '122',
+        '123',
+        '401',
+      ]);
+      expect(status).toMatchObject({ done: false, usersTotal: 4, usersDone: 1, usersFailed: 0 });
+    } finally {
+      await breaker.resume('test');
+    }
+  });
+
+  it('run again after it settled (its worker died before adding the hand-offs), it counts nothing twice', async () => {
+    const { status, tracker } = await runUsersJob('again', [131, 503]);
+    await queues.discover.remove('again.userId.NTAz'); // as if never added
+    const job = await queues.discover.getJob('again.users.1');
+    const result = await processor(directory([]), stubFetcher(PDF))(job as Job<DiscoverJobData>, 'token');
+    expect(result).toMatchObject({ usersHandedOff: 1 });
+    expect(await queues.discover.getJob('again.userId.NTAz')).toBeDefined();
+    expect(await tracker.status('again')).toMatchObject({
+      usersTotal: 2,
+      usersDone: status!.usersDone,
+      certsFound: status!.certsFound,
+      certsStored: 1,
     });
   });
 });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startWorker } from '../../jobs/worker.ts';
 import { Secret } from '../../src/config/index.ts';
 import { ConfigError } from '../../src/errors/index.ts';
-import { DISCOVER_QUEUE } from '../../src/queue/index.ts';
+import { DISCOVER_QUEUE, USERS_PER_DISCOVER_JOB } from '../../src/queue/index.ts';
 import { captureLogger, runCli, sleepUntil, spawnCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
@@ -49,13 +49,14 @@ describe('batch accounting from job outcomes', () => {
 
   it('settles a batch whose job data does not parse, with the reason', async () => {
     p = await startPipeline({ worker: false });
-    const users = studentsWithCertificates(p.sandbox, 2);
+    // Two discover jobs: a full one, and one of the last user, whose data is broken.
+    const users = studentsWithCertificates(p.sandbox, USERS_PER_DISCOVER_JOB + 1);
     const { batchId } = await p.submit({ users });
-    const [job] = await p.queues.discover.getJobs(['waiting'], 0, 0);
-    await job!.updateData({ kind: 'user', batchId, by: 'userId', value: '' } as never); // fails the schema
+    const job = await p.queues.discover.getJob(`${batchId}.users.2`);
+    await job!.updateData({ kind: 'users', batchId, by: 'userId', values: [''] } as never); // fails the schema
     await p.startWorker();
     const status = await p.waitDone(batchId);
-    expect(status).toMatchObject({ usersDone: 1, usersFailed: 1 });
+    expect(status).toMatchObject({ usersDone: USERS_PER_DISCOVER_JOB, usersFailed: 1 });
     expect(status.failures).toEqual([
       expect.objectContaining({
         kind: 'user',
@@ -79,24 +80,30 @@ describe('batch accounting from job outcomes', () => {
         lockDuration: 1_000,
         concurrency: 1,
       });
-      let taken: number | undefined;
-      rogue.on('active', (job) => (taken ??= Number(job.data.value)));
-      const users = studentsWithCertificates(p.sandbox, 3);
+      let taken: number[] | undefined;
+      rogue.on('active', (job) => (taken ??= (job.data.values as string[]).map(Number)));
+      // Two discover jobs: the rogue takes one (its users fail with it), the worker the other.
+      const users = studentsWithCertificates(p.sandbox, USERS_PER_DISCOVER_JOB + 2);
       const { batchId } = await p.submit({ users });
       await sleepUntil(() => taken, 20_000);
       await p.startWorker();
       rogueConnection.disconnect(); // its lock is never renewed again, as if the process died
       await rogue.close(true);
       const status = await p.waitDone(batchId, 90_000);
-      expect(status).toMatchObject({ usersFailed: 1, usersDone: users.length - 1, certsFailed: 0 });
-      expect(status.certsStored).toBe(certificatesOf(p, users) - certificatesOf(p, [taken!]));
-      expect(status.failures).toEqual([
-        expect.objectContaining({
-          kind: 'user',
-          code: 'JOB_STALLED',
-          reason: expect.stringMatching(/stalled/),
-        }),
-      ]);
+      const lost = taken!.length;
+      expect(status).toMatchObject({ usersFailed: lost, usersDone: users.length - lost, certsFailed: 0 });
+      expect(status.certsStored).toBe(certificatesOf(p, users) - certificatesOf(p, taken!));
+      expect(status.failures).toHaveLength(lost);
+      expect(status.failures).toEqual(
+        taken!.map((id) =>
+          expect.objectContaining({
+            kind: 'user',
+            ref: `userId ${id}`,
+            code: 'JOB_STALLED',
+            reason: expect.stringMatching(/stalled/),
+          }),
+        ),
+      );
     },
   );
 

@@ -193,9 +193,9 @@ describe('retry', () => {
     const mine = queued.filter((j) => j.data.batchId === 'rt.retry-1').map((j) => j.data);
     expect(mine).toEqual(
       expect.arrayContaining([
-        { kind: 'user', batchId: 'rt.retry-1', by: 'userName', value: 'jdoe' },
+        { kind: 'users', batchId: 'rt.retry-1', by: 'userName', values: ['jdoe'] },
         // Only the org unit of the failed certificate: the stored one is not fetched again.
-        { kind: 'user', batchId: 'rt.retry-1', by: 'userId', value: '12', filters: { orgUnitIds: [7] } },
+        { kind: 'users', batchId: 'rt.retry-1', by: 'userId', values: ['12'], filters: { orgUnitIds: [7] } },
       ]),
     );
     expect(mine).toHaveLength(2);

@@ -10,6 +10,7 @@ import {
   parseBatchSubmission,
   parseUserList,
   submitBatch,
+  USERS_PER_DISCOVER_JOB,
   type BatchSubmission,
   type CertharvestQueues,
 } from '../../src/queue/index.ts';
@@ -45,17 +46,26 @@ describe('the queues', () => {
 });
 
 describe('submitBatch', () => {
-  it('queues one discover job per distinct user and records the batch', async () => {
+  it('queues the distinct users in discover jobs of several users and records the batch', async () => {
     const result = await submitBatch({ batchId: 'b-one', users: [101, '102', '101', ' 103 '] }, deps());
     expect(result).toMatchObject({ batchId: 'b-one', queued: 3, duplicates: 1, rejected: [] });
-    const jobs = await queues.discover.getJobs(['waiting']);
-    expect(jobs.filter((j) => j.data.batchId === 'b-one').map((j) => j.data)).toEqual(
-      expect.arrayContaining([
-        { kind: 'user', batchId: 'b-one', by: 'userId', value: '101' },
-        { kind: 'user', batchId: 'b-one', by: 'userId', value: '103' },
-      ]),
-    );
+    const jobs = (await queues.discover.getJobs(['waiting'])).filter((j) => j.data.batchId === 'b-one');
+    expect(jobs.map((j) => [j.id, j.data])).toEqual([
+      ['b-one.users.1', { kind: 'users', batchId: 'b-one', by: 'userId', values: ['101', '102', '103'] }],
+    ]);
     expect(await tracker.status('b-one')).toMatchObject({ usersTotal: 3, usersDone: 0, done: false });
+  });
+
+  it(`puts ${USERS_PER_DISCOVER_JOB} users in a job, in the order given, the rest in the last`, async () => {
+    const users = Array.from({ length: 2 * USERS_PER_DISCOVER_JOB + 3 }, (_, i) => 500 + i);
+    await submitBatch({ batchId: 'b-many', users }, deps());
+    const jobs = (await queues.discover.getJobs(['waiting'])).filter((j) => j.data.batchId === 'b-many');
+    const values = jobs
+      .sort((a, b) => a.id!.localeCompare(b.id!))
+      .map((j) => (j.data.kind === 'users' ? j.data.values : []));
+    expect(values.map((v) => v.length)).toEqual([USERS_PER_DISCOVER_JOB, USERS_PER_DISCOVER_JOB, 3]);
+    expect(values.flat()).toEqual(users.map(String));
+    expect(await tracker.status('b-many')).toMatchObject({ usersTotal: users.length });
   });
 
   it('fails a malformed id alone, naming it, and keeps the rest', async () => {

@@ -83,4 +83,23 @@ local function finishIfDone(b, at, finished)
     'certificates', '/api/batches/' .. b .. '/certificates?format=csv', 'manifestFile', '_batches/' .. b .. '.csv')
   table.insert(finished, b)
 end
+-- A user's awards that cannot become downloads: `listed` is a flat list (ref, code, reason, ...)
+-- of some of them, `rejected` counts them all. Each listed one is a failure and a manifest row.
+local function rejections(b, userRef, rejected, listed, at)
+  local n = 0
+  for i = 1, #listed, 3 do
+    fail(b, 'certificate', listed[i], listed[i + 1], listed[i + 2], at)
+    record(b, '~r:' .. userRef .. ':' .. listed[i], {kind = 'certificate', status = 'failed', ref = listed[i],
+      u = userRef, code = listed[i + 1], reason = listed[i + 2]})
+    n = n + 1
+  end
+  if math.max(rejected, n) > 0 then redis.call('HINCRBY', batchKey(b), 'certsFound', math.max(rejected, n)) end
+  if rejected > n then
+    redis.call('HINCRBY', batchKey(b), 'certsFailed', rejected - n)
+    note(b, 'certificate', userRef, 'LMS_DATA_INVALID', (rejected - n) .. ' more unusable awards (see the job log)', at)
+  end
+end
+-- The users of a batch (`by:value`) and the discover job that holds each: its users job, or the
+-- one-user job it was handed to.
+local function usersKey(b) return batchKey(b) .. ':users' end
 local function cancelled(b) return redis.call('HEXISTS', batchKey(b), 'cancelledAt') == 1 end

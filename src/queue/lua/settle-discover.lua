@@ -3,7 +3,24 @@ local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV
 local info = closeJob('discover', jobId)
 if not info then return {-1} end
 local b = info.b
-if info.k == 'enumeration' then
+if info.k == 'users' then
+  -- A users job that ended without settling its users itself (it failed as a whole, was
+  -- cancelled or removed): each user it still holds ends with it.
+  local n = 0
+  for _, value in ipairs(info.u) do
+    local field = info.by .. ':' .. value
+    if redis.call('HGET', usersKey(b), field) == jobId then
+      n = n + 1
+      if status == 'failed' then
+        fail(b, 'user', info.by .. ' ' .. value, code, reason, at)
+        userRow(b, info.by .. ' ' .. value, code, reason)
+      end
+    end
+  end
+  if n > 0 and status ~= 'failed' then
+    redis.call('HINCRBY', batchKey(b), status == 'cancelled' and 'usersCancelled' or 'usersDone', n)
+  end
+elseif info.k == 'enumeration' then
   redis.call('HSET', batchKey(b), 'enumerating', 0)
   if status == 'failed' then
     redis.call('HINCRBY', batchKey(b), 'usersTotal', 1)
@@ -18,20 +35,7 @@ elseif status == 'failed' then
 else
   redis.call('HINCRBY', batchKey(b), 'usersDone', 1)
   if tonumber(ARGV[9]) > 0 then redis.call('HINCRBY', batchKey(b), 'badgesIgnored', tonumber(ARGV[9])) end
-  local rejected, listed = tonumber(ARGV[10]), 0
-  for i = 11, #ARGV, 3 do
-    fail(b, 'certificate', ARGV[i], ARGV[i + 1], ARGV[i + 2], at)
-    record(b, '~r:' .. ARGV[8] .. ':' .. ARGV[i], {kind = 'certificate', status = 'failed', ref = ARGV[i],
-      u = ARGV[8], code = ARGV[i + 1], reason = ARGV[i + 2]})
-    listed = listed + 1
-  end
-  if math.max(rejected, listed) > 0 then
-    redis.call('HINCRBY', batchKey(b), 'certsFound', math.max(rejected, listed))
-  end
-  if rejected > listed then
-    redis.call('HINCRBY', batchKey(b), 'certsFailed', rejected - listed)
-    note(b, 'certificate', ARGV[8], 'LMS_DATA_INVALID', (rejected - listed) .. ' more unusable awards (see the job log)', at)
-  end
+  rejections(b, ARGV[8], tonumber(ARGV[10]), {unpack(ARGV, 11)}, at)
 end
 redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
 expireRecords()
