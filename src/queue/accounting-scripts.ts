@@ -29,7 +29,8 @@ export const REGISTER_USERS = accountingScript('register-users');
 
 /**
  * jobId, batchId, by, at, now, then groups of 5 (status, value, three fields by status; see the
- * script) → {1 settled (-1: settled before), the batch this finished or '', pairs (value, one-user
+ * script): all of the job's users (the job closes), or some (it closes with its last) → {1
+ * settled (-1: the job was closed before), the batch this finished or '', pairs (value, one-user
  * job id) of the users handed off}.
  */
 export const SETTLE_USERS = accountingScript('settle-users');
@@ -52,8 +53,9 @@ export const SETTLE_DOWNLOAD = accountingScript('settle-download');
 
 /**
  * jobId, status, code, reason, at, userRef, badges, rejectedCount, then groups of 3 (ref, code,
- * reason) listing some of the awards the LMS sent that cannot become downloads → {1 settled (-1 not
- * open), the batch when this finished it}.
+ * reason) listing some of the awards the LMS sent that cannot become downloads → {users ended (a
+ * users job's that it still held; 1 for one user or an enumeration; -1 not open), the batch when
+ * this finished it}.
  */
 export const SETTLE_DISCOVER = accountingScript('settle-discover');
 

@@ -31,7 +31,6 @@ import {
   EXPECT_CERTIFICATES,
   FINISH_IF_DONE,
   MARK_CANCELLED,
-  parseOpenJob,
   REGISTER_DISCOVER,
   REGISTER_USERS,
   SETTLE_DISCOVER,
@@ -172,8 +171,9 @@ export class BatchAccounting {
 
   /**
    * A users job settles its users, in one script: done, failed, or handed to a one-user job
-   * (opened here: add it after). Returns whether this call settled them (false: an earlier run
-   * did) and the hand-offs to add, those of an earlier run included.
+   * (opened here: add it after). All of them at once (the job closes), or some (it closes with its
+   * last). Returns whether this call settled them (false: the job was closed before) and the
+   * hand-offs to add, those of an earlier run included.
    */
   async settleUsers(
     jobId: string,
@@ -257,7 +257,11 @@ export class BatchAccounting {
     return this.#finished(await this.#run(SETTLE_DOWNLOAD, args));
   }
 
-  /** Settle a discover job (a user, or the enumeration of all users). -1 when it was not open. */
+  /**
+   * Settle a discover job (a user, several, or the enumeration of all users) that ended as a
+   * whole. Returns how many users it ended (a users job: those it still held), -1 when it was not
+   * open.
+   */
   async settleDiscover(jobId: string, outcome: DiscoverSettlement, userRef?: string): Promise<number> {
     const at = new Date().toISOString();
     const args: string[] =
@@ -311,34 +315,6 @@ export class BatchAccounting {
       alone.push(...((await this.#run(DETACH_DOWNLOADS, [batchId, ...chunk])) as string[]));
     }
     return alone;
-  }
-
-  /** The open download jobs `batchId` may wait for (read from the accounting, in pages). */
-  async openDownloadsOf(batchId: string): Promise<string[]> {
-    const key = `${this.#prefix}:acct:download`;
-    const out: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, flat] = await this.#redis.hscan(key, cursor, 'COUNT', 1000);
-      cursor = next;
-      for (let i = 0; i + 1 < flat.length; i += 2) {
-        const info = parseOpenJob(flat[i + 1]!);
-        if (!info || info.b === batchId || info.j || info.b === undefined) out.push(flat[i]!);
-      }
-    } while (cursor !== '0');
-    return [...new Set(out)];
-  }
-
-  /** The open discover jobs of `batchId` (users still to discover, and an enumeration). */
-  async openDiscoversOf(batchId: string): Promise<string[]> {
-    const ids = await this.#redis.smembers(`${this.#prefix}:batch:${batchId}:jobs`);
-    const open: string[] = [];
-    for (let i = 0; i < ids.length; i += 1000) {
-      const chunk = ids.slice(i, i + 1000);
-      const infos = await this.#redis.hmget(`${this.#prefix}:acct:discover`, ...chunk);
-      chunk.forEach((id, k) => infos[k] && open.push(id));
-    }
-    return open;
   }
 
   /** Settle a removed job by id (it has no BullMQ record any more). */

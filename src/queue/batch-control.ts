@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { CertharvestError } from '../errors/index.ts';
 import type { LmsId } from '../certificate/index.ts';
 import { BatchAccounting } from './batch-accounting.ts';
+import { openDiscoversOf, openDownloadsOf } from './open-jobs.ts';
 import { batchKeys } from './batch-keys.ts';
 import { isFinal } from './batch-state.ts';
 import { BatchTracker, type BatchStatus } from './batch-tracker.ts';
@@ -78,25 +79,36 @@ export async function cancelBatch(batchId: string, deps: ControlDeps): Promise<C
   if (marked === 'done') {
     return { ...result, outcome: 'already-ended', status: (await tracker.status(batchId, 0))! };
   }
-  // Again when already cancelled: a second cancel removes what a running enumeration added since.
-  const remove = async (kind: 'discover' | 'download', jobId: string): Promise<boolean> => {
+  /**
+   * Remove a job that has not started and settle it as cancelled: the users (or the download) it
+   * ended; null when it had started (it runs on). Again when already cancelled: a second cancel
+   * removes what a running enumeration added since.
+   */
+  const remove = async (kind: 'discover' | 'download', jobId: string): Promise<number | null> => {
     const queue = kind === 'discover' ? deps.queues.discover : deps.queues.download;
     const job = await queue.getJob(jobId);
-    if (!job || !NOT_STARTED.has(await job.getState())) return false;
-    if ((await queue.remove(jobId)) !== 1) return false;
-    if (kind === 'discover') await accounting.settleDiscover(jobId, { status: 'cancelled' });
-    else await accounting.settleDownload(jobId, { status: 'cancelled' });
-    return true;
+    if (!job || !NOT_STARTED.has(await job.getState())) return null;
+    if ((await queue.remove(jobId)) !== 1) return null;
+    if (kind === 'download') {
+      await accounting.settleDownload(jobId, { status: 'cancelled' });
+      return 1;
+    }
+    // A users job ends the users it still held.
+    return Math.max(0, await accounting.settleDiscover(jobId, { status: 'cancelled' }));
   };
-  for (const jobId of await accounting.openDiscoversOf(batchId)) {
-    if (await remove('discover', jobId)) result.usersRemoved++;
-    else result.stillRunning++;
+  for (const jobId of await openDiscoversOf(deps.redis, deps.prefix, batchId)) {
+    const users = await remove('discover', jobId);
+    if (users === null) result.stillRunning++;
+    else result.usersRemoved += users;
   }
   const before = await tracker.status(batchId, 0);
-  const alone = await accounting.detachDownloads(batchId, await accounting.openDownloadsOf(batchId));
+  const alone = await accounting.detachDownloads(
+    batchId,
+    await openDownloadsOf(deps.redis, deps.prefix, batchId),
+  );
   for (const jobId of alone) {
-    if (await remove('download', jobId)) result.downloadsRemoved++;
-    else result.stillRunning++;
+    if ((await remove('download', jobId)) === null) result.stillRunning++;
+    else result.downloadsRemoved++;
   }
   const after = await tracker.status(batchId, 0);
   result.downloadsLeftToOthers = Math.max(

@@ -18,7 +18,15 @@ import {
   type ExpectedCertificate,
 } from '../../src/queue/index.ts';
 import { MANIFEST_COLUMNS } from '../../src/report/manifest.ts';
-import { runCli, sleepUntil, spawnCli, tempDir, testRedisUrl, withRedis } from '../helpers/index.ts';
+import {
+  runCli,
+  sleepUntil,
+  spawnCli,
+  tempDir,
+  testRedisUrl,
+  withRedis,
+  settleUser,
+} from '../helpers/index.ts';
 import { cliInProcess } from '../schedule/in-process-cli.ts';
 
 let redis: Redis;
@@ -92,12 +100,12 @@ async function batchWithFailedUser(batchId: string): Promise<void> {
     bytes: 1234,
     source: 'api',
   });
-  await accounting.settleDiscover(discoverJob(batchId, '1001'), { status: 'done' }, 'userId 1001');
-  await accounting.settleDiscover(
-    discoverJob(batchId, '1002'),
-    { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: 'no user 1002' },
-    'userId 1002',
-  );
+  await settleUser({ redis, prefix }, batchId, '1001', { status: 'done' });
+  await settleUser({ redis, prefix }, batchId, '1002', {
+    status: 'failed',
+    code: 'LMS_USER_NOT_FOUND',
+    reason: 'no user 1002',
+  });
 }
 
 describe('status', () => {

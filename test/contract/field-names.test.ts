@@ -25,7 +25,7 @@ import { MANIFEST_COLUMNS } from '../../src/report/manifest.ts';
 import { startBoardServer, type BoardServer } from '../../src/server/index.ts';
 import { CertificateStore } from '../../src/storage/index.ts';
 import { batchWebhookBody } from '../../src/webhook/batch-webhook.ts';
-import { runCli, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { runCli, tempDir, testRedisUrl, uniquePrefix, settleUser } from '../helpers/index.ts';
 
 // ---- The pinned names. ----------------------------------------------------------------------
 
@@ -205,9 +205,6 @@ function fieldsOf(value: Record<string, unknown>, nested: readonly string[] = []
 }
 const sorted = (names: readonly string[]) => [...names].sort();
 
-const discoverJob = (batchId: string, user: string) =>
-  `${batchId}.userId.${Buffer.from(user).toString('base64url')}`;
-
 /** Every shape, read from the real code once. */
 const seen: Record<string, { fields: string[]; optional?: string[] }> = {};
 
@@ -217,11 +214,11 @@ describe('field names (a rename is a versioned change: CHANGELOG.md, SCHEMA_VERS
     const submitted = await call('', 'POST', { batchId: 'ct-a', users: [1001, 1002, 'x y'], refresh: true });
     expect(submitted.status).toBe(201);
     expect(fieldsOf(submitted.json, ['links'])).toEqual(sorted(SUBMIT_ANSWER));
-    await accounting.settleDiscover(
-      discoverJob('ct-a', '1001'),
-      { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: 'no such user' },
-      'userId 1001',
-    );
+    await settleUser({ redis, prefix }, 'ct-a', '1001', {
+      status: 'failed',
+      code: 'LMS_USER_NOT_FOUND',
+      reason: 'no such user',
+    });
     const [download] = await accounting.expectCertificates('ct-a', [
       {
         certKey: 'school.example:6606:41',

@@ -157,3 +157,5 @@ export async function startXvfb(): Promise<{ name: string; stop: () => void }> {
   failed.catch(() => {});
   return { name, stop: () => server.kill('SIGTERM') };
 }
+export { settleUser } from './settle-user.ts';
+export { discoverJobOf } from './settle-user.ts';

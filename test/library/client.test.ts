@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchNotFoundError,
@@ -13,17 +14,19 @@ import {
   type CertharvestQueues,
   type ExpectedCertificate,
 } from '../../src/queue/index.ts';
-import { testRedisUrl, uniquePrefix, withRedis } from '../helpers/index.ts';
+import { testRedisUrl, uniquePrefix, withRedis, settleUser } from '../helpers/index.ts';
 
 const prefix = uniquePrefix('client');
 let client: CertharvestClient;
 let accounting: BatchAccounting;
 let queues: CertharvestQueues;
 let close: () => Promise<void>;
+let redis: Redis;
 
 beforeAll(async () => {
   client = await connectCertharvest({ redisUrl: testRedisUrl(), prefix });
   const r = await withRedis();
+  redis = r.redis;
   accounting = new BatchAccounting(r.redis, prefix);
   queues = openQueues(r.redis, prefix);
   close = async () => {
@@ -35,9 +38,6 @@ afterAll(async () => {
   await client.close();
   await close();
 });
-
-const jobId = (batchId: string, user: number) =>
-  `${batchId}.userId.${Buffer.from(String(user)).toString('base64url')}`;
 
 /** Certificate `n` of org unit 7, of `user`; `refUser` is who its display label names. */
 const cert = (n: number, user: number | string, refUser = user): ExpectedCertificate => ({
@@ -73,7 +73,7 @@ describe('connectCertharvest: the batch after submission', () => {
         opts: { jobId: id },
       })),
     );
-    await accounting.settleDiscover(jobId(batchId, 1), { status: 'done' }, 'userId 1');
+    await settleUser({ redis, prefix }, batchId, 1, { status: 'done' });
 
     const rows = await collect(client.certificates(batchId, { pageSize: 2 }));
     expect(rows.map((r) => [r.kind, r.issuedId, r.status])).toEqual([
@@ -95,11 +95,11 @@ describe('connectCertharvest: the batch after submission', () => {
   it('retries the failures of an ended batch as a linked one; typed errors otherwise', async () => {
     const { batchId } = await client.submit({ batchId: 'lib-2', users: [5] });
     await expect(client.retry(batchId)).rejects.toBeInstanceOf(BatchStillRunningError);
-    await accounting.settleDiscover(
-      jobId(batchId, 5),
-      { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: 'no such user' },
-      'userId 5',
-    );
+    await settleUser({ redis, prefix }, batchId, 5, {
+      status: 'failed',
+      code: 'LMS_USER_NOT_FOUND',
+      reason: 'no such user',
+    });
     expect(await client.retry(batchId, { batchId: 'lib-2-again' })).toEqual({
       batchId: 'lib-2-again',
       retryOf: 'lib-2',
@@ -133,7 +133,7 @@ describe('connectCertharvest: the batch after submission', () => {
       cert(40, '_8_1', 'not (this one)'),
       cert(41, 8),
     ]);
-    await accounting.settleDiscover(jobId(batchId, 8), { status: 'done' }, 'userId 8');
+    await settleUser({ redis, prefix }, batchId, 8, { status: 'done' });
     for (const { jobId: id } of jobs) {
       await accounting.settleDownload(id, {
         status: 'stored',

@@ -7,7 +7,6 @@ import { SCHEMA_VERSION } from '../../src/certificate/index.ts';
 import { Secret } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import {
-  BatchAccounting,
   BatchTracker,
   cancelBatch,
   openQueues,
@@ -17,7 +16,7 @@ import {
 } from '../../src/queue/index.ts';
 import { followBatchEnds, writeBatchManifest } from '../../src/report/manifest-file.ts';
 import { startBatchWebhook, verifyWebhook, type BatchWebhookBody } from '../../src/webhook/batch-webhook.ts';
-import { sleepUntil, tempDir, withRedis } from '../helpers/index.ts';
+import { settleUser, sleepUntil, tempDir, withRedis } from '../helpers/index.ts';
 
 const SECRET = `whsec_${Buffer.from('payload-secret-for-tests-0123456789').toString('base64')}`;
 
@@ -112,13 +111,7 @@ describe('the batch webhook payload', () => {
     const t = await setUp();
     await t.webhook();
     await submitBatch({ batchId: 'wp-2', users: [7] }, t.deps);
-    const jobId = `wp-2.userId.${Buffer.from('7').toString('base64url')}`;
-    await t.queues.discover.remove(jobId);
-    await new BatchAccounting(t.redis, t.prefix).settleDiscover(
-      jobId,
-      { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: 'no such user' },
-      'userId 7',
-    );
+    await settleUser(t, 'wp-2', 7, { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: 'no such user' });
     await retryBatch('wp-2', t.deps, { batchId: 'wp-2b' });
     await cancelBatch('wp-2b', t.deps);
     const bodies = await sleepUntil(() => (t.receiver.bodies.length >= 2 ? t.receiver.bodies : undefined));

@@ -14,7 +14,7 @@ import {
 } from '../../src/queue/index.ts';
 import { MANIFEST_COLUMNS } from '../../src/report/manifest.ts';
 import { startBoardServer, type BoardServer } from '../../src/server/index.ts';
-import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { discoverJobOf, settleUser, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 /** sis and etl: the default `submit+read:own`; audit: `submit+read:all`; reader: `read:all` alone. */
 const KEYS = {
@@ -98,9 +98,6 @@ const post = (path: string, as: Client = 'sis', body?: unknown) =>
   });
 
 /** The discover job id `submitBatch` gives user `value` (by userId). */
-const discoverJobId = (batchId: string, value: string) =>
-  `${batchId}.userId.${Buffer.from(value).toString('base64url')}`;
-
 const cert = (n: number, user: number): ExpectedCertificate => ({
   certKey: `school.example:7:${n}`,
   ref: `7-${n} (user ${user})`,
@@ -248,7 +245,9 @@ describe('POST /api/batches/:id/cancel', () => {
         certificates: '/api/batches/m-cancel/certificates',
       },
     });
-    expect(await queues.discover.getJob(discoverJobId('m-cancel', '11'))).toBeUndefined();
+    expect(
+      await queues.discover.getJob((await discoverJobOf({ redis, prefix }, 'm-cancel', 11))!),
+    ).toBeUndefined();
     expect((await call('/m-cancel')).json()).toMatchObject({
       schemaVersion: SCHEMA_VERSION,
       state: 'cancelled',
@@ -293,11 +292,11 @@ describe('POST /api/batches/:id/retry', () => {
   /** A batch of `sis` whose one user failed (as a worker's discovery would record it). */
   async function failedBatch(id: string): Promise<void> {
     expect((await submit({ batchId: id, users: [31] })).status).toBe(201);
-    await accounting.settleDiscover(
-      discoverJobId(id, '31'),
-      { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: 'no such user' },
-      'userId 31',
-    );
+    await settleUser({ redis, prefix }, id, '31', {
+      status: 'failed',
+      code: 'LMS_USER_NOT_FOUND',
+      reason: 'no such user',
+    });
   }
 
   it('201 with the new batch linked to the old, owned by the client that retried it', async () => {
@@ -380,7 +379,7 @@ describe('POST /api/batches with refresh', () => {
       links: { certificates: '/api/batches/m-refresh/certificates' },
     });
     expect((await call('/m-refresh')).json()).toMatchObject({ refresh: true, state: 'running' });
-    const job = await queues.discover.getJob(discoverJobId('m-refresh', '51'));
+    const job = await queues.discover.getJob((await discoverJobOf({ redis, prefix }, 'm-refresh', 51))!);
     expect(job?.data).toMatchObject({ refresh: true });
     expect((await call('/m-refresh/failures')).json().schemaVersion).toBe(SCHEMA_VERSION);
   });

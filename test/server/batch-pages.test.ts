@@ -16,7 +16,7 @@ import {
 } from '../../src/queue/index.ts';
 import { batchKeys } from '../../src/queue/batch-keys.ts';
 import { startBoardServer, type BoardServer } from '../../src/server/index.ts';
-import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { discoverJobOf, settleUser, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
 
 /**
  * Where a screenshot goes: the docs' images with UPDATE_SCREENSHOTS=1 (to refresh them), else
@@ -128,13 +128,13 @@ async function makeBatch(f: Fleet, batchId: string, shape: BatchShape): Promise<
     } satisfies ExpectedCertificate & Record<string, unknown>;
   });
   for (const user of discovered) {
-    const jobId = discoverJobId(batchId, user);
+    const jobId = (await discoverJobOf({ redis, prefix }, batchId, user))!;
     if (failedUsers.has(user)) {
-      await accounting.settleDiscover(
-        jobId,
-        { status: 'failed', code: 'LMS_USER_NOT_FOUND', reason: `no LMS user with userId ${user}` },
-        `userId ${user}`,
-      );
+      await settleUser({ redis, prefix, queues }, batchId, user, {
+        status: 'failed',
+        code: 'LMS_USER_NOT_FOUND',
+        reason: `no LMS user with userId ${user}`,
+      });
       continue;
     }
     const mine = plan.filter((c) => c.user === user);
@@ -155,9 +155,8 @@ async function makeBatch(f: Fleet, batchId: string, shape: BatchShape): Promise<
           { jobId: downloadId },
         );
     }
-    // Out of the queue, as if a worker had taken it.
-    await queues.discover.remove(jobId);
-    await accounting.settleDiscover(jobId, { status: 'done' }, `userId ${user}`);
+    // Out of the queue once all its users are, as if a worker had taken it.
+    await settleUser({ redis, prefix, queues }, batchId, user, { status: 'done' });
   }
   if (shape.cancelled) await cancelBatch(batchId, { queues, redis, prefix });
   if (shape.startedMinutesAgo !== undefined) {
@@ -169,9 +168,6 @@ async function makeBatch(f: Fleet, batchId: string, shape: BatchShape): Promise<
     }
   }
 }
-
-const discoverJobId = (batchId: string, user: number) =>
-  `${batchId}.userId.${Buffer.from(String(user)).toString('base64url')}`;
 
 const get = (board: BoardServer, path: string, headers: Record<string, string> = auth) =>
   fetch(`${board.url}${path.replace(/^\//, '')}`, { headers, redirect: 'manual' });

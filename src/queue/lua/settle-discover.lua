@@ -3,6 +3,8 @@ local jobId, status, code, reason, at = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV
 local info = closeJob('discover', jobId)
 if not info then return {-1} end
 local b = info.b
+-- Users this settle ended (a users job's that it still held; 1 for a user or an enumeration).
+local ended = 1
 if info.k == 'users' then
   -- A users job that ended without settling its users itself (it failed as a whole, was
   -- cancelled or removed): each user it still holds ends with it.
@@ -20,6 +22,7 @@ if info.k == 'users' then
   if n > 0 and status ~= 'failed' then
     redis.call('HINCRBY', batchKey(b), status == 'cancelled' and 'usersCancelled' or 'usersDone', n)
   end
+  ended = n
 elseif info.k == 'enumeration' then
   redis.call('HSET', batchKey(b), 'enumerating', 0)
   if status == 'failed' then
@@ -41,4 +44,4 @@ redis.call('EXPIRE', batchKey(b), tonumber(ARGV[2]))
 expireRecords()
 local finished = {}
 finishIfDone(b, at, finished)
-return {1, finished[1]}
+return {ended, finished[1]}
