@@ -30,3 +30,17 @@ export {
   type OutputMarker,
   type OutputOwner,
 } from './output-marker.ts';
+export type { CertificateStorePort, IncomingCertificate } from './certificate-store-port.ts';
+// Types only: the store's module loads the AWS SDK; `openS3CertificateStore` loads it when used.
+export type { S3CertificateStore, S3CertificateStoreOptions } from './s3-certificate-store.ts';
+export { openS3CertificateStore } from './s3-open.ts';
+export { parseS3Url, S3UrlInvalidError, type S3Location } from './s3-location.ts';
+export {
+  ObjectStoreAccessDeniedError,
+  ObjectStoreContendedError,
+  ObjectStoreNoSuchBucketError,
+  ObjectStoreUnreachableError,
+  ObjectStoreUnsupportedError,
+  type ObjectStoreSite,
+} from './s3-errors.ts';
+export { defaultSpoolDir, SpoolUnsafeError } from './spool.ts';
