@@ -36,6 +36,7 @@ import type { Logger } from '../src/log/index.ts';
 import { DISCOVER_QUEUE, DOWNLOAD_QUEUE, type JobEvents } from '../src/queue/index.ts';
 import type { WorkerMetrics } from '../src/server/worker-health.ts';
 import { ApiSupportMemo } from '../src/failure/api-support.ts';
+import { borrowingLimit } from '../src/util/borrowing-limit.ts';
 import { threadpoolAdvice } from '../src/worker/threadpool.ts';
 import { createDiscoverProcessor } from './discover.ts';
 import { createDownloadProcessor } from './download.ts';
@@ -105,7 +106,9 @@ function processorsLoop(
       downloadQueue: queues.download,
       // Twice the LMS requests in flight: the other half are storing (fsync).
       inFlight: pLimit(config.concurrency.download * STORING_JOBS_PER_REQUEST),
-      listingSlots: pLimit(config.concurrency.discover),
+      // DISCOVER_CONCURRENCY listings at once, more in LMS request slots the downloads leave idle
+      // (users with one certificate each: a listing per certificate).
+      listingSlots: borrowingLimit(pLimit(config.concurrency.discover), download.lmsSlots),
       onDownloadEnded: (outcome, seconds) =>
         metrics.downloadEnded(
           outcome.status,

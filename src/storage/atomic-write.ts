@@ -71,6 +71,12 @@ export function tempFileOwner(name: string): { host: string; pid: number } | nul
 // (measured: 50–70 µs against 120–140 µs for open, write, fsync and close), and a download writes
 // two files and syncs a folder for every certificate.
 const openFd = promisify(fs.open);
+/**
+ * Whether open()'s `mode` loses bits to the process umask, so that it must be set whole after
+ * (fchmod): not with the usual umask 022 and modes 0o640/0o600, one call saved per file. Read at
+ * each use: the umask can change while the process runs.
+ */
+export const umaskMasks = (mode: number): boolean => (process.umask() & mode) !== 0;
 const writeFd = promisify(fs.write);
 const fsyncFd = promisify(fs.fsync);
 const fchmodFd = promisify(fs.fchmod);
@@ -91,8 +97,8 @@ export async function writeTempFile(
   const fd = await openFd(tmp, CREATE_NEW_FILE, mode);
   try {
     try {
-      // open()'s mode is masked by the process umask: set it whole.
-      await fchmodFd(fd, mode);
+      // open()'s mode is masked by the process umask: set it whole when it lost bits.
+      if (umaskMasks(mode)) await fchmodFd(fd, mode);
       const bytes = typeof data === 'string' ? Buffer.from(data) : data;
       for (let done = 0; done < bytes.byteLength;) {
         done += (await writeFd(fd, bytes, done, bytes.byteLength - done, done)).bytesWritten;
@@ -111,6 +117,40 @@ export async function writeTempFile(
 
 /** Make a rename or a new folder entry durable. */
 export async function fsyncDir(dir: string): Promise<void> {
+  return groupSync.sync(dir);
+}
+
+/**
+ * Folder fsyncs, shared: a call while one of the same folder runs waits for the next one, which
+ * starts after that and covers every rename made before it was asked for; the calls waiting
+ * meanwhile share it (a user's certificates stored at the same moment sync their folder once).
+ */
+class GroupSync {
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #next = new Map<string, Promise<void>>();
+
+  sync(dir: string): Promise<void> {
+    const next = this.#next.get(dir);
+    if (next) return next;
+    const running = this.#running.get(dir);
+    const start = (): Promise<void> => {
+      this.#next.delete(dir);
+      const done = syncDirNow(dir).finally(() => {
+        if (this.#running.get(dir) === done) this.#running.delete(dir);
+      });
+      this.#running.set(dir, done);
+      return done;
+    };
+    if (!running) return start();
+    const queued = running.catch(() => {}).then(start);
+    this.#next.set(dir, queued);
+    return queued;
+  }
+}
+
+const groupSync = new GroupSync();
+
+async function syncDirNow(dir: string): Promise<void> {
   const fd = await openFd(dir, 'r');
   try {
     await fsyncFd(fd);
@@ -131,6 +171,11 @@ export class Folders {
   readonly dirMode: number;
   /** `root` exists (made or found): it is not asked again until `forget()`. */
   #rootMade = false;
+  /**
+   * Checks of a folder level in flight: a check asked for while one runs shares its answer (it is
+   * as fresh), so downloads storing at the same moment look at `.partial/` once, not once each.
+   */
+  readonly #checking = new Map<string, Promise<boolean>>();
 
   constructor(root: string, dirMode = DEFAULT_DIR_MODE) {
     this.root = path.resolve(root);
@@ -150,7 +195,7 @@ export class Folders {
         let parent = this.root;
         for (const name of names) {
           const level = path.join(parent, name);
-          if ((await this.#realDir(level)) && durable) await fsyncDir(parent);
+          if ((await this.#realDirShared(level)) && durable) await fsyncDir(parent);
           parent = level;
         }
         return;
@@ -231,6 +276,15 @@ export class Folders {
       }
     }
     this.#rootMade = true;
+  }
+
+  /** `#realDir`, shared with a check of the same level in flight. */
+  #realDirShared(dir: string): Promise<boolean> {
+    const inFlight = this.#checking.get(dir);
+    if (inFlight) return inFlight;
+    const check = this.#realDir(dir).finally(() => this.#checking.delete(dir));
+    this.#checking.set(dir, check);
+    return check;
   }
 
   /** `dir` is a real folder (true: this call made it); a symbolic link throws `OutputSymlinkError`. */

@@ -5,6 +5,7 @@ import {
   CREATE_NEW_FILE,
   DEFAULT_FILE_MODE,
   tempFileName,
+  umaskMasks,
   writeTempFile,
   type Folders,
 } from './atomic-write.ts';
@@ -121,8 +122,8 @@ export class IncomingPdf implements PdfSink {
     const tempPath = path.join(this.dir, tempFileName());
     const handle = await this.#folders.within(this.dir, () => open(tempPath, CREATE_NEW_FILE, this.#mode));
     this.#file = { path: tempPath, handle };
-    // open()'s mode is masked by the process umask: set it whole.
-    await handle.chmod(this.#mode);
+    // open()'s mode is masked by the process umask: set it whole when it lost bits.
+    if (umaskMasks(this.#mode)) await handle.chmod(this.#mode);
     return this.#file;
   }
 

@@ -12,7 +12,7 @@
 local jobId, b, by, at, now = ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
 local users = usersKey(b)
 local raw = redis.call('HGET', prefix .. ':acct:discover', jobId)
-local info = raw and cjson.decode(raw)
+local info = raw and cjson.decode(raw) or nil
 -- Every user of the job in this call (the usual way): none needs looking at one by one.
 local whole = info ~= nil and #info.u == (#ARGV - 7) / 5
 local done, badges = 0, 0
