@@ -103,12 +103,14 @@ export async function runCertharvest(
       : variant === 'download' && !opts.pipelined
         ? { latencyCertificatesOnly: true }
         : undefined;
+  // The RSS step keeps the default mix: its figures are compared across runs.
+  const shape = variant === 'rss' ? {} : sandboxShape(opts);
+  const allKnobs = { ...shape.knobs, ...knobs };
   const sandbox = await startSandboxProcess({
     certificates,
     latencyMs,
-    ...(knobs ? { knobs } : {}),
-    // The RSS step keeps the default mix: its figures are compared across runs.
-    ...(variant === 'rss' ? {} : sandboxShape(opts)),
+    ...shape,
+    ...(Object.keys(allKnobs).length > 0 ? { knobs: allKnobs } : {}),
   });
   const closeSandbox = onCleanup(() => sandbox.close());
   const redisServer = await startRedisServer();

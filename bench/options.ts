@@ -41,10 +41,19 @@ export const TARGET_PEAK_RSS = 350 * 1024 * 1024;
 export const SHAPES = { default: undefined, many: 250, single: 1 } as const;
 export type Shape = keyof typeof SHAPES;
 
-/** The sandbox option that gives `shape` (none for the default mix). */
-export function sandboxShape(opts: Pick<Options, 'shape'>): { certificatesPerStudent?: number } {
+/**
+ * The sandbox options that give `shape` (none for the default mix), and its API credits a minute
+ * when `--lms-credits` sets them (the default: real Brightspace's 50,000, 10 a call).
+ */
+export function sandboxShape(opts: Pick<Options, 'shape' | 'lmsCredits'>): {
+  certificatesPerStudent?: number;
+  knobs?: { rateLimitCredits: number };
+} {
   const perStudent = SHAPES[opts.shape];
-  return perStudent === undefined ? {} : { certificatesPerStudent: perStudent };
+  return {
+    ...(perStudent === undefined ? {} : { certificatesPerStudent: perStudent }),
+    ...(opts.lmsCredits === undefined ? {} : { knobs: { rateLimitCredits: opts.lmsCredits } }),
+  };
 }
 
 export interface Options {
@@ -58,6 +67,8 @@ export interface Options {
   concurrency: number;
   /** DISCOVER_CONCURRENCY for the worker (and the discovering loop); undefined = the product's default. */
   discoverConcurrency: number | undefined;
+  /** The sandbox's API credits a minute (`--lms-credits`); undefined = its default, real Brightspace's 50,000. */
+  lmsCredits: number | undefined;
   modes: Mode[];
   /** certharvest: let downloads overlap discovery (no separate download phase). Default false. */
   pipelined: boolean;
@@ -96,6 +107,9 @@ export const HELP = `usage: npm run bench -- [options]
                                worker's DOWNLOAD_CONCURRENCY and the loops' concurrency
   --discover-concurrency <n>   DISCOVER_CONCURRENCY of the worker, and the award listings the
                                fetch-e2e loop runs at once (default: the product's default, 4)
+  --lms-credits <n>            the sandbox's API credits a minute, 10 a call (default 50000, as
+                               real Brightspace: 83 calls a second, the ceiling of a batch of
+                               users with one certificate each; raise it to measure past it)
   --modes <list>               comma-separated, run in this order (default
                                certharvest,fetch,certharvest-e2e,fetch-e2e,naive-playwright):
                                  certharvest       the real worker on a sandbox whose
@@ -162,6 +176,7 @@ export function parseOptions(argv: string[]): Options {
       'latency-ms': { type: 'string', default: '50' },
       concurrency: { type: 'string', default: '4,16' },
       'discover-concurrency': { type: 'string' },
+      'lms-credits': { type: 'string' },
       modes: { type: 'string', default: DEFAULT_MODES.join(',') },
       'naive-certificates': { type: 'string', default: '300' },
       pipelined: { type: 'boolean', default: false },
@@ -206,6 +221,10 @@ export function parseOptions(argv: string[]): Options {
       values['discover-concurrency'] === undefined
         ? undefined
         : whole('discover-concurrency', values['discover-concurrency'], 1, 64),
+    lmsCredits:
+      values['lms-credits'] === undefined
+        ? undefined
+        : whole('lms-credits', values['lms-credits'], 10, 1_000_000_000),
     modes: parseModes(values.modes),
     naiveCertificates: whole('naive-certificates', values['naive-certificates'], 1, 50_000),
     pipelined: values.pipelined,

@@ -342,6 +342,9 @@ export function printReport(input: ReportInput): void {
       (opts.discoverConcurrency === undefined
         ? ', discover concurrency: the product default'
         : `, discover concurrency ${opts.discoverConcurrency}`) +
+      (opts.lmsCredits === undefined
+        ? ', LMS API credits 50,000 a minute'
+        : `, LMS API credits ${opts.lmsCredits} a minute`) +
       (opts.pipelined ? ', certharvest pipelined' : '') +
       `, UV_THREADPOOL_SIZE ${process.env.UV_THREADPOOL_SIZE ?? 'unset (4)'}; ${input.seconds.toFixed(0)} s in all`,
   );

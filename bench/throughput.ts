@@ -116,8 +116,12 @@ async function runInChild(opts: Options, mode: Mode, concurrency: number): Promi
   return run;
 }
 
-const discoverArgs = (opts: Options) =>
-  opts.discoverConcurrency === undefined ? [] : ['--discover-concurrency', String(opts.discoverConcurrency)];
+const discoverArgs = (opts: Options) => [
+  ...(opts.discoverConcurrency === undefined
+    ? []
+    : ['--discover-concurrency', String(opts.discoverConcurrency)]),
+  ...(opts.lmsCredits === undefined ? [] : ['--lms-credits', String(opts.lmsCredits)]),
+];
 
 /** The RSS step in a process of its own (a fresh heap): the worker pipelined on one big batch. */
 async function runRssInChild(opts: Options, rss: [number, number]): Promise<RunResult> {
