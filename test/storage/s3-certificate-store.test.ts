@@ -334,8 +334,9 @@ describe.skipIf(!moto)(
 
     it('a missing bucket: checkWritable() and save() name it and the endpoint; existing() reads null', async () => {
       const store = storeWith(client(), { url: 's3://no-such-bucket-here/harvest' });
-      for (const attempt of [store.checkWritable(), store.save(cert, pdf, 'api')]) {
-        const error = await attempt.catch((e: unknown) => e);
+      // One at a time: a second promise made up front could reject before anything awaits it.
+      for (const attempt of [() => store.checkWritable(), () => store.save(cert, pdf, 'api')]) {
+        const error = await attempt().catch((e: unknown) => e);
         expect(error).toBeInstanceOf(ObjectStoreNoSuchBucketError);
         expect(error).toMatchObject({ code: 'OUTPUT_S3_NO_SUCH_BUCKET', retryable: false });
         expect((error as Error).message).toContain(

@@ -82,8 +82,12 @@ describe('S3CertificateStore meeting no object storage', () => {
     });
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'x');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'y');
-    for (const attempt of [store.checkWritable(), store.existing({ userId: 1, orgUnitId: 2, issuedId: 3 })]) {
-      const error = await attempt.catch((e: unknown) => e);
+    // One at a time: a second promise made up front could reject before anything awaits it.
+    for (const attempt of [
+      () => store.checkWritable(),
+      () => store.existing({ userId: 1, orgUnitId: 2, issuedId: 3 }),
+    ]) {
+      const error = await attempt().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ObjectStoreUnreachableError);
       expect(error).toMatchObject({ code: 'OUTPUT_S3_UNREACHABLE', retryable: true, status: undefined });
       expect((error as Error).message).toContain(`at ${endpoint}: ECONNREFUSED`);
