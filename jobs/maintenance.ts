@@ -4,16 +4,17 @@
  * token and, when asked, extends the web session (docs/auth.md, "The keep-alive").
  */
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../src/util/redis-nodes.ts';
 import type { TokenProvider } from '../src/auth/index.ts';
 import type { FleetBreaker } from '../src/fleet/index.ts';
 import type { Logger } from '../src/log/index.ts';
+import { closeWorker } from '../src/queue/close-worker.ts';
 import { MAINTENANCE_QUEUE } from '../src/queue/names.ts';
 import { decide } from '../src/failure/failure-policy.ts';
 import { KEEPALIVE_SCHEDULER_ID, keepAliveHealthKey } from '../src/worker/token-keepalive.ts';
 
 export interface TokenKeepAliveOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   /** Undefined: TOKEN_KEEPALIVE=off (the fleet's scheduler is removed). */
   everyMs: number | undefined;
@@ -59,7 +60,7 @@ export async function startTokenKeepAlive(
   await worker.waitUntilReady();
   return {
     async stop() {
-      await worker.close();
+      await closeWorker(worker);
       await queue.close();
     },
   };

@@ -5,10 +5,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Worker, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../src/util/redis-nodes.ts';
 import type { Logger } from '../src/log/index.ts';
 import {
   BatchExistsError,
+  closeWorker,
   firingBatchId,
   InvalidBatchError,
   parseUserList,
@@ -24,7 +25,7 @@ import { JobDataInvalidError, parseJobData } from '../src/failure/parse-job-data
 
 export interface ScheduledBatchDeps {
   queues: CertharvestQueues;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   logger: Logger;
 }
@@ -205,5 +206,5 @@ export async function startScheduledBatches(deps: ScheduledBatchDeps): Promise<{
   });
   worker.on('error', (err) => deps.logger.warn({ err }, 'schedules worker error'));
   await worker.waitUntilReady();
-  return { stop: () => worker.close() };
+  return { stop: async () => void (await closeWorker(worker)) };
 }

@@ -4,7 +4,7 @@
  * started in order and stopped in reverse. `checkBeforeStart` runs first when asked
  * (`certharvest worker` does); the library and tests may start without it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../src/util/redis-nodes.ts';
 import pLimit from 'p-limit';
 import {
   batchEndsLoop,
@@ -62,7 +62,7 @@ export interface WorkerHandle {
 export interface StartWorkerOptions {
   config: WorkerConfig;
   logger: Logger;
-  redis: Redis;
+  redis: RedisConnection;
   /** Run the start-up checks first (config errors throw `ConfigError`). Default false. */
   checks?: boolean;
   tuning?: Partial<WorkerTuning>;

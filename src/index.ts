@@ -35,6 +35,8 @@ export {
   type CertificateResult,
   openQueues,
   connectRedis,
+  type RedisConnection,
+  type RedisTarget,
   BatchTracker,
   batchJsonSchema,
   batchSubmissionSchema,

@@ -6,6 +6,7 @@ import { Worker, type JobsOptions, type Processor, type WorkerOptions } from 'bu
 import type { WorkerConfig } from '../config/shape.ts';
 import type { Logger } from '../log/index.ts';
 import {
+  closeWorker,
   DISCOVER_JOB_OPTIONS,
   DISCOVER_QUEUE,
   DOWNLOAD_JOB_OPTIONS,
@@ -15,7 +16,7 @@ import {
   type DownloadJobData,
   type JobEvents,
 } from '../queue/index.ts';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { Loop, StopContext, Stoppable } from './loops.ts';
 import type { WorkerTuning } from './tuning.ts';
 
@@ -35,7 +36,7 @@ function cleanupOf(options: JobsOptions): Pick<WorkerOptions, 'removeOnComplete'
 
 export interface BullWorkersOptions<DiscoverResult = unknown, DownloadResult = unknown> {
   config: WorkerConfig;
-  redis: Redis;
+  redis: RedisConnection;
   tuning: WorkerTuning;
   logger: Logger;
   /** `jobs/discover.ts`'s processor. */
@@ -72,7 +73,16 @@ async function drainAndClose(
       'active jobs did not finish in time; another worker takes them over once their lock expires',
     );
   }
-  await Promise.all(workers.map((w) => w.close(timedOut)));
+  await Promise.all(
+    workers.map(async (w) => {
+      if (!(await closeWorker(w, { force: timedOut }))) {
+        logger.warn(
+          { queue: w.name },
+          'the worker did not close in time (its Redis connection is stuck); leaving it',
+        );
+      }
+    }),
+  );
 }
 
 /** The loop that runs the discover and download processors of this process. */

@@ -16,7 +16,7 @@
  *   - `createSessionStore`, `sessionLock`, `assembleWebSession`, `breakerLoginGate`: the web
  *     session's pieces, for a caller (the doctor, `auth session`) that picks its own store or gate.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { createTokenProvider, type TokenProvider } from '../auth/index.ts';
 import { useChromiumSandbox, type WebSession } from '../browser/index.ts';
 import type { WorkerConfig } from '../config/shape.ts';
@@ -49,7 +49,7 @@ export type Queues = CertharvestQueues;
 /** Every shared part of the fleet, built by `createFleet`. */
 export interface FleetParts {
   config: WorkerConfig;
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   breaker: FleetBreaker;
   /** `openQueues(redis, config.queuePrefix)`. */
@@ -84,7 +84,7 @@ export interface FleetOptions {
  */
 export function createBreaker(
   config: Pick<WorkerConfig, 'queuePrefix'>,
-  redis: Redis,
+  redis: RedisConnection,
   queues: Queues | undefined,
   logger: Logger,
 ): FleetBreaker {
@@ -99,7 +99,7 @@ export function createBreaker(
 /** The token provider; a refused refresh token is healed through the web session when there is one. */
 export async function createFleetTokens(
   config: WorkerConfig,
-  redis: Redis,
+  redis: RedisConnection,
   logger: Logger,
   webSession?: WebSession,
 ): Promise<TokenProvider> {
@@ -113,7 +113,7 @@ export async function createFleetTokens(
 
 export interface FleetAdapterOptions {
   config: WorkerConfig;
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   tokens: AccessTokenSource;
   webSession: WebSession | undefined;
@@ -147,7 +147,7 @@ export async function createFleetAdapter(options: FleetAdapterOptions): Promise<
 /** Build the fleet's shared parts once: the worker, the doctor and the CLI all start here. */
 export async function createFleet(
   config: WorkerConfig,
-  redis: Redis,
+  redis: RedisConnection,
   logger: Logger,
   options: FleetOptions = {},
 ): Promise<FleetParts> {

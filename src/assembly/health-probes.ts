@@ -3,7 +3,7 @@
  * or of a fault of its own (`LocalFaults`) is gone. The fleet monitor and the local faults share
  * them. Each is safe to repeat: none posts a password.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { TokenProvider } from '../auth/index.ts';
 import { checkChromiumStarts } from '../browser/index.ts';
 import type { OutageClock, PauseReason } from '../fleet/index.ts';
@@ -15,7 +15,7 @@ export interface ProbeParts {
   tokens: Pick<TokenProvider, 'status' | 'getAccessToken'>;
   store: Pick<CertificateStore, 'checkWritable'>;
   directory: Pick<UserDirectory, 'reachable'>;
-  redis: Redis;
+  redis: RedisConnection;
   outage: Pick<OutageClock, 'key'>;
   chromiumPath?: string | undefined;
 }

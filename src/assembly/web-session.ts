@@ -2,7 +2,7 @@
  * The fleet's web session and its session record: built here for the worker, the CLI (`auth`,
  * `inspect`) and the doctor, which differ only in the store and the login gate they give it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { RedisLock, SealedBox } from '../auth/index.ts';
 import {
   BrowserLogin,
@@ -24,7 +24,7 @@ const LOGIN_LOCK_TTL_MS = 120_000;
 /** The fleet's session record, sealed in Redis (under `keyPrefix`, default QUEUE_PREFIX). */
 export function createSessionStore(
   config: Pick<WorkerConfig, 'secretsKey' | 'secretsKeyPrevious' | 'lms' | 'queuePrefix'>,
-  redis: Redis,
+  redis: RedisConnection,
   keyPrefix = config.queuePrefix,
 ): SessionStore {
   const box = SealedBox.fromSecret(config.secretsKey, config.secretsKeyPrevious);
@@ -32,7 +32,7 @@ export function createSessionStore(
 }
 
 /** The lock a login (or an import) holds while it writes the session record. */
-export function sessionLock(redis: Redis, store: SessionStore): RedisLock {
+export function sessionLock(redis: RedisConnection, store: SessionStore): RedisLock {
   return new RedisLock(redis, store.lockKey, { ttlMs: LOGIN_LOCK_TTL_MS });
 }
 
@@ -40,7 +40,7 @@ export function sessionLock(redis: Redis, store: SessionStore): RedisLock {
 export interface WebSessionParts {
   config: WorkerConfig;
   webLogin: WebLoginConfig;
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   store: SessionStore;
   loginGate: LoginGate;
@@ -96,7 +96,7 @@ export function breakerLoginGate(breaker: FleetBreaker): LoginGate {
 export interface CreateWebSessionOptions {
   config: WorkerConfig;
   webLogin: WebLoginConfig;
-  redis: Redis;
+  redis: RedisConnection;
   breaker: FleetBreaker;
   logger: Logger;
   /** Told of every download with the session (the LMS request metrics). */

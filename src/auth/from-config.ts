@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { ConfigWith } from '../config/shape.ts';
 import type { Logger } from '../log/index.ts';
 import { loadPrivateKey } from './private-key.ts';
@@ -13,7 +13,7 @@ export interface CreateTokenProviderOptions {
   /** The parsed config, with the LMS and SECRETS_KEY guaranteed (`loadConfig({ needs: ['lms', 'secrets-key'] })`). */
   config: Pick<ConfigWith<'lms' | 'secrets-key'>, 'lms' | 'secretsKey' | 'queuePrefix'> &
     Partial<Pick<ConfigWith<'lms' | 'secrets-key'>, 'secretsKeyPrevious'>>;
-  redis: Redis;
+  redis: RedisConnection;
   logger: Logger;
   /** Default: the global fetch. */
   fetch?: typeof fetch;

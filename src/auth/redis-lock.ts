@@ -1,6 +1,6 @@
 import { LuaScript } from '../util/lua-script.ts';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { sleep } from '../util/with-timeout.ts';
 
 // Delete the key only if it still holds our token: a holder whose lock expired must not free
@@ -23,11 +23,11 @@ export interface RedisLockOptions {
  * Not a fair queue: waiters poll (`runExclusive`, below, is how every caller takes it).
  */
 export class RedisLock {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #key: string;
   readonly #ttlMs: number;
 
-  constructor(redis: Redis, key: string, options: RedisLockOptions = {}) {
+  constructor(redis: RedisConnection, key: string, options: RedisLockOptions = {}) {
     const ttlMs = options.ttlMs ?? 30_000;
     if (!Number.isInteger(ttlMs) || ttlMs < 1)
       throw new TypeError(`RedisLock: ttlMs must be a positive integer, got ${ttlMs}`);

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { sleep } from '../util/with-timeout.ts';
 import { SealedBoxError, TokenStoreError } from './errors.ts';
 import type { SealedBox } from './sealed-box.ts';
 import { storedTokenSchema, type StoredToken } from './token-record.ts';
 
 export interface TokenStoreOptions {
-  redis: Redis;
+  redis: RedisConnection;
   box: SealedBox;
   /** The LMS host (e.g. `school.brightspace.com`); tokens are kept per host + client id. */
   host: string;
@@ -24,7 +24,7 @@ export class TokenStore {
   readonly key: string;
   /** The key of the refresh lock that guards this record (see redis-lock.ts). */
   readonly lockKey: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #box: SealedBox;
 
   constructor(options: TokenStoreOptions) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { z } from 'zod';
 import type { SealedBox } from '../auth/sealed-box.ts';
 import { TokenStoreError } from '../auth/errors.ts';
@@ -25,10 +25,10 @@ export type SessionRecord = z.infer<typeof sessionRecordSchema>;
 export class SessionStore {
   readonly key: string;
   readonly lockKey: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #box: SealedBox;
 
-  constructor(options: { redis: Redis; box: SealedBox; host: string; keyPrefix: string }) {
+  constructor(options: { redis: RedisConnection; box: SealedBox; host: string; keyPrefix: string }) {
     const id = createHash('sha256').update(options.host).digest('hex').slice(0, 16);
     this.key = `${options.keyPrefix}:session:${id}`;
     this.lockKey = `${this.key}:lock`;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { loadConfig } from '../config/load.ts';
 import type { ConfigNeed, ConfigWith } from '../config/shape.ts';
 import { BatchTracker } from '../queue/batch-tracker.ts';
@@ -11,7 +11,7 @@ import { connectRedis } from '../queue/redis-connection.ts';
  */
 export interface ReadContext<N extends ConfigNeed = never> {
   config: ConfigWith<N>;
-  redis: Redis;
+  redis: RedisConnection;
   tracker: BatchTracker;
   close(): Promise<void>;
 }
@@ -32,7 +32,7 @@ export async function openReadContext<N extends ConfigNeed = never>(
   options: Pick<ContextOptions, 'env'> = {},
 ): Promise<ReadContext<N>> {
   const config = loadConfig<N>({ needs, ...(options.env ? { env: options.env } : {}) });
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config);
   return {
     config,
     redis,

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 
 /** The signals that ask certharvest to stop gracefully, handled in one place. */
 export const STOP_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
@@ -83,7 +83,7 @@ export async function stopWithin(graceMs: number, stop: () => Promise<void>): Pr
  * `timeoutMs`, then is dropped.
  */
 export async function closeRedis(
-  redis: Redis,
+  redis: RedisConnection,
   options: { close?: () => Promise<unknown>; timeoutMs?: number } = {},
 ): Promise<void> {
   if (redis.status === 'end') return;

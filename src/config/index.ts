@@ -16,4 +16,5 @@ export {
   type WorkerConfig,
 } from './shape.ts';
 export { DEFAULT_REDIRECT_URI, loadConfig, type LoadConfigOptions } from './load.ts';
+export { hashTagOf, untaggedPrefixProblem, type RedisClusterConfig, type RedisNode } from './redis-values.ts';
 export { Secret } from './secret.ts';

@@ -6,6 +6,7 @@ import { ConfigError } from '../errors/index.ts';
 import type { WebProfile } from '../browser/index.ts';
 import type { AuthMode, LmsModule } from '../lms/module.ts';
 import { lmsRegistry } from '../lms/registry.ts';
+import { hashTagOf, nodeOfUrl, untaggedPrefixProblem } from './redis-values.ts';
 import { envSchema, lmsEnvSchema, SECRET_VARIABLES, type RawEnv } from './schema.ts';
 import { Secret } from './secret.ts';
 import {
@@ -90,6 +91,11 @@ function toConfig(
   const { lms, problems } = toLmsConfig(raw, module, branch, cwd);
   const config: Config = {
     redisUrl: new Secret(raw.REDIS_URL),
+    redisCluster: raw.REDIS_CLUSTER_NODES
+      ? { nodes: raw.REDIS_CLUSTER_NODES }
+      : raw.REDIS_CLUSTER
+        ? { nodes: [nodeOfUrl(raw.REDIS_URL)] }
+        : undefined,
     queuePrefix: raw.QUEUE_PREFIX,
     lms,
     webLogin:
@@ -275,6 +281,15 @@ function isLoopback(host: string): boolean {
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h) || h === '::ffff:127.0.0.1';
 }
 
+/** What a Redis Cluster refuses: an untagged prefix (CROSSSLOT), a database number (it has only 0). */
+function clusterProblems(raw: RawEnv): string[] {
+  const problems = hashTagOf(raw.QUEUE_PREFIX) ? [] : [untaggedPrefixProblem(raw.QUEUE_PREFIX)];
+  if (!/^\/?0?$/.test(new URL(raw.REDIS_URL).pathname)) {
+    problems.push('REDIS_URL: a Redis Cluster has database 0 only; drop the database number (value hidden)');
+  }
+  return problems;
+}
+
 function missingFor(
   config: Config,
   raw: RawEnv,
@@ -286,6 +301,7 @@ function missingFor(
     if (!ok) problems.push(`${name}: ${expected} (it is not set)`);
   };
   if (needs.includes('lms')) problems.push(...lmsProblems);
+  if (config.redisCluster) problems.push(...clusterProblems(raw));
   // Always: a webhook nobody can verify, or a secret for no webhook, is a mistake worth stopping for.
   if (raw.BATCH_WEBHOOK_URL && !raw.BATCH_WEBHOOK_SECRET) {
     need(false, 'BATCH_WEBHOOK_SECRET', 'expected the key that signs the webhook (BATCH_WEBHOOK_URL is set)');

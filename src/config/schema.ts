@@ -16,6 +16,7 @@ import {
   siteAddressOnly,
   webhookSecret,
 } from './env-values.ts';
+import { clusterNodes, queuePrefix } from './redis-values.ts';
 import { LOG_LEVELS } from './shape.ts';
 
 export { API_KEY_MIN_DISTINCT, API_KEY_MIN_LENGTH, lowEntropy };
@@ -45,6 +46,10 @@ export function lmsKindsText(): string {
 
 export const envSchema = z.object({
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  /** REDIS_URL is one node of a Redis Cluster (the client learns the others from it). */
+  REDIS_CLUSTER: flag.default(false),
+  /** A cluster's seed nodes, `host:port,…` (implies REDIS_CLUSTER); REDIS_URL still gives TLS and the login. */
+  REDIS_CLUSTER_NODES: clusterNodes.optional(),
   /** A kind of the LMS registry; its own variables are parsed by its module (src/lms/<kind>/module.ts). */
   LMS: z
     .string()
@@ -137,10 +142,8 @@ export const envSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
   /** `json` (one object a line) or `pretty`; unset: pretty on a TTY, json otherwise. */
   LOG_FORMAT: z.enum(['json', 'pretty'], { error: 'expected json or pretty' }).optional(),
-  QUEUE_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]+$/, 'expected letters, digits, "-" or "_"')
-    .default('certharvest'),
+  /** `{certharvest}` (a hash tag) is required on a Redis Cluster: load.ts refuses an untagged one there. */
+  QUEUE_PREFIX: queuePrefix.default('certharvest'),
   DISCOVER_CONCURRENCY: positiveInt('user listings run at once per worker', 64).default(4),
   DOWNLOAD_CONCURRENCY: positiveInt('downloads run at once per worker', 64).default(4),
   MAX_PDF_BYTES: positiveInt('bytes: the largest certificate accepted', 2 ** 40).default(50 * 1024 * 1024),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import type { WebProfile } from '../browser/web-profile.ts';
 import type { AuthMode, ConfiguredLms, DownloadStrategy } from '../lms/module.ts';
+import type { RedisClusterConfig } from './redis-values.ts';
 import { Secret } from './secret.ts';
 
 /** The values of LOG_LEVEL (pino's levels). */
@@ -134,7 +135,13 @@ export interface BoardConfig {
 
 /** The typed configuration the rest of the program trusts. Secrets are `Secret`s. */
 export interface Config {
+  /** REDIS_URL: the server, or with `redisCluster` the TLS setting and login of every node. */
   redisUrl: Secret;
+  /**
+   * A Redis Cluster's seed nodes (REDIS_CLUSTER_NODES, or REDIS_URL's host with REDIS_CLUSTER);
+   * undefined: one Redis server. A cluster's `queuePrefix` is always hash-tagged.
+   */
+  redisCluster: RedisClusterConfig | undefined;
   queuePrefix: string;
   /** Undefined when the LMS is not (completely) configured; `needs: ['lms']` guarantees it. */
   lms: LmsConfig | undefined;

@@ -1,7 +1,5 @@
 import { statfs } from 'node:fs/promises';
 import { BrowserLaunchError, launchChromium, resolveChromiumPath } from '../browser/index.ts';
-import { EnvironmentError } from '../errors/index.ts';
-import { connectRedis, describeRedisUrl } from '../queue/index.ts';
 import {
   CertificateStore,
   OutputDirOtherLmsError,
@@ -19,70 +17,6 @@ export const LOGIN_HOLD_FIX =
   'fix LMS_USERNAME / LMS_PASSWORD (or LMS_TOTP_SECRET, or unlock the service user), then ' +
   'restart one worker (its one probe login releases the hold and resumes the fleet) or run ' +
   '`certharvest resume`';
-
-/** Redis answers, is 6.2 or newer, never evicts keys, and keeps them across a restart. */
-export async function checkRedis(s: DoctorState): Promise<CheckOutcome> {
-  const { base } = s.need('base');
-  const where = describeRedisUrl(base.redisUrl.reveal());
-  let redis;
-  try {
-    redis = await connectRedis(base.redisUrl);
-  } catch (err) {
-    if (err instanceof EnvironmentError) {
-      return fail(
-        err.message,
-        /too old/.test(err.message)
-          ? 'upgrade Redis to 6.2 or newer (BullMQ needs it)'
-          : 'start redis-server, or set REDIS_URL to a Redis this machine can reach',
-      );
-    }
-    throw err;
-  }
-  s.provide('redis', redis);
-  s.onClose(() => redis.quit().catch(() => redis.disconnect()));
-
-  const info = parseInfo(await redis.info());
-  const version = info.get('redis_version') ?? '?';
-  const policy = info.get('maxmemory_policy') ?? 'unknown';
-  const aof = info.get('aof_enabled') === '1';
-  // Managed services often refuse CONFIG; then only AOF (from INFO) can be seen.
-  const save = await redis
-    .config('GET', 'save')
-    .then((r) => (Array.isArray(r) ? String(r[1] ?? '') : undefined))
-    .catch(() => undefined);
-  const persistence = aof
-    ? 'AOF (appendonly yes)'
-    : save
-      ? `RDB snapshots (save ${save})`
-      : save === ''
-        ? 'none'
-        : 'unknown (CONFIG GET is refused; AOF is off)';
-  const found = `Redis ${version} at ${where}; maxmemory-policy ${policy}; persistence: ${persistence}`;
-  if (policy !== 'noeviction') {
-    return fail(
-      found,
-      'set maxmemory-policy noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction): ' +
-        'an evicted key loses jobs, batch records or the sealed token',
-    );
-  }
-  if (!aof && !save) {
-    return warn(
-      found,
-      'turn on appendonly yes (redis.conf, or CONFIG SET appendonly yes and CONFIG REWRITE): ' +
-        'without it a restart loses the queues, the batch records and the token store',
-    );
-  }
-  return pass(found);
-}
-
-function parseInfo(text: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  for (const line of text.split(/\r?\n/)) {
-    const at = line.indexOf(':');
-    if (at > 0 && !line.startsWith('#')) fields.set(line.slice(0, at), line.slice(at + 1).trim());
-  }
-  return fields;
-}
 
 /** The fleet is not paused, and its web logins are not held back. */
 export async function checkFleet(s: DoctorState): Promise<CheckOutcome> {

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { TokenProvider } from '../auth/token-provider.ts';
 import type { LoginGate, SessionStore, WebSession } from '../browser/index.ts';
 import type { Secret } from '../config/secret.ts';
@@ -43,7 +43,7 @@ export interface DoctorParts {
   /** The whole configuration a worker needs: the configuration check. */
   config: WorkerConfig;
   /** The redis check. */
-  redis: Redis;
+  redis: RedisConnection;
   /** The fleet's breaker, read only: the fleet check. */
   breaker: FleetBreaker;
   /** The token provider a worker would have (without a web session): the token check. */
@@ -81,15 +81,25 @@ export interface DoctorSessionChoice {
  */
 export interface DoctorAssembly {
   /** The fleet's breaker, read only: the doctor never pauses, resumes or holds the fleet. */
-  breaker(config: Config, redis: Redis, logger: Logger): FleetBreaker;
+  breaker(config: Config, redis: RedisConnection, logger: Logger): FleetBreaker;
   /** A worker's token provider, without a web session (a refused refresh token must show, not heal). */
-  tokens(config: WorkerConfig, redis: Redis, logger: Logger): Promise<TokenProvider>;
+  tokens(config: WorkerConfig, redis: RedisConnection, logger: Logger): Promise<TokenProvider>;
   /** What an LMS's adapter is built from (the fleet's request budget included). */
-  adapterContext(config: WorkerConfig, redis: Redis, logger: Logger, tokens: TokenProvider): AdapterContext;
+  adapterContext(
+    config: WorkerConfig,
+    redis: RedisConnection,
+    logger: Logger,
+    tokens: TokenProvider,
+  ): AdapterContext;
   /** The fleet's session store, or with `keyPrefix` one of the doctor's own. */
-  sessionStore(config: WorkerConfig, redis: Redis, keyPrefix?: string): SessionStore;
+  sessionStore(config: WorkerConfig, redis: RedisConnection, keyPrefix?: string): SessionStore;
   /** The fleet's web session as a worker builds it, with the doctor's choices. */
-  webSession(config: WorkerConfig, redis: Redis, logger: Logger, choice: DoctorSessionChoice): WebSession;
+  webSession(
+    config: WorkerConfig,
+    redis: RedisConnection,
+    logger: Logger,
+    choice: DoctorSessionChoice,
+  ): WebSession;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import {
   BrowserFailedError,
   BrowserLaunchError,
@@ -119,7 +119,7 @@ async function fleetHoldsLogins(breaker: FleetBreaker | undefined): Promise<Chec
 async function choosePlace(
   s: DoctorState,
   config: WorkerConfig,
-  redis: Redis,
+  redis: RedisConnection,
 ): Promise<{ store: SessionStore; onFleetStore: boolean; where: string }> {
   const fleetStore = s.assembly.sessionStore(config, redis);
   let fleetSession: SessionRecord | undefined | 'unreadable';

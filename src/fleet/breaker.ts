@@ -1,7 +1,7 @@
 import { LuaScript } from '../util/lua-script.ts';
 import { hostname } from 'node:os';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { Logger } from '../log/index.ts';
 import { PAUSE_REASONS, type PauseReason, type PauseRecord } from './pause-reason.ts';
 
@@ -24,12 +24,12 @@ export class FleetBreaker {
   readonly key: string;
   /** Set while the fleet must not post the password (a refused login); see `holdLogins`. */
   readonly loginHoldKey: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #queues: readonly Queue[];
   readonly #logger: Logger;
   readonly #me = `${hostname()}:${process.pid}`;
 
-  constructor(options: { redis: Redis; prefix: string; queues: readonly Queue[]; logger: Logger }) {
+  constructor(options: { redis: RedisConnection; prefix: string; queues: readonly Queue[]; logger: Logger }) {
     this.key = fleetPauseKey(options.prefix);
     this.loginHoldKey = `${options.prefix}:fleet:login-held`;
     this.#redis = options.redis;
@@ -118,7 +118,7 @@ export const fleetPauseKey = (prefix: string): string => `${prefix}:fleet:pause`
  * The fleet's pause record, read without a breaker (`status` changes nothing, so it needs neither
  * queues nor a logger). `key` is `fleetPauseKey(prefix)`.
  */
-export async function readFleetPause(redis: Redis, key: string): Promise<PauseRecord | null> {
+export async function readFleetPause(redis: RedisConnection, key: string): Promise<PauseRecord | null> {
   return parseRecord(await redis.get(key));
 }
 

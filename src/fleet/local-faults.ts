@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { Logger } from '../log/index.ts';
 import type { FleetBreaker, Trip } from './breaker.ts';
 import type { PauseReason } from './pause-reason.ts';
@@ -33,7 +33,7 @@ export interface LocalFaultRecord extends Trip {
 }
 
 export interface LocalFaultsOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   breaker: FleetBreaker;
   logger: Logger;
@@ -192,7 +192,7 @@ export class LocalFaults {
 
 /** The live workers, and those out of service with their faults (for `status` and escalation). */
 export async function workersOutOfService(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   liveForMs = 15_000,
 ): Promise<{ live: string[]; out: LocalFaultRecord[] }> {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 
 /** An outage not seen again for this long is over. */
 const FORGET_AFTER_MS = 15 * 60_000;
@@ -10,11 +10,11 @@ const FORGET_AFTER_MS = 15 * 60_000;
  */
 export class OutageClock {
   readonly key: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   /** Whether this process saw the outage (so a success only costs a Redis call after one). */
   #sawOutage = false;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisConnection, prefix: string) {
     this.#redis = redis;
     this.key = `${prefix}:fleet:lms-unreachable-since`;
   }

@@ -1,4 +1,6 @@
-import type { Redis } from 'ioredis';
+import { hashTagOf, nodeOfUrl, untaggedPrefixProblem, type RedisNode } from '../config/redis-values.ts';
+import { ConfigError } from '../errors/index.ts';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import {
   batchIdSchema,
   BatchNotFoundError as QueueBatchNotFoundError,
@@ -29,6 +31,12 @@ import {
 export interface CertharvestClientOptions {
   /** The fleet's Redis, e.g. `redis://redis.internal:6379/0` (REDIS_URL of the workers). */
   redisUrl: string;
+  /**
+   * The fleet's Redis is a Redis Cluster (REDIS_CLUSTER of the workers): `true` to learn it from
+   * `redisUrl`'s node, or its seed nodes (REDIS_CLUSTER_NODES). `redisUrl` still gives TLS
+   * (`rediss:`) and the login. Then `prefix` must be hash-tagged, e.g. `{certharvest}`.
+   */
+  cluster?: boolean | readonly RedisNode[];
   /** The fleet's QUEUE_PREFIX. Default `certharvest`. */
   prefix?: string;
 }
@@ -78,7 +86,10 @@ export interface CertharvestClient {
  */
 export async function connectCertharvest(options: CertharvestClientOptions): Promise<CertharvestClient> {
   const prefix = options.prefix ?? DEFAULT_QUEUE_PREFIX;
-  const redis: Redis = await connectRedis(options.redisUrl);
+  const seeds = options.cluster === true ? [nodeOfUrl(options.redisUrl)] : options.cluster || undefined;
+  const redisCluster = seeds ? { nodes: seeds } : undefined;
+  if (redisCluster && !hashTagOf(prefix)) throw new ConfigError([untaggedPrefixProblem(prefix)]);
+  const redis: RedisConnection = await connectRedis({ redisUrl: options.redisUrl, redisCluster });
   const queues: CertharvestQueues = openQueues(redis, prefix);
   const tracker = new BatchTracker(redis, prefix);
   const deps = { queues, redis, prefix };

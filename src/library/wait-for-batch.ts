@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { CertificateResult } from '../certificate/index.ts';
 import { CertharvestError } from '../errors/index.ts';
 import { BatchNotFoundError as QueueBatchNotFoundError } from '../queue/batch-control.ts';
@@ -64,7 +64,7 @@ export class BatchWaitTimeoutError extends CertharvestError {
  */
 export async function* batchManifest(
   batchId: string,
-  deps: { redis: Redis; prefix: string },
+  deps: { redis: RedisConnection; prefix: string },
   options: { pageSize?: number } = {},
 ): AsyncGenerator<ManifestRow, void, undefined> {
   const tracker = new BatchTracker(deps.redis, deps.prefix);
@@ -86,7 +86,7 @@ export async function* batchManifest(
  */
 export async function waitForBatch(
   batchId: string,
-  deps: { redis: Redis; prefix: string },
+  deps: { redis: RedisConnection; prefix: string },
   options: WaitForBatchOptions = {},
 ): Promise<BatchOutcome> {
   const tracker = new BatchTracker(deps.redis, deps.prefix);

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { LuaScript } from '../util/lua-script.ts';
 
 /**
@@ -32,9 +32,9 @@ export interface RateStateStore {
  */
 export class RedisRateStateStore implements RateStateStore {
   readonly key: string;
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
 
-  constructor(redis: Redis, prefix: string, host: string) {
+  constructor(redis: RedisConnection, prefix: string, host: string) {
     this.#redis = redis;
     this.key = `${prefix}:lms:rate:${host}`;
   }

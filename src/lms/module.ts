@@ -4,7 +4,7 @@
  * configuration's `lms.site` (a `ConfiguredLms`, the module bound to its parsed settings) and asks
  * it for the web profile, the adapter and the doctor's checks.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { z } from 'zod';
 import type { ConsentForm } from '../auth/session-consent.ts';
 import type { AuthMode } from '../auth/token-record.ts';
@@ -64,7 +64,7 @@ export interface AdapterContext {
   /** DOWNLOAD_STRATEGY. */
   downloadStrategy: DownloadStrategy;
   logger: Logger;
-  redis: Redis;
+  redis: RedisConnection;
   /** QUEUE_PREFIX. */
   prefix: string;
   /** The fleet's shared view of the LMS's request budget. */
@@ -139,7 +139,7 @@ export interface ConfiguredLms {
    * What the fleet has spent of this LMS's own budgets (a daily call quota…), for `auth status`:
    * a key and value for `--json`, and one line for a person. Undefined when there is none.
    */
-  usage?(redis: Redis, prefix: string): Promise<{ key: string; value: unknown; line: string }>;
+  usage?(redis: RedisConnection, prefix: string): Promise<{ key: string; value: unknown; line: string }>;
   /**
    * `certharvest inspect`: read what this LMS shows for one user (and course or certificate) with
    * the fleet's token and session, as the worker would, and say what certharvest makes of it.

@@ -1,7 +1,8 @@
 /**
  * The batch accounting's Lua scripts (`src/queue/lua/`), loaded once at start. Each step of the
  * accounting is one script, so two batches that find the same certificate at the same moment can
- * never miss each other's download. Every script takes ARGV: prefix, ttl, then what is listed here.
+ * never miss each other's download. Every script takes ARGV: prefix, ttl, then what is listed here;
+ * its one declared key (`accountingSlotKey`) only routes it to the prefix's slot on a Redis Cluster.
  */
 import { z } from 'zod';
 import { SCHEMA_VERSION } from '../certificate/index.ts';

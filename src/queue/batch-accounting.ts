@@ -23,7 +23,7 @@
  * (`result-record.ts`, in the certificate's result schema of src/certificate/result.ts).
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { CertificateOnDisk, CertificateSettlement, ManifestDescription } from '../certificate/index.ts';
 import type { LuaScript } from '../util/lua-script.ts';
 import {
@@ -37,7 +37,7 @@ import {
   SETTLE_DOWNLOAD,
   SETTLE_USERS,
 } from './accounting-scripts.ts';
-import { BATCH_TTL_SECONDS, downloadJobIdBase } from './batch-keys.ts';
+import { accountingSlotKey, BATCH_TTL_SECONDS, downloadJobIdBase } from './batch-keys.ts';
 import type { RejectedAward, UserRefKind } from './job-data.ts';
 import type { DiscoverSettlement } from './job-outcomes.ts';
 import { Reconciler, type JobKind } from './reconcile.ts';
@@ -82,13 +82,13 @@ export type { BatchFailure } from './batch-counts.ts';
 export type BatchDoneListener = (batchIds: readonly string[]) => void;
 
 export class BatchAccounting {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #prefix: string;
   readonly #onBatchDone: BatchDoneListener | undefined;
   readonly #reconciler: Reconciler;
 
   /** `onBatchDone` hears of each batch this process's settles finish (the webhook's trigger). */
-  constructor(redis: Redis, prefix: string, options: { onBatchDone?: BatchDoneListener } = {}) {
+  constructor(redis: RedisConnection, prefix: string, options: { onBatchDone?: BatchDoneListener } = {}) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#onBatchDone = options.onBatchDone;
@@ -113,7 +113,11 @@ export class BatchAccounting {
   }
 
   #run(script: LuaScript, args: readonly (string | number)[]): Promise<unknown> {
-    return script.run(this.#redis, [], [this.#prefix, BATCH_TTL_SECONDS, ...args]);
+    return script.run(
+      this.#redis,
+      [accountingSlotKey(this.#prefix)],
+      [this.#prefix, BATCH_TTL_SECONDS, ...args],
+    );
   }
 
   /**

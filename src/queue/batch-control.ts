@@ -2,7 +2,7 @@
  * Control over a batch after it was submitted: cancel it, retry its failures. The counters are
  * still written only by `BatchAccounting`; this module decides which jobs go.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { CertharvestError } from '../errors/index.ts';
 import type { LmsId } from '../certificate/index.ts';
 import { BatchAccounting } from './batch-accounting.ts';
@@ -37,7 +37,7 @@ export class NothingToRetryError extends CertharvestError {
 
 interface ControlDeps {
   queues: CertharvestQueues;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
 }
 

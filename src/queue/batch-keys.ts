@@ -1,6 +1,14 @@
 /** Batches (and their accounting keys) are kept this long after their last change. */
 export const BATCH_TTL_SECONDS = 30 * 24 * 3600;
 
+/**
+ * The key every batch-accounting script declares (KEYS[1]), though it builds the keys it touches
+ * from ARGV (the prefix, batch ids, job ids): a Redis Cluster runs a script on the node of its
+ * declared keys, and with a hash-tagged prefix every key of the fleet is in that key's slot.
+ * Without one, the cluster would run the script on any node ("non local key").
+ */
+export const accountingSlotKey = (prefix: string): string => `${prefix}:acct:seq`;
+
 /** Where a batch lives in Redis. */
 export const batchKeys = (prefix: string, batchId: string) => {
   const key = `${prefix}:batch:${batchId}`;

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { compareLmsIds, type CertificateResult, type CertificateResultRecord } from '../certificate/index.ts';
 import { manifestRow, type ManifestRow } from '../report/manifest.ts';
 import { COUNT_FIELDS, isDone, type BatchCounts, type BatchFailure } from './batch-counts.ts';
@@ -38,7 +38,7 @@ const REJECT_CHUNK = 5000;
  */
 export class BatchTracker {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
   ) {}
 

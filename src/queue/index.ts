@@ -48,7 +48,17 @@ export {
   type CancelResult,
   type RetryResult,
 } from './batch-control.ts';
-export { connectRedis, describeRedisUrl } from './redis-connection.ts';
+export { closeWorker, WORKER_CLOSE_TIMEOUT_MS } from './close-worker.ts';
+export {
+  connectRedis,
+  dataNodes,
+  describeRedisUrl,
+  isCluster,
+  nodeName,
+  requireSlotPrefix,
+  type RedisConnection,
+  type RedisTarget,
+} from './redis-connection.ts';
 export {
   addSchedule,
   listSchedules,

@@ -2,11 +2,15 @@
  * Read-only views of the accounting's open jobs for one batch (what `cancel` looks at): the
  * discover jobs it still has open, and the downloads it may wait for.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { parseOpenJob } from './accounting-scripts.ts';
 
 /** The open download jobs `batchId` may wait for (read from the accounting, in pages). */
-export async function openDownloadsOf(redis: Redis, prefix: string, batchId: string): Promise<string[]> {
+export async function openDownloadsOf(
+  redis: RedisConnection,
+  prefix: string,
+  batchId: string,
+): Promise<string[]> {
   const key = `${prefix}:acct:download`;
   const out: string[] = [];
   let cursor = '0';
@@ -22,7 +26,11 @@ export async function openDownloadsOf(redis: Redis, prefix: string, batchId: str
 }
 
 /** The open discover jobs of `batchId` (users still to discover, and an enumeration). */
-export async function openDiscoversOf(redis: Redis, prefix: string, batchId: string): Promise<string[]> {
+export async function openDiscoversOf(
+  redis: RedisConnection,
+  prefix: string,
+  batchId: string,
+): Promise<string[]> {
   const ids = await redis.smembers(`${prefix}:batch:${batchId}:jobs`);
   const open: string[] = [];
   for (let i = 0; i < ids.length; i += 1000) {

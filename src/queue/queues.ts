@@ -7,6 +7,7 @@ import {
   SCHEDULES_QUEUE,
 } from './names.ts';
 import type { DiscoverJobData, DownloadJobData } from './job-data.ts';
+import { requireSlotPrefix } from './redis-connection.ts';
 import type { ScheduleTemplate } from './schedules.ts';
 
 /** Retries: exponential backoff with jitter, so a struggling LMS is not hit by a synchronized herd. */
@@ -47,7 +48,9 @@ export interface CertharvestQueues {
   close(): Promise<void>;
 }
 
+/** The fleet's queues on `connection`; on a Redis Cluster, `prefix` must be hash-tagged (refused otherwise). */
 export function openQueues(connection: ConnectionOptions, prefix = DEFAULT_QUEUE_PREFIX): CertharvestQueues {
+  requireSlotPrefix(connection, prefix);
   const discover = new Queue<DiscoverJobData>(DISCOVER_QUEUE, {
     connection,
     prefix,

@@ -5,7 +5,7 @@
  * late, so a long backlog costs a few looks per job, not one every monitor round.
  */
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { CertificateSettlement } from '../certificate/index.ts';
 import { parseOpenJob } from './accounting-scripts.ts';
 import {
@@ -35,7 +35,7 @@ const MAY_STILL_RUN = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-c
 
 export class Reconciler {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisConnection,
     private readonly prefix: string,
     private readonly settler: JobSettler,
   ) {}

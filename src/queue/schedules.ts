@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { defaultRepeatStrategy, type JobSchedulerJson, type JobsOptions, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { z } from 'zod';
 import { CertharvestError } from '../errors/index.ts';
 import { LuaScript } from '../util/lua-script.ts';
@@ -143,7 +143,7 @@ export const FIRING_JOB_OPTIONS: JobsOptions = {
 
 export interface ScheduleDeps {
   queue: Queue<ScheduleTemplate>;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
 }
 
@@ -271,7 +271,7 @@ const RECORD_FIRING = LuaScript.fromFile(new URL('./lua/record-firing.lua', impo
 
 /** Record a firing as the schedule's last (unless a later one is already recorded). */
 export async function recordFiring(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   schedule: string,
   firing: FiringRecord,
@@ -285,7 +285,7 @@ export async function recordFiring(
  * follows batches see it. It goes through the batch accounting as one failed "user" (the firing).
  */
 export async function recordFailedFiringBatch(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   batchId: string,
   failure: { by: string; ref: string; code: string; reason: string },

@@ -1,6 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { CertharvestError, ProblemListError } from '../errors/index.ts';
 import { BatchAccounting } from './batch-accounting.ts';
 import { BatchTracker } from './batch-tracker.ts';
@@ -79,7 +79,7 @@ export async function submitBatch(
   input: BatchSubmission,
   deps: {
     queues: CertharvestQueues;
-    redis: Redis;
+    redis: RedisConnection;
     prefix: string;
     /** The batch API client submitting it (recorded for its `read:own` scope). */
     client?: string;
@@ -147,7 +147,7 @@ export async function queueDiscovery(
   batchId: string,
   users: readonly UserToDiscover[],
   options: { allUsers?: boolean; filters?: BatchFilters | undefined; refresh?: boolean },
-  deps: { queues: CertharvestQueues; redis: Redis; prefix: string },
+  deps: { queues: CertharvestQueues; redis: RedisConnection; prefix: string },
 ): Promise<void> {
   const accounting = new BatchAccounting(deps.redis, deps.prefix);
   // Users that share how they are named and their filters share jobs (a retry's differ).

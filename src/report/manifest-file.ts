@@ -15,7 +15,7 @@
  */
 import { open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { Logger } from '../log/index.ts';
 import { batchEventsKey, batchIdSchema, type BatchTracker } from '../queue/index.ts';
 import {
@@ -103,7 +103,7 @@ export async function writeBatchManifest(
 export const BATCH_ENDS_GROUP = 'batch-ends';
 
 export interface FollowBatchEndsOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   logger: Logger;
   /** Called once per ended batch, fleet-wide; what it throws is logged as a warning. */

@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { FleetBreaker, PauseRecord } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
 import { withTimeout } from '../util/with-timeout.ts';
@@ -15,7 +15,7 @@ import { createMetricsRegistry } from './metrics.ts';
 
 export interface BoardServerOptions {
   queues: readonly Queue[];
-  redis: Redis;
+  redis: RedisConnection;
   user: string;
   password: string;
   host: string;
@@ -116,7 +116,7 @@ class BoardPause {
  * (maxRetriesPerRequest: null), and a QUIT waits behind it: probes send nothing then, so a
  * probe cannot hold up the shutdown.
  */
-const redisReady = (redis: Redis): boolean => redis.status === 'ready';
+const redisReady = (redis: RedisConnection): boolean => redis.status === 'ready';
 
 /** Unauthenticated `/healthz` (the process is up), `/readyz` (Redis answers, no pause) and `/metrics`. */
 function serveProbes(app: express.Express, options: BoardServerOptions, pause: BoardPause): void {

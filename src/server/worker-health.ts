@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { PauseRecord } from '../fleet/index.ts';
 import type { BatchState } from '../queue/index.ts';
@@ -244,7 +244,7 @@ export function createWorkerMetrics(sources: WorkerMetricsSources): WorkerMetric
 export interface WorkerHealthServerOptions {
   port: number;
   host: string;
-  redis: Redis;
+  redis: RedisConnection;
   metrics: WorkerMetrics;
   /** Their depth is exported as `certharvest_queue_jobs{queue,state}` (as the board does). */
   queues: readonly Queue[];

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-/** The part of an ioredis client a script needs (a `Redis`, or a `Cluster` node). */
+/** The part of an ioredis client a script needs (a `Redis` or a `Cluster`). */
 export interface ScriptRunner {
   evalsha(sha: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
@@ -38,9 +38,14 @@ export class LuaScript {
     return new LuaScript(source);
   }
 
+  /**
+   * Run with `keys` (KEYS) and `args` (ARGV). At least one key: a Redis Cluster runs the script
+   * on the node that holds its keys' slot, and a script that touches keys it did not declare must
+   * declare one of their slot (with a hash-tagged prefix, any key of the prefix).
+   */
   async run(
     redis: ScriptRunner,
-    keys: readonly string[],
+    keys: readonly [string, ...string[]],
     args: readonly (string | number)[] = [],
   ): Promise<unknown> {
     try {

@@ -20,6 +20,8 @@ export interface StartRedisOptions {
   dir?: string;
   binary?: string;
   timeoutMs?: number;
+  /** More `redis-server` options, e.g. `['--cluster-enabled', 'yes']` for a test. */
+  args?: readonly string[];
 }
 
 /**
@@ -45,6 +47,7 @@ export async function startRedisServer(options: StartRedisOptions = {}): Promise
     'no',
     '--loglevel',
     'warning',
+    ...(options.args ?? []),
   ];
   const child = spawn(options.binary ?? 'redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -13,14 +13,14 @@
  */
 import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from './redis-nodes.ts';
 import type { Logger } from '../log/index.ts';
 
 /** A stream entry's fields, by name. */
 export type StreamFields = Record<string, string>;
 
 export interface StreamConsumerOptions {
-  redis: Redis;
+  redis: RedisConnection;
   /** The stream. */
   key: string;
   /** The consumer group (one per purpose: every worker joins it). */

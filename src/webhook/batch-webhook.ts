@@ -15,7 +15,7 @@
  * `webhook-timestamp`, `webhook-signature` and `x-certharvest-event: batch.done`. A 2xx answer
  * acknowledges it; redirects are not followed.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import type { Secret } from '../config/secret.ts';
 import { WEBHOOK_SECRET_PREFIX } from '../library/verify-webhook.ts';
 import type { Logger } from '../log/index.ts';
@@ -49,7 +49,7 @@ export type WebhookOutcome = 'delivered' | 'retried' | 'dead';
 export const WEBHOOK_OUTCOMES: readonly WebhookOutcome[] = ['delivered', 'retried', 'dead'];
 
 export interface BatchWebhookOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   url: string;
   secret: Secret;

@@ -4,7 +4,7 @@
  * that doubles per attempt (retryBaseMs … retryMaxMs), by whichever worker gets to it, until the
  * event is older than retryForMs: then it is given up (dead-lettered).
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { entryTime, streamFields, type StreamFields } from '../util/stream-consumer.ts';
 import { WEBHOOK_GROUP } from './webhook-state.ts';
 
@@ -22,7 +22,7 @@ export const retryDelay = (deliveries: number, s: RetrySchedule): number =>
   Math.min(s.retryBaseMs * 2 ** Math.max(0, deliveries - 1), s.retryMaxMs);
 
 export interface DueRetries {
-  redis: Redis;
+  redis: RedisConnection;
   /** The events stream. */
   key: string;
   /** This worker's name in the group. */

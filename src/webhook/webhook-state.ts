@@ -3,7 +3,7 @@
  * dead-letter list of events given up (`<prefix>:webhook:dead`, shown by `certharvest status`),
  * and since when deliveries fail (`<prefix>:webhook:failing-since`, for readiness).
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { entryTime } from '../util/stream-consumer.ts';
 
 export const WEBHOOK_GROUP = 'webhook';
@@ -28,7 +28,7 @@ export interface WebhookDeadLetter {
 
 /** Acknowledge event `id` (stream `key`) and keep it as a dead letter, the newest first. */
 export async function moveToDeadLetters(
-  redis: Redis,
+  redis: RedisConnection,
   where: { key: string; prefix: string },
   id: string,
   facts: Pick<WebhookDeadLetter, 'batchId' | 'attempts' | 'reason'>,
@@ -51,7 +51,7 @@ export async function moveToDeadLetters(
 
 /** The newest dead letters first, and how many there are. */
 export async function readWebhookDeadLetters(
-  redis: Redis,
+  redis: RedisConnection,
   prefix: string,
   limit: number,
 ): Promise<{ count: number; letters: WebhookDeadLetter[] }> {

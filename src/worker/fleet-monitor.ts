@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { RedisLock, runExclusive } from '../auth/redis-lock.ts';
 import type { FleetBreaker, PauseReason } from '../fleet/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -9,7 +9,7 @@ import type { BatchAccounting } from '../queue/index.ts';
 export type PauseProbe = () => Promise<boolean>;
 
 export interface FleetMonitorOptions {
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   breaker: FleetBreaker;
   accounting: BatchAccounting;

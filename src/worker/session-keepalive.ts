@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { RedisLock, runExclusive } from '../auth/redis-lock.ts';
 import type { WebSession } from '../browser/index.ts';
 import type { Logger } from '../log/index.ts';
@@ -12,7 +12,7 @@ import type { Logger } from '../log/index.ts';
  */
 export function startSessionKeepAlive(options: {
   session: WebSession;
-  redis: Redis;
+  redis: RedisConnection;
   prefix: string;
   queues: readonly Queue[];
   idleMs: number;

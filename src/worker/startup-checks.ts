@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import {
   ReauthRequiredError,
   SealedBoxError,
@@ -20,7 +20,7 @@ import { sleep } from '../util/with-timeout.ts';
 import { decide } from '../failure/failure-policy.ts';
 
 export interface StartupCheckContext {
-  redis: Redis;
+  redis: RedisConnection;
   tokens: TokenProvider;
   store: CertificateStore;
   /** QUEUE_PREFIX: recorded in OUTPUT_DIR's marker on first use, warned about when it differs. */

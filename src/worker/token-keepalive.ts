@@ -3,7 +3,7 @@
  * by `auth status`. The runs themselves are jobs/maintenance.ts.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../util/redis-nodes.ts';
 import { MAINTENANCE_QUEUE } from '../queue/names.ts';
 
 /** The one scheduler of the fleet (same id from every worker: BullMQ keeps one). */
@@ -25,7 +25,7 @@ export interface KeepAliveHealth {
 export const keepAliveHealthKey = (prefix: string) => `${prefix}:auth:keepalive`;
 
 /** Read the keep-alive's record and the scheduler's next run (for `auth status`). */
-export async function readKeepAliveHealth(redis: Redis, prefix: string): Promise<KeepAliveHealth> {
+export async function readKeepAliveHealth(redis: RedisConnection, prefix: string): Promise<KeepAliveHealth> {
   const queue = new Queue(MAINTENANCE_QUEUE, { connection: redis, prefix });
   try {
     const [fields, scheduler] = await Promise.all([

@@ -5,7 +5,7 @@
  * The web session here is a plain fetch login (no Chromium): what is under test is the walk.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   authorizeThroughSession,
@@ -101,7 +101,7 @@ function fetchSession(login: () => Promise<CookieJar>): SessionRunner {
   };
 }
 
-async function withRedisConnection<T>(use: (redis: Redis) => Promise<T>): Promise<T> {
+async function withRedisConnection<T>(use: (redis: RedisConnection) => Promise<T>): Promise<T> {
   const r = await withRedis('consent');
   try {
     return await use(r.redis);
@@ -226,7 +226,7 @@ describe('healing a refused refresh token through the consent page (Brightspace 
   });
   afterEach(() => sb?.close());
 
-  const providerWith = async (redis: Redis) => {
+  const providerWith = async (redis: RedisConnection) => {
     const { logger, lines } = captureLogger();
     const tokens = await createTokenProvider({
       config: loadConfig({

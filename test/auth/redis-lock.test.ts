@@ -1,10 +1,11 @@
-import { Redis } from 'ioredis';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisLock } from '../../src/auth/index.ts';
-import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { connectRedis, type RedisConnection } from '../../src/queue/index.ts';
+import { testRedisTarget, uniquePrefix } from '../helpers/index.ts';
 
 describe('RedisLock', () => {
-  const redis = new Redis(testRedisUrl());
+  let redis: RedisConnection;
+  beforeAll(async () => void (redis = await connectRedis(testRedisTarget())));
   afterAll(() => redis.quit());
 
   it('admits one holder; only that holder can release it', async () => {

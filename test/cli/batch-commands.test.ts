@@ -7,7 +7,7 @@
  */
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   BatchAccounting,
@@ -29,7 +29,7 @@ import {
 } from '../helpers/index.ts';
 import { cliInProcess } from '../schedule/in-process-cli.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let close: () => Promise<void>;
 let queues: CertharvestQueues;

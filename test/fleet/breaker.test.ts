@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FleetBreaker } from '../../src/fleet/index.ts';
 import { openQueues, type CertharvestQueues } from '../../src/queue/index.ts';
 import { captureLogger, withRedis } from '../helpers/index.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let close: () => Promise<void>;
 let queues: CertharvestQueues;

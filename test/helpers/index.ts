@@ -6,17 +6,47 @@ import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import type { Job } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { inject } from 'vitest';
 import type { LogLevel } from '../../src/config/index.ts';
 import { createLogger, type Logger } from '../../src/log/index.ts';
-import { connectRedis } from '../../src/queue/index.ts';
+import { connectRedis, dataNodes, type RedisConnection, type RedisTarget } from '../../src/queue/index.ts';
 
-/** The run's Redis server URL (started by test/setup/global.ts). */
+/**
+ * The run's Redis URL (started by test/setup/global.ts): one server, or in `npm run test:cluster`
+ * (TEST_REDIS_CLUSTER=1) a node of the Redis Cluster, from which clients learn the others.
+ */
 export const testRedisUrl = (): string => inject('redisUrl');
 
-/** A queue prefix no other test uses, so tests can run in any order and in parallel. */
-export const uniquePrefix = (name = 't'): string => `test-${name}-${randomBytes(4).toString('hex')}`;
+/** True in the cluster run: the same tests, on a Redis Cluster. */
+export const testRedisIsCluster = (): boolean => inject('redisCluster');
+
+/** The run's Redis as `connectRedis` and the configuration take it. */
+export function testRedisTarget(): RedisTarget {
+  const url = new URL(testRedisUrl());
+  return testRedisIsCluster()
+    ? { redisUrl: url.href, redisCluster: { nodes: [{ host: url.hostname, port: Number(url.port) }] } }
+    : { redisUrl: url.href };
+}
+
+/** The run's Redis as a worker's or the CLI's environment names it (REDIS_URL, REDIS_CLUSTER). */
+export function testRedisEnv(): { REDIS_URL: string; REDIS_CLUSTER?: string } {
+  return { REDIS_URL: testRedisUrl(), ...(testRedisIsCluster() ? { REDIS_CLUSTER: 'true' } : {}) };
+}
+
+/**
+ * A queue prefix no other test uses, so tests can run in any order and in parallel. On a cluster
+ * it is a hash tag (`{test-…}`), as a cluster requires: each test's keys in a slot of their own.
+ */
+export const uniquePrefix = (name = 't'): string => {
+  const prefix = `test-${name}-${randomBytes(4).toString('hex')}`;
+  return testRedisIsCluster() ? `{${prefix}}` : prefix;
+};
+
+/** Every key matching `pattern`, from every server that holds data (KEYS on each master of a cluster). */
+export async function keysMatching(redis: RedisConnection, pattern: string): Promise<string[]> {
+  const perNode = await Promise.all(dataNodes(redis).map((node) => node.keys(pattern)));
+  return perNode.flat().sort();
+}
 
 /** A fresh temp folder, removed by the returned `cleanup`. */
 export async function tempDir(name = 'certharvest'): Promise<{ dir: string; cleanup: () => Promise<void> }> {
@@ -63,8 +93,8 @@ export function captureLogger(level: LogLevel = 'debug'): {
 /** A Redis connection to the run's server and a key prefix of its own; `close()` quits. */
 export async function withRedis(
   name = 'r',
-): Promise<{ redis: Redis; prefix: string; close: () => Promise<void> }> {
-  const redis = await connectRedis(testRedisUrl());
+): Promise<{ redis: RedisConnection; prefix: string; close: () => Promise<void> }> {
+  const redis = await connectRedis(testRedisTarget());
   return { redis, prefix: uniquePrefix(name), close: async () => void (await redis.quit()) };
 }
 

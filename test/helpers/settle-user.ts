@@ -1,5 +1,9 @@
-import type { Redis } from 'ioredis';
-import { BatchAccounting, type CertharvestQueues, type UserRefKind } from '../../src/queue/index.ts';
+import {
+  BatchAccounting,
+  type CertharvestQueues,
+  type RedisConnection,
+  type UserRefKind,
+} from '../../src/queue/index.ts';
 
 /**
  * Settle one user of a submitted batch as its discover job would (without a worker): the users
@@ -7,7 +11,7 @@ import { BatchAccounting, type CertharvestQueues, type UserRefKind } from '../..
  * job closed so is taken out of the queue, as if a worker had taken it.
  */
 export async function settleUser(
-  t: { redis: Redis; prefix: string; queues?: CertharvestQueues },
+  t: { redis: RedisConnection; prefix: string; queues?: CertharvestQueues },
   batchId: string,
   user: string | number,
   outcome: { status: 'done' } | { status: 'failed'; code: string; reason: string },
@@ -27,7 +31,7 @@ export async function settleUser(
 
 /** The discover job that holds `user` of `batchId` (its users job, or a one-user job). */
 export async function discoverJobOf(
-  t: { redis: Redis; prefix: string },
+  t: { redis: RedisConnection; prefix: string },
   batchId: string,
   user: string | number,
   by: UserRefKind = 'userId',

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchNotFoundError,
@@ -14,17 +14,17 @@ import {
   type CertharvestQueues,
   type ExpectedCertificate,
 } from '../../src/queue/index.ts';
-import { testRedisUrl, uniquePrefix, withRedis, settleUser } from '../helpers/index.ts';
+import { testRedisIsCluster, testRedisUrl, uniquePrefix, withRedis, settleUser } from '../helpers/index.ts';
 
 const prefix = uniquePrefix('client');
 let client: CertharvestClient;
 let accounting: BatchAccounting;
 let queues: CertharvestQueues;
 let close: () => Promise<void>;
-let redis: Redis;
+let redis: RedisConnection;
 
 beforeAll(async () => {
-  client = await connectCertharvest({ redisUrl: testRedisUrl(), prefix });
+  client = await connectCertharvest({ redisUrl: testRedisUrl(), cluster: testRedisIsCluster(), prefix });
   const r = await withRedis();
   redis = r.redis;
   accounting = new BatchAccounting(r.redis, prefix);

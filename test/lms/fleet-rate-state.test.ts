@@ -6,11 +6,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateBudget } from '../../src/lms/rate-budget.ts';
 import { RedisRateStateStore } from '../../src/lms/index.ts';
-import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { connectRedis, type RedisConnection } from '../../src/queue/index.ts';
+import { testRedisTarget, uniquePrefix } from '../helpers/index.ts';
 
-let redis: Redis;
-beforeAll(() => {
-  redis = new Redis(testRedisUrl());
+let redis: RedisConnection;
+beforeAll(async () => {
+  redis = await connectRedis(testRedisTarget());
 });
 afterAll(async () => {
   await redis.quit();

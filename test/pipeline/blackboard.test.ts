@@ -8,7 +8,7 @@ import { startWorker } from '../../jobs/worker.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { learnUuid } from '@certharvest/sandbox/learn';
 import { certificatePaths } from '../../src/storage/certificate-path.ts';
-import { runCli } from '../helpers/index.ts';
+import { keysMatching, runCli } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, TEST_TUNING, type Pipeline } from './harness.ts';
 
 let p: Pipeline | undefined;
@@ -20,7 +20,7 @@ afterEach(async () => {
 /** Every key and value under the pipeline's prefix, as one string. */
 async function dumpRedis(pipe: Pipeline): Promise<string> {
   const parts: string[] = [];
-  for (const key of await pipe.redis.keys(`${pipe.config.queuePrefix}*`)) {
+  for (const key of await keysMatching(pipe.redis, `${pipe.config.queuePrefix}*`)) {
     const type = await pipe.redis.type(key);
     if (type === 'string') parts.push((await pipe.redis.getBuffer(key))?.toString('latin1') ?? '');
     else if (type === 'hash') parts.push(JSON.stringify(await pipe.redis.hgetall(key)));
@@ -72,7 +72,7 @@ describe('Blackboard Learn, end to end against the sandbox', () => {
 
   it('two worker processes share one Learn token, and the session survives expiries with about one login each', async () => {
     p = await startPipeline({ lms: 'blackboard', knobs: { sessionMaxRequests: 6, latencyMs: 20 } });
-    const redis2 = await connectRedis(p.config.redisUrl);
+    const redis2 = await connectRedis(p.config);
     const second = await startWorker({
       config: p.config,
       logger: createLogger({ level: 'silent' }),

@@ -3,7 +3,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'vitest';
-import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import {
@@ -14,18 +13,19 @@ import {
   type BatchStatus,
   type BatchSubmission,
   type CertharvestQueues,
+  type RedisConnection,
   type SubmitResult,
 } from '../../src/queue/index.ts';
 import { startSandbox, type Sandbox, type SandboxKnobs, type SandboxOptions } from '@certharvest/sandbox';
 import { startWorker, type WorkerConfig, type WorkerHandle, type WorkerTuning } from '../../jobs/worker.ts';
 import { FleetBreaker } from '../../src/fleet/index.ts';
-import { sleepUntil, tempDir, testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { sleepUntil, tempDir, testRedisEnv, uniquePrefix } from '../helpers/index.ts';
 
 export interface Pipeline {
   sandbox: Sandbox;
   config: WorkerConfig;
   env: Record<string, string>;
-  redis: Redis;
+  redis: RedisConnection;
   queues: CertharvestQueues;
   tracker: BatchTracker;
   breaker: FleetBreaker;
@@ -47,7 +47,7 @@ export interface PipelineOptions {
   knobs?: Partial<SandboxKnobs>;
   /** Worker configuration on top of the sandbox's; a function when it needs the started sandbox. */
   env?: Record<string, string> | ((sandbox: Sandbox) => Record<string, string>);
-  /** Default: the test run's Redis server. */
+  /** Default: the test run's Redis (a cluster in the cluster run). */
   redisUrl?: string;
   /** Start the in-process worker now (default) or later, with `startWorker()`. */
   worker?: boolean;
@@ -77,7 +77,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
       : { ...sandbox.env, OAUTH_REFRESH_TOKEN: await sandbox.issueRefreshToken() };
   const env: Record<string, string> = {
     ...lmsEnv,
-    REDIS_URL: options.redisUrl ?? testRedisUrl(),
+    ...(options.redisUrl ? { REDIS_URL: options.redisUrl } : testRedisEnv()),
     QUEUE_PREFIX: uniquePrefix('pipe'),
     SECRETS_KEY: randomBytes(32).toString('base64'),
     OUTPUT_DIR: out.dir,
@@ -96,7 +96,7 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
     },
   });
   const logger = createLogger({ level: 'debug', destination: sink });
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config);
   const queues = openQueues(redis, config.queuePrefix);
   const tracker = new BatchTracker(redis, config.queuePrefix);
   const breaker = new FleetBreaker({

@@ -39,7 +39,7 @@ async function secondWorker(
     envFile: false,
     needs: ['lms', 'secrets-key'],
   });
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config);
   const { logger } = captureLogger('warn');
   const worker = await startWorker({ config, logger, redis, tuning: TUNING });
   let stopped: Promise<void> | undefined;

@@ -1,17 +1,17 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTokenProvider, SealedBox } from '../../src/auth/index.ts';
 import { SessionStore } from '../../src/browser/index.ts';
 import { createLogger } from '../../src/log/index.ts';
 import { startBoardServer } from '../../src/server/index.ts';
-import { sleepUntil } from '../helpers/index.ts';
+import type { RedisConnection } from '../../src/queue/index.ts';
+import { keysMatching, sleepUntil } from '../helpers/index.ts';
 import { startPipeline, studentsWithCertificates, type Pipeline } from './harness.ts';
 
 /** Every value under `prefix*`, whatever its Redis type, as one string. */
-async function dumpRedis(redis: Redis, prefix: string): Promise<string> {
-  const keys = await redis.keys(`${prefix}*`);
+async function dumpRedis(redis: RedisConnection, prefix: string): Promise<string> {
+  const keys = await keysMatching(redis, `${prefix}*`);
   const parts: string[] = [];
   for (const key of keys) {
     const type = await redis.type(key);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import {
   BatchAccounting,
   BatchTracker,
@@ -9,7 +9,7 @@ import {
 } from '../../src/queue/index.ts';
 import { withRedis } from '../helpers/index.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let close: () => Promise<void>;
 let queues: CertharvestQueues;

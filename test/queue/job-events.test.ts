@@ -1,11 +1,11 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CertharvestError } from '../../src/errors/index.ts';
 import { jobEvents, type JobEventMap } from '../../src/queue/index.ts';
 import { sleepUntil, withRedis } from '../helpers/index.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let close: () => Promise<void>;
 
@@ -16,7 +16,7 @@ afterAll(() => close());
 
 describe('jobEvents', () => {
   it('tells an attempt that failed from a job that ended, once, with the error code', async () => {
-    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    const connection = redis.duplicate(); // maxRetriesPerRequest: null, as BullMQ's workers need;
     const discoverQueue = new Queue('discover', { connection, prefix });
     const downloadQueue = new Queue('download', { connection, prefix });
     const tries = new Map<string, number>();

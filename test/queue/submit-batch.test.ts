@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BatchTracker,
@@ -13,17 +12,18 @@ import {
   USERS_PER_DISCOVER_JOB,
   type BatchSubmission,
   type CertharvestQueues,
+  type RedisConnection,
 } from '../../src/queue/index.ts';
 import { EVENTS_MAX_LEN } from '../../src/queue/queues.ts';
-import { testRedisUrl, uniquePrefix } from '../helpers/index.ts';
+import { testRedisTarget, uniquePrefix } from '../helpers/index.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let queues: CertharvestQueues;
 let prefix: string;
 let tracker: BatchTracker;
 
 beforeAll(async () => {
-  redis = await connectRedis(testRedisUrl());
+  redis = await connectRedis(testRedisTarget());
   prefix = uniquePrefix('submit');
   queues = openQueues(redis, prefix);
   tracker = new BatchTracker(redis, prefix);

@@ -1,6 +1,6 @@
 import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log/index.ts';
 import {
@@ -16,7 +16,7 @@ import { followBatchEnds, manifestFileName, writeBatchManifest } from '../../src
 import { MANIFEST_COLUMNS } from '../../src/report/manifest.ts';
 import { sleepUntil, tempDir, withRedis } from '../helpers/index.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let closeRedis: () => Promise<void>;
 let queues: CertharvestQueues;

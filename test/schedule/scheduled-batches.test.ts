@@ -125,7 +125,7 @@ describe('schedule add --every: each firing submits a batch', () => {
   it(
     'with two workers, one batch per firing',
     async () => {
-      const redis = await connectRedis(p.config.redisUrl);
+      const redis = await connectRedis(p.config);
       let second: WorkerHandle | undefined;
       try {
         second = await startWorker({

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../src/util/redis-nodes.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   entryTime,
@@ -10,7 +10,7 @@ import { connectRedis } from '../../src/queue/index.ts';
 import { startRedisServer } from '../../src/util/redis-server.ts';
 import { captureLogger, sleepUntil, withRedis } from '../helpers/index.ts';
 
-let redis: Redis;
+let redis: RedisConnection;
 let prefix: string;
 let close: () => Promise<void>;
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import { startWorker, type WorkerHandle } from '../../../jobs/worker.ts';
 import { loadConfig } from '../../config/index.ts';
 import type { Config, ConfigWith } from '../../config/shape.ts';
@@ -45,12 +45,19 @@ export async function runDemo(opts: DemoOptions): Promise<number> {
     const { sandbox, outputDir } = await startDemoSandbox(sandboxPackage, opts, base.outputDir, cleanups);
     const redisUrl = await startDemoRedis(base, cleanups);
     const boardPassword = randomBytes(9).toString('base64url');
-    const config = demoConfig({ sandbox, lms: opts.lms, redisUrl, outputDir, boardPassword });
+    const config = demoConfig({
+      sandbox,
+      lms: opts.lms,
+      redisUrl,
+      cluster: base.redisCluster !== undefined,
+      outputDir,
+      boardPassword,
+    });
     const logger = createLogger({
       level: config.logLevel,
       ...(config.logFormat ? { format: config.logFormat } : {}),
     });
-    const redis = await connectRedis(config.redisUrl);
+    const redis = await connectRedis(config);
     cleanups.push(async () => void (await redis.quit()));
     const worker = await startWorker({ config, logger, redis, checks: true, processEnv: process.env });
     cleanups.push(() => worker.stop(10_000));
@@ -129,6 +136,8 @@ function demoConfig(parts: {
   sandbox: RunningSandbox;
   lms: DemoOptions['lms'];
   redisUrl: string;
+  /** REDIS_URL names a Redis Cluster (the demo's own Redis is one server). */
+  cluster: boolean;
   outputDir: string;
   boardPassword: string;
 }): DemoConfig {
@@ -141,7 +150,13 @@ function demoConfig(parts: {
         ? { ...sandbox.learnEnv, AUTH_MODE: 'client-credentials' }
         : { ...sandbox.env, LMS: 'brightspace', AUTH_MODE: 'refresh-token' }),
       REDIS_URL: parts.redisUrl,
-      QUEUE_PREFIX: process.env.REDIS_URL ? 'certharvest-demo' : 'certharvest',
+      // On the demo's own Redis: no cluster settings (an empty variable means unset).
+      ...(process.env.REDIS_URL ? {} : { REDIS_CLUSTER: '', REDIS_CLUSTER_NODES: '' }),
+      QUEUE_PREFIX: !process.env.REDIS_URL
+        ? 'certharvest'
+        : parts.cluster
+          ? '{certharvest-demo}'
+          : 'certharvest-demo',
       SECRETS_KEY: randomBytes(32).toString('base64'),
       BOARD_USER: 'demo',
       BOARD_PASSWORD: parts.boardPassword,
@@ -156,7 +171,7 @@ function demoConfig(parts: {
 async function startDemoBoard(parts: {
   config: DemoConfig;
   logger: ReturnType<typeof createLogger>;
-  redis: Redis;
+  redis: RedisConnection;
   queues: ReturnType<typeof openQueues>;
   worker: WorkerHandle;
   boardPassword: string;

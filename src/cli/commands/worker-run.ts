@@ -15,7 +15,7 @@ export async function run(opts: { grace: string }): Promise<void> {
     level: config.logLevel,
     ...(config.logFormat ? { format: config.logFormat } : {}),
   });
-  const redis = await connectRedis(config.redisUrl);
+  const redis = await connectRedis(config);
   const graceMs = Math.max(1, Number(opts.grace) || 60) * 1000;
   let worker;
   try {

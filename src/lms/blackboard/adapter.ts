@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import type { WebProfile, WebSession } from '../../browser/index.ts';
 import { LoginFailedError } from '../../browser/errors.ts';
 import type { Logger } from '../../log/index.ts';
@@ -42,7 +42,7 @@ export interface BlackboardAdapterOptions {
   /** Hears each REST request (the worker's metrics). */
   observe?: LmsRequestObserver;
   /** With `prefix`: count the fleet's REST calls per UTC day in Redis. */
-  redis?: Redis;
+  redis?: RedisConnection;
   /** QUEUE_PREFIX, for the call counter's key. */
   prefix?: string;
   /** The app's daily REST quota (warned about at 80 % and 100 %). Default 10 000. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import {
   InvalidReferenceError,
   LmsDataError,
@@ -38,7 +38,7 @@ export const LEARN_MEMBERSHIPS_PAGE_LIMIT = 200;
 
 export interface LearnClientOptions extends LmsHttpClientOptions {
   /** Counts the fleet's calls per UTC day in Redis (`<prefix>:lms:learn-calls:<date>`), with `prefix`. */
-  redis?: Redis | undefined;
+  redis?: RedisConnection | undefined;
   /** The queue prefix (QUEUE_PREFIX), for the call counter's key. */
   prefix?: string | undefined;
   /** The app's daily REST quota, for the counter's warnings. Default 10 000. */

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import type { Logger } from '../../log/index.ts';
 import { RateLimitedError } from '../errors.ts';
 import type { LearnQuota } from './types.ts';
@@ -17,7 +17,11 @@ export const learnCallsKey = (prefix: string, at: Date = new Date()): string =>
 const COUNTER_TTL_SECONDS = 2 * 24 * 3600;
 
 /** The fleet's Learn REST calls today (UTC), as counted in Redis; 0 when none were counted. */
-export async function learnCallsToday(redis: Redis, prefix: string, at: Date = new Date()): Promise<number> {
+export async function learnCallsToday(
+  redis: RedisConnection,
+  prefix: string,
+  at: Date = new Date(),
+): Promise<number> {
   const value = await redis.get(learnCallsKey(prefix, at));
   const n = Number(value ?? 0);
   return Number.isFinite(n) ? n : 0;
@@ -26,7 +30,7 @@ export async function learnCallsToday(redis: Redis, prefix: string, at: Date = n
 export interface LearnCallCounterOptions {
   logger: Logger;
   /** With a Redis handle (and `prefix`), the count is the fleet's; without, this process's. */
-  redis?: Redis | undefined;
+  redis?: RedisConnection | undefined;
   prefix?: string | undefined;
   /** The quota warned about at 80 % and 100 %. Default LEARN_DAILY_QUOTA. */
   dailyQuota?: number | undefined;

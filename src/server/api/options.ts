@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import type { Secret } from '../../config/secret.ts';
 import type { ApiScope } from '../../config/shape.ts';
 import type { PauseRecord } from '../../fleet/index.ts';
@@ -24,7 +24,7 @@ export interface BatchApiOptions {
   /** API_KEYS (at least one; without any, mount `disabledBatchApi()`). */
   apiKeys: readonly ApiKey[];
   queues: CertharvestQueues;
-  redis: Redis;
+  redis: RedisConnection;
   /** QUEUE_PREFIX. */
   prefix: string;
   logger: Logger;
@@ -47,7 +47,7 @@ export interface ApiContext {
   tracker: BatchTracker;
   log: Logger;
   /** What cancelling and retrying take. */
-  control: { queues: CertharvestQueues; redis: Redis; prefix: string };
+  control: { queues: CertharvestQueues; redis: RedisConnection; prefix: string };
 }
 
 /** The largest request body: 100,000 user references of up to ~40 characters fit. */

@@ -8,7 +8,7 @@ import {
   retryBatch,
   type CertharvestQueues,
 } from '../../queue/index.ts';
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import { messagePage } from './layout.ts';
 import type { Notice } from './notices.ts';
 import { idOf, type Responder } from './respond.ts';
@@ -18,7 +18,7 @@ export interface ControlContext {
   r: Responder;
   log: Logger;
   readOnly: boolean;
-  control: { queues: CertharvestQueues; redis: Redis; prefix: string };
+  control: { queues: CertharvestQueues; redis: RedisConnection; prefix: string };
 }
 
 type Act = (batchId: string) => Promise<{ to: string; notice: Notice }>;

@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../../util/redis-nodes.ts';
 import type { Logger } from '../../log/index.ts';
 import type { CertharvestQueues } from '../../queue/index.ts';
 
 export interface BatchPagesOptions {
   queues: CertharvestQueues;
-  redis: Redis;
+  redis: RedisConnection;
   /** QUEUE_PREFIX. */
   prefix: string;
   logger: Logger;
