@@ -2,14 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { lstat, readFile, rename, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  SCHEMA_VERSION,
-  type Certificate,
-  type CertificateIds,
-  type CertificateOnDisk,
-  type CertificateSource,
-  type DownloadResult,
-  type StoredCertificate,
+import type {
+  Certificate,
+  CertificateIds,
+  CertificateOnDisk,
+  CertificateSource,
+  DownloadResult,
 } from '../certificate/index.ts';
 import {
   DEFAULT_DIR_MODE,
@@ -26,6 +24,7 @@ import { errnoOf, toOutputError } from './errors.ts';
 import { IncomingPdf } from './incoming-pdf.ts';
 import { sweepPartials } from './partial-sweep.ts';
 import { formatSidecar, readSidecar } from './sidecar.ts';
+import { storedCertificate } from './stored-certificate.ts';
 
 export interface CertificateStoreOptions {
   /** The LMS host the certificates come from; written into each sidecar, and checked on reading one. */
@@ -163,22 +162,14 @@ export class CertificateStore {
     const current = extra.knownAbsent ? null : await this.existing(cert);
     if (current?.sha256 === sha256) return { status: 'already-stored', ...current };
 
-    const stored: StoredCertificate = {
-      schemaVersion: SCHEMA_VERSION,
-      userId: cert.userId,
-      orgUnitId: cert.orgUnitId,
-      issuedId: cert.issuedId,
-      awardId: cert.awardId,
-      title: cert.title,
-      ...(cert.orgUnitName !== undefined && { orgUnitName: cert.orgUnitName }),
-      issuedDate: cert.issuedDate,
+    const stored = storedCertificate(cert, {
       sha256,
       bytes,
       source,
-      downloadedAt: now.toISOString(),
       lmsHost: this.lmsHost,
-      ...(extra.userRef !== undefined && { userRef: extra.userRef }),
-    };
+      now,
+      userRef: extra.userRef,
+    });
     try {
       await this.#write(paths, incoming, formatSidecar(stored), current !== null);
     } catch (err) {
